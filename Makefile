@@ -1,0 +1,41 @@
+# `make demo` runs the hub on the embedded default; `make test` runs every check.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	2>/dev/null && echo $$p && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo serve test lint unit bench clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dispatch demo
+
+serve: $(STAMP)
+	$(BIN)/dispatch serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy dispatch
+
+unit: $(STAMP)
+	bash .ci/services
+	$(BIN)/pytest
+
+test: lint unit
+
+bench: $(STAMP)
+	bash .ci/services
+	$(BIN)/python -m loadtests.run_all
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

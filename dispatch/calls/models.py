@@ -1,0 +1,103 @@
+"""Calls as telephony reports them, their timeline, callbacks and call-taker positions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.db import Base, BigIntPK
+
+
+class CallStatus(StrEnum):
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    ENDED = "ended"
+
+
+class CallbackStatus(StrEnum):
+    PENDING = "pending"
+    DIALLING = "dialling"
+    RESOLVED = "resolved"
+
+
+class Call(Base):
+    """One emergency call, from the first ring; the answer clock starts at `rung_at`."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    telephony_id: Mapped[str] = mapped_column(String(128), unique=True)
+    caller_number: Mapped[str] = mapped_column(String(32))
+    line: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[bool] = mapped_column(default=False)
+    rung_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=CallStatus.RINGING)
+    carrier_lat: Mapped[float | None]
+    carrier_lon: Mapped[float | None]
+    carrier_accuracy_m: Mapped[float | None]
+    escalated_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    abandoned_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("incidents.id"))
+
+    __table_args__ = (
+        Index(None, "status"),
+        Index(None, "rung_at"),
+        Index(None, "incident_id"),
+    )
+
+
+class CallEvent(Base):
+    """A step in a call's life: rang, offered, escalated, answered, transferred, ended."""
+
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    position_id: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index(None, "call_id", "at"),)
+
+
+class Callback(Base):
+    """A call-back owed to a caller who hung up before being answered."""
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calls.id"), unique=True)
+    caller_number: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.PENDING)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    taken_by: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    notes: Mapped[str | None] = mapped_column(String(500))
+    resolved_at: Mapped[datetime | None]
+
+    __table_args__ = (Index(None, "status"),)
+
+
+class Position(Base):
+    """A call-taker position (a seat at the console)."""
+
+    __tablename__ = "positions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    supervisor: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,133 @@
+"""Settings of the hub, read once from DISPATCH_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATABASE_SCHEMES = ("postgresql+asyncpg", "sqlite+aiosqlite")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class Settings(BaseSettings):
+    """Configuration of one hub process; built in `create_app`, never a module global."""
+
+    model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg://… in production; unset for the embedded SQLite file.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="redis://… in production; unset for the in-process Redis."
+    )
+    data_dir: Path = Field(default=Path("var"), description="Where the embedded default keeps files.")
+    redis_prefix: str = Field(default="dispatch", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    database_pool_size: int = Field(default=32, ge=1, le=512)
+    secret_key: SecretStr | None = Field(default=None, description="Signs access tokens.")
+
+    # Targets from the seed documents.
+    answer_target_seconds: float = Field(default=10.0, gt=0, le=120)
+    escalation_seconds: float = Field(default=6.0, gt=0, le=120)
+    handover_target_minutes: float = Field(default=15.0, gt=0, le=240)
+    ack_timeout_seconds: float = Field(default=60.0, gt=0, le=900)
+    stale_position_seconds: float = Field(default=120.0, gt=0)
+
+    # Realtime push.
+    stream_maxlen: int = Field(default=100_000, ge=100)
+    ws_queue_size: int = Field(default=2_000, ge=10)
+    ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    ws_idle_timeout_seconds: float = Field(default=45.0, gt=0)
+
+    background_tasks: bool = Field(
+        default=True, description="Run the timers (escalation, ack timeouts, handover clocks)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme == "postgresql" or scheme == "postgres":
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"must start with one of {', '.join(s + '://' for s in DATABASE_SCHEMES)}"
+                f" (got {scheme + '://' if scheme else 'no scheme'})"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in REDIS_SCHEMES:
+            raise ValueError(
+                f"must start with one of {', '.join(s + '://' for s in REDIS_SCHEMES)}"
+                f" (got {scheme + '://' if scheme else 'no scheme'})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        if self.escalation_seconds >= self.answer_target_seconds:
+            raise ValueError("escalation_seconds must be below answer_target_seconds")
+        if self.environment == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("DISPATCH_DATABASE_URL", self.database_url),
+                    ("DISPATCH_REDIS_URL", self.redis_url),
+                    ("DISPATCH_SECRET_KEY", self.secret_key),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production needs {', '.join(missing)}")
+            if self.database_url and self.database_url.startswith("sqlite"):
+                raise ValueError("production needs PostgreSQL, not SQLite")
+            if self.secret_key and len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("DISPATCH_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when the hub runs on its embedded SQLite file and in-process Redis."""
+        return self.database_url is None or self.redis_url is None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'dispatch.sqlite3').resolve()}"
+
+
+class ConfigurationError(Exception):
+    """Raised with one line a human can act on."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Turn pydantic-settings errors into one line naming each variable."""
+    parts = []
+    for item in error.errors():
+        loc = [str(p) for p in item["loc"]]
+        name = "DISPATCH_" + loc[0].upper() if loc else "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{name}: {message}" if loc else message)
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, raising ConfigurationError on bad values."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigurationError(describe_validation_error(error)) from None

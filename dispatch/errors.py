@@ -1,0 +1,174 @@
+"""Domain errors and the one place that turns them into RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+
+class DispatchError(Exception):
+    """Base of every domain error; `slug` gives the stable problem type."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = list(errors or [])
+        self.extra = extra
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+class InvalidInput(DispatchError):
+    status = 422
+    slug = "invalid-input"
+    title = "The request is invalid"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> InvalidInput:
+        return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+class NotFound(DispatchError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(DispatchError):
+    status = 409
+    slug = "conflict"
+    title = "Conflicts with the current state"
+
+
+class IllegalTransition(Conflict):
+    slug = "illegal-transition"
+    title = "That state change is not allowed"
+
+
+class Unauthorized(DispatchError):
+    status = 401
+    slug = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(DispatchError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed for this role"
+
+
+class RateLimited(DispatchError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+class Unavailable(DispatchError):
+    status = 503
+    slug = "unavailable"
+    title = "A storage service is unavailable"
+
+
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Name each invalid field as a dotted path, e.g. `body.location.lat`."""
+    out = []
+    for item in errors:
+        loc = ".".join(str(p) for p in item.get("loc", ()))
+        out.append({"field": loc, "message": item.get("msg", "invalid"), "type": item.get("type")})
+    return out
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that render every error as problem details."""
+
+    @app.exception_handler(DispatchError)
+    async def _domain(request: Request, exc: DispatchError) -> JSONResponse:
+        headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
+        return problem_response(exc.problem(request.url.path), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(exc.errors())
+        fields = ", ".join(e["field"] for e in errors)
+        err = InvalidInput(f"invalid field(s): {fields}", errors=errors)
+        return problem_response(err.problem(request.url.path))
+
+    @app.exception_handler(ValidationError)
+    async def _model_validation(request: Request, exc: ValidationError) -> JSONResponse:
+        errors = validation_errors(exc.errors())
+        fields = ", ".join(e["field"] for e in errors)
+        err = InvalidInput(f"invalid field(s): {fields}", errors=errors)
+        return problem_response(err.problem(request.url.path))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        body = {
+            "type": "about:blank",
+            "title": str(exc.detail),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+            "instance": request.url.path,
+        }
+        return problem_response(body, dict(exc.headers) if exc.headers else None)
+
+    async def _storage_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("storage unavailable on %s: %s", request.url.path, type(exc).__name__)
+        err = Unavailable("the database or Redis cannot be reached; retry shortly")
+        return problem_response(err.problem(request.url.path), {"Retry-After": "1"})
+
+    for exc_type in (OperationalError, DBAPIError, RedisConnectionError, RedisTimeoutError,
+                     ConnectionError, OSError):
+        app.add_exception_handler(exc_type, _storage_down)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        body = {
+            "type": PROBLEM_BASE + "internal",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "the hub could not complete the request; it has been logged",
+            "instance": request.url.path,
+        }
+        return problem_response(body)

@@ -1,0 +1,133 @@
+"""Ambulance posts, units, their history and assignments (the system of record)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.db import Base, BigIntPK
+
+
+class UnitKind(StrEnum):
+    AMBULANCE = "ambulance"
+    NEGATIVE_PRESSURE_AMBULANCE = "negative_pressure_ambulance"
+    MONITORING_UNIT = "monitoring_unit"  # ICU-grade transport
+    CLOSED_LOOP_VEHICLE = "closed_loop_vehicle"  # volunteer/community car, point to point
+    MEDICAL_POINT_TEAM = "medical_point_team"  # temporary medical point: GP, nurse, vehicle
+
+
+class UnitCapability(StrEnum):
+    AMBULANCE = "ambulance"
+    NEGATIVE_PRESSURE = "negative_pressure"
+    MONITORING = "monitoring"
+    ALS = "als"  # advanced life support
+    CLOSED_LOOP = "closed_loop"
+    HOME_VISIT = "home_visit"
+
+
+class UnitStatus(StrEnum):
+    AVAILABLE = "available"
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    TRANSPORTING = "transporting"
+    AT_HOSPITAL = "at_hospital"
+    HANDOVER_DONE = "handover_done"
+    DISINFECTING = "disinfecting"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+class AssignmentStatus(StrEnum):
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    ACKNOWLEDGED = "acknowledged"
+    DECLINED = "declined"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class Post(Base):
+    """An ambulance post (急救站点), usually at a community health centre."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str | None] = mapped_column(String(200))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    location_approximate: Mapped[bool] = mapped_column(default=False)
+    sub_district_ids: Mapped[list[str]] = mapped_column(default=list)
+    crews: Mapped[int] = mapped_column(default=1)
+    paired_hospital_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Unit(Base):
+    """A unit and its last known state (live state is in Redis, rebuilt from here)."""
+
+    __tablename__ = "units"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    call_sign: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    capabilities: Mapped[list[str]] = mapped_column(default=list)
+    post_id: Mapped[str | None] = mapped_column(ForeignKey("posts.id"))
+    crew: Mapped[list[str]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(24), default=UnitStatus.AVAILABLE)
+    status_at: Mapped[datetime | None]
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    position_at: Mapped[datetime | None]
+    assignment_id: Mapped[uuid.UUID | None]
+    infectious_load: Mapped[bool] = mapped_column(default=False)
+
+
+class UnitEvent(Base):
+    """A status change or position report of a unit."""
+
+    __tablename__ = "unit_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    type: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    actor: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index(None, "unit_id", "at"),)
+
+
+class Assignment(Base):
+    """A unit sent to an incident, from proposal to completion."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"))
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("routing_decisions.id"))
+    status: Mapped[str] = mapped_column(String(16), default=AssignmentStatus.PROPOSED)
+    destination_hospital_id: Mapped[str | None] = mapped_column(String(64))
+    proposed_at: Mapped[datetime]
+    proposed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    ack_deadline: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+    override_reason: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (Index(None, "incident_id"), Index(None, "unit_id", "status"))

@@ -1,0 +1,70 @@
+"""Incidents: what happened to whom and where, recorded by the answering call-taker."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.db import Base
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"  # 危急重症: never waits for paperwork, always an ambulance
+    URGENT = "urgent"
+    NON_URGENT = "non_urgent"
+
+
+class PatientCategory(StrEnum):
+    ORDINARY = "ordinary"
+    PREGNANT = "pregnant"
+    NEWBORN = "newborn"  # newborns and infants
+    DIALYSIS = "dialysis"
+    CANCER = "cancer"
+    CHRONIC = "chronic"
+    PSYCHIATRIC = "psychiatric"
+    DISABLED = "disabled"
+    IMMOBILE_ELDERLY = "immobile_elderly"
+
+
+class InfectionStatus(StrEnum):
+    NONE = "none"
+    SUSPECTED = "suspected"
+    CONFIRMED = "confirmed"
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    DISPATCHED = "dispatched"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.OPEN)
+    address: Mapped[str | None] = mapped_column(String(300))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    severity: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(24))
+    infection_status: Mapped[str] = mapped_column(String(16), default=InfectionStatus.NONE)
+    flags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    complaint: Mapped[str | None] = mapped_column(String(300))
+    notes: Mapped[str | None] = mapped_column(Text)
+    registered_hospital_id: Mapped[str | None] = mapped_column(ForeignKey("hospitals.id"))
+    treating_hospital_id: Mapped[str | None] = mapped_column(ForeignKey("hospitals.id"))
+    zone_id: Mapped[str | None] = mapped_column(String(64))
+    zone_status: Mapped[str | None] = mapped_column(String(16))
+    sub_district_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index(None, "status"), Index(None, "created_at"))

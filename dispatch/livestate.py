@@ -1,0 +1,66 @@
+"""Rebuild Redis live state from PostgreSQL when Redis has lost it (restart, flush)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.realtime.service import EVERYONE
+from dispatch.redis import Keys
+from dispatch.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+Rebuilder = Callable[[AsyncSession, Redis, Keys], Awaitable[object]]
+LIVE = "live"
+LOCK_MS = 30_000
+
+
+async def live_state_present(redis: Redis, keys: Keys) -> bool:
+    return bool(await redis.exists(keys.marker(LIVE)))
+
+
+async def rebuild(rt: Runtime, rebuilders: list[Rebuilder], *, force: bool = False) -> bool:
+    """Rebuild live state unless it is present; only one instance rebuilds at a time."""
+    redis, keys = rt.redis, rt.keys
+    if not force and await live_state_present(redis, keys):
+        return False
+    lock = keys.marker("rebuilding")
+    if not await redis.set(lock, "1", nx=True, px=LOCK_MS):
+        for _ in range(LOCK_MS // 100):  # another instance is rebuilding: wait for it
+            await asyncio.sleep(0.1)
+            if await live_state_present(redis, keys):
+                return False
+        raise TimeoutError("another instance started a rebuild of live state and did not finish")
+    try:
+        async with rt.sessionmaker() as session:
+            for rebuilder in rebuilders:
+                await rebuilder(session, redis, keys)
+        await redis.set(keys.marker(LIVE), rt.clock.now().isoformat())
+    finally:
+        await redis.delete(lock)
+    rt.metrics.live_state_rebuilds.inc()
+    log.info("live state rebuilt from the database")
+    async with rt.sessionmaker() as session:
+        await rt.bus.emit(session, "hub.resync", {"reason": "live state rebuilt from the database"},
+                          scope=EVERYONE)
+    return True
+
+
+async def watch(rt: Runtime, rebuilders: list[Rebuilder], *, interval: float = 1.0) -> None:
+    """Keep checking that live state is present; rebuild it when Redis has lost it."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await rebuild(rt, rebuilders)
+        except asyncio.CancelledError:
+            raise
+        except (RedisError, OSError) as error:
+            log.warning("live state check failed (%s)", type(error).__name__)
+        except Exception:
+            log.exception("live state rebuild failed")

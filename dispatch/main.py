@@ -1,0 +1,99 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dispatch.clock import Clock
+from dispatch.config import Settings, load_settings
+from dispatch.errors import install_error_handlers
+from dispatch.fleet import livestate as fleet_livestate
+from dispatch.fleet import router as fleet_router
+from dispatch.hospitals import router as hospitals_router
+from dispatch.lifespan import Wiring, build_lifespan
+from dispatch.ops import router as ops_router
+from dispatch.paths import project_dir
+from dispatch.realtime import router as realtime_router
+
+
+def wiring() -> Wiring:
+    """What each domain contributes: live-state rebuilders, timers, WebSocket actions."""
+    return Wiring(
+        rebuilders=[fleet_livestate.rebuild_units],
+        timers=[],
+        actions=[],
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    database_bind: AsyncConnection | None = None,
+) -> FastAPI:
+    """Build the hub: settings, routes, error handlers and the lifespan that owns resources."""
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="120 dispatch hub",
+        version="0.1.0",
+        summary="Real-time dispatch of 120 emergency medical calls",
+        lifespan=build_lifespan(settings, wiring(), clock, database_bind),
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestMetrics)
+    for module in (ops_router, fleet_router, hospitals_router, realtime_router):
+        app.include_router(module.router)
+    mount_static(app)
+    return app
+
+
+def mount_static(app: FastAPI) -> None:
+    static = project_dir("static", "console")
+    app.mount("/console", StaticFiles(directory=static / "console", html=True), name="console")
+    app.mount("/crew", StaticFiles(directory=static / "crew", html=True), name="crew")
+    if (static / "vendor").is_dir():
+        app.mount("/vendor", StaticFiles(directory=static / "vendor"), name="vendor")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/console/")
+
+
+class RequestMetrics:
+    """Count and time HTTP requests by route template (pure ASGI: cheap on the hot path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route: Any = scope.get("route")
+            label = getattr(route, "path", None) or "unmatched"
+            runtime = getattr(scope["app"].state, "runtime", None) if "app" in scope else None
+            if runtime is not None:
+                method = scope["method"]
+                runtime.metrics.http_requests.labels(label, method, str(status[0])).inc()
+                runtime.metrics.http_latency.labels(label, method).observe(
+                    time.perf_counter() - started
+                )

@@ -1,0 +1,54 @@
+"""Prometheus metrics, one registry per app (no module-level globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+ANSWER_BUCKETS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20, 30, 60, 120)
+
+
+class Metrics:
+    """Every metric the hub exports, registered on its own registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.http_requests = Counter(
+            "dispatch_http_requests", "HTTP requests handled", ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_latency = Histogram(
+            "dispatch_http_request_seconds", "HTTP request latency", ["route", "method"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.events_published = Counter(
+            "dispatch_events_published", "Events appended to the stream", ["type"], registry=r
+        )
+        self.events_unpublished = Gauge(
+            "dispatch_events_unpublished", "Events waiting for Redis to come back", registry=r
+        )
+        self.ws_connections = Gauge(
+            "dispatch_ws_connections", "Open WebSocket connections", ["channel"], registry=r
+        )
+        self.ws_dropped = Counter(
+            "dispatch_ws_dropped", "Connections closed for falling behind", ["channel"],
+            registry=r,
+        )
+        self.calls_received = Counter(
+            "dispatch_calls_received", "Calls reported by telephony", registry=r
+        )
+        self.calls_answered = Counter("dispatch_calls_answered", "Calls answered", registry=r)
+        self.calls_abandoned = Counter(
+            "dispatch_calls_abandoned", "Calls abandoned before answer", registry=r
+        )
+        self.answer_seconds = Histogram(
+            "dispatch_call_answer_seconds", "Time from first ring to answer",
+            buckets=ANSWER_BUCKETS, registry=r,
+        )
+        self.slo_breaches = Counter(
+            "dispatch_slo_breaches", "Calls still ringing at the answer target", registry=r
+        )
+        self.live_state_rebuilds = Counter(
+            "dispatch_live_state_rebuilds", "Times Redis live state was rebuilt", registry=r
+        )

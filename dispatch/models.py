@@ -1,0 +1,34 @@
+"""Import every domain's models so the metadata (and Alembic) sees all tables."""
+
+from dispatch.audit.models import AuditEntry
+from dispatch.calls.models import Call, Callback, CallEvent, Position
+from dispatch.db import Base
+from dispatch.fleet.models import Assignment, Post, Unit, UnitEvent
+from dispatch.hospitals.models import Hospital
+from dispatch.incidents.models import Incident
+from dispatch.realtime.models import Event
+from dispatch.routing.models import RoutingDecision, RuleSet
+from dispatch.scenarios.models import ScenarioInfo
+from dispatch.zones.models import SubDistrict, Zone, ZoneRevision
+
+__all__ = [
+    "Assignment",
+    "AuditEntry",
+    "Base",
+    "Call",
+    "CallEvent",
+    "Callback",
+    "Event",
+    "Hospital",
+    "Incident",
+    "Position",
+    "Post",
+    "RoutingDecision",
+    "RuleSet",
+    "ScenarioInfo",
+    "SubDistrict",
+    "Unit",
+    "UnitEvent",
+    "Zone",
+    "ZoneRevision",
+]

@@ -1,0 +1,90 @@
+"""Liveness, readiness, metrics and the loaded scenario."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from dispatch import migrate
+from dispatch.auth.dependencies import CurrentPrincipal
+from dispatch.auth.schemas import Role
+from dispatch.db import SessionDep
+from dispatch.errors import Forbidden, NotFound, problem_response
+from dispatch.livestate import rebuild
+from dispatch.runtime import RuntimeDep
+from dispatch.scenarios import service as scenario_service
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Tell that the process is alive."""
+    return {"status": "alive"}
+
+
+@router.get("/readyz", responses={503: {"description": "not ready, with the reasons"}})
+async def readyz(rt: RuntimeDep) -> Response:
+    """Tell whether the database and Redis are reachable and migrations are at head."""
+    checks: dict[str, str] = {}
+    problems: list[str] = []
+    try:
+        async with asyncio.timeout(3), rt.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+            revision = await migrate.current_revision(connection)
+        checks["database"] = "ok"
+        head = migrate.head_revision()
+        if revision == head:
+            checks["migrations"] = "head"
+        else:
+            checks["migrations"] = f"at {revision or 'none'}, head is {head}"
+            problems.append(f"database schema is not at head ({revision or 'none'} != {head}): "
+                            "run `dispatch migrate`")
+    except Exception as error:
+        checks["database"] = "unreachable"
+        problems.append(f"database unreachable ({type(error).__name__})")
+    try:
+        async with asyncio.timeout(2):
+            await rt.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as error:
+        checks["redis"] = "unreachable"
+        problems.append(f"redis unreachable ({type(error).__name__})")
+    if problems:
+        return problem_response({
+            "type": "/problems/not-ready", "title": "Not ready", "status": 503,
+            "detail": "; ".join(problems), "checks": checks,
+        })
+    return JSONResponse({"status": "ready", "checks": checks})
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(rt: RuntimeDep) -> Response:
+    """Prometheus metrics of this process."""
+    return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/api/v1/scenario")
+async def scenario(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """The loaded scenario: name, title and map centre."""
+    info = await scenario_service.current_scenario(session=session)
+    if info is None:
+        raise NotFound("no scenario is loaded: run `dispatch scenario load FILE`")
+    return {
+        "name": info.name, "title": info.title, "loaded_at": info.loaded_at,
+        "centre": {"lat": info.centre_lat, "lon": info.centre_lon}, **info.meta,
+    }
+
+
+@router.post("/api/v1/admin/rebuild-live-state")
+async def rebuild_live_state(rt: RuntimeDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Rebuild Redis live state (units, ringing calls) from PostgreSQL now."""
+    if not principal.has(Role.ADMIN, Role.SUPERVISOR):
+        raise Forbidden("only supervisors and administrators may rebuild live state")
+    await rebuild(rt, rt.extras["rebuilders"], force=True)
+    return {"rebuilt": True}

@@ -1,0 +1,203 @@
+"""One stream reader per process, fanning events out to per-connection queues."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import cast
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from dispatch.metrics import Metrics
+from dispatch.realtime.schemas import StreamEvent
+from dispatch.realtime.service import (
+    EventBus,
+    StreamEntries,
+    decode_entry,
+    last_stream_id,
+    stream_has,
+)
+from dispatch.redis import Keys
+
+log = logging.getLogger(__name__)
+
+READ_BLOCK_MS = 2_000
+READ_COUNT = 500
+
+
+@dataclass(eq=False)
+class Subscription:
+    """What one connection receives, and the bounded queue it receives it through."""
+
+    channel: str  # console | crew | hospital
+    key: str | None = None  # unit id or hospital id
+    types: tuple[str, ...] | None = None  # type prefixes; None = every type
+    areas: frozenset[str] | None = None  # sub-districts; None = everywhere
+    queue_size: int = 2_000
+    queue: asyncio.Queue[StreamEvent] = field(init=False)
+    gone: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(maxsize=self.queue_size)
+
+    def wants(self, event: StreamEvent) -> bool:
+        if self.types is not None and not event.type.startswith(self.types):
+            return False
+        if self.areas is not None and event.scope.area is not None:
+            return event.scope.area in self.areas
+        return True
+
+    def sees(self, event: StreamEvent) -> bool:
+        """Whether the event's audience includes this connection (used when replaying)."""
+        scope = event.scope
+        if self.channel == "console":
+            visible = scope.console
+        elif self.channel == "crew":
+            visible = scope.all_crews or self.key in scope.units
+        else:
+            visible = self.key in scope.hospitals
+        return visible and self.wants(event)
+
+    def offer(self, event: StreamEvent) -> bool:
+        """Queue the event; a full queue ends the subscription (the client resumes later)."""
+        if self.gone.is_set() or not self.wants(event):
+            return False
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.end("too slow: fell behind the event stream; reconnect with your last event id")
+            return False
+        return True
+
+    def end(self, reason: str) -> None:
+        if not self.gone.is_set():
+            self.reason = reason
+            self.gone.set()
+
+
+class Hub:
+    """Reads the stream once per process and hands each event to the connections that want it."""
+
+    def __init__(self, redis: Redis, keys: Keys, bus: EventBus, metrics: Metrics) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.bus = bus
+        self.metrics = metrics
+        self._consoles: set[Subscription] = set()
+        self._crews: dict[str, set[Subscription]] = {}
+        self._hospitals: dict[str, set[Subscription]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.last_id: str = "0-0"
+        self.started = asyncio.Event()
+
+    async def start(self) -> None:
+        self.last_id = await last_stream_id(self.redis, self.keys) or "0-0"
+        self._task = asyncio.create_task(self._run(), name="realtime-hub-reader")
+        self.started.set()
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for sub in self.subscriptions():
+            sub.end("the hub is restarting; reconnect with your last event id")
+
+    def subscriptions(self) -> Iterable[Subscription]:
+        yield from list(self._consoles)
+        for group in list(self._crews.values()) + list(self._hospitals.values()):
+            yield from list(group)
+
+    def subscribe(self, sub: Subscription) -> Subscription:
+        if sub.channel == "console":
+            self._consoles.add(sub)
+        elif sub.channel == "crew" and sub.key:
+            self._crews.setdefault(sub.key, set()).add(sub)
+        elif sub.channel == "hospital" and sub.key:
+            self._hospitals.setdefault(sub.key, set()).add(sub)
+        else:
+            raise ValueError(f"unknown channel {sub.channel!r}")
+        self.metrics.ws_connections.labels(sub.channel).inc()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        if sub.channel == "console":
+            removed = sub in self._consoles
+            self._consoles.discard(sub)
+        else:
+            groups = self._crews if sub.channel == "crew" else self._hospitals
+            group = groups.get(sub.key or "", set())
+            removed = sub in group
+            group.discard(sub)
+            if not group and sub.key in groups:
+                del groups[sub.key or ""]
+        if removed:
+            self.metrics.ws_connections.labels(sub.channel).dec()
+
+    def dispatch(self, event: StreamEvent) -> None:
+        scope = event.scope
+        if scope.console:
+            for sub in list(self._consoles):
+                sub.offer(event)
+        if scope.all_crews:
+            for group in list(self._crews.values()):
+                for sub in list(group):
+                    sub.offer(event)
+        else:
+            for unit_id in scope.units:
+                for sub in list(self._crews.get(unit_id, ())):
+                    sub.offer(event)
+        for hospital_id in scope.hospitals:
+            for sub in list(self._hospitals.get(hospital_id, ())):
+                sub.offer(event)
+
+    def end_all(self, reason: str) -> None:
+        for sub in self.subscriptions():
+            sub.end(reason)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                response = cast(list[tuple[str, StreamEntries]], await self.redis.xread(
+                    {self.keys.events: self.last_id}, block=READ_BLOCK_MS, count=READ_COUNT
+                ))
+                backoff = 0.1
+                for _stream, entries in response or ():
+                    for stream_id, fields in entries:
+                        self.last_id = str(stream_id)
+                        try:
+                            event = decode_entry(self.last_id, fields)
+                        except (KeyError, ValueError):
+                            log.warning("skipping malformed stream entry %s", self.last_id)
+                            continue
+                        self.dispatch(event)
+                if self.bus.pending:
+                    await self.bus.retry_pending()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:
+                log.warning("event stream read failed (%s); retrying", type(error).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                await self._after_outage()
+            except Exception:
+                log.exception("event stream reader failed; retrying")
+                await asyncio.sleep(1.0)
+
+    async def _after_outage(self) -> None:
+        """If the stream lost what we last read (Redis restarted), clients must reload state."""
+        try:
+            if self.last_id == "0-0" or await stream_has(self.redis, self.keys, self.last_id):
+                return
+            newest = await last_stream_id(self.redis, self.keys)
+        except (RedisError, OSError):
+            return
+        log.warning("event stream was reset; asking every connection to resync")
+        self.end_all("resync: the event stream was reset; reload state and reconnect")
+        self.last_id = newest or "0-0"

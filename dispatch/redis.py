@@ -1,0 +1,120 @@
+"""The Redis client (real or in-process), key names and Lua scripts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+
+def create_redis(url: str | None) -> Redis:
+    """Connect to Redis at `url`, or start an in-process Redis when `url` is None."""
+    if url is None:
+        import fakeredis
+
+        server = fakeredis.FakeServer()
+        client: Redis = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+        return client
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=2.0,
+        socket_keepalive=True,
+        health_check_interval=15,
+        retry_on_timeout=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Names of every Redis key. Keys one Lua script touches share a {hash tag}."""
+
+    prefix: str = "dispatch"
+
+    # Realtime
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}:{{events}}:stream"
+
+    # Fleet
+    def unit(self, unit_id: str) -> str:
+        return f"{self.prefix}:{{fleet}}:unit:{unit_id}"
+
+    @property
+    def units(self) -> str:
+        return f"{self.prefix}:{{fleet}}:units"
+
+    @property
+    def available_geo(self) -> str:
+        return f"{self.prefix}:{{fleet}}:available"
+
+    def assignment(self, assignment_id: str) -> str:
+        return f"{self.prefix}:{{fleet}}:assignment:{assignment_id}"
+
+    @property
+    def ack_deadlines(self) -> str:
+        return f"{self.prefix}:{{fleet}}:ack-deadlines"
+
+    # Calls and call-taker positions (automatic call distribution)
+    @property
+    def ringing(self) -> str:
+        return f"{self.prefix}:{{acd}}:ringing"
+
+    def call(self, call_id: str) -> str:
+        return f"{self.prefix}:{{acd}}:call:{call_id}"
+
+    @property
+    def positions(self) -> str:
+        return f"{self.prefix}:{{acd}}:positions"
+
+    def position(self, position_id: str) -> str:
+        return f"{self.prefix}:{{acd}}:position:{position_id}"
+
+    @property
+    def ready_positions(self) -> str:
+        return f"{self.prefix}:{{acd}}:ready"
+
+    @property
+    def callbacks(self) -> str:
+        return f"{self.prefix}:{{acd}}:callbacks"
+
+    @property
+    def acd_state(self) -> str:
+        return f"{self.prefix}:{{acd}}:state"
+
+    # Configuration versions shared by every instance
+    @property
+    def versions(self) -> str:
+        return f"{self.prefix}:versions"
+
+    def marker(self, name: str) -> str:
+        return f"{self.prefix}:marker:{name}"
+
+
+def load_script(redis: Redis, package: str, name: str) -> AsyncScript:
+    """Register the Lua script `name` kept beside the module of `package`."""
+    source = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    return redis.register_script(source)
+
+
+async def preload(scripts: dict[str, AsyncScript]) -> None:
+    """Load scripts into the server cache once so the first call is an EVALSHA."""
+    for script in scripts.values():
+        await script.registered_client.script_load(script.script)
+
+
+async def get_redis(request: Request) -> Redis:
+    client: Redis = request.app.state.redis
+    return client
+
+
+RedisDep = Annotated[Redis, Depends(get_redis)]
+
+
+def as_str_dict(values: dict[str, Any]) -> dict[str, str]:
+    """Encode a mapping for HSET: None becomes '', everything else str()."""
+    return {k: "" if v is None else str(v) for k, v in values.items()}

@@ -1,0 +1,159 @@
+"""The scenario file: zones, hospitals, posts, units and call-taker positions of one area."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from dispatch.fleet.models import UnitCapability, UnitKind
+from dispatch.hospitals.models import Designation, HospitalCapability, HospitalStatus
+from dispatch.zones.models import ZoneStatus
+
+Id = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+UnitId = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LatLon(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class SubDistrictIn(Strict):
+    id: str = Id
+    name: str = Field(min_length=1, max_length=100)
+    name_zh: str | None = Field(default=None, max_length=100)
+    population: int = Field(gt=0)
+    location: LatLon
+    radius_km: float = Field(default=3.0, gt=0, le=100)
+
+
+class PostIn(Strict):
+    id: str = Id
+    name: str = Field(min_length=1, max_length=200)
+    name_zh: str | None = Field(default=None, max_length=200)
+    location: LatLon
+    sub_districts: list[str] = Field(default_factory=list)
+    crews: int = Field(default=1, ge=0, le=100)
+    paired_hospital: str | None = None
+
+
+class HospitalIn(Strict):
+    id: str = Id
+    name: str = Field(min_length=1, max_length=200)
+    name_zh: str | None = Field(default=None, max_length=200)
+    location: LatLon
+    level: Literal["tertiary", "secondary", "primary", "specialist", "makeshift"] = "secondary"
+    capabilities: list[HospitalCapability] = Field(default_factory=list)
+    designations: list[Designation] = Field(default_factory=list)
+    status: HospitalStatus = HospitalStatus.OPEN
+    status_reason: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=32)
+    notes: str | None = Field(default=None, max_length=500)
+
+
+class UnitIn(Strict):
+    id: str = UnitId
+    call_sign: str = Field(min_length=1, max_length=64)
+    kind: UnitKind
+    capabilities: list[UnitCapability] = Field(default_factory=list)
+    post: str
+    crew: list[str] = Field(default_factory=list, max_length=8)
+
+
+class PositionIn(Strict):
+    id: str = UnitId
+    name: str = Field(min_length=1, max_length=100)
+    supervisor: bool = False
+
+
+class ZoneIn(Strict):
+    id: str = Id
+    name: str = Field(min_length=1, max_length=200)
+    status: ZoneStatus
+    sub_district: str | None = None
+    community: str | None = Field(default=None, max_length=200)
+    geometry: dict[str, Any]
+    valid_from: AwareDatetime = Field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    valid_to: AwareDatetime | None = None
+
+    @field_validator("geometry")
+    @classmethod
+    def _polygon(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from shapely.geometry import shape
+
+        if value.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ValueError("must be a GeoJSON Polygon or MultiPolygon")
+        try:
+            geometry = shape(value)
+        except Exception as error:
+            raise ValueError(f"not a valid GeoJSON polygon ({error})") from None
+        if geometry.is_empty or not geometry.is_valid:
+            raise ValueError("polygon is empty or self-intersecting")
+        minx, miny, maxx, maxy = geometry.bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise ValueError("coordinates must be [lon, lat] within range")
+        return value
+
+
+class Scenario(Strict):
+    name: str = Id
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    sources: list[str] = Field(default_factory=list)
+    coordinates_approximate: bool = False
+    centre: LatLon
+    sub_districts: list[SubDistrictIn] = Field(default_factory=list)
+    posts: list[PostIn] = Field(default_factory=list)
+    hospitals: list[HospitalIn] = Field(default_factory=list)
+    units: list[UnitIn] = Field(default_factory=list)
+    positions: list[PositionIn] = Field(default_factory=list)
+    zones: list[ZoneIn] = Field(default_factory=list)
+
+    def reference_errors(self) -> list[str]:
+        """Duplicate ids and references to things the file does not define."""
+        errors: list[str] = []
+        for kind in ("sub_districts", "posts", "hospitals", "units", "positions", "zones"):
+            seen: set[str] = set()
+            for index, item in enumerate(getattr(self, kind)):
+                if item.id in seen:
+                    errors.append(f"{kind}[{index}].id: duplicate id {item.id!r}")
+                seen.add(item.id)
+        sub_districts = {s.id for s in self.sub_districts}
+        posts = {p.id for p in self.posts}
+        hospitals = {h.id for h in self.hospitals}
+        for i, post in enumerate(self.posts):
+            for sd in post.sub_districts:
+                if sd not in sub_districts:
+                    errors.append(f"posts[{i}] ({post.id}).sub_districts: unknown sub-district {sd!r}")
+            if post.paired_hospital and post.paired_hospital not in hospitals:
+                errors.append(
+                    f"posts[{i}] ({post.id}).paired_hospital: unknown hospital {post.paired_hospital!r}"
+                )
+        for i, unit in enumerate(self.units):
+            if unit.post not in posts:
+                errors.append(f"units[{i}] ({unit.id}).post: unknown post {unit.post!r}")
+        for i, zone in enumerate(self.zones):
+            if zone.sub_district and zone.sub_district not in sub_districts:
+                errors.append(
+                    f"zones[{i}] ({zone.id}).sub_district: unknown sub-district {zone.sub_district!r}"
+                )
+            if zone.valid_to and zone.valid_to <= zone.valid_from:
+                errors.append(f"zones[{i}] ({zone.id}).valid_to: must be after valid_from")
+        return errors
+
+
+class ScenarioSummary(BaseModel):
+    name: str
+    title: str
+    sub_districts: int
+    posts: int
+    hospitals: int
+    units: int
+    positions: int
+    zones: int

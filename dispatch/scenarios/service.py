@@ -1,0 +1,188 @@
+"""Read, validate and load scenario files into PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.calls.models import Position
+from dispatch.fleet.livestate import write_units
+from dispatch.fleet.models import Post, Unit, UnitStatus
+from dispatch.hospitals.models import Hospital
+from dispatch.redis import Keys
+from dispatch.scenarios.models import ScenarioInfo
+from dispatch.scenarios.schemas import Scenario, ScenarioSummary
+from dispatch.zones.models import SubDistrict, Zone, ZoneRevision
+
+BUILTIN = {"xian-high-tech-zone": "xian_high_tech_zone.yaml"}
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be loaded; `problems` name each bad entry."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_scenario(text: str, source: str) -> tuple[Scenario, str]:
+    """Parse YAML or JSON text into a validated Scenario and its checksum."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ScenarioError(source, [f"{where}: not valid YAML/JSON"]) from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(source, ["the file must hold a mapping (name, title, centre, …)"])
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as error:
+        problems = [f"{_loc(e['loc'])}: {e['msg']}" for e in error.errors()]
+        raise ScenarioError(source, problems) from None
+    problems = scenario.reference_errors()
+    if problems:
+        raise ScenarioError(source, problems)
+    return scenario, hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_scenario(path_or_name: str) -> tuple[Scenario, str]:
+    """Read a scenario file, or a built-in scenario by name."""
+    if path_or_name in BUILTIN:
+        text = resources.files("dispatch.scenarios").joinpath("data", BUILTIN[path_or_name])
+        return parse_scenario(text.read_text(encoding="utf-8"), path_or_name)
+    path = Path(path_or_name)
+    if not path.is_file():
+        raise ScenarioError(path_or_name, [
+            f"no such file (built-in scenarios: {', '.join(sorted(BUILTIN))})"
+        ])
+    return parse_scenario(path.read_text(encoding="utf-8"), path.name)
+
+
+async def load_scenario(
+    *,
+    session: AsyncSession,
+    redis: Redis,
+    keys: Keys,
+    scenario: Scenario,
+    checksum: str,
+    now: datetime,
+    actor: str = "scenario-loader",
+) -> ScenarioSummary:
+    """Insert or update every entity of the scenario, then refresh the units' live state."""
+    for sd in scenario.sub_districts:
+        await session.merge(SubDistrict(
+            id=sd.id, name=sd.name, name_zh=sd.name_zh, population=sd.population,
+            lat=sd.location.lat, lon=sd.location.lon, radius_km=sd.radius_km,
+            location_approximate=scenario.coordinates_approximate,
+        ))
+    for h in scenario.hospitals:
+        existing = await session.get(Hospital, h.id)
+        hospital = existing or Hospital(id=h.id)
+        hospital.name, hospital.name_zh = h.name, h.name_zh
+        hospital.lat, hospital.lon = h.location.lat, h.location.lon
+        hospital.location_approximate = scenario.coordinates_approximate
+        hospital.level = h.level
+        hospital.capabilities = [c.value for c in h.capabilities]
+        hospital.designations = [d.value for d in h.designations]
+        hospital.phone, hospital.notes = h.phone, h.notes
+        if existing is None or existing.status != h.status:
+            hospital.status = h.status.value
+            hospital.status_reason = h.status_reason
+            hospital.status_changed_at = now
+        hospital.full_categories = hospital.full_categories or []
+        session.add(hospital)
+    await session.flush()
+    for p in scenario.posts:
+        await session.merge(Post(
+            id=p.id, name=p.name, name_zh=p.name_zh, lat=p.location.lat, lon=p.location.lon,
+            location_approximate=scenario.coordinates_approximate,
+            sub_district_ids=list(p.sub_districts), crews=p.crews,
+            paired_hospital_id=p.paired_hospital,
+        ))
+    await session.flush()
+    posts = {p.id: p for p in (await session.scalars(select(Post))).all()}
+    units = []
+    for u in scenario.units:
+        unit = await session.get(Unit, u.id)
+        if unit is None:
+            post = posts[u.post]
+            unit = Unit(id=u.id, status=UnitStatus.AVAILABLE, status_at=now,
+                        lat=post.lat, lon=post.lon, position_at=now, active=True,
+                        infectious_load=False)
+        unit.call_sign, unit.kind = u.call_sign, u.kind.value
+        unit.capabilities = [c.value for c in u.capabilities]
+        unit.post_id, unit.crew = u.post, list(u.crew)
+        session.add(unit)
+        units.append(unit)
+    for pos in scenario.positions:
+        await session.merge(Position(id=pos.id, name=pos.name, supervisor=pos.supervisor))
+    for z in scenario.zones:
+        await _upsert_zone(session, z, now=now, actor=actor)
+    await session.merge(ScenarioInfo(
+        name=scenario.name, title=scenario.title, centre_lat=scenario.centre.lat,
+        centre_lon=scenario.centre.lon, loaded_at=now, checksum=checksum,
+        meta={"description": scenario.description, "sources": scenario.sources,
+              "coordinates_approximate": scenario.coordinates_approximate},
+    ))
+    await session.commit()
+    await write_units(redis, keys, units, posts)
+    return ScenarioSummary(
+        name=scenario.name, title=scenario.title, sub_districts=len(scenario.sub_districts),
+        posts=len(scenario.posts), hospitals=len(scenario.hospitals), units=len(scenario.units),
+        positions=len(scenario.positions), zones=len(scenario.zones),
+    )
+
+
+async def _upsert_zone(session: AsyncSession, z: Any, *, now: datetime, actor: str) -> None:
+    zone = await session.get(Zone, z.id)
+    snapshot = z.model_dump(mode="json")
+    if zone is None:
+        zone = Zone(id=z.id, version=1)
+    elif dict(snapshot.items()) == zone_snapshot(zone):
+        return
+    else:
+        zone.version += 1
+    zone.name, zone.status = z.name, z.status.value
+    zone.sub_district_id, zone.community = z.sub_district, z.community
+    zone.geometry, zone.valid_from, zone.valid_to = z.geometry, z.valid_from, z.valid_to
+    zone.updated_at, zone.updated_by, zone.deleted = now, actor, False
+    session.add(zone)
+    await session.flush()
+    session.add(ZoneRevision(zone_id=zone.id, version=zone.version, snapshot=snapshot,
+                             changed_at=now, changed_by=actor))
+
+
+def zone_snapshot(zone: Zone) -> dict[str, Any]:
+    return {
+        "id": zone.id, "name": zone.name, "status": zone.status,
+        "sub_district": zone.sub_district_id, "community": zone.community,
+        "geometry": zone.geometry,
+        "valid_from": zone.valid_from.isoformat().replace("+00:00", "Z"),
+        "valid_to": zone.valid_to.isoformat().replace("+00:00", "Z") if zone.valid_to else None,
+    }
+
+
+async def current_scenario(*, session: AsyncSession) -> ScenarioInfo | None:
+    """The most recently loaded scenario."""
+    result = await session.scalars(
+        select(ScenarioInfo).order_by(ScenarioInfo.loaded_at.desc()).limit(1)
+    )
+    return result.first()

@@ -1,0 +1,210 @@
+"""Test harness: real PostgreSQL and Redis, an app per test, factories.
+
+Each test runs in a PostgreSQL transaction that is rolled back, and its Redis database is
+flushed. Tests marked `committed` (concurrency, several app instances) commit for real and
+the tables are truncated afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from dispatch import migrate
+from dispatch.clock import ManualClock
+from dispatch.config import Settings
+from dispatch.db import create_engine
+from dispatch.main import create_app
+from dispatch.models import Base
+from dispatch.redis import create_redis
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get(
+    "DISPATCH_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/dispatch_test"
+)
+TEST_REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(what: str, error: BaseException) -> None:
+    """A missing server fails the run in CI and skips locally."""
+    message = f"{what} is unreachable ({type(error).__name__}: {error})"
+    if IN_CI:
+        pytest.fail(message + " — CI needs the real servers", pytrace=False)
+    pytest.skip(message + " — run `make test` to start it")
+
+
+async def create_database_if_missing(url: str) -> None:
+    target = make_url(url)
+    admin = create_async_engine(
+        target.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_size=1
+    )
+    try:
+        async with admin.connect() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": target.database},
+            )
+            if not exists:
+                await connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+async def pg_engine() -> AsyncIterator[AsyncEngine]:
+    """The test database, emptied and migrated from scratch once per run."""
+    try:
+        async with asyncio.timeout(10):
+            await create_database_if_missing(TEST_DATABASE_URL)
+    except Exception as error:
+        unavailable("PostgreSQL at " + make_url(TEST_DATABASE_URL).render_as_string(), error)
+    engine = create_engine(TEST_DATABASE_URL, pool_size=8)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await migrate.upgrade(TEST_DATABASE_URL)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(
+        database_url=TEST_DATABASE_URL,
+        redis_url=TEST_REDIS_URL,
+        redis_prefix="test",
+        background_tasks=False,
+        ws_heartbeat_seconds=5,
+    )
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    """A real Redis database, flushed before and after the test."""
+    client = create_redis(settings.redis_url)
+    try:
+        async with asyncio.timeout(5):
+            await client.flushdb()
+    except Exception as error:
+        await client.aclose()
+        unavailable(f"Redis at {settings.redis_url}", error)
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+async def db(pg_engine: AsyncEngine, request: pytest.FixtureRequest) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    async with pg_engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+async def truncate_all(engine: AsyncEngine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+async def committed(pg_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """For tests that commit for real: tables are truncated afterwards."""
+    await truncate_all(pg_engine)
+    yield pg_engine
+    await truncate_all(pg_engine)
+
+
+@contextlib.asynccontextmanager
+async def running(app: Any) -> AsyncIterator[Any]:
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, db: AsyncConnection, redis: Redis, clock: ManualClock
+) -> AsyncIterator[Any]:
+    """The hub, started, with every session inside the test's transaction."""
+    hub = create_app(settings, clock=clock, database_bind=db)
+    async with running(hub):
+        yield hub
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+        yield http
+
+
+@pytest.fixture
+def make_app(settings: Settings, redis: Redis, committed: AsyncEngine) -> Callable[..., Any]:
+    """Build extra hub instances sharing the real database and Redis (committed mode)."""
+
+    def build(**overrides: Any) -> Any:
+        return create_app(settings.model_copy(update=overrides))
+
+    return build
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Serve an already-started app over real sockets in this event loop; yield its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+        ws_per_message_deflate=False,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+
+
+@pytest.fixture
+async def server(app: Any) -> AsyncIterator[str]:
+    """host:port of the test app served over real HTTP and WebSockets."""
+    async with serve(app) as address:
+        yield address
+
+
+@pytest.fixture
+async def scenario(app: Any) -> factories.LoadedScenario:
+    """A small scenario loaded into the test app."""
+    return await factories.load(app, factories.small_scenario())

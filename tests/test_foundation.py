@@ -1,0 +1,179 @@
+"""The hub starts, reports readiness, lists its scenario and explains bad configuration."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from dispatch.config import ConfigurationError, Settings, load_settings
+from dispatch.lifespan import StartupError, open_runtime
+from dispatch.main import create_app
+from dispatch.scenarios.service import ScenarioError, parse_scenario, read_scenario
+from tests.conftest import running
+from tests.factories import small_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "alive"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "head", "redis": "ok"}
+
+
+async def test_scenario_units_and_hospitals_are_listed(
+    client: httpx.AsyncClient, scenario: Any
+) -> None:
+    units = (await client.get("/api/v1/units")).json()
+    assert [u["id"] for u in units] == ["A1", "A2", "B1"]
+    assert {u["status"] for u in units} == {"available"}
+    assert units[0]["lat"] == pytest.approx(34.18)  # placed at its post
+    hospitals = {h["id"]: h for h in (await client.get("/api/v1/hospitals")).json()}
+    assert hospitals["closed"]["status"] == "suspended"
+    assert hospitals["general"]["designations"] == ["guarantee", "pregnant", "dialysis"]
+    posts = (await client.get("/api/v1/posts")).json()
+    assert [p["id"] for p in posts] == ["post-n", "post-s"]
+    info = (await client.get("/api/v1/scenario")).json()
+    assert info["name"] == "test-town"
+
+
+async def test_metrics_in_prometheus_format(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert 'dispatch_http_requests_total{method="GET",route="/healthz",status="200"}' in response.text
+
+
+async def test_unknown_route_is_problem_json(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 404
+
+
+async def test_embedded_default_smoke(tmp_path: Path) -> None:
+    """With no URLs the hub runs on a SQLite file and in-process Redis."""
+    settings = Settings(data_dir=tmp_path, background_tasks=False)
+    assert settings.embedded
+    app = create_app(settings)
+    async with running(app):
+        rt = app.state.runtime
+        scenario, checksum = read_scenario("xian-high-tech-zone")
+        from dispatch.scenarios import service
+
+        async with rt.sessionmaker() as session:
+            await service.load_scenario(session=session, redis=rt.redis, keys=rt.keys,
+                                        scenario=scenario, checksum=checksum, now=rt.clock.now())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+            assert (await http.get("/readyz")).status_code == 200
+            units = (await http.get("/api/v1/units")).json()
+            hospitals = (await http.get("/api/v1/hospitals")).json()
+    assert (tmp_path / "dispatch.sqlite3").is_file()
+    assert len([u for u in units if u["kind"] != "closed_loop_vehicle"]) == 10  # seed 000: 10 crews
+    suspended = {h["id"] for h in hospitals if h["status"] == "suspended"}
+    assert suspended == {"xian-gaoxin", "xian-international-medical-center"}
+
+
+def test_builtin_scenario_matches_seed_000() -> None:
+    scenario, _ = read_scenario("xian-high-tech-zone")
+    crews = {p.id: p.crews for p in scenario.posts}
+    assert crews["zhangba-chc"] == crews["fenglin-lvzhou-chc"] == 2
+    assert sum(crews.values()) == 10
+    population = {s.id: s.population for s in scenario.sub_districts}
+    assert population["zhangba"] == 400_000
+    assert population["yuhua"] == 98_000
+    assert population["xiliu"] + population["lingzhao"] == 206_000
+    assert population["xinglong"] + population["dongda"] + population["wuxing"] == 190_000
+    assert population["caotang"] + population["qindu"] + population["pangguang"] == 156_000
+    assert population["jixian"] + population["jiufeng"] == 60_000
+    paired = {p.id: p.paired_hospital for p in scenario.posts}
+    assert len(paired) == 9
+    assert paired["qindu-chc"] == "xian-medical-college-affiliated"
+    designated = {d: {h.id for h in scenario.hospitals if d in h.designations}
+                  for d in ("pregnant", "newborn", "dialysis", "cancer", "guarantee")}
+    assert len(designated["pregnant"]) == 5
+    assert designated["newborn"] == {"xian-childrens", "northwest-women-children",
+                                     "shaanxi-provincial-peoples"}
+    assert len(designated["dialysis"]) == 7
+    assert designated["cancer"] == {"shaanxi-cancer", "shaanxi-provincial-peoples", "xjtu-first"}
+    assert designated["guarantee"] == {"xian-medical-university-first"}
+
+
+def test_malformed_scenario_names_the_bad_entry() -> None:
+    data = small_scenario()
+    data["units"][1]["kind"] = "helicopter"
+    data["units"][2]["post"] = "nowhere"
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(yaml.safe_dump(data), "bad.yaml")
+    assert any(p.startswith("units[1].kind:") for p in caught.value.problems)
+    data["units"][1]["kind"] = "ambulance"
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(yaml.safe_dump(data), "bad.yaml")
+    assert caught.value.problems == ["units[2] (B1).post: unknown post 'nowhere'"]
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario("name: [unclosed", "broken.yaml")
+    assert caught.value.problems[0].startswith("line 1")
+
+
+def test_bad_settings_fail_fast() -> None:
+    with pytest.raises(ConfigurationError, match="DISPATCH_DATABASE_URL: must start with"):
+        load_settings(database_url="mysql://x/y")
+    with pytest.raises(ConfigurationError, match="DISPATCH_ESCALATION_SECONDS"):
+        load_settings(escalation_seconds=-1)
+    with pytest.raises(ConfigurationError, match="production needs DISPATCH_DATABASE_URL"):
+        load_settings(environment="production")
+
+
+async def test_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0")
+    with pytest.raises(StartupError, match=r"^DISPATCH_REDIS_URL: cannot connect to redis://127\.0\.0\.1:1/0"):
+        async with open_runtime(settings):
+            pass
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dispatch.cli", *args], capture_output=True, text=True,
+        env=env, cwd=ROOT, timeout=60, check=False,
+    )
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "DISPATCH_DATA_DIR": str(tmp_path)}
+    bad_db = run_cli("migrate", env={**env, "DISPATCH_DATABASE_URL":
+                                     "postgresql+asyncpg://nobody@127.0.0.1:1/none"})
+    assert bad_db.returncode == 2
+    assert bad_db.stderr.startswith("error: DISPATCH_DATABASE_URL:")
+    assert "Traceback" not in bad_db.stderr
+
+    bad_scheme = run_cli("migrate", env={**env, "DISPATCH_DATABASE_URL": "mysql://x"})
+    assert bad_scheme.returncode == 2
+    assert bad_scheme.stderr.strip().count("\n") == 0
+    assert "DISPATCH_DATABASE_URL: must start with" in bad_scheme.stderr
+
+    no_redis = run_cli("scenario", "load", "xian-high-tech-zone",
+                       env={**env, "DISPATCH_REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert no_redis.returncode == 2
+    assert no_redis.stderr.strip().splitlines()[-1].startswith(
+        "error: DISPATCH_REDIS_URL: cannot connect")
+    assert "Traceback" not in no_redis.stderr
+
+    scenario_file = tmp_path / "bad.yaml"
+    data = small_scenario()
+    data["hospitals"][0]["location"]["lat"] = 123
+    scenario_file.write_text(yaml.safe_dump(data))
+    bad_file = run_cli("scenario", "validate", str(scenario_file), env=env)
+    assert bad_file.returncode == 2
+    assert bad_file.stderr.strip() == (
+        "error: bad.yaml: hospitals[0].location.lat: Input should be less than or equal to 90"
+    )
