@@ -18,6 +18,7 @@ from dispatch.fleet import livestate as fleet_livestate
 from dispatch.fleet import router as fleet_router
 from dispatch.hospitals import router as hospitals_router
 from dispatch.lifespan import Wiring, build_lifespan
+from dispatch.messages import router as messages_router
 from dispatch.ops import router as ops_router
 from dispatch.paths import project_dir
 from dispatch.realtime import router as realtime_router
@@ -49,7 +50,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
-    for module in (ops_router, fleet_router, hospitals_router, realtime_router):
+    for module in (ops_router, fleet_router, hospitals_router, messages_router, realtime_router):
         app.include_router(module.router)
     mount_static(app)
     return app

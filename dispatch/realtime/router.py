@@ -17,7 +17,7 @@ from dispatch.auth.dependencies import authenticate_websocket
 from dispatch.errors import DispatchError, Forbidden, InvalidInput, validation_errors
 from dispatch.realtime.actions import Action, Connection
 from dispatch.realtime.hub import Subscription
-from dispatch.realtime.schemas import ClientMessage, StreamEvent, Subscribe, parse_stream_id
+from dispatch.realtime.schemas import ClientMessage, Ping, StreamEvent, Subscribe, parse_stream_id
 from dispatch.realtime.service import read_after, stream_has
 from dispatch.runtime import Runtime, websocket_runtime
 
@@ -58,6 +58,7 @@ async def crew_socket(
     """A crew tablet: its own unit's jobs and messages, and broadcasts to every crew."""
     runtime = websocket_runtime(websocket)
     if not await runtime.redis.sismember(runtime.keys.units, unit_id):  # type: ignore[misc]
+        await websocket.accept()  # accept first so the client learns why (a close code)
         await websocket.close(code=CLOSE_UNKNOWN, reason=f"unknown unit {unit_id[:32]}")
         return
     await serve(websocket, "crew", unit_id, since=since)
@@ -248,6 +249,7 @@ async def handle_message(
             {"action": raw.get("action"), "ref": raw.get("ref")}
         )
         if envelope.action == "ping":
+            Ping.model_validate(raw)
             return {"kind": "pong", "ref": ref}
         if envelope.action == "subscribe":
             return subscribe(sub, raw, ref)
