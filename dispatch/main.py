@@ -22,6 +22,7 @@ from dispatch.messages import router as messages_router
 from dispatch.ops import router as ops_router
 from dispatch.paths import project_dir
 from dispatch.realtime import router as realtime_router
+from dispatch.realtime.direct import CaptureRawSend
 
 
 def wiring() -> Wiring:
@@ -50,6 +51,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
+    app.add_middleware(CaptureRawSend)
     for module in (ops_router, fleet_router, hospitals_router, messages_router, realtime_router):
         app.include_router(module.router)
     mount_static(app)

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from dispatch.metrics import Metrics
+from dispatch.realtime.direct import DirectWriter
 from dispatch.realtime.schemas import StreamEvent
 from dispatch.realtime.service import (
     EventBus,
@@ -38,9 +39,14 @@ class Subscription:
     types: tuple[str, ...] | None = None  # type prefixes; None = every type
     areas: frozenset[str] | None = None  # sub-districts; None = everywhere
     queue_size: int = 2_000
+    direct: DirectWriter | None = None
     queue: asyncio.Queue[StreamEvent] = field(init=False)
     gone: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     reason: str | None = None
+    # Events at or before this stream position were already sent (by a replay).
+    skip_until: tuple[int, int] = (0, 0)
+    # True while the writer is idle and the socket keeps up: events are written directly.
+    streaming: bool = False
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.queue_size)
@@ -63,16 +69,27 @@ class Subscription:
             visible = self.key in scope.hospitals
         return visible and self.wants(event)
 
-    def offer(self, event: StreamEvent) -> bool:
-        """Queue the event; a full queue ends the subscription (the client resumes later)."""
-        if self.gone.is_set() or not self.wants(event):
-            return False
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.end("too slow: fell behind the event stream; reconnect with your last event id")
-            return False
-        return True
+    def offer(self, events: list[StreamEvent]) -> None:
+        """Deliver events in order: straight to the socket when it keeps up, else queue them.
+
+        A full queue ends the subscription; the client resumes from its last event id.
+        """
+        if self.gone.is_set():
+            return
+        wanted = [e for e in events if e.seq > self.skip_until and self.wants(e)]
+        if not wanted:
+            return
+        if self.streaming and self.direct is not None:
+            wire = wanted[0].wire if len(wanted) == 1 else b"".join(e.wire for e in wanted)
+            if self.direct.write(wire):
+                return
+            self.streaming = False  # backed up: queue until the writer has caught up
+        for event in wanted:
+            try:
+                self.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self.end("too slow: fell behind the event stream; reconnect with your last event id")
+                return
 
     def end(self, reason: str) -> None:
         if not self.gone.is_set():
@@ -139,22 +156,32 @@ class Hub:
         if removed:
             self.metrics.ws_connections.labels(sub.channel).dec()
 
-    def dispatch(self, event: StreamEvent) -> None:
+    def targets(self, event: StreamEvent) -> list[Subscription]:
+        """The connections in this process that the event's audience includes."""
         scope = event.scope
-        if scope.console:
-            for sub in list(self._consoles):
-                sub.offer(event)
+        out: list[Subscription] = list(self._consoles) if scope.console else []
         if scope.all_crews:
-            for group in list(self._crews.values()):
-                for sub in list(group):
-                    sub.offer(event)
+            for group in self._crews.values():
+                out.extend(group)
         else:
             for unit_id in scope.units:
-                for sub in list(self._crews.get(unit_id, ())):
-                    sub.offer(event)
+                out.extend(self._crews.get(unit_id, ()))
         for hospital_id in scope.hospitals:
-            for sub in list(self._hospitals.get(hospital_id, ())):
-                sub.offer(event)
+            out.extend(self._hospitals.get(hospital_id, ()))
+        return out
+
+    def dispatch(self, events: list[StreamEvent]) -> None:
+        """Hand a batch of events (in stream order) to every connection that may see them."""
+        if len(events) == 1:
+            for sub in self.targets(events[0]):
+                sub.offer(events)
+            return
+        per_sub: dict[Subscription, list[StreamEvent]] = {}
+        for event in events:
+            for sub in self.targets(event):
+                per_sub.setdefault(sub, []).append(event)
+        for sub, batch in per_sub.items():
+            sub.offer(batch)
 
     def end_all(self, reason: str) -> None:
         for sub in self.subscriptions():
@@ -169,14 +196,15 @@ class Hub:
                 ))
                 backoff = 0.1
                 for _stream, entries in response or ():
+                    batch = []
                     for stream_id, fields in entries:
                         self.last_id = str(stream_id)
                         try:
-                            event = decode_entry(self.last_id, fields)
+                            batch.append(decode_entry(self.last_id, fields))
                         except (KeyError, ValueError):
                             log.warning("skipping malformed stream entry %s", self.last_id)
-                            continue
-                        self.dispatch(event)
+                    if batch:
+                        self.dispatch(batch)
                 if self.bus.pending:
                     await self.bus.retry_pending()
             except asyncio.CancelledError:

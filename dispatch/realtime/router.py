@@ -16,6 +16,7 @@ from starlette.websockets import WebSocketState
 from dispatch.auth.dependencies import authenticate_websocket
 from dispatch.errors import DispatchError, Forbidden, InvalidInput, validation_errors
 from dispatch.realtime.actions import Action, Connection
+from dispatch.realtime.direct import DirectWriter
 from dispatch.realtime.hub import Subscription
 from dispatch.realtime.schemas import ClientMessage, Ping, StreamEvent, Subscribe, parse_stream_id
 from dispatch.realtime.service import read_after, stream_has
@@ -98,6 +99,7 @@ async def serve(
         types=types,
         areas=frozenset(areas) if areas else None,
         queue_size=runtime.settings.ws_queue_size,
+        direct=DirectWriter.for_scope(websocket.scope),
     )
     runtime.hub.subscribe(sub)
     source = websocket.client.host if websocket.client else None
@@ -115,9 +117,10 @@ async def serve(
             "heartbeat_seconds": runtime.settings.ws_heartbeat_seconds,
             "server_time": runtime.clock.now().isoformat(),
         })
-        replayed = await replay(runtime, sub, sender, since) if since else None
+        if since:
+            sub.skip_until = await replay(runtime, sub, sender, since) or (0, 0)
         tasks = [
-            asyncio.create_task(write_events(sub, sender, replayed)),
+            asyncio.create_task(write_events(sub, sender)),
             asyncio.create_task(read_messages(websocket, conn, sender, sub, last_seen)),
             asyncio.create_task(heartbeat(runtime, sender, sub, last_seen)),
             asyncio.create_task(sub.gone.wait()),
@@ -177,15 +180,14 @@ async def replay(
             return parse_stream_id(cursor)
 
 
-async def write_events(
-    sub: Subscription, sender: Sender, replayed: tuple[int, int] | None
-) -> None:
-    skip_until = replayed or (0, 0)
+async def write_events(sub: Subscription, sender: Sender) -> None:
+    """Send queued events; when the queue is empty, let the hub write straight to the socket."""
     while True:
+        if sub.queue.empty():
+            sub.streaming = True
         event: StreamEvent = await sub.queue.get()
-        if event.seq <= skip_until:
-            continue
-        await sender.text(event.frame)
+        if event.seq > sub.skip_until:
+            await sender.text(event.frame)
 
 
 async def heartbeat(

@@ -67,6 +67,7 @@ class StreamEvent:
     scope: Scope
     frame: str  # the JSON text sent to clients: {"kind":"event","id",…,"type","at","data"}
     seq: tuple[int, int]
+    wire: bytes  # `frame` as one encoded WebSocket frame, the same for every client
 
 
 def parse_stream_id(stream_id: str) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.clock import Clock
 from dispatch.metrics import Metrics
+from dispatch.realtime.direct import text_frame
 from dispatch.realtime.models import Event
 from dispatch.realtime.schemas import CONSOLE, OutgoingEvent, Scope, StreamEvent, parse_stream_id
 from dispatch.redis import Keys
@@ -45,7 +46,7 @@ def decode_entry(stream_id: str, fields: dict[str, str]) -> StreamEvent:
     frame = '{"kind":"event","id":"' + stream_id + '",' + body[1:]
     scope = Scope.decode(orjson.loads(fields.get("s", "{}")))
     return StreamEvent(id=stream_id, type=_type_of(body), scope=scope, frame=frame,
-                       seq=parse_stream_id(stream_id))
+                       seq=parse_stream_id(stream_id), wire=text_frame(frame.encode()))
 
 
 def _type_of(body: str) -> str:

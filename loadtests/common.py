@@ -1,0 +1,164 @@
+"""Shared pieces of the benchmarks: hub processes, percentiles, machine description, results."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "loadtests" / "results"
+BENCH_DATABASE_URL = os.environ.get(
+    "DISPATCH_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/dispatch_bench"
+)
+BENCH_REDIS_URL = os.environ.get("DISPATCH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+BENCH_PREFIX = "bench"
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (0–100) by the nearest-rank method; nan for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary_ms(values: Sequence[float]) -> dict[str, float]:
+    """p50/p90/p99/max of durations given in seconds, in milliseconds."""
+    return {
+        "count": len(values),
+        "p50_ms": round(percentile(values, 50) * 1000, 3),
+        "p90_ms": round(percentile(values, 90) * 1000, 3),
+        "p99_ms": round(percentile(values, 99) * 1000, 3),
+        "max_ms": round(max(values) * 1000, 3) if values else float("nan"),
+    }
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def _command(*args: str) -> str:
+    try:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=5, check=False)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "redis_server": _command("redis-server", "--version"),
+        "postgresql": _command("psql", "--version"),
+        "packages": {p: _version(p) for p in (
+            "fastapi", "uvicorn", "websockets", "starlette", "sqlalchemy", "asyncpg", "redis",
+            "hiredis", "orjson", "pydantic", "shapely",
+        )},
+    }
+
+
+def write_result(name: str, result: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **result}, indent=2, default=str))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def hub_env(**extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DISPATCH_DATABASE_URL": BENCH_DATABASE_URL,
+        "DISPATCH_REDIS_URL": BENCH_REDIS_URL,
+        "DISPATCH_REDIS_PREFIX": BENCH_PREFIX,
+        "DISPATCH_LOG_LEVEL": "WARNING",
+    }
+    env.update(extra)
+    return env
+
+
+def prepare_database() -> None:
+    """Create the benchmark database if needed and migrate it."""
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def create() -> None:
+        url = make_url(BENCH_DATABASE_URL)
+        engine = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
+            if not exists:
+                await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+        await engine.dispose()
+
+    asyncio.run(create())
+    subprocess.run([sys.executable, "-m", "dispatch.cli", "migrate"], env=hub_env(),
+                   check=True, capture_output=True, cwd=ROOT)
+
+
+@contextlib.contextmanager
+def hubs(count: int, *, workers: int = 1, **env: str) -> Iterator[list[str]]:
+    """Start `count` hub processes on free ports; yield their base URLs."""
+    procs: list[subprocess.Popen[bytes]] = []
+    urls = []
+    try:
+        for _ in range(count):
+            port = free_port()
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "dispatch.cli", "serve", "--host", "127.0.0.1",
+                 "--port", str(port), "--workers", str(workers)],
+                env=hub_env(**env), cwd=ROOT,
+            ))
+            urls.append(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 60
+        for url in urls:
+            while True:
+                try:
+                    if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"hub at {url} did not become ready")
+                time.sleep(0.2)
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
