@@ -106,7 +106,7 @@ class ClientProtocol(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect(url: str, on_message: OnMessage, *, timeout: float = 30) -> ClientProtocol:
+async def connect(url: str, on_message: OnMessage, *, handshake_seconds: float = 30) -> ClientProtocol:
     """Open a WebSocket to `url` (ws://host:port/path?query)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -122,5 +122,5 @@ async def connect(url: str, on_message: OnMessage, *, timeout: float = 30) -> Cl
     )
     assert protocol.transport is not None
     protocol.transport.write(request.encode())
-    await asyncio.wait_for(protocol.ready, timeout)
+    await asyncio.wait_for(protocol.ready, handshake_seconds)
     return protocol
