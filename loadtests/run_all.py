@@ -1,0 +1,25 @@
+"""`make bench`: run every benchmark in turn; each prints its figures and writes results/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = [
+    "loadtests.bench_fanout",
+]
+
+
+def main() -> None:
+    failed = []
+    for module in BENCHMARKS:
+        print(f"== {module}", flush=True)
+        if subprocess.run([sys.executable, "-m", module], check=False).returncode != 0:
+            failed.append(module)
+    if failed:
+        print("failed: " + ", ".join(failed))
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
