@@ -66,6 +66,17 @@ class Base(DeclarativeBase):
     }
 
 
+def insert_ignoring(session: AsyncSession, model: Any, conflict: list[str]) -> Any:
+    """INSERT … ON CONFLICT (conflict) DO NOTHING, for PostgreSQL or SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model).on_conflict_do_nothing(index_elements=conflict)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model).on_conflict_do_nothing(index_elements=conflict)
+
+
 def create_engine(url: str, *, pool_size: int = 32) -> AsyncEngine:
     """Create the async engine for PostgreSQL (asyncpg) or the embedded SQLite file."""
     if url.startswith("sqlite"):

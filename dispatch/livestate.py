@@ -46,9 +46,8 @@ async def rebuild(rt: Runtime, rebuilders: list[Rebuilder], *, force: bool = Fal
         await redis.delete(lock)
     rt.metrics.live_state_rebuilds.inc()
     log.info("live state rebuilt from the database")
-    async with rt.sessionmaker() as session:
-        await rt.bus.emit(session, "hub.resync", {"reason": "live state rebuilt from the database"},
-                          scope=EVERYONE)
+    await rt.bus.emit("hub.resync", {"reason": "live state rebuilt from the database"},
+                      scope=EVERYONE)
     return True
 
 

@@ -11,16 +11,21 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dispatch.calls import actions as call_actions
+from dispatch.calls import router as calls_router
+from dispatch.calls import timers as call_timers
 from dispatch.clock import Clock
 from dispatch.config import Settings, load_settings
 from dispatch.errors import install_error_handlers
 from dispatch.fleet import livestate as fleet_livestate
 from dispatch.fleet import router as fleet_router
 from dispatch.hospitals import router as hospitals_router
+from dispatch.incidents import router as incidents_router
 from dispatch.lifespan import Wiring, build_lifespan
 from dispatch.messages import router as messages_router
 from dispatch.ops import router as ops_router
 from dispatch.paths import project_dir
+from dispatch.realtime import archive
 from dispatch.realtime import router as realtime_router
 from dispatch.realtime.direct import CaptureRawSend
 
@@ -28,9 +33,10 @@ from dispatch.realtime.direct import CaptureRawSend
 def wiring() -> Wiring:
     """What each domain contributes: live-state rebuilders, timers, WebSocket actions."""
     return Wiring(
-        rebuilders=[fleet_livestate.rebuild_units],
-        timers=[],
-        actions=[],
+        rebuilders=[fleet_livestate.rebuild_units, call_timers.rebuild],
+        timers=[archive.run, call_timers.run],
+        startup=[call_actions.start],
+        actions=[*call_actions.ACTIONS],
     )
 
 
@@ -52,7 +58,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
     app.add_middleware(CaptureRawSend)
-    for module in (ops_router, fleet_router, hospitals_router, messages_router, realtime_router):
+    for module in (ops_router, calls_router, incidents_router, fleet_router, hospitals_router,
+                   messages_router, realtime_router):
         app.include_router(module.router)
     mount_static(app)
     return app

@@ -49,6 +49,27 @@ class Metrics:
         self.slo_breaches = Counter(
             "dispatch_slo_breaches", "Calls still ringing at the answer target", registry=r
         )
+        self.slo_share = Gauge(
+            "dispatch_slo_answered_within_target_ratio",
+            "Share of decided calls answered within the target", ["window"], registry=r,
+        )
+        self.slo_answer_p95 = Gauge(
+            "dispatch_slo_answer_p95_seconds", "95th percentile time to answer", ["window"],
+            registry=r,
+        )
+        self.slo_answer_rate = Gauge(
+            "dispatch_slo_answer_rate_ratio", "Answered or called back / answered or abandoned",
+            ["window"], registry=r,
+        )
+        self.calls_ringing = Gauge("dispatch_calls_ringing", "Calls ringing now", registry=r)
+        self.callbacks_pending = Gauge(
+            "dispatch_callbacks_pending", "Callbacks not yet resolved", registry=r
+        )
+        self.staffing_needed = Gauge(
+            "dispatch_staffing_needed", "Ready call-takers needed for the target (Erlang C)",
+            registry=r,
+        )
+        self.positions_ready = Gauge("dispatch_positions_ready", "Positions ready", registry=r)
         self.live_state_rebuilds = Counter(
             "dispatch_live_state_rebuilds", "Times Redis live state was rebuilt", registry=r
         )

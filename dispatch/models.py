@@ -1,7 +1,7 @@
 """Import every domain's models so the metadata (and Alembic) sees all tables."""
 
 from dispatch.audit.models import AuditEntry
-from dispatch.calls.models import Call, Callback, CallEvent, Position
+from dispatch.calls.models import Call, Callback, Position
 from dispatch.db import Base
 from dispatch.fleet.models import Assignment, Post, Unit, UnitEvent
 from dispatch.hospitals.models import Hospital
@@ -16,7 +16,6 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Call",
-    "CallEvent",
     "Callback",
     "Event",
     "Hospital",

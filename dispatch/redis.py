@@ -59,7 +59,12 @@ class Keys:
     def ack_deadlines(self) -> str:
         return f"{self.prefix}:{{fleet}}:ack-deadlines"
 
-    # Calls and call-taker positions (automatic call distribution)
+    # Calls and call-taker positions (automatic call distribution). The Lua scripts build
+    # these same names from `acd_prefix`.
+    @property
+    def acd_prefix(self) -> str:
+        return f"{self.prefix}:{{acd}}:"
+
     @property
     def ringing(self) -> str:
         return f"{self.prefix}:{{acd}}:ringing"

@@ -1,16 +1,18 @@
-"""Calls as telephony reports them, their timeline, callbacks and call-taker positions."""
+"""Calls as telephony reports them, callbacks and call-taker positions.
+
+A call's timeline is its audit trail (every step, with who and when) and its events.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db import Base, BigIntPK
+from dispatch.db import Base
 
 
 class CallStatus(StrEnum):
@@ -57,22 +59,6 @@ class Call(Base):
     )
 
 
-class CallEvent(Base):
-    """A step in a call's life: rang, offered, escalated, answered, transferred, ended."""
-
-    __tablename__ = "call_events"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
-    type: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime]
-    position_id: Mapped[str | None] = mapped_column(String(32))
-    actor: Mapped[str | None] = mapped_column(String(64))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-    __table_args__ = (Index(None, "call_id", "at"),)
-
-
 class Callback(Base):
     """A call-back owed to a caller who hung up before being answered."""
 
@@ -93,11 +79,24 @@ class Callback(Base):
     __table_args__ = (Index(None, "status"),)
 
 
+class PositionState(StrEnum):
+    LOGGED_OUT = "logged_out"
+    NOT_READY = "not_ready"
+    READY = "ready"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    DIALLING = "dialling"  # calling back a caller who hung up
+
+
 class Position(Base):
-    """A call-taker position (a seat at the console)."""
+    """A call-taker position (a seat at the console) and its last known state."""
 
     __tablename__ = "positions"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     supervisor: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(16), default=PositionState.LOGGED_OUT)
+    user: Mapped[str | None] = mapped_column(String(64))
+    state_since: Mapped[datetime | None]
+    call_id: Mapped[uuid.UUID | None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dispatch.auth.dependencies import CurrentPrincipal
+from dispatch.audit.dependencies import ActorDep
 from dispatch.db import SessionDep
 from dispatch.messages import service
 from dispatch.messages.schemas import MessageIn, MessageOut
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/v1", tags=["messages"])
 
 @router.post("/messages", response_model=MessageOut, status_code=201)
 async def send_message(
-    body: MessageIn, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal
+    body: MessageIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> MessageOut:
     """Send a message to one crew's tablet or to every crew."""
-    return await service.send_message(session=session, rt=rt, message=body, sender=principal.name)
+    return await service.send_message(session=session, rt=rt, message=body, actor=actor)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.audit import service as audit
+from dispatch.audit.schemas import Actor
 from dispatch.errors import NotFound
 from dispatch.messages.schemas import MessageIn, MessageOut
 from dispatch.realtime.schemas import Scope
@@ -11,7 +13,7 @@ from dispatch.runtime import Runtime
 
 
 async def send_message(
-    *, session: AsyncSession, rt: Runtime, message: MessageIn, sender: str
+    *, session: AsyncSession, rt: Runtime, message: MessageIn, actor: Actor
 ) -> MessageOut:
     """Send a message to a unit's tablet or to every crew; consoles see it too."""
     if message.unit_id and not await rt.redis.sismember(rt.keys.units, message.unit_id):  # type: ignore[misc]
@@ -25,8 +27,12 @@ async def send_message(
     )
     data = {
         "text": message.text, "unit_id": message.unit_id, "all_crews": message.all_crews,
-        "urgent": message.urgent, "sender": sender,
+        "urgent": message.urgent, "sender": actor.name,
     }
-    event = await rt.bus.emit(session, "message.sent", data, scope=scope)
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="message.send", target_type="unit" if message.unit_id else "crews",
+                       target_id=message.unit_id, before=None, after=data, at=rt.clock.now())
+    await session.commit()
+    event = await rt.bus.emit("message.sent", data, scope=scope)
     return MessageOut(event_id=event.id, text=message.text, unit_id=message.unit_id,
-                      all_crews=message.all_crews, urgent=message.urgent, sender=sender)
+                      all_crews=message.all_crews, urgent=message.urgent, sender=actor.name)

@@ -1,4 +1,4 @@
-"""The event log: every change, as it was pushed to consoles and tablets."""
+"""The event log: every change, as it was pushed to consoles and tablets (archived from the stream)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class Event(Base):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    stream_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     type: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime]
     data: Mapped[dict[str, Any]]

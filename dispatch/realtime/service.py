@@ -1,4 +1,4 @@
-"""Record events in PostgreSQL and append them to the Redis Stream every instance reads."""
+"""Append events to the Redis Stream every instance reads (the archiver copies it to PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,10 @@ from typing import Any, cast
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.clock import Clock
 from dispatch.metrics import Metrics
 from dispatch.realtime.direct import text_frame
-from dispatch.realtime.models import Event
 from dispatch.realtime.schemas import CONSOLE, OutgoingEvent, Scope, StreamEvent, parse_stream_id
 from dispatch.redis import Keys
 
@@ -75,20 +72,12 @@ class EventBus:
     ) -> OutgoingEvent:
         return OutgoingEvent(type=type_, at=at or self.clock.now(), data=data, scope=scope)
 
-    async def record(self, session: AsyncSession, *events: OutgoingEvent) -> None:
-        """Insert the events in the caller's transaction; publish them after it commits."""
-        if not events:
-            return
-        await session.execute(
-            insert(Event),
-            [
-                {"type": e.type, "at": e.at, "data": e.data, "scope": e.scope.encode()}
-                for e in events
-            ],
-        )
-
     async def publish(self, *events: OutgoingEvent) -> None:
-        """Append committed events to the stream; keep them for retry if Redis is down."""
+        """Append events to the stream (after the change they describe has committed).
+
+        The archiver copies the stream into PostgreSQL. While Redis is down events are held
+        here and published, after a resync notice, once it is back.
+        """
         if not events:
             return
         if self._pending:
@@ -104,13 +93,11 @@ class EventBus:
             self.metrics.events_unpublished.set(len(self._pending))
 
     async def emit(
-        self, session: AsyncSession, type_: str, data: dict[str, Any], *,
-        scope: Scope = CONSOLE, at: datetime | None = None,
+        self, type_: str, data: dict[str, Any], *, scope: Scope = CONSOLE,
+        at: datetime | None = None,
     ) -> OutgoingEvent:
-        """Record one event, commit the session and publish it."""
+        """Build and publish one event."""
         event = self.event(type_, data, scope=scope, at=at)
-        await self.record(session, event)
-        await session.commit()
         await self.publish(event)
         return event
 

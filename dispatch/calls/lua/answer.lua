@@ -1,0 +1,21 @@
+-- A position answers a ringing call: the first answer wins.
+-- ARGV: prefix, call id, position id, now (ms)
+-- Returns {status, position that had the call on offer, call, position, ...offers made}.
+local id, pos, now = ARGV[2], ARGV[3], ARGV[4]
+if redis.call('EXISTS', call_key(id)) == 0 then return {'not_ringing', ''} end
+local pkey = position_key(pos)
+local state = redis.call('HGET', pkey, 'state')
+if state ~= 'ready' then return {'position_' .. (state or 'logged_out'), ''} end
+local offered_to = redis.call('HGET', call_key(id), 'offered') or ''
+redis.call('ZREM', RINGING, id)
+redis.call('DEL', call_key(id))
+if offered_to ~= '' and offered_to ~= pos then back_to_ready(offered_to) end
+local own = redis.call('HGET', pkey, 'offered')
+if own and own ~= '' and own ~= id and redis.call('EXISTS', call_key(own)) == 1 then
+  redis.call('HSET', call_key(own), 'offered', '')
+end
+redis.call('ZREM', READY, pos)
+redis.call('HSET', pkey, 'state', 'on_call', 'call', id, 'offered', '', 'since', now)
+local out = {'ok', offered_to}
+for _, v in ipairs(distribute()) do table.insert(out, v) end
+return out

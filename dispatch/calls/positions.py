@@ -1,0 +1,83 @@
+"""Call-taker positions: log in and out, ready, not ready, wrap-up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.audit import service as audit
+from dispatch.audit.schemas import Actor
+from dispatch.calls.models import Position, PositionState
+from dispatch.calls.schemas import PositionOut
+from dispatch.calls.service import acd, find_position, ms, offer_events, position_event
+from dispatch.errors import Conflict
+from dispatch.runtime import Runtime
+
+REFUSALS = {
+    "not_logged_in": "log in first",
+    "busy": "finish the call or callback first",
+}
+
+
+async def change_state(
+    *, session: AsyncSession, rt: Runtime, position_id: str, state: str, actor: Actor,
+    user: str | None = None,
+) -> PositionOut:
+    """Move a position to `state` (logging in, out, ready, not ready or wrap-up)."""
+    position = await find_position(session, position_id, "path.position_id")
+    now = rt.clock.now()
+    result = await acd(rt).set_position(position_id, state, user=user, now_ms=ms(now))
+    if result.status in REFUSALS:
+        raise Conflict(f"position {position_id} is {result.previous}: {REFUSALS[result.status]}",
+                       position_state=result.previous)
+    if result.status == "ok":
+        before = {"state": position.state, "user": position.user}
+        values: dict[str, object] = {"state": state, "state_since": now}
+        if user is not None or state == PositionState.LOGGED_OUT:
+            values["user"] = user
+        if state != PositionState.ON_CALL:
+            values["call_id"] = None
+        await session.execute(update(Position).where(Position.id == position_id).values(**values))
+        await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                           action="position.state", target_type="position", target_id=position_id,
+                           before=before, after={"state": state, "user": values.get("user")}, at=now)
+        await session.commit()
+        await rt.bus.publish(
+            position_event(rt, position_id, state, result.previous, user=user or position.user),
+            *offer_events(rt, result.offers),
+        )
+    return (await list_positions(session=session, rt=rt, only=position_id))[0]
+
+
+async def list_positions(
+    *, session: AsyncSession, rt: Runtime, only: str | None = None
+) -> list[PositionOut]:
+    """Every position with its live state (from Redis, else the last one recorded)."""
+    query = select(Position).order_by(Position.id)
+    if only:
+        query = query.where(Position.id == only)
+    positions = (await session.scalars(query)).all()
+    try:
+        live = await acd(rt).positions()
+    except (RedisError, OSError):
+        live = {}
+    out = []
+    for p in positions:
+        row = live.get(p.id)
+        if row:
+            since = datetime.fromtimestamp(int(row["since"]) / 1000, UTC) if row.get("since") else None
+            out.append(PositionOut(
+                id=p.id, name=p.name, supervisor=p.supervisor, state=row.get("state", p.state),
+                user=row.get("user") or p.user, since=since, call_id=row.get("call") or None,
+                offered_call_id=row.get("offered") or None,
+            ))
+        else:
+            out.append(PositionOut(
+                id=p.id, name=p.name, supervisor=p.supervisor, state=p.state, user=p.user,
+                since=p.state_since, call_id=str(p.call_id) if p.call_id else None,
+                offered_call_id=None,
+            ))
+    return out

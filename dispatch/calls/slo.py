@@ -1,0 +1,140 @@
+"""The answer-time objective (seed 004): ≥ 95 % of calls answered within 10 s, every caller served.
+
+Definitions (from the first ring, not from when a record is created):
+- a call is *decided* once it was answered, abandoned, or has rung past the target;
+- share within target = answered within the target / decided (an abandoned call counts
+  against it, however short);
+- answer rate = (answered + abandoned callers later reached) / (answered + abandoned).
+Staffing advice uses Erlang C with the arrival rate of the last 15 minutes and the mean
+handling time (answer → end) of the last hour.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.calls.callbacks import SERVED, pending_count
+from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus
+from dispatch.calls.positions import list_positions
+from dispatch.calls.schemas import SloOut, SloWindow, StaffingAdvice
+from dispatch.runtime import Runtime
+
+WINDOWS = (("15m", timedelta(minutes=15)), ("1h", timedelta(hours=1)), ("24h", timedelta(days=1)))
+TARGET_SHARE = 0.95
+DEFAULT_HANDLING_SECONDS = 120.0
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    """Nearest-rank quantile (q in 0..1)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q * len(ordered)))
+    return round(ordered[rank - 1], 3)
+
+
+def erlang_c(agents: int, load: float) -> float:
+    """Probability that a call waits, with `agents` servers and `load` Erlangs offered."""
+    if agents <= load:
+        return 1.0
+    blocking = 1.0  # Erlang B by recursion, then Erlang C from it
+    for n in range(1, agents + 1):
+        blocking = load * blocking / (n + load * blocking)
+    return agents * blocking / (agents - load * (1 - blocking))
+
+
+def share_answered_within(agents: int, rate_per_s: float, handling_s: float, target_s: float) -> float:
+    load = rate_per_s * handling_s
+    if load == 0:
+        return 1.0
+    if agents <= load:
+        return 0.0
+    waiting = erlang_c(agents, load)
+    return 1.0 - waiting * math.exp(-(agents - load) * target_s / handling_s)
+
+
+def agents_needed(rate_per_s: float, handling_s: float, target_s: float,
+                  share: float = TARGET_SHARE) -> int:
+    """Fewest call-takers that answer `share` of calls within `target_s` (at least one)."""
+    agents = max(1, math.ceil(rate_per_s * handling_s))
+    while share_answered_within(agents, rate_per_s, handling_s, target_s) < share:
+        agents += 1
+    return agents
+
+
+def window_figures(name: str, calls: list[Call], served: set[str], now: datetime,
+                   target_s: float) -> SloWindow:
+    waits = [(c.answered_at - c.rung_at).total_seconds() for c in calls if c.answered_at]
+    within = sum(1 for w in waits if w <= target_s)
+    abandoned = [c for c in calls if c.abandoned_at is not None]
+    ringing_past = sum(1 for c in calls if c.status == CallStatus.RINGING
+                       and (now - c.rung_at).total_seconds() > target_s)
+    decided = len(waits) + len(abandoned) + ringing_past
+    called_back = sum(1 for c in abandoned if str(c.id) in served)
+    finished = len(waits) + len(abandoned)
+    return SloWindow(
+        window=name, calls=len(calls), answered=len(waits), answered_within_target=within,
+        decided=decided, share_within_target=round(within / decided, 4) if decided else None,
+        answer_p50_s=quantile(waits, 0.50), answer_p90_s=quantile(waits, 0.90),
+        answer_p95_s=quantile(waits, 0.95), abandoned=len(abandoned), called_back=called_back,
+        answer_rate=round((len(waits) + called_back) / finished, 4) if finished else None,
+    )
+
+
+async def compute(*, session: AsyncSession, rt: Runtime, now: datetime | None = None) -> SloOut:
+    """SLO figures for the last 15 minutes, hour and day, and staffing advice."""
+    now = now or rt.clock.now()
+    target_s = rt.settings.answer_target_seconds
+    longest = WINDOWS[-1][1]
+    calls = list((await session.scalars(
+        select(Call).where(Call.rung_at >= now - longest, Call.rung_at <= now)
+    )).all())
+    served = {str(i) for i in (await session.scalars(
+        select(Callback.call_id).where(Callback.status == CallbackStatus.RESOLVED,
+                                       Callback.outcome.in_(SERVED))
+        .join(Call, Call.id == Callback.call_id).where(Call.rung_at >= now - longest)
+    )).all()}
+    windows = [
+        window_figures(name, [c for c in calls if c.rung_at >= now - span], served, now, target_s)
+        for name, span in WINDOWS
+    ]
+    recent = [c for c in calls if c.rung_at >= now - WINDOWS[0][1]]
+    rate = len(recent) / WINDOWS[0][1].total_seconds()
+    handled = [(c.ended_at - c.answered_at).total_seconds() for c in calls
+               if c.ended_at and c.answered_at and c.ended_at >= now - timedelta(hours=1)]
+    handling = sum(handled) / len(handled) if handled else DEFAULT_HANDLING_SECONDS
+    positions = await list_positions(session=session, rt=rt)
+    ringing = int(await session.scalar(
+        select(func.count()).select_from(Call).where(Call.status == CallStatus.RINGING)) or 0)
+    out = SloOut(
+        at=now, target_seconds=target_s, target_share=TARGET_SHARE, windows=windows,
+        ringing=ringing, callbacks_pending=await pending_count(session=session),
+        staffing=StaffingAdvice(
+            arrival_rate_per_hour=round(rate * 3600, 2), handling_seconds=round(handling, 1),
+            needed=agents_needed(rate, handling, target_s),
+            logged_in=sum(1 for p in positions if p.state != "logged_out"),
+            ready=sum(1 for p in positions if p.state == "ready"),
+        ),
+    )
+    export(rt, out)
+    return out
+
+
+def export(rt: Runtime, slo: SloOut) -> None:
+    """Copy the figures to the Prometheus gauges."""
+    m = rt.metrics
+    for w in slo.windows:
+        if w.share_within_target is not None:
+            m.slo_share.labels(w.window).set(w.share_within_target)
+        if w.answer_p95_s is not None:
+            m.slo_answer_p95.labels(w.window).set(w.answer_p95_s)
+        if w.answer_rate is not None:
+            m.slo_answer_rate.labels(w.window).set(w.answer_rate)
+    m.calls_ringing.set(slo.ringing)
+    m.callbacks_pending.set(slo.callbacks_pending)
+    m.staffing_needed.set(slo.staffing.needed)
+    m.positions_ready.set(slo.staffing.ready)

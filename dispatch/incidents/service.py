@@ -1,0 +1,153 @@
+"""Incidents: created by the answering call-taker, updated as facts arrive, linked to calls."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.audit import service as audit
+from dispatch.audit.schemas import Actor
+from dispatch.calls.models import Call, CallStatus
+from dispatch.errors import Conflict, InvalidInput, NotFound
+from dispatch.hospitals.models import Hospital
+from dispatch.incidents.models import Incident, IncidentStatus
+from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate
+from dispatch.runtime import Runtime
+
+FIELDS = ("status", "address", "lat", "lon", "severity", "category", "infection_status", "flags",
+          "complaint", "notes", "registered_hospital_id", "treating_hospital_id")
+
+
+def snapshot(incident: Incident) -> dict[str, Any]:
+    return {name: getattr(incident, name) for name in FIELDS}
+
+
+async def incident_out(session: AsyncSession, incident: Incident) -> IncidentOut:
+    out = IncidentOut.model_validate(incident)
+    out.call_ids = list((await session.scalars(
+        select(Call.id).where(Call.incident_id == incident.id).order_by(Call.rung_at))).all())
+    return out
+
+
+async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incident:
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    return incident
+
+
+async def _check_hospitals(session: AsyncSession, **ids: str | None) -> None:
+    for field, hospital_id in ids.items():
+        if hospital_id and await session.get(Hospital, hospital_id) is None:
+            raise InvalidInput.field(f"body.{field}", f"no hospital {hospital_id!r}")
+
+
+async def _answered_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
+    call = await session.get(Call, call_id)
+    if call is None:
+        raise InvalidInput.field("body.call_id", f"no call {call_id}")
+    if call.status not in (CallStatus.ANSWERED, CallStatus.ENDED):
+        raise Conflict(f"call is {call.status}: answer it before recording the incident",
+                       status_now=call.status)
+    return call
+
+
+async def create_incident(
+    *, session: AsyncSession, rt: Runtime, body: IncidentIn, actor: Actor
+) -> IncidentOut:
+    """Record the incident of an answered call."""
+    call = await _answered_call(session, body.call_id)
+    if call.incident_id is not None:
+        raise Conflict(f"call already belongs to incident {call.incident_id}",
+                       incident_id=str(call.incident_id))
+    await _check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
+                           treating_hospital_id=body.treating_hospital_id)
+    now = rt.clock.now()
+    incident = Incident(
+        id=uuid.uuid4(), created_at=now, updated_at=now, created_by=actor.name,
+        status=IncidentStatus.OPEN, address=body.location.address, lat=body.location.lat,
+        lon=body.location.lon, severity=body.severity, category=body.category,
+        infection_status=body.infection_status, flags=body.flags.model_dump(),
+        complaint=body.complaint, notes=body.notes,
+        registered_hospital_id=body.registered_hospital_id,
+        treating_hospital_id=body.treating_hospital_id,
+    )
+    session.add(incident)
+    await session.flush()
+    call.incident_id = incident.id
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="incident.create", target_type="incident", target_id=str(incident.id),
+                       before=None, after=snapshot(incident), at=now)
+    await session.commit()
+    out = await incident_out(session, incident)
+    await rt.bus.publish(rt.bus.event("incident.created", out.model_dump(mode="json"), at=now))
+    return out
+
+
+async def update_incident(
+    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, body: IncidentUpdate,
+    actor: Actor,
+) -> IncidentOut:
+    """Change the fields given; the others stay as they are."""
+    incident = await find_incident(session, incident_id)
+    given = body.model_fields_set
+    if not given:
+        raise InvalidInput.field("body", "nothing to change")
+    for name in ("severity", "category", "infection_status", "flags", "location", "status"):
+        if name in given and getattr(body, name) is None:
+            raise InvalidInput.field(f"body.{name}", "may not be null")
+    await _check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
+                           treating_hospital_id=body.treating_hospital_id)
+    before = snapshot(incident)
+    if body.location is not None:
+        incident.address, incident.lat, incident.lon = (
+            body.location.address, body.location.lat, body.location.lon)
+    for name in ("severity", "category", "infection_status", "complaint", "notes",
+                 "registered_hospital_id", "treating_hospital_id", "status"):
+        if name in given:
+            setattr(incident, name, getattr(body, name))
+    if body.flags is not None:
+        incident.flags = body.flags.model_dump()
+    now = rt.clock.now()
+    incident.updated_at = now
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="incident.update", target_type="incident", target_id=str(incident.id),
+                       before=before, after=snapshot(incident), at=now)
+    await session.commit()
+    out = await incident_out(session, incident)
+    await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
+    return out
+
+
+async def link_call(
+    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, call_id: uuid.UUID,
+    actor: Actor,
+) -> IncidentOut:
+    """Link another caller's call to an incident (duplicate callers)."""
+    incident = await find_incident(session, incident_id)
+    call = await _answered_call(session, call_id)
+    if call.incident_id == incident.id:
+        return await incident_out(session, incident)
+    if call.incident_id is not None:
+        raise Conflict(f"call already belongs to incident {call.incident_id}",
+                       incident_id=str(call.incident_id))
+    now = rt.clock.now()
+    call.incident_id = incident.id
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="incident.link_call", target_type="incident",
+                       target_id=str(incident.id), before=None, after={"call_id": str(call.id)},
+                       at=now)
+    await session.commit()
+    out = await incident_out(session, incident)
+    await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
+    return out
+
+
+async def list_incidents(*, session: AsyncSession, status: str | None) -> list[Incident]:
+    query = select(Incident).order_by(Incident.created_at.desc()).limit(500)
+    if status:
+        query = query.where(Incident.status == status)
+    return list((await session.scalars(query)).all())
