@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -183,7 +184,8 @@ async def test_escalation_at_threshold_and_breach_at_target(
         assert breach["type"] == "slo.breach"
         assert breach["data"]["ring_seconds"] == 10.0
     stored = (await client.get(f"/api/v1/calls/{call['id']}")).json()
-    assert stored["escalated_at"] is not None and stored["breached_at"] is not None
+    assert stored["escalated_at"] is not None
+    assert stored["breached_at"] is not None
     # An answered call is never escalated.
     await ready(client, "P1")
     other = await post_call(client, clock)
@@ -223,7 +225,8 @@ async def test_abandoned_call_is_called_back_until_resolved(
     assert reached.json()["attempts"] == 2
     assert (await client.get("/api/v1/callbacks")).json() == []
     figures = (await client.get("/api/v1/slo")).json()["windows"][0]
-    assert figures["abandoned"] == 1 and figures["called_back"] == 1
+    assert figures["abandoned"] == 1
+    assert figures["called_back"] == 1
     assert figures["answer_rate"] == 1.0
     actions = (await db.execute(select(AuditEntry.action).where(
         AuditEntry.target_id == callback_id).order_by(AuditEntry.id))).scalars().all()
@@ -260,9 +263,11 @@ async def test_slo_figures_match_a_hand_computed_sequence(
     assert hour["answer_p50_s"] == 6.0  # nearest rank: 5th of 9
     assert hour["answer_p90_s"] == 12.0  # 9th of 9
     assert hour["answer_p95_s"] == 12.0
-    assert hour["abandoned"] == 1 and hour["called_back"] == 0
+    assert hour["abandoned"] == 1
+    assert hour["called_back"] == 0
     assert hour["answer_rate"] == 0.9  # 9 of 10 finished calls served
-    assert figures["ringing"] == 1 and figures["callbacks_pending"] == 1
+    assert figures["ringing"] == 1
+    assert figures["callbacks_pending"] == 1
     elapsed = (clock.now() - start).total_seconds()
     assert elapsed < 15 * 60
     staffing = figures["staffing"]
@@ -278,7 +283,8 @@ def test_erlang_c_against_hand_values() -> None:
     assert slo.erlang_c(2, 1.0) == pytest.approx(1 / 3)  # B(2,1) = 0.2 -> C = 0.4/1.2
     assert slo.erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: C = utilisation
     # M/M/1, 0.5 Erlang, 60 s calls: P(wait <= 10 s) = 1 - 0.5 * e^(-0.5*10/60)
-    assert slo.share_answered_within(1, 0.5 / 60, 60, 10) == pytest.approx(1 - 0.5 * 2.718281828 ** (-10 / 120))
+    expected = 1 - 0.5 * math.exp(-10 / 120)
+    assert slo.share_answered_within(1, 0.5 / 60, 60, 10) == pytest.approx(expected)
     assert slo.agents_needed(0.0, 120, 10) == 1
     # 100 calls an hour of 2 minutes (3.33 Erlangs) need more than 4 for 95 % within 10 s.
     needed = slo.agents_needed(100 / 3600, 120, 10)
@@ -313,8 +319,8 @@ async def test_queue_is_rebuilt_when_an_instance_starts(
             call = await post_call(c, ManualClock(a.state.runtime.clock.now()))
     await redis.flushdb()
     b = make_app()
-    async with running(b):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=b), base_url="http://b") as c:
+    async with running(b), httpx.AsyncClient(transport=httpx.ASGITransport(app=b),
+                                             base_url="http://b") as c:
             assert [x["id"] for x in (await c.get("/api/v1/calls")).json()] == [call["id"]]
             live = await b.state.runtime.extras["acd"].ringing()
             assert [row["id"] for row in live] == [call["id"]]
@@ -353,14 +359,16 @@ async def test_answer_transfer_and_end_over_http_and_websocket(
         await answering.send(
             f'{{"action": "call.answer", "ref": "a2", "call_id": "{call["id"]}", "position_id": "P2"}}')
         taken = await next_frame(answering, kinds=("result", "error"))
-        assert taken["kind"] == "error" and taken["problem"]["status"] == 409
+        assert taken["kind"] == "error"
+        assert taken["problem"]["status"] == 409
         await answering.send('{"action": "call.answer", "ref": "a3", "call_id": "x"}')
         invalid = await next_frame(answering, kinds=("result", "error"))
         assert invalid["problem"]["errors"][0]["field"] == "position_id"
     moved = await client.post(f"/api/v1/calls/{call['id']}/transfer", json={"to_position_id": "P2"})
     assert moved.json()["answered_by"] == "P2"
     positions = {p["id"]: p["state"] for p in (await client.get("/api/v1/positions")).json()}
-    assert positions["P1"] == "wrap_up" and positions["P2"] == "on_call"
+    assert positions["P1"] == "wrap_up"
+    assert positions["P2"] == "on_call"
     busy = await client.post("/api/v1/positions/P2/logout")
     assert busy.status_code == 409
     await client.post(f"/api/v1/calls/{call['id']}/ended", json={})

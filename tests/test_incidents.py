@@ -63,7 +63,8 @@ async def test_create_update_and_link_duplicate_caller(
     actions = (await db.execute(select(AuditEntry.action, AuditEntry.before, AuditEntry.after).where(
         AuditEntry.target_id == incident["id"]).order_by(AuditEntry.id))).all()
     assert [a.action for a in actions] == ["incident.create", "incident.update", "incident.link_call"]
-    assert actions[1].before["severity"] == "critical" and actions[1].after["severity"] == "urgent"
+    assert actions[1].before["severity"] == "critical"
+    assert actions[1].after["severity"] == "urgent"
 
 
 async def test_invalid_incidents_name_the_field_and_change_nothing(
@@ -97,4 +98,5 @@ async def test_invalid_incidents_name_the_field_and_change_nothing(
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == field
     unchanged = (await client.get(f"/api/v1/incidents/{made['id']}")).json()
-    assert unchanged["severity"] == "critical" and unchanged["status"] == "open"
+    assert unchanged["severity"] == "critical"
+    assert unchanged["status"] == "open"
