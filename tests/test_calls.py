@@ -321,9 +321,9 @@ async def test_queue_is_rebuilt_when_an_instance_starts(
     b = make_app()
     async with running(b), httpx.AsyncClient(transport=httpx.ASGITransport(app=b),
                                              base_url="http://b") as c:
-            assert [x["id"] for x in (await c.get("/api/v1/calls")).json()] == [call["id"]]
-            live = await b.state.runtime.extras["acd"].ringing()
-            assert [row["id"] for row in live] == [call["id"]]
+        assert [x["id"] for x in (await c.get("/api/v1/calls")).json()] == [call["id"]]
+        live = await b.state.runtime.extras["acd"].ringing()
+        assert [row["id"] for row in live] == [call["id"]]
 
 
 async def test_reconcile_queues_calls_redis_missed(
