@@ -66,9 +66,11 @@ class Base(DeclarativeBase):
     }
 
 
-def insert_ignoring(session: AsyncSession, model: Any, conflict: list[str]) -> Any:
+def insert_ignoring(session_or_dialect: AsyncSession | str, model: Any, conflict: list[str]) -> Any:
     """INSERT … ON CONFLICT (conflict) DO NOTHING, for PostgreSQL or SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = (session_or_dialect if isinstance(session_or_dialect, str)
+               else session_or_dialect.get_bind().dialect.name)
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(model).on_conflict_do_nothing(index_elements=conflict)
@@ -87,7 +89,7 @@ def create_engine(url: str, *, pool_size: int = 32) -> AsyncEngine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         pool_recycle=1800,
         # The pool's rollback on return is enough; asyncpg's full RESET costs a round trip.
         connect_args={"server_settings": {"application_name": "dispatch-120"}},

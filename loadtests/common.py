@@ -106,7 +106,7 @@ def hub_env(**extra: str) -> dict[str, str]:
 
 
 def prepare_database() -> None:
-    """Create the benchmark database if needed and migrate it."""
+    """Create the benchmark database afresh (empty, migrated) and flush the benchmark Redis."""
     import asyncio
 
     from sqlalchemy import text
@@ -117,11 +117,14 @@ def prepare_database() -> None:
         url = make_url(BENCH_DATABASE_URL)
         engine = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
         async with engine.connect() as connection:
-            exists = await connection.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
-            if not exists:
-                await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
         await engine.dispose()
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(BENCH_REDIS_URL)
+        await redis.flushdb()
+        await redis.aclose()
 
     asyncio.run(create())
     subprocess.run([sys.executable, "-m", "dispatch.cli", "migrate"], env=hub_env(),

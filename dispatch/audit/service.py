@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit.models import AuditEntry
+from dispatch.audit.schemas import Actor
+
+INSERT_ENTRY = insert(cast(Table, AuditEntry.__table__))
 
 
 async def record(
@@ -24,17 +27,33 @@ async def record(
     source: str | None,
     at: datetime,
     role: str | None = None,
-) -> AuditEntry:
-    """Add one audit entry to the caller's transaction (it is written when the caller commits)."""
-    entry = AuditEntry(
-        at=at, actor=actor[:64], actor_role=role, action=action[:64], target_type=target_type[:32],
-        target_id=None if target_id is None else target_id[:64],
-        source=None if source is None else source[:64],
-        before=None if before is None else to_jsonable_python(before),
-        after=None if after is None else to_jsonable_python(after),
-    )
-    session.add(entry)
-    return entry
+) -> None:
+    """Write one audit entry in the caller's transaction (it stands once the caller commits)."""
+    await session.execute(INSERT_ENTRY, row(
+        actor=Actor(name=actor, role=role, source=source), action=action, target_type=target_type,
+        target_id=target_id, before=before, after=after, at=at,
+    ))
+
+
+def row(
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """One audit entry as a row for `INSERT_ENTRY` (the fast path of busy services)."""
+    return {
+        "at": at, "actor": actor.name[:64], "actor_role": actor.role, "action": action[:64],
+        "target_type": target_type[:32], "target_id": None if target_id is None else target_id[:64],
+        "source": None if actor.source is None else actor.source[:64],
+        "before": None if before is None else to_jsonable_python(before),
+        "after": None if after is None else to_jsonable_python(after),
+    }
+
 
 
 async def entries_for(

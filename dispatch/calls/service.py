@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -25,6 +26,16 @@ log = logging.getLogger(__name__)
 
 CLOCK_SKEW = timedelta(seconds=2)
 OLDEST_RING = timedelta(days=1)
+
+
+@cache
+def _insert_call(dialect: str) -> Any:
+    return insert_ignoring(dialect, Call.__table__, ["telephony_id"]).returning(Call.__table__.c.id)
+
+
+def insert_call(session: AsyncSession) -> Any:
+    """INSERT a call unless its telephony id is known (one statement, compiled once)."""
+    return _insert_call(session.get_bind().dialect.name)
 
 
 def acd(rt: Runtime) -> Acd:
@@ -110,17 +121,16 @@ async def receive_call(
         "carrier_lon": location.lon if location else None,
         "carrier_accuracy_m": location.accuracy_m if location else None,
     }
-    inserted = await session.execute(
-        insert_ignoring(session, Call, ["telephony_id"]).values(values).returning(Call.id)
-    )
+    inserted = await session.execute(insert_call(session), values)
     if inserted.first() is None:
         await session.rollback()
         existing = await find_call(session, body.telephony_call_id)
         return existing, False
-    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
-                       action="call.received", target_type="call", target_id=str(values["id"]),
-                       before=None, after={"line": body.line, "priority": body.priority,
-                                           "rung_at": body.rung_at}, at=now)
+    await session.execute(audit.INSERT_ENTRY, audit.row(
+        actor=actor, action="call.received", target_type="call", target_id=str(values["id"]),
+        before=None, after={"line": body.line, "priority": body.priority, "rung_at": body.rung_at},
+        at=now,
+    ))
     await session.commit()
     call = Call(**values)
     rt.metrics.calls_received.inc()

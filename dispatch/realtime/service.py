@@ -102,11 +102,15 @@ class EventBus:
         return event
 
     async def _append(self, events: Sequence[OutgoingEvent]) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                pipe.xadd(self.keys.events, encode_fields(event),  # type: ignore[arg-type]
-                          maxlen=self.maxlen, approximate=True)
-            ids = await pipe.execute()
+        if len(events) == 1:  # the common case: spare the pipeline's overhead
+            ids = [str(await self.redis.xadd(self.keys.events, encode_fields(events[0]),  # type: ignore[arg-type]
+                                             maxlen=self.maxlen, approximate=True))]
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for event in events:
+                    pipe.xadd(self.keys.events, encode_fields(event),  # type: ignore[arg-type]
+                              maxlen=self.maxlen, approximate=True)
+                ids = await pipe.execute()
         for event, stream_id in zip(events, ids, strict=True):
             event.id = stream_id
             self.metrics.events_published.labels(event.type).inc()

@@ -1,0 +1,145 @@
+"""Intake benchmark: hub-added latency from `POST /calls` to the ring and the offer on a console.
+
+Starts a hub (2 workers) on real PostgreSQL and Redis with 60 ready call-taker positions, opens
+one console socket, and posts calls at a fixed rate. For each call it measures: POST sent →
+201 received, POST sent → `call.ringing` on the console, POST sent → `call.offered` on the
+console. Each offered call is then reported abandoned, which frees its position for the next
+call, so offers keep flowing at the posted rate.
+Run: `python -m loadtests.bench_intake [--rates 100 500] [--seconds 20]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from loadtests.common import hubs, prepare_database, summary_ms, write_result
+from loadtests.scenario import load_bench_scenario
+from loadtests.wsclient import connect
+
+POSITIONS = 60
+
+
+async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
+    sent: dict[str, float] = {}  # telephony id -> when the POST was sent
+    call_ids: dict[str, str] = {}  # call id -> telephony id
+    created: dict[str, float] = {}
+    rung: dict[str, float] = {}  # telephony id -> ring event arrival
+    offered: dict[str, float] = {}  # call id -> offer event arrival
+    errors: dict[str, int] = {}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+        for i in range(POSITIONS):
+            response = await http.post(f"/api/v1/positions/P{i:03d}/login",
+                                       json={"user": f"bench-{i}", "ready": True})
+            if response.status_code == 409:  # still busy from an earlier run
+                await http.put(f"/api/v1/positions/P{i:03d}/state", json={"state": "ready"})
+        abandons: set[asyncio.Task[Any]] = set()
+
+        async def abandon(call_id: str) -> None:
+            response = await http.post(f"/api/v1/calls/{call_id}/abandoned", json={})
+            if response.status_code != 200:
+                errors[f"abandon {response.status_code}"] = errors.get(f"abandon {response.status_code}", 0) + 1
+
+        def on_message(raw: bytes) -> None:
+            now = time.time()
+            frame = orjson.loads(raw)
+            if frame.get("kind") != "event":
+                return
+            data = frame["data"]
+            if frame["type"] == "call.ringing":
+                rung[data["telephony_call_id"]] = now
+            elif frame["type"] == "call.offered":
+                offered.setdefault(data["call_id"], now)
+                task = asyncio.create_task(abandon(data["call_id"]))
+                abandons.add(task)
+                task.add_done_callback(abandons.discard)
+
+        console = await connect(base.replace("http://", "ws://") + "/ws/console?types=call.",
+                                on_message)
+        await asyncio.sleep(0.5)
+
+        async def post(telephony_id: str) -> None:
+            body = {"telephony_call_id": telephony_id, "caller_number": "13800000000",
+                    "line": "120-1", "rung_at": datetime.now(UTC).isoformat()}
+            sent[telephony_id] = time.time()
+            try:
+                response = await http.post("/api/v1/calls", json=body)
+            except httpx.HTTPError as error:
+                errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
+                return
+            if response.status_code != 201:
+                errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
+                return
+            created[telephony_id] = time.time()
+            call_ids[response.json()["id"]] = telephony_id
+
+        total = int(rate * seconds)
+        run = uuid.uuid4().hex[:8]
+        tasks = []
+        start = time.perf_counter()
+        for n in range(total):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(post(f"bench-{run}-{n}")))
+        await asyncio.gather(*tasks)
+        deadline = time.time() + 15
+        while time.time() < deadline and (len(rung) < len(created) or len(offered) < len(created)):
+            await asyncio.sleep(0.2)
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*abandons)
+        console.close()
+    by_telephony = {tid: cid for cid, tid in call_ids.items()}
+    return {
+        "rate_per_s": rate,
+        "seconds": seconds,
+        "calls_posted": total,
+        "calls_acknowledged": len(created),
+        "rings_seen": sum(1 for t in created if t in rung),
+        "offers_seen": sum(1 for t in created if by_telephony.get(t) in offered),
+        "post_to_201": summary_ms([created[t] - sent[t] for t in created]),
+        "post_to_ring_on_console": summary_ms([rung[t] - sent[t] for t in created if t in rung]),
+        "post_to_offer_on_console": summary_ms(
+            [offered[c] - sent[t] for t, c in by_telephony.items() if c in offered]),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rates", type=float, nargs="+", default=[100, 500])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    prepare_database()
+    load_bench_scenario(positions=POSITIONS)
+    rows = []
+    with hubs(1, workers=args.workers, DISPATCH_WS_IDLE_TIMEOUT_SECONDS="3600") as (base,):
+        for rate in args.rates:
+            row = asyncio.run(run_rate(base, rate, args.seconds))
+            rows.append(row)
+            ring, offer, ack = (row["post_to_ring_on_console"], row["post_to_offer_on_console"],
+                                row["post_to_201"])
+            print(
+                f"{rate:>5.0f} calls/s  acknowledged {row['calls_acknowledged']}/{row['calls_posted']}  "
+                f"POST→201 p50 {ack['p50_ms']:.1f} p99 {ack['p99_ms']:.1f} ms  "
+                f"POST→ring p50 {ring['p50_ms']:.1f} p99 {ring['p99_ms']:.1f} ms  "
+                f"POST→offer p50 {offer['p50_ms']:.1f} p99 {offer['p99_ms']:.1f} ms  "
+                f"errors {row['errors'] or 0}",
+                flush=True,
+            )
+    path = write_result("intake", {"workers": args.workers, "positions": POSITIONS, "runs": rows})
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
