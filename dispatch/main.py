@@ -21,6 +21,9 @@ from dispatch.lifespan import Wiring, build_lifespan
 from dispatch.ops import router as ops_router
 from dispatch.paths import project_dir
 from dispatch.realtime import router as realtime_router
+from dispatch.routing import router as routing_router
+from dispatch.routing import service as routing_service
+from dispatch.zones import router as zones_router
 
 
 def wiring() -> Wiring:
@@ -28,6 +31,7 @@ def wiring() -> Wiring:
     return Wiring(
         rebuilders=[fleet_livestate.rebuild_units],
         timers=[],
+        startup=[routing_service.install_default_rule_set],
         actions=[],
     )
 
@@ -49,7 +53,8 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
-    for module in (ops_router, fleet_router, hospitals_router, realtime_router):
+    for module in (ops_router, fleet_router, hospitals_router, zones_router, routing_router,
+                   realtime_router):
         app.include_router(module.router)
     mount_static(app)
     return app
