@@ -156,14 +156,14 @@ class RuleSetInvalid(Exception):
 def _path(loc: tuple[Any, ...], raw: Any) -> str:
     """`rules[3] (critical-sealed).when.severity[0]` from a pydantic location."""
     out, node = "", raw
-    for part in loc:
+    for k, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
             if out.startswith("rules[") and out.count("[") == 1 and isinstance(node, dict):
                 out += f" ({node.get('id', '?')})"
-        elif part in ("nearest", "designated", "own", "hospital") and out.endswith("]"):
-            continue  # the union tag pydantic adds: the key is named in the message instead
+        elif k >= 2 and isinstance(loc[k - 1], int) and loc[k - 2] in ("destination", "fallback"):
+            continue  # the strategy's tag, which pydantic adds before the strategy's own fields
         else:
             out += f".{part}" if out else str(part)
             node = node.get(part) if isinstance(node, dict) else None
