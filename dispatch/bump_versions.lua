@@ -1,5 +1,5 @@
 -- Bump configuration version counters (zones, hospitals, rules) shared by every instance.
--- KEYS[1]: the versions hash. ARGV[1]: a floor (wall-clock ms). ARGV[2..]: the fields.
+-- KEYS[1]: the versions hash. ARGV[1]: a floor (wall-clock µs). ARGV[2..]: the fields.
 -- A counter never repeats a value an instance may have cached, even after Redis lost the
 -- hash: a missing or old counter jumps to the floor.
 local floor = tonumber(ARGV[1])

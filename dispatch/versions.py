@@ -53,7 +53,7 @@ async def bump(redis: Redis, keys: Keys, *fields: str) -> dict[str, int]:
     if not fields:
         return {}
     script = redis.register_script(_bump_source())
-    floor = time.time_ns() // 1_000_000
+    floor = time.time_ns() // 1_000  # microseconds: far ahead of any count of bumps
     values = await script(keys=[keys.versions], args=[floor, *fields])
     return {name: int(value) for name, value in zip(fields, values, strict=True)}
 
