@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.fleet.models import UnitCapability
@@ -96,23 +98,33 @@ class _Candidate:
 
 @dataclass
 class _Search:
-    """Walks destination strategies in order, collecting open candidates."""
+    """Walks destination strategies in order, collecting open candidates nearest first."""
 
     patient: PatientFacts
     hospitals: HospitalSnapshot
-    distances: dict[str, float] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     found: list[_Candidate] = field(default_factory=list)
+    ready: int = 0  # candidates found that are not full
     trace: list[str] = field(default_factory=list)
+    _distances: npt.NDArray[np.float64] | None = None
+
+    @property
+    def distances(self) -> npt.NDArray[np.float64]:
+        if self._distances is None:
+            self._distances = self.hospitals.distances_km(self.patient.lat, self.patient.lon)
+        return self._distances
 
     def km(self, h: HospitalView) -> float:
-        d = self.distances.get(h.id)
-        if d is None:
-            d = self.distances[h.id] = distance_km(self.patient.lat, self.patient.lon, h.lat, h.lon)
-        return d
+        return float(self.distances[self.hospitals.index_of[h.id]])
 
-    def label(self, h: HospitalView) -> str:
-        return h.name_zh or h.name
+    @property
+    def enough(self) -> bool:
+        return self.ready > MAX_ALTERNATIVES
+
+    def _nearest_first(self, positions: npt.NDArray[np.intp]) -> list[HospitalView]:
+        order = positions[np.argsort(self.distances[positions], kind="stable")]
+        hospitals = self.hospitals.hospitals
+        return [hospitals[i] for i in order.tolist()]
 
     def _listed(self, strategy: Strategy) -> tuple[list[HospitalView], str]:
         p = self.patient
@@ -124,11 +136,11 @@ class _Search:
             text = f"nearest hospital with {caps}"
             if strategy.exclude:
                 text += " (not " + "/".join(c.value for c in strategy.exclude) + ")"
-            return sorted(pool, key=self.km), text
+            return self._nearest_first(pool), text
         if isinstance(strategy, DesignatedList):
-            pool = self.hospitals.by_designation.get(strategy.designated.value, ())
             group = strategy.designated.value
-            return sorted(pool, key=self.km), f"designated hospital for {group}, nearest first"
+            pool = self.hospitals.designated(group)
+            return self._nearest_first(pool), f"designated hospital for {group}, nearest first"
         if isinstance(strategy, Own):
             wanted = p.registered_hospital_id if strategy.own == "registered" else p.treating_hospital_id
             text = f"patient's {strategy.own} hospital"
@@ -147,25 +159,33 @@ class _Search:
         return ([named] if named else []), f"named hospital {strategy.hospital}"
 
     def walk(self, strategies: list[Strategy] | tuple[Strategy, ...], prefix: str = "") -> None:
+        """Collect open candidates until the destination and every alternative are known."""
         category = self.patient.category.value
+        critical = self.patient.critical
         for strategy in strategies:
+            if self.enough:
+                return
             listed, text = self._listed(strategy)
             suspended: list[str] = []
             added = 0
             for h in listed:
                 if not h.open:
                     if added == 0:
-                        suspended.append(self.label(h))
+                        suspended.append(h.name_zh or h.name)
                     continue
                 if h.id in self.seen:
                     continue
                 self.seen.add(h.id)
-                full = not self.patient.critical and h.full_for(category)
+                full = not critical and h.full_for(category)
                 reason = prefix + text
                 if suspended and added == 0:
                     reason += f"; closer but {self._status(listed)}: {', '.join(suspended)}"
                 self.found.append(_Candidate(h, reason, full, tuple(self.trace)))
                 added += 1
+                if not full:
+                    self.ready += 1
+                    if self.enough:
+                        return
             if listed and added == 0 and suspended:
                 self.trace.append(f"{text}: {', '.join(suspended)} {self._status(listed)}")
             elif not listed and isinstance(strategy, Nearest | DesignatedList):
