@@ -54,6 +54,7 @@ async def test_suspending_reroutes_every_later_decision(
     assert await destination(client, severity="critical") == "xian-medical-university-first"
     reopened = await client.patch("/api/v1/hospitals/xian-first", json={"status": "open"})
     assert reopened.json()["status"] == "open"
+    assert reopened.json()["status_reason"] is None
     assert await destination(client, severity="critical") == "xian-first"
     entries = await audit_of(app, "xian-first")
     assert [e.action for e in entries] == ["hospital.suspended", "hospital.reopened"]
@@ -71,6 +72,10 @@ async def test_full_category_is_ranked_last(client: httpx.AsyncClient, xian: Any
     assert decision["destination"]["hospital_id"] == "xian-first"
     assert decision["destination"]["full"] is True
     assert "may not refuse" in decision["destination"]["reason"]
+    # The rule names no other hospital: the alternatives come from the rule set's fallback.
+    assert [a["hospital_id"] for a in decision["alternatives"][:2]] == [
+        "xian-medical-university-first", "xian-ninth"]
+    assert decision["alternatives"][0]["reason"].startswith("fallback: designated hospital for guarantee")
     critical = (await client.post("/api/v1/routing/evaluate",
                                   json={**SEALED, "severity": "critical"})).json()
     assert critical["destination"]["full"] is False  # "full" does not apply to critical patients

@@ -172,8 +172,8 @@ def collection(*features: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_geojson_import_and_export_round_trip(client: httpx.AsyncClient, app: Any) -> None:
-    first = await client.post("/api/v1/zones/import",
-                              json=collection(feature("a"), feature("b", "sealed", INNER)))
+    styled = feature("b", "sealed", INNER, fill="#ff0000", **{"stroke-width": 2})  # as tools write
+    first = await client.post("/api/v1/zones/import", json=collection(feature("a"), styled))
     assert first.status_code == 200, first.text
     assert first.json() == {"created": ["a", "b"], "updated": [], "unchanged": [], "deleted": []}
 

@@ -101,6 +101,8 @@ async def update_hospital(
         setattr(hospital, name, value)
     if hospital.status != before["status"]:
         hospital.status_changed_at = now
+        if "status_reason" not in changes.model_fields_set:
+            hospital.status_reason = None  # the old reason belonged to the old status
     after = snapshot(hospital)
     if after == before:
         return hospital

@@ -195,11 +195,17 @@ class _Search:
     def _status(listed: list[HospitalView]) -> str:
         return "suspended" if any(h.status == "suspended" for h in listed) else "not open"
 
-    def pick(self) -> tuple[_Candidate | None, list[_Candidate]]:
-        ready = [c for c in self.found if not c.full]
-        full = [c for c in self.found if c.full]
-        ranked = ready + full
-        return (ranked[0] if ranked else None), ranked[1:1 + MAX_ALTERNATIVES]
+    def pick(self, first: int | None = None) -> tuple[_Candidate | None, list[_Candidate]]:
+        """The destination (among the first `first` candidates) and the ranked alternatives.
+
+        Candidates full for the patient's category come after every other one.
+        """
+        def ranked(candidates: list[_Candidate]) -> list[_Candidate]:
+            return [c for c in candidates if not c.full] + [c for c in candidates if c.full]
+
+        chosen = next(iter(ranked(self.found[:first])), None)
+        others = [c for c in ranked(self.found) if c is not chosen]
+        return chosen, others[:MAX_ALTERNATIVES]
 
 
 def _choice(c: _Candidate, search: _Search, category: str, *, chosen: bool = False) -> HospitalChoice:
@@ -307,12 +313,12 @@ def evaluate(patient: PatientFacts, ctx: RoutingContext) -> Decision:
     rule = parts.destination_rule
     if rule is not None and rule.then.destination:
         search.walk(rule.then.destination)
-    if not search.found:
-        if rule is not None:
-            parts.warnings.append(f"rule {rule.id}: no open hospital among its destinations; "
-                                  "using the rule set's fallback")
-        search.walk(doc.fallback, prefix="fallback: ")
-    chosen, others = search.pick()
+    if rule is not None and not search.found:
+        parts.warnings.append(f"rule {rule.id}: no open hospital among its destinations; "
+                              "using the rule set's fallback")
+    chosen_from = len(search.found) or None  # the destination comes from the rule if it can
+    search.walk(doc.fallback, prefix="fallback: ")  # tops up the alternatives
+    chosen, others = search.pick(chosen_from)
     category = patient.category.value
     destination = _choice(chosen, search, category, chosen=True) if chosen else None
     if destination is None:

@@ -26,7 +26,7 @@ from dispatch.zones.schemas import (
     ZoneUpdate,
 )
 
-EDITABLE = ("name", "status", "sub_district", "community", "geometry", "valid_from", "valid_to")
+IMPORTED = frozenset({"id", "name", "status", "sub_district", "community", "valid_from", "valid_to"})
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -220,8 +220,8 @@ def parse_features(collection: FeatureCollection) -> list[ZoneIn]:
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, feature in enumerate(collection.features):
-        raw = {k: v for k, v in feature.properties.items()
-               if k not in ("version", "updated_at", "updated_by", "deleted")}
+        # Only the zone's own properties: tools add others (stroke, fill, …) that mean nothing here.
+        raw = {k: v for k, v in feature.properties.items() if k in IMPORTED}
         if "id" not in raw and feature.id is not None:
             raw["id"] = str(feature.id)
         raw["geometry"] = feature.geometry
