@@ -8,7 +8,6 @@ negative-pressure unit. Suspended hospitals are never candidates at all.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,7 +43,6 @@ from dispatch.zones.models import ZoneStatus
 __all__ = ["Decision", "PatientFacts", "RoutingContext", "evaluate"]
 
 MAX_ALTERNATIVES = 5
-EARTH_RADIUS_KM = 6371.0088
 INFECTIOUS = frozenset({InfectionStatus.CONFIRMED, InfectionStatus.SUSPECTED})
 NP_CAPS = [UnitCapability.AMBULANCE, UnitCapability.NEGATIVE_PRESSURE]
 NO_REFUSAL = "hospitals may not refuse for lack of beds (seed 004 三)"
@@ -78,14 +76,6 @@ class RoutingContext:
     hospitals: HospitalSnapshot
     at: datetime
     zones: ZoneIndex | None = None
-
-
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
 @dataclass(slots=True)
