@@ -164,3 +164,30 @@ async def test_what_if_zone_status(client: httpx.AsyncClient, xian: Any) -> None
     assert (sealed["zone"]["status"], sealed["transport_mode"]) == ("sealed", "negative_pressure_ambulance")
     assert sealed["destination"]["hospital_id"] == "xian-first"
     assert sealed["paperwork"] == ["community_certificate"]
+
+
+async def test_routing_on_the_embedded_default(tmp_path: Any) -> None:
+    """`dispatch demo` runs on SQLite and an in-process Redis: routing works there too."""
+    from dispatch.config import Settings
+    from dispatch.main import create_app
+    from tests.conftest import running
+    from tests.factories import load_builtin
+
+    app = create_app(Settings(data_dir=tmp_path, background_tasks=False))
+    async with running(app):
+        await load_builtin(app)
+        incident_id = await add_incident(app, **CONTROLLED, severity="non_urgent", category="cancer")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+            body = await decide(http, incident_id)
+            assert (body["destination_hospital_id"], body["transport_mode"]) == (
+                "xjtu-first", "closed_loop_vehicle")
+            suspended = await http.patch("/api/v1/hospitals/xjtu-first", json={"status": "suspended"})
+            assert suspended.status_code == 200
+            again = await decide(http, incident_id)
+            assert again["destination_hospital_id"] == "shaanxi-provincial-peoples"
+            zone = await http.patch("/api/v1/zones/yuhua-controlled-1", json={"status": "normal"})
+            assert zone.status_code == 200
+            lifted = await decide(http, incident_id)
+            assert lifted["decision"]["zone"]["status"] == "normal"
+            assert lifted["transport_mode"] == "ambulance"

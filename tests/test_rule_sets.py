@@ -196,3 +196,12 @@ async def test_only_supervisors_change_rule_sets(client: httpx.AsyncClient, app:
         assert validated.status_code == 200
     finally:
         app.dependency_overrides.clear()
+
+
+async def test_openapi_describes_the_routing_routes(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    upload = schema["paths"]["/api/v1/routing/rule-sets"]["post"]
+    assert set(upload["requestBody"]["content"]) == {"application/yaml", "application/json"}
+    for path in ("/api/v1/routing/evaluate", "/api/v1/zones/import", "/api/v1/zones/lookup",
+                 "/api/v1/hospitals/{hospital_id}", "/api/v1/routing/rule-sets/rollback"):
+        assert path in schema["paths"]
