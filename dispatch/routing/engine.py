@@ -202,9 +202,9 @@ def _choice(c: _Candidate, search: _Search, category: str, *, chosen: bool = Fal
     reason = c.reason + (f"; full for {category}, {NO_REFUSAL}" if c.full else "")
     if chosen and c.trace:
         reason = "; ".join(c.trace) + " → " + reason
-    return HospitalChoice(hospital_id=c.hospital.id, name=c.hospital.name,
-                          name_zh=c.hospital.name_zh, distance_km=round(search.km(c.hospital), 2),
-                          reason=reason, full=c.full)
+    return HospitalChoice.model_construct(  # built from validated data: no need to validate
+        hospital_id=c.hospital.id, name=c.hospital.name, name_zh=c.hospital.name_zh,
+        distance_km=round(search.km(c.hospital), 2), reason=reason, full=c.full)
 
 
 @dataclass
@@ -231,9 +231,9 @@ def _facts(patient: PatientFacts, zone: ZoneMatch) -> dict[str, Any]:
 def _apply_rules(rules: CompiledRuleSet, facts: dict[str, Any], zone: ZoneMatch) -> _Parts:
     parts = _Parts()
     for rule in rules.rules:
-        reasons = rule.test(facts)
-        if reasons is None:
+        if not rule.when.matches(facts):
             continue
+        reasons = rule.when.reasons(facts)
         then, decided = rule.then, []
         if then.outcome is not None and parts.outcome is None:
             parts.outcome = then.outcome
@@ -259,7 +259,8 @@ def _apply_rules(rules: CompiledRuleSet, facts: dict[str, Any], zone: ZoneMatch)
                     decided.append("notes")
         why = ", ".join(r if not r.startswith("zone_status=") or zone.id is None
                         else f"{r} ({zone.id})" for r in reasons) or "always"
-        parts.matched.append(MatchedRule(id=rule.id, why=why, seed=rule.seed, decided=decided))
+        parts.matched.append(MatchedRule.model_construct(id=rule.id, why=why, seed=rule.seed,
+                                                         decided=decided))
         if rule.stop:
             break
     return parts

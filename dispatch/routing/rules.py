@@ -10,7 +10,6 @@ strategies find no open hospital falls through to `fallback`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -223,65 +222,48 @@ def named_hospitals(doc: RuleSetDoc) -> list[tuple[str, str]]:
     return found
 
 
-# Compiled form: a condition returns the reasons it holds, or None.
-Test = Callable[[dict[str, Any]], list[str] | None]
+@dataclass(frozen=True, slots=True)
+class CompiledWhen:
+    """A `when` as plain sets: cheap to test for every patient, explained only when it holds."""
+
+    checks: tuple[tuple[str, frozenset[str]], ...]  # (fact, allowed values)
+    flags: tuple[tuple[str, FlagValue, FlagValue | None], ...]  # (flag, wanted, value if absent)
+    branches: tuple[CompiledWhen, ...]
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        for fact, allowed in self.checks:
+            if facts[fact] not in allowed:
+                return False
+        if self.flags:
+            given = facts["flags"]
+            for name, wanted, absent in self.flags:
+                if given.get(name, absent) != wanted:
+                    return False
+        return not self.branches or any(b.matches(facts) for b in self.branches)
+
+    def reasons(self, facts: dict[str, Any]) -> list[str]:
+        """Why it holds, e.g. ["severity=critical", "zone_status=sealed"] (call after `matches`)."""
+        out = [f"{fact}={facts[fact]}" for fact, _ in self.checks]
+        out += [f"{name}={str(wanted).lower() if isinstance(wanted, bool) else wanted}"
+                for name, wanted, _ in self.flags]
+        for branch in self.branches:
+            if branch.matches(facts):
+                out += branch.reasons(facts)
+                break
+        return out
 
 
-def _one_of(fact: str, values: list[Any] | None) -> Test | None:
-    if values is None:
-        return None
-    allowed = frozenset(str(v) for v in values)
-
-    def test(facts: dict[str, Any]) -> list[str] | None:
-        value = facts[fact]
-        return [f"{fact}={value}"] if value in allowed else None
-
-    return test
-
-
-def _flags(flags: dict[str, FlagValue] | None) -> Test | None:
-    if flags is None:
-        return None
-    wanted = tuple(flags.items())
-
-    def test(facts: dict[str, Any]) -> list[str] | None:
-        given = facts["flags"]
-        for name, value in wanted:
-            have = given.get(name, False if isinstance(value, bool) else None)
-            if have != value:
-                return None
-        return [f"{name}={str(value).lower() if isinstance(value, bool) else value}"
-                for name, value in wanted]
-
-    return test
-
-
-def compile_when(when: When) -> Test:
-    tests = [t for t in (
-        _one_of("severity", when.severity), _one_of("category", when.category),
-        _one_of("infection", when.infection), _one_of("zone_status", when.zone_status),
-        _flags(when.flags),
-    ) if t is not None]
-    branches = [compile_when(b) for b in when.any or ()]
-
-    def test(facts: dict[str, Any]) -> list[str] | None:
-        reasons: list[str] = []
-        for t in tests:
-            got = t(facts)
-            if got is None:
-                return None
-            reasons += got
-        if branches:
-            for branch in branches:
-                got = branch(facts)
-                if got is not None:
-                    reasons += got
-                    break
-            else:
-                return None
-        return reasons
-
-    return test
+def compile_when(when: When) -> CompiledWhen:
+    checks = tuple(
+        (fact, frozenset(str(v) for v in values))
+        for fact, values in (("severity", when.severity), ("category", when.category),
+                             ("infection", when.infection), ("zone_status", when.zone_status))
+        if values is not None
+    )
+    flags = tuple((name, value, False if isinstance(value, bool) else None)
+                  for name, value in (when.flags or {}).items())
+    return CompiledWhen(checks=checks, flags=flags,
+                        branches=tuple(compile_when(b) for b in when.any or ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +272,7 @@ class CompiledRule:
     seed: str
     then: Then
     stop: bool
-    test: Test
+    when: CompiledWhen
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +296,7 @@ def compile_rule_set(doc: RuleSetDoc, *, version: int, source_checksum: str = ""
     return CompiledRuleSet(
         version=version, name=doc.name, checksum=source_checksum, doc=doc,
         rules=tuple(CompiledRule(id=r.id, seed=r.seed, then=r.then, stop=r.stop,
-                                 test=compile_when(r.when)) for r in doc.rules),
+                                 when=compile_when(r.when)) for r in doc.rules),
     )
 
 

@@ -76,7 +76,7 @@ class ZoneIndex:
             return NO_ZONE
         hits.sort(key=IndexedZone.order)
         top = hits[0]
-        return ZoneMatch(
+        return ZoneMatch.model_construct(  # from validated zones: no need to validate again
             id=top.id, name=top.name, status=top.status, sub_district=top.sub_district,
             community=top.community, overlapping=tuple(z.id for z in hits),
         )
