@@ -12,7 +12,8 @@ from loadtests import bench_routing
 
 def test_benchmark_writes_its_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "routing.json"
-    bench_routing.main(["--iterations", "300", "--zones", "200", "--hospitals", "50", "--out", str(out)])
+    bench_routing.main(["--iterations", "300", "--zones", "200", "--hospitals", "50", "--paced", "5",
+                        "--out", str(out)])
     printed = capsys.readouterr().out
     assert "p99" in printed
     assert "machine" in printed
@@ -21,3 +22,4 @@ def test_benchmark_writes_its_figures(tmp_path: Path, capsys: pytest.CaptureFixt
     assert result["evaluate"]["count"] == 300
     assert result["evaluate"]["p50_ms"] <= result["evaluate"]["p99_ms"] <= result["evaluate"]["max_ms"]
     assert result["machine"]["cpus"] >= 1
+    assert result["evaluate_paced"]["count"] == 5
