@@ -236,3 +236,17 @@ def test_zone_lookup_takes_the_strictest_zone_in_force(at: datetime, lat: float,
         assert (match.id, match.status) == ("big", ZoneStatus.PRECAUTION)
     else:
         assert (match.id, match.status) == (None, ZoneStatus.NORMAL)
+
+
+def test_named_facts_may_come_inside_flags() -> None:
+    """Callers may pass isolation, certificate and hospitals as flags, as incidents store them."""
+    patient = PatientFacts(lat=34.125, lon=108.815, severity="non_urgent",  # type: ignore[arg-type]
+                           flags={"isolation": True, "treating_hospital_id": "xidian", "floor": 6})
+    assert (patient.isolation, patient.treating_hospital_id, patient.flags) == (True, "xidian", {"floor": 6})
+    hospitals, zones = xian()
+    ctx = RoutingContext(rules=default_rules(), hospitals=HospitalSnapshot.build(hospitals), zones=zones,
+                         at=datetime(2026, 1, 1, tzinfo=UTC))
+    decision = evaluate(patient, ctx)
+    assert decision.destination is not None
+    assert decision.destination.hospital_id == "xian-first"  # isolated → yellow-code hospital (004 一)
+    assert decision.transport_mode == "negative_pressure_ambulance"

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch.fleet.models import UnitCapability
 from dispatch.hospitals.snapshot import HospitalSnapshot, HospitalView
@@ -46,6 +46,7 @@ MAX_ALTERNATIVES = 5
 INFECTIOUS = frozenset({InfectionStatus.CONFIRMED, InfectionStatus.SUSPECTED})
 NP_CAPS = [UnitCapability.AMBULANCE, UnitCapability.NEGATIVE_PRESSURE]
 NO_REFUSAL = "hospitals may not refuse for lack of beds (seed 004 三)"
+NAMED_FLAGS = ("isolation", "has_certificate", "registered_hospital_id", "treating_hospital_id")
 
 
 class PatientFacts(BaseModel):
@@ -64,6 +65,21 @@ class PatientFacts(BaseModel):
     treating_hospital_id: str | None = None  # original treating hospital (首诊负责制)
     flags: dict[str, bool | int | float | str] = Field(default_factory=dict)
     zone: ZoneMatch | None = None  # resolved already, or looked up in the context's index
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_flags(cls, data: Any) -> Any:
+        """Accept the named facts inside `flags` too, as incidents record them."""
+        if isinstance(data, dict) and isinstance(data.get("flags"), dict):
+            flags = dict(data["flags"])
+            data = dict(data)
+            for name in NAMED_FLAGS:
+                if name in flags:
+                    value = flags.pop(name)
+                    if data.get(name) is None or data.get(name) is False:
+                        data[name] = value
+            data["flags"] = flags
+        return data
 
     @property
     def critical(self) -> bool:
