@@ -82,7 +82,7 @@ async def open_runtime(
         keys = Keys(settings.redis_prefix)
         clock = clock or SystemClock()
         bus = EventBus(redis, keys, maxlen=settings.stream_maxlen, metrics=metrics, clock=clock)
-        hub = Hub(redis, keys, bus, metrics)
+        hub = Hub(redis, keys, bus, metrics, embedded=settings.redis_url is None)
         if database_bind is None:
             sessionmaker = create_sessionmaker(engine)
         else:

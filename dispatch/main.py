@@ -28,6 +28,9 @@ from dispatch.paths import project_dir
 from dispatch.realtime import archive
 from dispatch.realtime import router as realtime_router
 from dispatch.realtime.direct import CaptureRawSend
+from dispatch.routing import router as routing_router
+from dispatch.routing import service as routing_service
+from dispatch.zones import router as zones_router
 
 
 def wiring() -> Wiring:
@@ -35,7 +38,7 @@ def wiring() -> Wiring:
     return Wiring(
         rebuilders=[fleet_livestate.rebuild_units, call_timers.rebuild],
         timers=[archive.run, call_timers.run],
-        startup=[call_actions.start],
+        startup=[call_actions.start, routing_service.install_default_rule_set],
         actions=[*call_actions.ACTIONS],
     )
 
@@ -59,7 +62,7 @@ def create_app(
     app.add_middleware(RequestMetrics)
     app.add_middleware(CaptureRawSend)
     for module in (ops_router, calls_router, incidents_router, fleet_router, hospitals_router,
-                   messages_router, realtime_router):
+                   zones_router, routing_router, messages_router, realtime_router):
         app.include_router(module.router)
     mount_static(app)
     return app

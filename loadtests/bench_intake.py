@@ -47,7 +47,8 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
         async def abandon(call_id: str) -> None:
             response = await http.post(f"/api/v1/calls/{call_id}/abandoned", json={})
             if response.status_code != 200:
-                errors[f"abandon {response.status_code}"] = errors.get(f"abandon {response.status_code}", 0) + 1
+                key = f"abandon {response.status_code}"
+                errors[key] = errors.get(key, 0) + 1
 
         def on_message(raw: bytes) -> None:
             now = time.time()
@@ -94,7 +95,7 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
         await asyncio.gather(*tasks)
         deadline = time.time() + 15
         while time.time() < deadline and (len(rung) < len(created) or len(offered) < len(created)):
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # noqa: ASYNC110 - polling the console's counters
         with contextlib.suppress(Exception):
             await asyncio.gather(*abandons)
         console.close()

@@ -6,7 +6,9 @@ import subprocess
 import sys
 
 BENCHMARKS = [
+    "loadtests.bench_routing",
     "loadtests.bench_fanout",
+    "loadtests.bench_intake",
 ]
 
 

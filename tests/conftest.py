@@ -208,3 +208,9 @@ async def server(app: Any) -> AsyncIterator[str]:
 async def scenario(app: Any) -> factories.LoadedScenario:
     """A small scenario loaded into the test app."""
     return await factories.load(app, factories.small_scenario())
+
+
+@pytest.fixture
+async def xian(app: Any) -> factories.LoadedScenario:
+    """The built-in Xi'an High-tech Zone scenario (seed 000) loaded into the test app."""
+    return await factories.load_builtin(app)

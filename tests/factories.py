@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from dispatch.incidents.models import Incident
 from dispatch.runtime import Runtime
 from dispatch.scenarios import service as scenario_service
 from dispatch.scenarios.schemas import Scenario, ScenarioSummary
@@ -80,3 +82,27 @@ async def load(app: Any, data: dict[str, Any]) -> LoadedScenario:
             checksum="test", now=rt.clock.now(),
         )
     return LoadedScenario(scenario=scenario, summary=summary)
+
+
+async def load_builtin(app: Any, name: str = "xian-high-tech-zone") -> LoadedScenario:
+    """Load a built-in scenario (e.g. the Xi'an High-tech Zone of seed 000) into the app."""
+    rt: Runtime = app.state.runtime
+    scenario, checksum = scenario_service.read_scenario(name)
+    async with rt.sessionmaker() as session:
+        summary = await scenario_service.load_scenario(
+            session=session, redis=rt.redis, keys=rt.keys, scenario=scenario,
+            checksum=checksum, now=rt.clock.now(),
+        )
+    return LoadedScenario(scenario=scenario, summary=summary)
+
+
+async def add_incident(app: Any, **values: Any) -> uuid.UUID:
+    """Insert an incident as a call-taker would have recorded it; return its id."""
+    rt: Runtime = app.state.runtime
+    now = rt.clock.now()
+    row = Incident(id=uuid.uuid4(), created_at=now, updated_at=now, created_by="test",
+                   **{"severity": "urgent", "category": "ordinary", "flags": {}, **values})
+    async with rt.sessionmaker() as session:
+        session.add(row)
+        await session.commit()
+    return row.id

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from dispatch.hospitals.models import Designation, HospitalCapability, HospitalStatus
+from dispatch.incidents.models import PatientCategory
+
+Level = Literal["tertiary", "secondary", "primary", "specialist", "makeshift"]
 
 
 class HospitalOut(BaseModel):
@@ -24,3 +30,58 @@ class HospitalOut(BaseModel):
     status_reason: str | None
     status_changed_at: datetime | None
     phone: str | None
+    notes: str | None = None
+
+
+class HospitalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    name_zh: str | None = Field(default=None, max_length=200)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    location_approximate: bool = False
+    level: Level = "secondary"
+    capabilities: list[HospitalCapability] = Field(default_factory=list)
+    # Patient groups it is designated for (seed 000), in the order they should be listed.
+    designations: list[Designation] = Field(default_factory=list)
+    status: HospitalStatus = HospitalStatus.OPEN
+    status_reason: str | None = Field(default=None, max_length=300)
+    # Patient categories it has no room for now: ranked last for non-critical patients.
+    full_categories: list[PatientCategory] = Field(default_factory=list)
+    phone: str | None = Field(default=None, max_length=32)
+    notes: str | None = Field(default=None, max_length=500)
+
+
+NOT_NULL = ("name", "lat", "lon", "location_approximate", "level", "capabilities",
+            "designations", "status", "full_categories")
+# What a hospital's own terminal may change about itself.
+STATUS_FIELDS = frozenset({"status", "status_reason", "full_categories"})
+
+
+class HospitalUpdate(BaseModel):
+    """Fields to change; absent fields keep their value."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name_zh: str | None = Field(default=None, max_length=200)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    location_approximate: bool | None = None
+    level: Level | None = None
+    capabilities: list[HospitalCapability] | None = None
+    designations: list[Designation] | None = None
+    status: HospitalStatus | None = None
+    status_reason: str | None = Field(default=None, max_length=300)
+    full_categories: list[PatientCategory] | None = None
+    phone: str | None = Field(default=None, max_length=32)
+    notes: str | None = Field(default=None, max_length=500)
+
+    @field_validator(*NOT_NULL)
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value

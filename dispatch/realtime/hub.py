@@ -27,6 +27,8 @@ from dispatch.redis import Keys
 log = logging.getLogger(__name__)
 
 READ_BLOCK_MS = 2_000
+# The in-process Redis does not let a blocked read be cancelled promptly: block briefly there.
+EMBEDDED_READ_BLOCK_MS = 100
 READ_COUNT = 500
 
 
@@ -100,7 +102,10 @@ class Subscription:
 class Hub:
     """Reads the stream once per process and hands each event to the connections that want it."""
 
-    def __init__(self, redis: Redis, keys: Keys, bus: EventBus, metrics: Metrics) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, bus: EventBus, metrics: Metrics, *, embedded: bool = False
+    ) -> None:
+        self.block_ms = EMBEDDED_READ_BLOCK_MS if embedded else READ_BLOCK_MS
         self.redis = redis
         self.keys = keys
         self.bus = bus
@@ -120,8 +125,8 @@ class Hub:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, 3)
         for sub in self.subscriptions():
             sub.end("the hub is restarting; reconnect with your last event id")
 
@@ -192,7 +197,7 @@ class Hub:
         while True:
             try:
                 response = cast(list[tuple[str, StreamEntries]], await self.redis.xread(
-                    {self.keys.events: self.last_id}, block=READ_BLOCK_MS, count=READ_COUNT
+                    {self.keys.events: self.last_id}, block=self.block_ms, count=READ_COUNT
                 ))
                 backoff = 0.1
                 for _stream, entries in response or ():

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.fleet.models import UnitCapability, UnitKind
 from dispatch.hospitals.models import Designation, HospitalCapability, HospitalStatus
-from dispatch.zones.models import ZoneStatus
+from dispatch.zones.schemas import ZoneIn
 
 Id = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 UnitId = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
@@ -70,35 +69,6 @@ class PositionIn(Strict):
     id: str = UnitId
     name: str = Field(min_length=1, max_length=100)
     supervisor: bool = False
-
-
-class ZoneIn(Strict):
-    id: str = Id
-    name: str = Field(min_length=1, max_length=200)
-    status: ZoneStatus
-    sub_district: str | None = None
-    community: str | None = Field(default=None, max_length=200)
-    geometry: dict[str, Any]
-    valid_from: AwareDatetime = Field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
-    valid_to: AwareDatetime | None = None
-
-    @field_validator("geometry")
-    @classmethod
-    def _polygon(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from shapely.geometry import shape
-
-        if value.get("type") not in ("Polygon", "MultiPolygon"):
-            raise ValueError("must be a GeoJSON Polygon or MultiPolygon")
-        try:
-            geometry = shape(value)
-        except Exception as error:
-            raise ValueError(f"not a valid GeoJSON polygon ({error})") from None
-        if geometry.is_empty or not geometry.is_valid:
-            raise ValueError("polygon is empty or self-intersecting")
-        minx, miny, maxx, maxy = geometry.bounds
-        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise ValueError("coordinates must be [lon, lat] within range")
-        return value
 
 
 class Scenario(Strict):

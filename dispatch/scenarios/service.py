@@ -14,6 +14,8 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import versions
+from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Position
 from dispatch.fleet.livestate import write_units
 from dispatch.fleet.models import Post, Unit, UnitStatus
@@ -21,7 +23,8 @@ from dispatch.hospitals.models import Hospital
 from dispatch.redis import Keys
 from dispatch.scenarios.models import ScenarioInfo
 from dispatch.scenarios.schemas import Scenario, ScenarioSummary
-from dispatch.zones.models import SubDistrict, Zone, ZoneRevision
+from dispatch.zones import service as zones_service
+from dispatch.zones.models import SubDistrict
 
 BUILTIN = {"xian-high-tech-zone": "xian_high_tech_zone.yaml"}
 
@@ -134,8 +137,9 @@ async def load_scenario(
         units.append(unit)
     for pos in scenario.positions:
         await session.merge(Position(id=pos.id, name=pos.name, supervisor=pos.supervisor))
+    who = Actor(name=actor, source=f"scenario:{scenario.name}"[:64])
     for z in scenario.zones:
-        await _upsert_zone(session, z, now=now, actor=actor)
+        await zones_service.apply_zone(session, z, actor=who, at=now)
     await session.merge(ScenarioInfo(
         name=scenario.name, title=scenario.title, centre_lat=scenario.centre.lat,
         centre_lon=scenario.centre.lon, loaded_at=now, checksum=checksum,
@@ -143,41 +147,14 @@ async def load_scenario(
               "coordinates_approximate": scenario.coordinates_approximate},
     ))
     await session.commit()
+    # Every instance reloads zones and hospitals for its next routing decision.
+    await versions.bump(redis, keys, versions.ZONES, versions.HOSPITALS)
     await write_units(redis, keys, units, posts)
     return ScenarioSummary(
         name=scenario.name, title=scenario.title, sub_districts=len(scenario.sub_districts),
         posts=len(scenario.posts), hospitals=len(scenario.hospitals), units=len(scenario.units),
         positions=len(scenario.positions), zones=len(scenario.zones),
     )
-
-
-async def _upsert_zone(session: AsyncSession, z: Any, *, now: datetime, actor: str) -> None:
-    zone = await session.get(Zone, z.id)
-    snapshot = z.model_dump(mode="json")
-    if zone is None:
-        zone = Zone(id=z.id, version=1)
-    elif dict(snapshot.items()) == zone_snapshot(zone):
-        return
-    else:
-        zone.version += 1
-    zone.name, zone.status = z.name, z.status.value
-    zone.sub_district_id, zone.community = z.sub_district, z.community
-    zone.geometry, zone.valid_from, zone.valid_to = z.geometry, z.valid_from, z.valid_to
-    zone.updated_at, zone.updated_by, zone.deleted = now, actor, False
-    session.add(zone)
-    await session.flush()
-    session.add(ZoneRevision(zone_id=zone.id, version=zone.version, snapshot=snapshot,
-                             changed_at=now, changed_by=actor))
-
-
-def zone_snapshot(zone: Zone) -> dict[str, Any]:
-    return {
-        "id": zone.id, "name": zone.name, "status": zone.status,
-        "sub_district": zone.sub_district_id, "community": zone.community,
-        "geometry": zone.geometry,
-        "valid_from": zone.valid_from.isoformat().replace("+00:00", "Z"),
-        "valid_to": zone.valid_to.isoformat().replace("+00:00", "Z") if zone.valid_to else None,
-    }
 
 
 async def current_scenario(*, session: AsyncSession) -> ScenarioInfo | None:

@@ -1,0 +1,127 @@
+"""Routing HTTP routes: rule sets, decisions for incidents, and the what-if evaluation."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from dispatch.audit.dependencies import ActorDep
+from dispatch.auth.dependencies import CurrentPrincipal
+from dispatch.auth.permissions import CONFIGURERS, require
+from dispatch.auth.schemas import Role
+from dispatch.db import SessionDep
+from dispatch.routing import rule_sets, rules, service
+from dispatch.routing.dependencies import RULE_SET_BODY, RuleSetSource
+from dispatch.routing.models import RuleSet
+from dispatch.routing.schemas import (
+    DecideRequest,
+    Decision,
+    EvaluateRequest,
+    RoutingDecisionOut,
+    RuleSetDetail,
+    RuleSetOut,
+    ValidationReport,
+)
+from dispatch.runtime import RuntimeDep
+
+router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
+
+DECIDERS = (Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+
+
+def detail(row: RuleSet) -> RuleSetDetail:
+    out = RuleSetDetail.model_validate(row)
+    try:
+        out.rules = [r.id for r in rules.parse(row.source).rules]
+    except rules.RuleSetInvalid:  # stored by an older hub that read it differently
+        out.rules = []
+    return out
+
+
+@router.post("/evaluate", response_model=Decision)
+async def evaluate(
+    body: EvaluateRequest, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal
+) -> Decision:
+    """Explain where a hypothetical patient would go, how, and which rules said so."""
+    return await service.evaluate_hypothetical(session=session, rt=rt, request=body)
+
+
+@router.post("/decisions", response_model=RoutingDecisionOut, status_code=status.HTTP_201_CREATED)
+async def decide(
+    body: DecideRequest, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal
+) -> RoutingDecisionOut:
+    """Decide for an incident now; recorded with the rule-set version that made it."""
+    require(principal, *DECIDERS, doing="routing an incident")
+    row = await service.decide_for_incident(session=session, rt=rt, incident_id=body.incident_id,
+                                            actor=principal.name)
+    return RoutingDecisionOut.model_validate(row)
+
+
+@router.get("/decisions", response_model=list[RoutingDecisionOut])
+async def list_decisions(
+    incident_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> list[RoutingDecisionOut]:
+    """Every decision made for an incident, oldest first."""
+    rows = await service.decisions_for_incident(session=session, incident_id=incident_id)
+    return [RoutingDecisionOut.model_validate(r) for r in rows]
+
+
+@router.get("/rule-sets", response_model=list[RuleSetOut])
+async def list_rule_sets(session: SessionDep, principal: CurrentPrincipal) -> list[RuleSetOut]:
+    """Every rule-set version, newest first."""
+    return [RuleSetOut.model_validate(r) for r in await rule_sets.list_rule_sets(session=session)]
+
+
+@router.post("/rule-sets", response_model=RuleSetDetail, status_code=status.HTTP_201_CREATED,
+             openapi_extra=RULE_SET_BODY)
+async def upload_rule_set(
+    source: RuleSetSource, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
+    actor: ActorDep, activate: bool = False,
+) -> RuleSetDetail:
+    """Store a rule set as a new version; a rule set that does not validate is rejected whole."""
+    require(principal, *CONFIGURERS, doing="uploading rule sets")
+    row = await rule_sets.upload(session=session, rt=rt, source=source, actor=actor,
+                                 activate=activate)
+    return detail(row)
+
+
+@router.post("/rule-sets/validate", response_model=ValidationReport, openapi_extra=RULE_SET_BODY)
+async def validate_rule_set(
+    source: RuleSetSource, session: SessionDep, principal: CurrentPrincipal
+) -> ValidationReport:
+    """Check a rule set without storing it; errors name each offending rule."""
+    compiled = await rule_sets.check(session=session, source=source)
+    return ValidationReport(valid=True, name=compiled.name, rules=compiled.rule_ids)
+
+
+@router.get("/rule-sets/active", response_model=RuleSetDetail)
+async def active_rule_set(session: SessionDep, principal: CurrentPrincipal) -> RuleSetDetail:
+    """The rule set deciding now, with its YAML."""
+    return detail(await rule_sets.active_rule_set(session=session))
+
+
+@router.post("/rule-sets/rollback", response_model=RuleSetOut)
+async def rollback_rule_set(
+    session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal, actor: ActorDep
+) -> RuleSetOut:
+    """Return to the version that was active before the current one."""
+    require(principal, *CONFIGURERS, doing="rolling back rule sets")
+    return RuleSetOut.model_validate(await rule_sets.rollback(session=session, rt=rt, actor=actor))
+
+
+@router.get("/rule-sets/{version}", response_model=RuleSetDetail)
+async def get_rule_set(version: int, session: SessionDep, principal: CurrentPrincipal) -> RuleSetDetail:
+    """One rule-set version with its YAML."""
+    return detail(await rule_sets.get_rule_set(session=session, version=version))
+
+
+@router.post("/rule-sets/{version}/activate", response_model=RuleSetOut)
+async def activate_rule_set(
+    version: int, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
+    actor: ActorDep,
+) -> RuleSetOut:
+    """Make a stored version the active one, on every instance at once."""
+    require(principal, *CONFIGURERS, doing="activating rule sets")
+    row = await rule_sets.activate(session=session, rt=rt, version=version, actor=actor)
+    return RuleSetOut.model_validate(row)

@@ -1,0 +1,305 @@
+"""The rule-set language: YAML in, a validated and compiled rule set out (pure).
+
+A rule set is read top to bottom. Each rule whose `when` matches the patient contributes to
+the decision: for `outcome`, `destination`, `transport` and `closed_loop` the first matching
+rule that sets one decides it; `paperwork` and `notes` are gathered from every matching rule.
+`stop: true` ends the reading. What no rule sets comes from `defaults`; a destination whose
+strategies find no open hospital falls through to `fallback`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+
+from dispatch.fleet.models import UnitCapability
+from dispatch.hospitals.models import Designation, HospitalCapability
+from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.routing.schemas import Outcome, Paperwork, TransportMode
+from dispatch.zones.models import ZoneStatus
+
+RULE_ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+FlagValue = bool | int | float | str
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Destination strategies: each yields hospitals in order; suspended ones are never taken.
+class Nearest(Strict):
+    """The nearest hospitals having every capability listed (and none of `exclude`)."""
+
+    nearest: list[HospitalCapability] = Field(min_length=1)
+    exclude: list[HospitalCapability] = Field(default_factory=list)
+
+
+class DesignatedList(Strict):
+    """The hospitals designated for a group of patients (seed 000), nearest first."""
+
+    designated: Designation
+
+
+class Own(Strict):
+    """The patient's own hospital: registered (建档) or treating (原治疗/首诊)."""
+
+    own: Literal["registered", "treating"]
+
+
+class Named(Strict):
+    """One hospital by id."""
+
+    hospital: str = Field(min_length=1, max_length=64)
+
+
+def _strategy_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, dict):
+        for key in ("nearest", "designated", "own", "hospital"):
+            if key in value:
+                return key
+    return None
+
+
+Strategy = Annotated[
+    Annotated[Nearest, Tag("nearest")] | Annotated[DesignatedList, Tag("designated")]
+    | Annotated[Own, Tag("own")] | Annotated[Named, Tag("hospital")],
+    Discriminator(
+        _strategy_kind, custom_error_type="destination",
+        custom_error_message="a destination is one of {nearest: [capability, …]}, "
+        "{designated: group}, {own: registered|treating} or {hospital: id}",
+    ),
+]
+
+# Unit capabilities each transport mode must (and must not) ask for.
+MODE_NEEDS: dict[TransportMode, tuple[frozenset[str], frozenset[str]]] = {
+    TransportMode.AMBULANCE: (frozenset({"ambulance"}), frozenset({"negative_pressure", "closed_loop"})),
+    TransportMode.NEGATIVE_PRESSURE_AMBULANCE: (
+        frozenset({"ambulance", "negative_pressure"}), frozenset({"closed_loop"})),
+    TransportMode.CLOSED_LOOP_VEHICLE: (
+        frozenset({"closed_loop"}), frozenset({"ambulance", "negative_pressure"})),
+    TransportMode.SELF_TRAVEL: (frozenset(), frozenset(c.value for c in UnitCapability)),
+}
+
+
+class Transport(Strict):
+    mode: TransportMode
+    capabilities: list[UnitCapability] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Transport:
+        needs, forbids = MODE_NEEDS[self.mode]
+        have = {c.value for c in self.capabilities}
+        if missing := sorted(needs - have):
+            raise ValueError(f"{self.mode.value} needs unit capabilities {missing}")
+        if wrong := sorted(forbids & have):
+            raise ValueError(f"{self.mode.value} cannot ask for unit capabilities {wrong}")
+        return self
+
+
+class When(Strict):
+    """Every condition given must hold; a list means any of its values. `any`: one branch holds."""
+
+    zone_status: list[ZoneStatus] | None = Field(default=None, min_length=1)
+    severity: list[Severity] | None = Field(default=None, min_length=1)
+    category: list[PatientCategory] | None = Field(default=None, min_length=1)
+    infection: list[InfectionStatus] | None = Field(default=None, min_length=1)
+    flags: dict[str, FlagValue] | None = Field(default=None, min_length=1)
+    any: list[When] | None = Field(default=None, min_length=1)
+
+
+class Then(Strict):
+    outcome: Outcome | None = None
+    destination: list[Strategy] | None = Field(default=None, min_length=1)
+    transport: Transport | None = None
+    closed_loop: bool | None = None
+    paperwork: list[Paperwork] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class Rule(Strict):
+    id: str = Field(pattern=RULE_ID)
+    seed: str = Field(min_length=1, max_length=200, description="Seed document and clause.")
+    description: str | None = None
+    when: When = Field(default_factory=When)
+    then: Then
+    stop: bool = False
+
+
+class Defaults(Strict):
+    transport: Transport
+    closed_loop: bool = False
+
+
+class RuleSetDoc(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    defaults: Defaults
+    fallback: list[Strategy] = Field(min_length=1)
+    rules: list[Rule] = Field(min_length=1)
+
+
+class RuleSetInvalid(Exception):
+    """A rule set rejected whole; each error names the offending rule and field."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+
+
+def _path(loc: tuple[Any, ...], raw: Any) -> str:
+    """`rules[3] (critical-sealed).when.severity[0]` from a pydantic location."""
+    out, node = "", raw
+    for k, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if out.startswith("rules[") and out.count("[") == 1 and isinstance(node, dict):
+                out += f" ({node.get('id', '?')})"
+        elif k >= 2 and isinstance(loc[k - 1], int) and loc[k - 2] in ("destination", "fallback"):
+            continue  # the strategy's tag, which pydantic adds before the strategy's own fields
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out or "(top level)"
+
+
+def _semantic_errors(doc: RuleSetDoc) -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for i, rule in enumerate(doc.rules):
+        where = f"rules[{i}] ({rule.id})"
+        if rule.id in seen:
+            errors.append({"field": f"{where}.id", "message": f"duplicate rule id {rule.id!r}"})
+        seen.add(rule.id)
+        severities = rule.when.severity
+        if rule.then.paperwork and (severities is None or Severity.CRITICAL in severities):
+            errors.append({
+                "field": f"{where}.then.paperwork",
+                "message": "a rule asking for paperwork must limit `when.severity` to non-critical "
+                           "patients (seed 004 二: critical patients never wait for paperwork)",
+            })
+    return errors
+
+
+def parse(source: str) -> RuleSetDoc:
+    """Read and validate a YAML rule set; raise RuleSetInvalid naming each bad rule."""
+    try:
+        raw = yaml.safe_load(source)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(source)"
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise RuleSetInvalid([{"field": where, "message": str(problem)}]) from None
+    if not isinstance(raw, dict):
+        raise RuleSetInvalid([{"field": "(top level)",
+                               "message": "a rule set is a mapping: name, defaults, fallback, rules"}])
+    try:
+        doc = RuleSetDoc.model_validate(raw)
+    except ValidationError as error:
+        raise RuleSetInvalid([
+            {"field": _path(e["loc"], raw), "message": e["msg"].removeprefix("Value error, ")}
+            for e in error.errors()
+        ]) from None
+    if errors := _semantic_errors(doc):
+        raise RuleSetInvalid(errors)
+    return doc
+
+
+def named_hospitals(doc: RuleSetDoc) -> list[tuple[str, str]]:
+    """(field, hospital id) of every hospital a rule names, to check they exist."""
+    found = [(f"fallback[{i}].hospital", s.hospital)
+             for i, s in enumerate(doc.fallback) if isinstance(s, Named)]
+    for i, rule in enumerate(doc.rules):
+        for j, s in enumerate(rule.then.destination or ()):
+            if isinstance(s, Named):
+                found.append((f"rules[{i}] ({rule.id}).then.destination[{j}].hospital", s.hospital))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledWhen:
+    """A `when` as plain sets: cheap to test for every patient, explained only when it holds."""
+
+    checks: tuple[tuple[str, frozenset[str]], ...]  # (fact, allowed values)
+    flags: tuple[tuple[str, FlagValue, FlagValue | None], ...]  # (flag, wanted, value if absent)
+    branches: tuple[CompiledWhen, ...]
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        for fact, allowed in self.checks:
+            if facts[fact] not in allowed:
+                return False
+        if self.flags:
+            given = facts["flags"]
+            for name, wanted, absent in self.flags:
+                if given.get(name, absent) != wanted:
+                    return False
+        return not self.branches or any(b.matches(facts) for b in self.branches)
+
+    def reasons(self, facts: dict[str, Any]) -> list[str]:
+        """Why it holds, e.g. ["severity=critical", "zone_status=sealed"] (call after `matches`)."""
+        out = [f"{fact}={facts[fact]}" for fact, _ in self.checks]
+        out += [f"{name}={str(wanted).lower() if isinstance(wanted, bool) else wanted}"
+                for name, wanted, _ in self.flags]
+        for branch in self.branches:
+            if branch.matches(facts):
+                out += branch.reasons(facts)
+                break
+        return out
+
+
+def compile_when(when: When) -> CompiledWhen:
+    checks = tuple(
+        (fact, frozenset(str(v) for v in values))
+        for fact, values in (("severity", when.severity), ("category", when.category),
+                             ("infection", when.infection), ("zone_status", when.zone_status))
+        if values is not None
+    )
+    flags = tuple((name, value, False if isinstance(value, bool) else None)
+                  for name, value in (when.flags or {}).items())
+    return CompiledWhen(checks=checks, flags=flags,
+                        branches=tuple(compile_when(b) for b in when.any or ()))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    id: str
+    seed: str
+    then: Then
+    stop: bool
+    when: CompiledWhen
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRuleSet:
+    version: int
+    name: str
+    checksum: str
+    doc: RuleSetDoc
+    rules: tuple[CompiledRule, ...]
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [r.id for r in self.rules]
+
+
+def checksum(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def compile_rule_set(doc: RuleSetDoc, *, version: int, source_checksum: str = "") -> CompiledRuleSet:
+    return CompiledRuleSet(
+        version=version, name=doc.name, checksum=source_checksum, doc=doc,
+        rules=tuple(CompiledRule(id=r.id, seed=r.seed, then=r.then, stop=r.stop,
+                                 when=compile_when(r.when)) for r in doc.rules),
+    )
+
+
+def load(source: str, *, version: int) -> CompiledRuleSet:
+    """Parse, validate and compile in one step."""
+    return compile_rule_set(parse(source), version=version, source_checksum=checksum(source))

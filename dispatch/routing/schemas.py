@@ -1,0 +1,147 @@
+"""Routing decisions and the API shapes around them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from dispatch.fleet.models import UnitCapability
+from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.zones.models import ZoneStatus
+
+
+class Outcome(StrEnum):
+    """What happens to the patient. Later: refer, home_visit, callback_by_doctor."""
+
+    TRANSPORT = "transport"
+
+
+class TransportMode(StrEnum):
+    AMBULANCE = "ambulance"  # 120 ambulance
+    NEGATIVE_PRESSURE_AMBULANCE = "negative_pressure_ambulance"  # 负压救护车
+    CLOSED_LOOP_VEHICLE = "closed_loop_vehicle"  # volunteer/community car, point to point
+    SELF_TRAVEL = "self_travel"  # on foot or own car (防范区普通/慢性病患者)
+
+
+class Paperwork(StrEnum):
+    COMMUNITY_CERTIFICATE = "community_certificate"  # 社区（村居委会）出具的人员身份证明
+
+
+class HospitalChoice(BaseModel):
+    hospital_id: str
+    name: str
+    name_zh: str | None
+    distance_km: float
+    reason: str
+    full: bool = False  # full for the patient's category (ranked last, never refused)
+
+
+class ZoneRef(BaseModel):
+    id: str | None
+    name: str | None
+    status: ZoneStatus
+
+
+class MatchedRule(BaseModel):
+    id: str
+    why: str
+    seed: str | None = None
+    decided: list[str] = Field(default_factory=list)  # which parts of the decision it set
+
+
+class Decision(BaseModel):
+    """Where and how a patient goes, and which rules said so (JSON-serialisable)."""
+
+    outcome: Outcome = Outcome.TRANSPORT
+    destination: HospitalChoice | None
+    alternatives: list[HospitalChoice] = Field(default_factory=list)
+    transport_mode: TransportMode
+    required_unit_capabilities: list[UnitCapability]
+    closed_loop: bool
+    paperwork: list[str] = Field(default_factory=list)
+    crew_notes: list[str] = Field(default_factory=list)
+    zone: ZoneRef
+    matched_rules: list[MatchedRule] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    rule_set_version: int
+    at: datetime
+
+
+class EvaluateRequest(BaseModel):
+    """A hypothetical patient: where the hub would send them, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    severity: Severity
+    category: PatientCategory = PatientCategory.ORDINARY
+    infection_status: InfectionStatus = InfectionStatus.NONE
+    isolation: bool = False
+    has_certificate: bool = False
+    registered_hospital_id: str | None = Field(default=None, max_length=64)
+    treating_hospital_id: str | None = Field(default=None, max_length=64)
+    flags: dict[str, bool | int | float | str] = Field(default_factory=dict, max_length=50)
+    at: AwareDatetime | None = None
+    zone_status: ZoneStatus | None = Field(
+        default=None, description="Pretend the point is in a zone of this status (what-if)."
+    )
+    rule_set_version: int | None = Field(
+        default=None, ge=1, description="Evaluate with this rule set instead of the active one."
+    )
+
+
+class DecideRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    incident_id: uuid.UUID
+
+
+class RoutingDecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    incident_id: uuid.UUID | None
+    rule_set_version: int
+    decided_at: datetime
+    decided_by: str | None
+    outcome: str
+    destination_hospital_id: str | None
+    transport_mode: str | None
+    required_capabilities: list[str]
+    matched_rules: list[str]
+    decision: dict[str, Any]
+
+
+class RuleSetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    name: str
+    checksum: str
+    active: bool
+    created_at: datetime
+    created_by: str | None
+    activated_at: datetime | None
+    activated_by: str | None
+
+
+class RuleSetDetail(RuleSetOut):
+    source: str
+    rules: list[str] = Field(default_factory=list)
+
+
+class RuleSetUpload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=1_000_000, description="The rule set as YAML.")
+
+
+class ValidationReport(BaseModel):
+    valid: bool
+    name: str
+    rules: list[str]
