@@ -95,7 +95,7 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
         await asyncio.gather(*tasks)
         deadline = time.time() + 15
         while time.time() < deadline and (len(rung) < len(created) or len(offered) < len(created)):
-            await asyncio.sleep(0.2)  # noqa: ASYNC110 - polling the console's counters
+            await asyncio.sleep(0.2)
         with contextlib.suppress(Exception):
             await asyncio.gather(*abandons)
         console.close()
