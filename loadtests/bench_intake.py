@@ -94,7 +94,7 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
             tasks.append(asyncio.create_task(post(f"bench-{run}-{n}")))
         await asyncio.gather(*tasks)
         deadline = time.time() + 15
-        while time.time() < deadline and (len(rung) < len(created) or len(offered) < len(created)):
+        while time.time() < deadline and (len(rung) < len(created) or len(offered) < len(created)):  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         with contextlib.suppress(Exception):
             await asyncio.gather(*abandons)
