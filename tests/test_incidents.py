@@ -47,6 +47,11 @@ async def test_create_update_and_link_duplicate_caller(
     assert incident["status"] == "open"
     assert incident["flags"]["in_labour"] is True
     assert incident["call_ids"] == [first]
+    # Routed as soon as it has a location: critical, so an ambulance to the nearest capable
+    # open hospital (the suspended one, nearer, is never chosen).
+    assert incident["decision"]["destination"]["hospital_id"] == "general"
+    assert incident["decision"]["transport_mode"] == "negative_pressure_ambulance"  # sealed block
+    assert incident["zone_status"] == "sealed"
     assert (await client.get(f"/api/v1/calls/{first}")).json()["incident_id"] == incident["id"]
 
     updated = await client.patch(f"/api/v1/incidents/{incident['id']}",

@@ -98,3 +98,5 @@ class IncidentOut(BaseModel):
     zone_status: str | None
     sub_district_id: str | None
     call_ids: list[uuid.UUID] = Field(default_factory=list)
+    decision: dict[str, Any] | None = Field(
+        default=None, description="the latest routing decision: where and how the patient goes, and why")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -11,11 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Call, CallStatus
-from dispatch.errors import Conflict, InvalidInput, NotFound
+from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
 from dispatch.hospitals.models import Hospital
 from dispatch.incidents.models import Incident, IncidentStatus
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate
+from dispatch.routing import service as routing_service
+from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Changing any of these may change where the patient goes.
+ROUTING_FIELDS = {"location", "severity", "category", "infection_status", "flags",
+                  "registered_hospital_id", "treating_hospital_id"}
 
 FIELDS = ("status", "address", "lat", "lon", "severity", "category", "infection_status", "flags",
           "complaint", "notes", "registered_hospital_id", "treating_hospital_id")
@@ -29,7 +38,27 @@ async def incident_out(session: AsyncSession, incident: Incident) -> IncidentOut
     out = IncidentOut.model_validate(incident)
     out.call_ids = list((await session.scalars(
         select(Call.id).where(Call.incident_id == incident.id).order_by(Call.rung_at))).all())
+    latest = (await session.scalars(
+        select(RoutingDecision).where(RoutingDecision.incident_id == incident.id)
+        .order_by(RoutingDecision.decided_at.desc(), RoutingDecision.id.desc()).limit(1))).first()
+    if latest is not None:
+        out.decision = {"id": str(latest.id), "decided_at": latest.decided_at.isoformat(),
+                        **latest.decision}
     return out
+
+
+async def route(session: AsyncSession, rt: Runtime, incident: Incident, actor: Actor) -> None:
+    """Decide where the patient goes as soon as the incident has a location.
+
+    A routing failure never loses the incident: it is logged and the console can ask again.
+    """
+    if incident.lat is None or incident.lon is None or incident.status != IncidentStatus.OPEN:
+        return
+    try:
+        await routing_service.decide_for_incident(session=session, rt=rt, incident_id=incident.id,
+                                                  actor=actor.name)
+    except DispatchError as error:
+        log.warning("incident %s not routed: %s", incident.id, error.detail)
 
 
 async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incident:
@@ -82,6 +111,7 @@ async def create_incident(
                        action="incident.create", target_type="incident", target_id=str(incident.id),
                        before=None, after=snapshot(incident), at=now)
     await session.commit()
+    await route(session, rt, incident, actor)
     out = await incident_out(session, incident)
     await rt.bus.publish(rt.bus.event("incident.created", out.model_dump(mode="json"), at=now))
     return out
@@ -117,6 +147,8 @@ async def update_incident(
                        action="incident.update", target_type="incident", target_id=str(incident.id),
                        before=before, after=snapshot(incident), at=now)
     await session.commit()
+    if ROUTING_FIELDS & given:
+        await route(session, rt, incident, actor)
     out = await incident_out(session, incident)
     await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
     return out
