@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
     ws_idle_timeout_seconds: float = Field(default=45.0, gt=0)
 
+    map_tiles_url: str | None = Field(
+        default=None,
+        description="base map tiles, e.g. https://tile.example/{z}/{x}/{y}.png; none: vector layers only",
+    )
+    map_tiles_attribution: str = Field(default="", max_length=300)
+
     background_tasks: bool = Field(
         default=True, description="Run the timers (escalation, ack timeouts, handover clocks)."
     )

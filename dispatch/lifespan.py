@@ -133,6 +133,7 @@ def build_lifespan(
         async with open_runtime(settings, clock=clock, database_bind=database_bind) as rt:
             rt.extras["ws_actions"] = {a.name: a for a in wiring.actions}
             rt.extras["rebuilders"] = wiring.rebuilders
+            rt.extras["routes"] = list(app.routes)
             app.state.runtime = rt
             app.state.sessionmaker = rt.sessionmaker
             app.state.redis = rt.redis

@@ -81,6 +81,25 @@ async def scenario(session: SessionDep, principal: CurrentPrincipal) -> dict[str
     }
 
 
+@router.get("/api/v1/console/config")
+async def console_config(rt: RuntimeDep, session: SessionDep) -> dict[str, Any]:
+    """What the web apps need before they draw: map centre and tiles, answer targets, features."""
+    info = await scenario_service.current_scenario(session=session)
+    routes = {getattr(r, "path", "") for r in rt.extras.get("routes", ())}
+    return {
+        "centre": {"lat": info.centre_lat, "lon": info.centre_lon} if info else {"lat": 0, "lon": 0},
+        "zoom": 11 if info else 2,
+        "scenario": info.title if info else None,
+        "tiles_url": rt.settings.map_tiles_url,
+        "tiles_attribution": rt.settings.map_tiles_attribution,
+        "answer_target_seconds": rt.settings.answer_target_seconds,
+        "escalation_seconds": rt.settings.escalation_seconds,
+        "handover_target_minutes": rt.settings.handover_target_minutes,
+        "features": {"handovers": "/api/v1/handovers" in routes,
+                     "fleet": "/api/v1/assignments" in routes},
+    }
+
+
 @router.post("/api/v1/admin/rebuild-live-state")
 async def rebuild_live_state(rt: RuntimeDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """Rebuild Redis live state (units, ringing calls) from PostgreSQL now."""

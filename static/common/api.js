@@ -1,0 +1,58 @@
+// HTTP calls to the hub. Errors arrive as RFC 9457 problem details; they are thrown as
+// ApiError so screens can show the detail and mark the offending fields.
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem || {};
+  }
+
+  /** Field name (last part of the problem's dotted path) -> message. */
+  fieldErrors() {
+    const out = {};
+    for (const item of this.problem.errors || []) {
+      const parts = String(item.field || "").split(".");
+      out[parts[parts.length - 1]] = item.message;
+    }
+    return out;
+  }
+}
+
+// The authentication seam: a token kept by the login screen, sent on every request.
+export function authToken() {
+  return sessionStorage.getItem("dispatch.token");
+}
+
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const token = authToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new ApiError(0, { title: "offline", detail: String(error) });
+  }
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body) => api("POST", path, body ?? {});
+export const put = (path, body) => api("PUT", path, body);
+export const patch = (path, body) => api("PATCH", path, body);
+
+/** Escape text for HTML. */
+export function esc(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => ({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+  })[c]);
+}

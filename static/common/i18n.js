@@ -1,0 +1,117 @@
+// Chinese and English labels, switchable. Elements with data-i18n="key" are relabelled.
+
+const LABELS = {
+  zh: {
+    console_title: "120 调度台", crew_title: "车组平板", online: "在线", offline: "离线 · 正在重连",
+    language: "English", position: "席位", user: "调度员", login: "登录席位", logout: "退出",
+    state_ready: "就绪", state_not_ready: "未就绪", state_wrap_up: "话后处理", state_on_call: "通话中",
+    state_dialling: "回拨中", state_logged_out: "未登录",
+    ringing: "振铃队列", answer: "接听", line: "线路", caller: "来电号码", ringing_for: "振铃",
+    priority: "优先线路", offered_to: "分配给", no_ringing: "暂无振铃电话", hang_up: "结束通话",
+    my_call: "当前通话", withheld: "号码隐藏",
+    incident: "事件登记", address: "地址", lat: "纬度", lon: "经度", pick_on_map: "在地图上点选",
+    severity: "病情", critical: "危急重症", urgent: "紧急", non_urgent: "非紧急",
+    category: "患者类别", ordinary: "普通", pregnant: "孕产妇", newborn: "新生儿/婴幼儿",
+    dialysis: "透析", cancer: "肿瘤放化疗", chronic: "慢性病", psychiatric: "精神病患者",
+    disabled: "残疾人", immobile_elderly: "行动不便老人",
+    infection: "感染状态", none: "无", suspected: "疑似", confirmed: "确诊",
+    flags: "情况", isolation: "隔离观察", has_certificate: "已有社区证明", in_labour: "临产",
+    fever: "发热", danger_signs: "危险征象", needs_oxygen: "需要吸氧", prescription_refill: "续方",
+    complaint: "主诉", notes: "备注", registered_hospital: "建档/签约医院", treating_hospital: "原治疗医院",
+    save_incident: "保存并决策", saved: "已保存", required: "必填",
+    decision: "去向决策", destination: "目的医院", transport: "转运方式", ambulance: "救护车",
+    negative_pressure_ambulance: "负压救护车", closed_loop_vehicle: "闭环专车", self_travel: "自行前往",
+    capabilities: "车辆要求", paperwork: "手续", community_certificate: "社区身份证明", crew_notes: "车组提示",
+    zone: "所在区域", why: "依据", no_decision: "保存事件后显示去向",
+    recommendations: "推荐车辆", eta: "预计到达", distance: "距离", assign: "派车", confirm: "确认派车",
+    override: "改派", override_reason: "改派理由", excluded: "未推荐", no_candidates: "无可用车辆",
+    units: "车辆状态", available: "待命", assigned: "已派", acknowledged: "已确认", en_route: "出车途中",
+    on_scene: "到达现场", transporting: "转运中", at_hospital: "到达医院", handover_done: "交接完成",
+    disinfecting: "洗消中", out_of_service: "停运", stale: "位置过时",
+    map: "地图", slo: "接听指标", within_target: "10秒接听率", p95: "P95接听", abandoned: "放弃呼叫",
+    callbacks_pending: "待回拨", staffing: "需就绪席位", ready_now: "当前就绪", answer_rate: "应答率",
+    callbacks: "回拨队列", call_back: "回拨", reached: "已联系", no_answer: "无人接听", busy: "占线",
+    wrong_number: "号码错误", resolved_elsewhere: "已另行处理", attempts: "次",
+    alerts: "告警", escalated: "超时升级", breach: "超过10秒未接", resync: "已重新同步",
+    sealed: "封控区", controlled: "管控区", precaution: "防范区", normal: "一般区域",
+    open: "开诊", suspended: "停诊", hospitals: "医院", posts: "急救站点", handovers: "交接计时",
+    job: "当前任务", no_job: "暂无任务", ack: "确认接单", decline: "拒绝", ack_within: "请在此时间内确认",
+    share_position: "共享位置", position_shared: "位置共享中", queued: "待发送", messages: "调度消息",
+    reason: "理由", send: "发送", patient: "患者", closed_loop: "闭环管理：点对点转运，返回需专车接回",
+    refer: "转介", home_visit: "上门服务", callback_by_doctor: "医生回电",
+  },
+  en: {
+    console_title: "120 Dispatch console", crew_title: "Crew tablet", online: "Online",
+    offline: "Offline · reconnecting", language: "中文", position: "Position", user: "Call-taker",
+    login: "Log in", logout: "Log out", state_ready: "Ready", state_not_ready: "Not ready",
+    state_wrap_up: "Wrap-up", state_on_call: "On call", state_dialling: "Calling back",
+    state_logged_out: "Logged out",
+    ringing: "Ringing calls", answer: "Answer", line: "Line", caller: "Caller", ringing_for: "Ringing",
+    priority: "Priority line", offered_to: "Offered to", no_ringing: "No calls ringing",
+    hang_up: "End call", my_call: "My call", withheld: "Number withheld",
+    incident: "Incident", address: "Address", lat: "Latitude", lon: "Longitude",
+    pick_on_map: "Pick on map", severity: "Severity", critical: "Critical", urgent: "Urgent",
+    non_urgent: "Non-urgent", category: "Patient", ordinary: "Ordinary", pregnant: "Pregnant",
+    newborn: "Newborn / infant", dialysis: "Dialysis", cancer: "Cancer treatment", chronic: "Chronic",
+    psychiatric: "Psychiatric", disabled: "Disabled", immobile_elderly: "Immobile elderly",
+    infection: "Infection", none: "None", suspected: "Suspected", confirmed: "Confirmed",
+    flags: "Flags", isolation: "Under isolation", has_certificate: "Has community certificate",
+    in_labour: "In labour", fever: "Fever", danger_signs: "Danger signs", needs_oxygen: "Needs oxygen",
+    prescription_refill: "Prescription refill", complaint: "Complaint", notes: "Notes",
+    registered_hospital: "Registered hospital", treating_hospital: "Treating hospital",
+    save_incident: "Save and decide", saved: "Saved", required: "Required",
+    decision: "Routing decision", destination: "Destination", transport: "Transport",
+    ambulance: "Ambulance", negative_pressure_ambulance: "Negative-pressure ambulance",
+    closed_loop_vehicle: "Closed-loop vehicle", self_travel: "Travels by themselves",
+    capabilities: "Unit needs", paperwork: "Paperwork", community_certificate: "Community certificate",
+    crew_notes: "Crew notes", zone: "Zone", why: "Why", no_decision: "Save the incident to see where the patient goes",
+    recommendations: "Recommended units", eta: "ETA", distance: "Distance", assign: "Assign",
+    confirm: "Confirm", override: "Override", override_reason: "Reason for override",
+    excluded: "Not recommended", no_candidates: "No unit can go",
+    units: "Unit board", available: "Available", assigned: "Assigned", acknowledged: "Acknowledged",
+    en_route: "En route", on_scene: "On scene", transporting: "Transporting", at_hospital: "At hospital",
+    handover_done: "Handed over", disinfecting: "Disinfecting", out_of_service: "Out of service",
+    stale: "Position stale", map: "Map", slo: "Answer target", within_target: "Answered ≤ 10 s",
+    p95: "p95 answer", abandoned: "Abandoned", callbacks_pending: "Callbacks owed",
+    staffing: "Ready needed", ready_now: "Ready now", answer_rate: "Answer rate",
+    callbacks: "Callbacks", call_back: "Call back", reached: "Reached", no_answer: "No answer",
+    busy: "Busy", wrong_number: "Wrong number", resolved_elsewhere: "Resolved elsewhere",
+    attempts: "tries", alerts: "Alerts", escalated: "Escalated", breach: "Not answered in 10 s",
+    resync: "Reloaded", sealed: "Sealed area", controlled: "Controlled area",
+    precaution: "Precaution area", normal: "Normal", open: "Open", suspended: "Suspended",
+    hospitals: "Hospitals", posts: "Posts", handovers: "Handover clocks", job: "Current job",
+    no_job: "No job", ack: "Acknowledge", decline: "Decline", ack_within: "Acknowledge within",
+    share_position: "Share position", position_shared: "Sharing position", queued: "Queued",
+    messages: "Messages", reason: "Reason", send: "Send", patient: "Patient",
+    closed_loop: "Closed loop: point to point; a dedicated vehicle brings the patient back",
+    refer: "Refer", home_visit: "Home visit", callback_by_doctor: "Doctor calls back",
+  },
+};
+
+let lang = localStorage.getItem("dispatch.lang") || "zh";
+
+export function t(key) {
+  return LABELS[lang][key] ?? LABELS.en[key] ?? key;
+}
+
+export function currentLang() {
+  return lang;
+}
+
+export function setLang(next) {
+  lang = next in LABELS ? next : "zh";
+  localStorage.setItem("dispatch.lang", lang);
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  translate(document);
+}
+
+export function toggleLang() {
+  setLang(lang === "zh" ? "en" : "zh");
+}
+
+export function translate(root) {
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+}

@@ -1,0 +1,132 @@
+// A WebSocket to the hub that reconnects by itself and resumes from the last event it saw.
+//
+// Frames from the hub: hello, event, resync, heartbeat, pong, result, error, closing.
+// On reconnect it sends `since=<last event id>`: the hub replays what was missed, or answers
+// `resync` when it no longer holds that id, and then the screen reloads its state over HTTP.
+
+import { authToken } from "./api.js";
+
+export class HubSocket {
+  constructor(path, { onEvent, onStatus, onResync, onHello } = {}) {
+    this.path = path;
+    this.onEvent = onEvent || (() => {});
+    this.onStatus = onStatus || (() => {});
+    this.onResync = onResync || (() => {});
+    this.onHello = onHello || (() => {});
+    this.lastEventId = null;
+    this.serverOffsetMs = 0;
+    this.pending = new Map();
+    this.refs = 0;
+    this.backoff = 500;
+    this.heldUntil = 0;
+    this.ws = null;
+    this.online = false;
+    this.pinger = null;
+  }
+
+  url() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const params = new URLSearchParams();
+    if (this.lastEventId) params.set("since", this.lastEventId);
+    const token = authToken();
+    if (token) params.set("token", token);
+    const query = params.toString();
+    return `${scheme}://${location.host}${this.path}${query ? "?" + query : ""}`;
+  }
+
+  connect() {
+    if (Date.now() < this.heldUntil) {
+      setTimeout(() => this.connect(), this.heldUntil - Date.now());
+      return;
+    }
+    const ws = new WebSocket(this.url());
+    this.ws = ws;
+    ws.onmessage = (message) => this.receive(JSON.parse(message.data));
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.setOnline(false);
+      clearInterval(this.pinger);
+      for (const { reject } of this.pending.values()) reject(new Error("connection lost"));
+      this.pending.clear();
+      const delay = Math.min(this.backoff, 5000) * (0.8 + Math.random() * 0.4);
+      this.backoff = Math.min(this.backoff * 2, 5000);
+      setTimeout(() => this.connect(), Math.max(delay, this.heldUntil - Date.now()));
+    };
+  }
+
+  setOnline(online) {
+    if (this.online !== online) {
+      this.online = online;
+      this.onStatus(online);
+    }
+  }
+
+  receive(frame) {
+    switch (frame.kind) {
+      case "hello":
+        this.backoff = 500;
+        this.serverOffsetMs = Date.parse(frame.server_time) - Date.now();
+        this.setOnline(true);
+        if (!this.lastEventId) this.lastEventId = frame.last_event_id;
+        clearInterval(this.pinger);
+        this.pinger = setInterval(() => this.raw({ action: "ping" }),
+          Math.max(1000, (frame.heartbeat_seconds * 1000) / 2));
+        this.onHello(frame);
+        break;
+      case "event":
+        this.lastEventId = frame.id;
+        this.onEvent(frame);
+        break;
+      case "resync":
+        this.lastEventId = frame.last_event_id;
+        this.onResync(frame.reason);
+        break;
+      case "result":
+      case "error": {
+        const waiter = this.pending.get(frame.ref);
+        if (waiter) {
+          this.pending.delete(frame.ref);
+          if (frame.kind === "result") waiter.resolve(frame.data);
+          else waiter.reject(Object.assign(new Error(frame.problem.detail), { problem: frame.problem }));
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  raw(message) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify(message));
+      return true;
+    }
+    return false;
+  }
+
+  /** Send an action; resolves with the hub's result or rejects with its problem. */
+  request(action, fields) {
+    const ref = `r${++this.refs}`;
+    return new Promise((resolve, reject) => {
+      if (!this.raw({ action, ref, ...fields })) {
+        reject(new Error("offline"));
+        return;
+      }
+      this.pending.set(ref, { resolve, reject });
+      setTimeout(() => {
+        if (this.pending.delete(ref)) reject(new Error("no answer from the hub"));
+      }, 10000);
+    });
+  }
+
+  /** Server time now, in ms (ring timers run on the hub's clock). */
+  now() {
+    return Date.now() + this.serverOffsetMs;
+  }
+
+  /** Drop the connection and stay away for `ms` (used by drills and browser tests). */
+  drop(ms = 0) {
+    this.heldUntil = Date.now() + ms;
+    if (this.ws) this.ws.close();
+  }
+}

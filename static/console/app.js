@@ -1,0 +1,411 @@
+// The dispatcher console: ringing calls and their timers, the incident form, the routing
+// decision and why, unit recommendations, the unit board, the map, the SLO, callbacks, alerts.
+
+import { ApiError, esc, get, post, put } from "/common/api.js";
+import { t, toggleLang, translate, setLang, currentLang } from "/common/i18n.js";
+import { HubSocket } from "/common/socket.js";
+import { ConsoleMap } from "./map.js";
+import { IncidentDesk } from "./incident.js";
+
+const $ = (id) => document.getElementById(id);
+const TARGET_S = 10;
+const AMBER_S = 6;
+
+const state = {
+  me: JSON.parse(localStorage.getItem("dispatch.me") || "null"),
+  positions: new Map(),
+  calls: new Map(),
+  callbacks: new Map(),
+  units: new Map(),
+  hospitals: [],
+  zones: [],
+  posts: [],
+  handovers: new Map(),
+  slo: null,
+  features: {},
+};
+
+const socket = new HubSocket("/ws/console", {
+  onEvent: (event) => handle(event),
+  onStatus: (online) => showConnection(online),
+  onResync: () => { alert("info", t("resync")); reload(); },
+});
+window.dispatchConsole = { socket, state };
+
+let map;
+let desk;
+
+function showConnection(online) {
+  const pill = $("connection");
+  pill.className = `pill ${online ? "online" : "offline"}`;
+  pill.dataset.i18n = online ? "online" : "offline";
+  pill.textContent = t(pill.dataset.i18n);
+}
+
+// --- alerts -------------------------------------------------------------------------------
+
+function alert(level, text) {
+  const box = document.createElement("div");
+  box.className = `alert ${level}`;
+  box.innerHTML = `<span>${esc(new Date().toLocaleTimeString())}</span><span>${esc(text)}</span><button aria-label="close">×</button>`;
+  box.querySelector("button").onclick = () => box.remove();
+  $("alerts").prepend(box);
+  while ($("alerts").children.length > 5) $("alerts").lastChild.remove();
+}
+
+// --- loading state over HTTP --------------------------------------------------------------
+
+async function reload() {
+  const [calls, positions, units, hospitals, zones, posts, callbacks] = await Promise.all([
+    get("/api/v1/calls"), get("/api/v1/positions"), get("/api/v1/units"), get("/api/v1/hospitals"),
+    get("/api/v1/zones"), get("/api/v1/posts"), get("/api/v1/callbacks"),
+  ]);
+  state.calls = new Map(calls.map((c) => [c.id, { ...c, call_id: c.id }]));
+  state.positions = new Map(positions.map((p) => [p.id, p]));
+  state.units = new Map(units.map((u) => [u.id, u]));
+  state.callbacks = new Map(callbacks.map((c) => [c.id, c]));
+  state.hospitals = hospitals;
+  state.zones = zones;
+  state.posts = posts;
+  renderPositions();
+  renderCalls();
+  renderCallbacks();
+  renderBoard();
+  map.drawZones(zones);
+  map.drawHospitals(hospitals);
+  map.drawPosts(posts);
+  for (const unit of units) map.updateUnit(unit);
+  if (!state.framed) {
+    map.fit([...posts.map((p) => [p.lat, p.lon]), ...units.map((u) => [u.lat, u.lon])]);
+    state.framed = true;
+  }
+  desk.setHospitals(hospitals);
+  await loadSlo();
+  await loadHandovers();
+}
+
+async function loadSlo() {
+  try {
+    state.slo = await get("/api/v1/slo");
+    renderSlo();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+  }
+}
+
+async function loadHandovers() {
+  if (!state.features.handovers) return;
+  try {
+    const rows = await get("/api/v1/handovers?active=true");
+    state.handovers = new Map(rows.map((h) => [h.id, h]));
+  } catch (error) {
+    state.handovers = new Map(); // the hospital side may not be deployed
+  }
+  renderHandovers();
+}
+
+// --- events -------------------------------------------------------------------------------
+
+function handle(event) {
+  const d = event.data;
+  switch (event.type) {
+    case "call.ringing":
+      state.calls.set(d.call_id, { ...d, id: d.call_id });
+      renderCalls();
+      break;
+    case "call.offered": {
+      const call = state.calls.get(d.call_id);
+      if (call) call.offered_to = d.position_id;
+      renderCalls();
+      break;
+    }
+    case "call.escalated": {
+      const call = state.calls.get(d.call_id);
+      if (call) call.escalated_at = event.at;
+      alert("warning", `${t("escalated")}: ${call ? (call.caller_number || t("withheld")) : d.call_id}`);
+      renderCalls();
+      break;
+    }
+    case "slo.breach":
+      alert("critical", `${t("breach")} (${d.ring_seconds}s)`);
+      break;
+    case "call.answered":
+      state.calls.delete(d.call_id);
+      if (state.me && d.position_id === state.me.position) desk.openCall(d.call_id);
+      renderCalls();
+      break;
+    case "call.abandoned":
+    case "call.ended":
+      state.calls.delete(d.call_id);
+      if (desk.callId === d.call_id && event.type === "call.abandoned") desk.close();
+      renderCalls();
+      break;
+    case "callback.due":
+    case "callback.taken":
+    case "callback.resolved":
+      if (d.status === "resolved") state.callbacks.delete(d.callback_id);
+      else state.callbacks.set(d.callback_id, { ...state.callbacks.get(d.callback_id), ...d, id: d.callback_id });
+      renderCallbacks();
+      break;
+    case "position.state": {
+      const position = state.positions.get(d.position_id);
+      if (position) Object.assign(position, { state: d.state, call_id: d.call_id, user: d.user ?? position.user });
+      renderPositions();
+      break;
+    }
+    case "unit.status":
+    case "unit.position": {
+      const unit = { ...(state.units.get(d.unit_id) || { id: d.unit_id }), ...d, id: d.unit_id };
+      if (event.type === "unit.position") unit.position_stale = false;
+      state.units.set(d.unit_id, unit);
+      map.updateUnit(unit);
+      renderBoard();
+      desk.unitChanged(unit);
+      break;
+    }
+    case "incident.created":
+    case "incident.updated":
+    case "routing.decided":
+      desk.incidentEvent(event);
+      break;
+    case "hospitals.changed":
+      get("/api/v1/hospitals").then((rows) => { state.hospitals = rows; map.drawHospitals(rows); desk.setHospitals(rows); });
+      break;
+    case "zones.changed":
+      get("/api/v1/zones").then((rows) => { state.zones = rows; map.drawZones(rows); });
+      break;
+    case "coverage.warning":
+      alert("warning", d.message || `${t("posts")}: ${d.post_id}`);
+      break;
+    case "message.sent":
+      alert("info", `${d.sender}: ${d.text}`);
+      break;
+    case "hub.resync":
+      alert("info", t("resync"));
+      reload();
+      break;
+    default:
+      if (event.type.startsWith("assignment.")) desk.assignmentEvent(event);
+      if (event.type.startsWith("handover.")) handoverEvent(event);
+      break;
+  }
+}
+
+// --- ringing calls ------------------------------------------------------------------------
+
+function ringSeconds(call) {
+  return Math.max(0, (socket.now() - Date.parse(call.rung_at)) / 1000);
+}
+
+function renderCalls() {
+  const list = $("ringing");
+  const calls = [...state.calls.values()].sort((a, b) =>
+    (b.priority - a.priority) || (Date.parse(a.rung_at) - Date.parse(b.rung_at)));
+  if (!calls.length) {
+    list.innerHTML = `<li class="empty muted">${esc(t("no_ringing"))}</li>`;
+    return;
+  }
+  const mine = state.me?.position;
+  list.innerHTML = calls.map((c) => `
+    <li data-call="${esc(c.id)}" class="${c.offered_to && c.offered_to === mine ? "mine" : ""}">
+      <span><span class="timer">0.0s</span>
+        ${c.priority ? `<span class="pill">${esc(t("priority"))}</span>` : ""}</span>
+      <button class="answer primary" ${mine ? "" : "disabled"}>${esc(t("answer"))}</button>
+      <span class="meta">${esc(t("line"))} ${esc(c.line)} · ${esc(c.caller_number || t("withheld"))}
+        ${c.offered_to ? `· ${esc(t("offered_to"))} ${esc(c.offered_to)}` : ""}</span>
+    </li>`).join("");
+  for (const li of list.querySelectorAll("li[data-call]")) {
+    li.querySelector("button").onclick = () => answer(li.dataset.call);
+  }
+  tickTimers();
+}
+
+function tickTimers() {
+  for (const li of $("ringing").querySelectorAll("li[data-call]")) {
+    const call = state.calls.get(li.dataset.call);
+    if (!call) continue;
+    const s = ringSeconds(call);
+    li.querySelector(".timer").textContent = `${s.toFixed(1)}s`;
+    li.classList.toggle("amber", s >= AMBER_S && s < TARGET_S);
+    li.classList.toggle("red", s >= TARGET_S);
+  }
+  for (const li of $("handovers").querySelectorAll("li[data-handover]")) {
+    const handover = state.handovers.get(li.dataset.handover);
+    if (!handover) continue;
+    const minutes = (socket.now() - Date.parse(handover.arrived_at)) / 60000;
+    const clock = li.querySelector(".clock");
+    clock.textContent = `${Math.floor(minutes)}:${String(Math.floor((minutes % 1) * 60)).padStart(2, "0")}`;
+    clock.classList.toggle("over", minutes >= (handover.target_minutes || 15));
+  }
+}
+
+async function answer(callId) {
+  if (!state.me) return;
+  try {
+    await socket.request("call.answer", { call_id: callId, position_id: state.me.position });
+    desk.openCall(callId);
+  } catch (error) {
+    alert("warning", error.message);
+  }
+}
+
+// --- callbacks ----------------------------------------------------------------------------
+
+const OUTCOMES = ["reached", "no_answer", "busy", "wrong_number", "resolved_elsewhere"];
+
+function renderCallbacks() {
+  const list = $("callbacks");
+  const mine = state.me?.position;
+  list.innerHTML = [...state.callbacks.values()].map((c) => `
+    <li data-callback="${esc(c.id)}">
+      <strong>${esc(c.caller_number || t("withheld"))}</strong>
+      <span class="muted">· ${esc(c.attempts || 0)} ${esc(t("attempts"))} · ${esc(c.status)}</span>
+      ${c.status === "pending" && mine && c.caller_number ? `<button class="take">${esc(t("call_back"))}</button>` : ""}
+      ${(c.status === "dialling" && c.taken_by === mine) || (c.status === "pending" && !c.caller_number)
+        ? `<div class="outcomes">${OUTCOMES.map((o) => `<button data-outcome="${o}">${esc(t(o))}</button>`).join("")}</div>` : ""}
+    </li>`).join("");
+  for (const li of list.querySelectorAll("li[data-callback]")) {
+    const id = li.dataset.callback;
+    const take = li.querySelector(".take");
+    if (take) take.onclick = () => post(`/api/v1/callbacks/${id}/take`, { position_id: mine }).catch((e) => alert("warning", e.message));
+    for (const button of li.querySelectorAll("[data-outcome]")) {
+      button.onclick = () => post(`/api/v1/callbacks/${id}/outcome`, { outcome: button.dataset.outcome })
+        .catch((e) => alert("warning", e.message));
+    }
+  }
+}
+
+// --- positions and login (the auth issue adds real accounts behind this) -------------------
+
+function renderPositions() {
+  const select = $("position-select");
+  const chosen = select.value;
+  select.innerHTML = [...state.positions.values()].map((p) =>
+    `<option value="${esc(p.id)}">${esc(p.id)} · ${esc(p.name)}</option>`).join("");
+  if (chosen) select.value = chosen;
+  const me = state.me && state.positions.get(state.me.position);
+  $("login").hidden = Boolean(me && me.state !== "logged_out");
+  $("me").hidden = !$("login").hidden;
+  if (me && me.state !== "logged_out") {
+    $("me-position").textContent = me.id;
+    $("me-user").textContent = me.user || "";
+    $("me-state-now").textContent = t(`state_${me.state}`);
+    if (["ready", "not_ready", "wrap_up"].includes(me.state)) $("me-state").value = me.state;
+  }
+  renderCalls();
+  renderCallbacks();
+}
+
+async function login(event) {
+  event.preventDefault();
+  const form = new FormData($("login"));
+  const position = form.get("position");
+  try {
+    await post(`/api/v1/positions/${position}/login`, { user: form.get("user"), ready: true });
+    state.me = { position, user: form.get("user") };
+    localStorage.setItem("dispatch.me", JSON.stringify(state.me));
+    desk.setPosition(position);
+    state.positions = new Map((await get("/api/v1/positions")).map((p) => [p.id, p]));
+    renderPositions();
+  } catch (error) {
+    alert("warning", error.message);
+  }
+}
+
+async function logout() {
+  if (!state.me) return;
+  await post(`/api/v1/positions/${state.me.position}/logout`).catch((e) => alert("warning", e.message));
+  state.me = null;
+  localStorage.removeItem("dispatch.me");
+  desk.setPosition(null);
+  renderPositions();
+}
+
+// --- unit board, SLO, handovers -------------------------------------------------------------
+
+function renderBoard() {
+  const rows = [...state.units.values()].sort((a, b) => a.id.localeCompare(b.id));
+  $("board").querySelector("tbody").innerHTML = rows.map((u) => `
+    <tr data-unit="${esc(u.id)}">
+      <td><strong>${esc(u.call_sign || u.id)}</strong></td>
+      <td class="muted">${esc(u.kind ? t(u.kind) : "")}</td>
+      <td><span class="status ${esc(u.status)}">${esc(t(u.status))}</span></td>
+      <td class="muted">${esc(u.post_id || "")}</td>
+      <td>${u.position_stale ? `<span class="stale">${esc(t("stale"))}</span>` : ""}</td>
+    </tr>`).join("");
+}
+
+function pct(value) {
+  return value == null ? "—" : `${(value * 100).toFixed(1)}%`;
+}
+
+function renderSlo() {
+  const slo = state.slo;
+  if (!slo) return;
+  const quarter = slo.windows[0];
+  const bad = quarter.share_within_target != null && quarter.share_within_target < slo.target_share;
+  $("slo-strip").innerHTML = `
+    <span>${esc(t("within_target"))} <b class="${bad ? "bad" : ""}">${pct(quarter.share_within_target)}</b></span>
+    <span>${esc(t("p95"))} <b>${quarter.answer_p95_s == null ? "—" : quarter.answer_p95_s + "s"}</b></span>
+    <span>${esc(t("staffing"))} <b>${slo.staffing.needed}</b> / ${esc(t("ready_now"))} <b>${slo.staffing.ready}</b></span>`;
+  $("slo").innerHTML = `<table><thead><tr><th></th>${slo.windows.map((w) => `<th>${esc(w.window)}</th>`).join("")}</tr></thead>
+    <tbody>
+      <tr><td>${esc(t("within_target"))}</td>${slo.windows.map((w) => `<td>${pct(w.share_within_target)}</td>`).join("")}</tr>
+      <tr><td>${esc(t("p95"))}</td>${slo.windows.map((w) => `<td>${w.answer_p95_s ?? "—"}</td>`).join("")}</tr>
+      <tr><td>${esc(t("abandoned"))}</td>${slo.windows.map((w) => `<td>${w.abandoned}</td>`).join("")}</tr>
+      <tr><td>${esc(t("answer_rate"))}</td>${slo.windows.map((w) => `<td>${pct(w.answer_rate)}</td>`).join("")}</tr>
+    </tbody></table>
+    <p>${esc(t("callbacks_pending"))}: <b>${slo.callbacks_pending}</b> ·
+       ${esc(t("staffing"))}: <b>${slo.staffing.needed}</b> · ${esc(t("ready_now"))}: <b>${slo.staffing.ready}</b></p>`;
+}
+
+function handoverEvent(event) {
+  loadHandovers();
+  if (event.type === "handover.overdue") alert("critical", `${t("handovers")}: ${event.data.hospital_name || event.data.hospital_id}`);
+}
+
+function renderHandovers() {
+  $("handovers").innerHTML = [...state.handovers.values()].map((h) => `
+    <li data-handover="${esc(h.id)}"><span>${esc(h.unit_call_sign || h.unit_id)} → ${esc(h.hospital_name || h.hospital_id)}</span>
+      <span class="clock">0:00</span></li>`).join("");
+}
+
+// --- start --------------------------------------------------------------------------------
+
+async function start() {
+  setLang(currentLang());
+  $("lang").onclick = () => { toggleLang(); renderAll(); };
+  $("login").onsubmit = login;
+  $("logout").onclick = logout;
+  $("me-state").onchange = (e) => {
+    if (state.me) socket.request("position.state", { position_id: state.me.position, state: e.target.value })
+      .catch((error) => alert("warning", error.message));
+  };
+  const config = await get("/api/v1/console/config");
+  state.features = config.features || {};
+  map = new ConsoleMap($("map"), config, { onPick: (lat, lon) => desk.picked(lat, lon) });
+  desk = new IncidentDesk({ socket, map, alert, state });
+  if (state.me) desk.setPosition(state.me.position);
+  await reload();
+  socket.connect();
+  setInterval(tickTimers, 200);
+  setInterval(loadSlo, 5000);
+  setTimeout(() => map.resize(), 100);
+  document.body.dataset.ready = "true";
+}
+
+function renderAll() {
+  translate(document);
+  renderPositions();
+  renderCalls();
+  renderCallbacks();
+  renderBoard();
+  renderSlo();
+  renderHandovers();
+  desk.render();
+}
+
+start().catch((error) => {
+  console.warn("console start failed", error);
+  alert("critical", String(error.message || error));
+});

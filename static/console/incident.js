@@ -1,0 +1,279 @@
+// The call-taker's desk: the incident of the call in hand, where the patient goes and why,
+// and the units that can go, with one-click assignment.
+
+import { ApiError, esc, get, patch, post } from "/common/api.js";
+import { t } from "/common/i18n.js";
+
+const SEVERITIES = ["critical", "urgent", "non_urgent"];
+const CATEGORIES = ["ordinary", "pregnant", "newborn", "dialysis", "cancer", "chronic", "psychiatric",
+  "disabled", "immobile_elderly"];
+const INFECTION = ["none", "suspected", "confirmed"];
+const FLAGS = ["isolation", "has_certificate", "in_labour", "fever", "danger_signs", "needs_oxygen",
+  "prescription_refill"];
+
+const $ = (id) => document.getElementById(id);
+
+export class IncidentDesk {
+  constructor({ socket, map, alert, state }) {
+    this.socket = socket;
+    this.map = map;
+    this.alert = alert;
+    this.state = state;
+    this.form = $("incident-form");
+    this.callId = null;
+    this.incident = null;
+    this.recommendations = null;
+    this.assignments = new Map();
+    this.position = null;
+    this.buildForm();
+  }
+
+  buildForm() {
+    const options = (values) => values.map((v) => `<option value="${v}" data-i18n="${v}">${esc(t(v))}</option>`).join("");
+    this.form.severity.innerHTML = `<option value=""></option>${options(SEVERITIES)}`;
+    this.form.category.innerHTML = options(CATEGORIES);
+    this.form.infection_status.innerHTML = options(INFECTION);
+    $("flags").insertAdjacentHTML("beforeend", FLAGS.map((f) =>
+      `<label><input type="checkbox" name="flag_${f}"> <span data-i18n="${f}">${esc(t(f))}</span></label>`).join(""));
+    this.form.onsubmit = (e) => { e.preventDefault(); this.save(); };
+    $("pick").onclick = () => this.map.startPicking();
+    $("hang-up").onclick = () => this.hangUp();
+    for (const name of ["lat", "lon"]) {
+      this.form[name].oninput = () => this.map.showIncident(parseFloat(this.form.lat.value), parseFloat(this.form.lon.value));
+    }
+  }
+
+  setPosition(position) {
+    this.position = position;
+  }
+
+  setHospitals(hospitals) {
+    const open = hospitals.filter((h) => h.status !== "suspended");
+    const html = `<option value="">—</option>` + open.map((h) =>
+      `<option value="${esc(h.id)}">${esc(h.name_zh || h.name)}</option>`).join("");
+    for (const name of ["registered_hospital_id", "treating_hospital_id"]) {
+      const chosen = this.form[name].value;
+      this.form[name].innerHTML = html;
+      this.form[name].value = chosen;
+    }
+  }
+
+  openCall(callId) {
+    if (this.callId === callId) return;
+    this.callId = callId;
+    this.incident = null;
+    this.recommendations = null;
+    this.form.reset();
+    this.form.call_id.value = callId;
+    this.form.incident_id.value = "";
+    this.form.hidden = false;
+    this.clearErrors();
+    const call = this.state.calls.get(callId);
+    $("my-call").textContent = call ? `· ${call.caller_number || t("withheld")}` : "";
+    if (call?.carrier_location) {
+      this.form.lat.value = call.carrier_location.lat.toFixed(5);
+      this.form.lon.value = call.carrier_location.lon.toFixed(5);
+      this.map.showIncident(call.carrier_location.lat, call.carrier_location.lon);
+    }
+    this.render();
+    this.form.address.focus();
+  }
+
+  close() {
+    this.callId = null;
+    this.form.hidden = true;
+    $("my-call").textContent = "";
+  }
+
+  picked(lat, lon) {
+    this.form.lat.value = lat.toFixed(5);
+    this.form.lon.value = lon.toFixed(5);
+    this.map.showIncident(lat, lon);
+    this.form.lat.classList.remove("invalid");
+    this.form.lon.classList.remove("invalid");
+  }
+
+  clearErrors() {
+    $("incident-error").textContent = "";
+    for (const el of this.form.querySelectorAll(".invalid")) el.classList.remove("invalid");
+    for (const el of this.form.querySelectorAll(".field-error")) el.remove();
+  }
+
+  markError(name, message) {
+    const input = this.form[name];
+    if (!input) return;
+    input.classList.add("invalid");
+    input.insertAdjacentHTML("afterend", `<span class="field-error">${esc(message)}</span>`);
+  }
+
+  /** Check the form in the browser first; the hub checks again and names any bad field. */
+  collect() {
+    this.clearErrors();
+    const f = this.form;
+    const errors = {};
+    const lat = f.lat.value.trim() === "" ? null : Number(f.lat.value);
+    const lon = f.lon.value.trim() === "" ? null : Number(f.lon.value);
+    if (lat !== null && !(lat >= -90 && lat <= 90)) errors.lat = "−90…90";
+    if (lon !== null && !(lon >= -180 && lon <= 180)) errors.lon = "−180…180";
+    if ((lat === null) !== (lon === null)) errors[lat === null ? "lat" : "lon"] = t("required");
+    if (lat === null && !f.address.value.trim()) errors.address = t("required");
+    if (!f.severity.value) errors.severity = t("required");
+    for (const [name, message] of Object.entries(errors)) this.markError(name, message);
+    if (Object.keys(errors).length) return null;
+    const flags = Object.fromEntries(FLAGS.map((flag) => [flag, f[`flag_${flag}`].checked]));
+    return {
+      location: { address: f.address.value.trim() || null, lat, lon },
+      severity: f.severity.value, category: f.category.value, infection_status: f.infection_status.value,
+      flags, complaint: f.complaint.value.trim() || null, notes: f.notes.value.trim() || null,
+      registered_hospital_id: f.registered_hospital_id.value || null,
+      treating_hospital_id: f.treating_hospital_id.value || null,
+    };
+  }
+
+  async save() {
+    const body = this.collect();
+    if (!body) return;
+    try {
+      this.incident = this.incident
+        ? await patch(`/api/v1/incidents/${this.incident.id}`, body)
+        : await post("/api/v1/incidents", { call_id: this.callId, ...body });
+      this.form.incident_id.value = this.incident.id;
+      $("incident-error").textContent = t("saved");
+      await this.loadRecommendations();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      $("incident-error").textContent = error.message;
+      for (const [name, message] of Object.entries(error.fieldErrors())) this.markError(name, message);
+    }
+    this.render();
+  }
+
+  async hangUp() {
+    if (!this.callId) return;
+    try {
+      await post(`/api/v1/calls/${this.callId}/ended`);
+    } catch (error) {
+      this.alert("warning", error.message);
+    }
+    this.close();
+  }
+
+  async incidentEvent(event) {
+    if (!this.incident || event.data.incident_id !== this.incident.id && event.data.id !== this.incident.id) return;
+    this.incident = await get(`/api/v1/incidents/${this.incident.id}`);
+    await this.loadRecommendations();
+    this.render();
+  }
+
+  async assignmentEvent(event) {
+    const d = event.data;
+    if (d.assignment_id || d.id) this.assignments.set(d.assignment_id || d.id, { ...d, status: event.type.split(".")[1] });
+    if (this.incident && d.incident_id === this.incident.id) {
+      await this.loadRecommendations();
+      this.render();
+    }
+  }
+
+  unitChanged(unit) {
+    if (this.recommendations?.candidates?.some((c) => c.unit_id === unit.id)) this.render();
+  }
+
+  async loadRecommendations() {
+    if (!this.incident?.decision) {
+      this.recommendations = null;
+      return;
+    }
+    try {
+      const [recommendations, assignments] = await Promise.all([
+        get(`/api/v1/incidents/${this.incident.id}/recommendations`),
+        get(`/api/v1/assignments?incident_id=${this.incident.id}`),
+      ]);
+      this.recommendations = recommendations;
+      this.assignments = new Map(assignments.map((a) => [a.id, a]));
+    } catch (error) {
+      this.recommendations = { error: error.message };
+    }
+  }
+
+  async assign(unitId, topUnitId) {
+    let overrideReason;
+    if (unitId !== topUnitId) {
+      overrideReason = window.prompt(t("override_reason"));
+      if (!overrideReason) return;
+    }
+    try {
+      const assignment = await post("/api/v1/assignments", {
+        incident_id: this.incident.id, unit_id: unitId, override_reason: overrideReason,
+      });
+      await post(`/api/v1/assignments/${assignment.id}/confirm`);
+      await this.loadRecommendations();
+      this.render();
+    } catch (error) {
+      this.alert("warning", error.message);
+    }
+  }
+
+  render() {
+    this.renderDecision();
+    this.renderRecommendations();
+  }
+
+  renderDecision() {
+    const box = $("decision");
+    const decision = this.incident?.decision;
+    if (!decision) {
+      box.innerHTML = `<p class="muted">${esc(t("no_decision"))}</p>`;
+      return;
+    }
+    const dest = decision.destination;
+    box.innerHTML = `<div class="decision">
+      <dl>
+        <dt>${esc(t("destination"))}</dt>
+        <dd class="dest">${dest ? esc(dest.name_zh || dest.name) : "—"}
+          ${dest?.distance_km != null ? `<span class="muted">${dest.distance_km.toFixed(1)} km</span>` : ""}</dd>
+        ${dest?.reason ? `<dt>${esc(t("why"))}</dt><dd>${esc(dest.reason)}</dd>` : ""}
+        <dt>${esc(t("transport"))}</dt><dd class="transport">${esc(t(decision.transport_mode))}</dd>
+        <dt>${esc(t("capabilities"))}</dt><dd>${esc((decision.required_unit_capabilities || []).join(", "))}</dd>
+        <dt>${esc(t("zone"))}</dt><dd>${esc(decision.zone?.name || "")} · ${esc(t(decision.zone?.status || "normal"))}</dd>
+        ${decision.paperwork?.length ? `<dt>${esc(t("paperwork"))}</dt><dd>${decision.paperwork.map((p) => esc(t(p))).join(", ")}</dd>` : ""}
+        ${decision.closed_loop ? `<dt></dt><dd>${esc(t("closed_loop"))}</dd>` : ""}
+        ${decision.crew_notes?.length ? `<dt>${esc(t("crew_notes"))}</dt><dd>${decision.crew_notes.map(esc).join("<br>")}</dd>` : ""}
+      </dl>
+      <p class="muted">${esc(t("why"))}</p>
+      <ol>${(decision.matched_rules || []).map((r) => `<li><b>${esc(r.id)}</b> — ${esc(r.why)}${r.seed ? ` <span class="muted">(${esc(r.seed)})</span>` : ""}</li>`).join("")}</ol>
+    </div>`;
+  }
+
+  renderRecommendations() {
+    const box = $("recommendations");
+    const rec = this.recommendations;
+    if (!rec) {
+      box.innerHTML = "";
+      return;
+    }
+    if (rec.error) {
+      box.innerHTML = `<p class="muted">${esc(rec.error)}</p>`;
+      return;
+    }
+    const active = [...this.assignments.values()].filter((a) =>
+      ["proposed", "confirmed", "acknowledged"].includes(a.status));
+    const activeHtml = active.map((a) => `<p>🚑 <b>${esc(a.unit_id)}</b> · ${esc(a.status)}</p>`).join("");
+    const top = rec.candidates[0]?.unit_id;
+    const rows = rec.candidates.map((c, i) => `
+      <tr class="${i === 0 ? "top" : ""}" data-unit="${esc(c.unit_id)}">
+        <td><b>${esc(c.call_sign || c.unit_id)}</b> <span class="muted">${esc(t(c.kind))}</span></td>
+        <td class="eta">${Math.round(c.eta_seconds / 60)} min</td>
+        <td class="muted">${c.distance_km.toFixed(1)} km</td>
+        <td><button class="${i === 0 ? "primary" : ""}" data-assign="${esc(c.unit_id)}">${esc(t(i === 0 ? "assign" : "override"))}</button></td>
+      </tr>`).join("");
+    box.innerHTML = `${activeHtml}
+      ${rec.candidates.length ? `<table class="rec"><thead><tr><th></th><th>${esc(t("eta"))}</th><th>${esc(t("distance"))}</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
+        : `<p class="muted">${esc(t("no_candidates"))}</p>`}
+      ${rec.excluded?.length ? `<details class="excluded"><summary>${esc(t("excluded"))} (${rec.excluded.length})</summary>
+        ${rec.excluded.map((e) => `<div>${esc(e.call_sign || e.unit_id)}: ${esc(e.reason)}</div>`).join("")}</details>` : ""}`;
+    for (const button of box.querySelectorAll("[data-assign]")) {
+      button.disabled = active.length > 0;
+      button.onclick = () => this.assign(button.dataset.assign, top);
+    }
+  }
+}
