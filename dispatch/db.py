@@ -79,6 +79,20 @@ def insert_ignoring(session_or_dialect: AsyncSession | str, model: Any, conflict
     return sqlite_insert(model).on_conflict_do_nothing(index_elements=conflict)
 
 
+def upsert(session: AsyncSession, model: Any, keys: list[str], values: dict[str, Any]) -> Any:
+    """INSERT one row, or UPDATE every other column when its key exists (PostgreSQL, SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement: Any = pg_insert(model).values(values)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(model).values(values)
+    changes = {k: statement.excluded[k] for k in values if k not in keys}
+    return statement.on_conflict_do_update(index_elements=keys, set_=changes)
+
+
 def create_engine(url: str, *, pool_size: int = 32) -> AsyncEngine:
     """Create the async engine for PostgreSQL (asyncpg) or the embedded SQLite file."""
     if url.startswith("sqlite"):

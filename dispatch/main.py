@@ -19,6 +19,9 @@ from dispatch.config import Settings, load_settings
 from dispatch.errors import install_error_handlers
 from dispatch.fleet import livestate as fleet_livestate
 from dispatch.fleet import router as fleet_router
+from dispatch.handovers import actions as handover_actions
+from dispatch.handovers import router as handovers_router
+from dispatch.handovers import timers as handover_timers
 from dispatch.hospitals import router as hospitals_router
 from dispatch.incidents import router as incidents_router
 from dispatch.lifespan import Wiring, build_lifespan
@@ -37,9 +40,9 @@ def wiring() -> Wiring:
     """What each domain contributes: live-state rebuilders, timers, WebSocket actions."""
     return Wiring(
         rebuilders=[fleet_livestate.rebuild_units, call_timers.rebuild],
-        timers=[archive.run, call_timers.run],
+        timers=[archive.run, call_timers.run, handover_timers.run],
         startup=[call_actions.start, routing_service.install_default_rule_set],
-        actions=[*call_actions.ACTIONS],
+        actions=[*call_actions.ACTIONS, *handover_actions.ACTIONS],
     )
 
 
@@ -62,7 +65,7 @@ def create_app(
     app.add_middleware(RequestMetrics)
     app.add_middleware(CaptureRawSend)
     for module in (ops_router, calls_router, incidents_router, fleet_router, hospitals_router,
-                   zones_router, routing_router, messages_router, realtime_router):
+                   handovers_router, zones_router, routing_router, messages_router, realtime_router):
         app.include_router(module.router)
     mount_static(app)
     return app

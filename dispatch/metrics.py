@@ -70,6 +70,13 @@ class Metrics:
             registry=r,
         )
         self.positions_ready = Gauge("dispatch_positions_ready", "Positions ready", registry=r)
+        self.handover_seconds = Histogram(
+            "dispatch_handover_seconds", "Arrival at hospital to handover", ["hospital"],
+            buckets=(60, 300, 600, 900, 1200, 1800, 3600), registry=r,
+        )
+        self.handovers_overdue = Gauge(
+            "dispatch_handovers_overdue", "Patients waiting past the handover target", registry=r
+        )
         self.live_state_rebuilds = Counter(
             "dispatch_live_state_rebuilds", "Times Redis live state was rebuilt", registry=r
         )

@@ -4,7 +4,8 @@ from dispatch.audit.models import AuditEntry
 from dispatch.calls.models import Call, Callback, Position
 from dispatch.db import Base
 from dispatch.fleet.models import Assignment, Post, Unit, UnitEvent
-from dispatch.hospitals.models import Hospital
+from dispatch.handovers.models import Handover
+from dispatch.hospitals.models import Hospital, HospitalCapacity
 from dispatch.incidents.models import Incident
 from dispatch.realtime.models import Event
 from dispatch.routing.models import RoutingDecision, RuleSet
@@ -18,7 +19,9 @@ __all__ = [
     "Call",
     "Callback",
     "Event",
+    "Handover",
     "Hospital",
+    "HospitalCapacity",
     "Incident",
     "Position",
     "Post",

@@ -26,6 +26,13 @@ def database_url() -> str:
     return load_settings().effective_database_url
 
 
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Render the hub's UTC timestamp type as a plain timestamptz in migrations."""
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=database_url(),
@@ -43,6 +50,7 @@ def do_run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base
@@ -64,3 +64,34 @@ class Hospital(Base):
     status_changed_at: Mapped[datetime | None]
     phone: Mapped[str | None] = mapped_column(String(32))
     notes: Mapped[str | None] = mapped_column(String(500))
+    # A suspension or reopening announced for later (applied by the hospital timer).
+    scheduled_status: Mapped[str | None] = mapped_column(String(16))
+    scheduled_at: Mapped[datetime | None]
+    scheduled_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class CapacityCategory(StrEnum):
+    """Beds and slots a hospital reports; routing ranks by them but no hospital may refuse."""
+
+    GENERAL = "general"
+    ICU = "icu"
+    DIALYSIS = "dialysis"
+    DELIVERY = "delivery"
+    NEONATAL = "neonatal"
+    ONCOLOGY = "oncology"
+    INFECTIOUS = "infectious"
+    YELLOW_CODE = "yellow_code"
+
+
+class HospitalCapacity(Base):
+    """Free beds (or slots) of one kind at one hospital, as the hospital last reported."""
+
+    __tablename__ = "hospital_capacity"
+
+    hospital_id: Mapped[str] = mapped_column(ForeignKey("hospitals.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+    available: Mapped[int]
+    total: Mapped[int | None]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(64))

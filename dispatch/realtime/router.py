@@ -65,6 +65,23 @@ async def crew_socket(
     await serve(websocket, "crew", unit_id, since=since)
 
 
+@router.websocket("/ws/hospital/{hospital_id}")
+async def hospital_socket(
+    websocket: WebSocket, hospital_id: str, since: str | None = Query(default=None, max_length=40)
+) -> None:
+    """A hospital terminal: its pre-arrival notices, arrivals, handover clocks and capacity."""
+    from dispatch.hospitals.models import Hospital
+
+    runtime = websocket_runtime(websocket)
+    async with runtime.sessionmaker() as session:
+        known = await session.get(Hospital, hospital_id[:64]) is not None
+    if not known:
+        await websocket.accept()
+        await websocket.close(code=CLOSE_UNKNOWN, reason=f"unknown hospital {hospital_id[:32]}")
+        return
+    await serve(websocket, "hospital", hospital_id, since=since)
+
+
 class Sender:
     """Serialises sends on one socket (events, replies and heartbeats share it)."""
 

@@ -1,0 +1,181 @@
+"""Routes of the hospital side: incoming patients, handovers, capacity, suspensions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from dispatch.audit.dependencies import ActorDep
+from dispatch.auth.dependencies import CurrentPrincipal
+from dispatch.auth.permissions import CONFIGURERS, require, require_own_hospital
+from dispatch.auth.schemas import Role
+from dispatch.db import SessionDep
+from dispatch.errors import InvalidInput
+from dispatch.handovers import service, stats
+from dispatch.handovers.schemas import (
+    CapacityAdjustIn,
+    CapacitySetIn,
+    HandoverDoneIn,
+    ReopenIn,
+    RerouteIn,
+    SuspendIn,
+)
+from dispatch.hospitals import capacity, suspension
+from dispatch.hospitals import service as hospitals_service
+from dispatch.hospitals.models import CapacityCategory, HospitalStatus
+from dispatch.hospitals.schemas import HospitalOut
+from dispatch.runtime import RuntimeDep
+
+router = APIRouter(prefix="/api/v1", tags=["hospital side"])
+
+HospitalId = Annotated[str, Path(max_length=64)]
+HandoverId = Annotated[str, Path(max_length=40)]
+DISPATCH_ROLES = (Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+
+
+@router.get("/handovers")
+async def list_handovers(
+    session: SessionDep, principal: CurrentPrincipal,
+    hospital_id: str | None = Query(default=None, max_length=64),
+) -> list[dict[str, Any]]:
+    """Patients coming in or waiting at hospital doors, with their clocks."""
+    if principal.hospital_id and not principal.has(*DISPATCH_ROLES):
+        hospital_id = principal.hospital_id
+    return await service.active(session=session, hospital_id=hospital_id)
+
+
+@router.get("/handovers/stats", response_model=list[stats.HandoverStats])
+async def handover_stats(
+    session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
+    hospital_id: str | None = Query(default=None, max_length=64),
+    hours: float = Query(default=24, gt=0, le=24 * 31),
+) -> list[stats.HandoverStats]:
+    """Handover times per hospital: p50, p90 and how many took longer than the target."""
+    return await stats.per_hospital(
+        session=session, now=rt.clock.now(), window=timedelta(hours=hours),
+        target_minutes=rt.settings.handover_target_minutes, hospital_id=hospital_id)
+
+
+@router.get("/hospitals/{hospital_id}/incoming")
+async def incoming(
+    hospital_id: HospitalId, session: SessionDep, principal: CurrentPrincipal
+) -> list[dict[str, Any]]:
+    """The hospital's view: patients on their way (with ETA) and waiting at the door."""
+    await hospitals_service.get_hospital(session=session, hospital_id=hospital_id)
+    if not principal.has(*DISPATCH_ROLES):
+        require_own_hospital(principal, hospital_id, doing="seeing a hospital's incoming patients")
+    return await service.active(session=session, hospital_id=hospital_id)
+
+
+@router.post("/handovers/{handover_id}/acknowledge")
+async def acknowledge(
+    handover_id: HandoverId, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
+    actor: ActorDep,
+) -> dict[str, Any]:
+    """The hospital has seen the pre-arrival notice."""
+    handover = await service.find(session, handover_id)
+    require_own_hospital(principal, handover.hospital_id, doing="acknowledging a notice")
+    done = await service.acknowledge_notice(session=session, rt=rt, handover_id=handover_id,
+                                            actor=actor, hospital_id=principal.hospital_id)
+    return service.handover_data(done)
+
+
+@router.post("/handovers/{handover_id}/done")
+async def handover_done(
+    handover_id: HandoverId, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
+    actor: ActorDep, body: HandoverDoneIn | None = None,
+) -> dict[str, Any]:
+    """The hospital has taken the patient over (a crew marking it must give a reason)."""
+    handover = await service.find(session, handover_id)
+    reason = body.reason if body else None
+    by_hospital = principal.has(Role.HOSPITAL, *CONFIGURERS) and (
+        principal.hospital_id in (None, handover.hospital_id))
+    if not by_hospital:
+        crew = principal.has(Role.CREW, Role.DISPATCHER) and principal.unit_id in (None, handover.unit_id)
+        if not crew:
+            require_own_hospital(principal, handover.hospital_id, doing="marking a handover done")
+        if not reason:
+            raise InvalidInput.field("body.reason", "a crew marking the handover must give a reason")
+    done = await service.mark_done(session=session, rt=rt, handover_id=handover_id, actor=actor,
+                                   crew_reason=None if by_hospital else reason,
+                                   hospital_id=principal.hospital_id if by_hospital else None)
+    return service.handover_data(done)
+
+
+@router.get("/hospitals/{hospital_id}/capacity")
+async def get_capacity(
+    hospital_id: HospitalId, session: SessionDep, principal: CurrentPrincipal
+) -> list[dict[str, Any]]:
+    """Free beds and slots the hospital last reported, per kind."""
+    return capacity.rows_out(await capacity.capacity_of(session=session, hospital_id=hospital_id))
+
+
+@router.put("/hospitals/{hospital_id}/capacity/{category}")
+async def set_capacity(
+    hospital_id: HospitalId, category: CapacityCategory, body: CapacitySetIn, session: SessionDep,
+    rt: RuntimeDep, principal: CurrentPrincipal, actor: ActorDep,
+) -> list[dict[str, Any]]:
+    """Report how many beds of one kind are free (and in total)."""
+    require_own_hospital(principal, hospital_id, doing="reporting capacity")
+    rows = await capacity.change(session=session, rt=rt, hospital_id=hospital_id, category=category,
+                                 actor=actor, available=body.available, total=body.total)
+    return capacity.rows_out(rows)
+
+
+@router.post("/hospitals/{hospital_id}/capacity/{category}/adjust")
+async def adjust_capacity(
+    hospital_id: HospitalId, category: CapacityCategory, body: CapacityAdjustIn,
+    session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal, actor: ActorDep,
+) -> list[dict[str, Any]]:
+    """Free (+) or take (−) beds of one kind; simultaneous adjustments all count."""
+    require_own_hospital(principal, hospital_id, doing="reporting capacity")
+    rows = await capacity.change(session=session, rt=rt, hospital_id=hospital_id, category=category,
+                                 actor=actor, delta=body.delta)
+    return capacity.rows_out(rows)
+
+
+def _status_out(result: dict[str, Any]) -> dict[str, Any]:
+    return {"hospital": HospitalOut.model_validate(result["hospital"]).model_dump(mode="json"),
+            "scheduled": result["scheduled"], "flagged": result["flagged"]}
+
+
+@router.post("/hospitals/{hospital_id}/suspend")
+async def suspend(
+    hospital_id: HospitalId, body: SuspendIn, session: SessionDep, rt: RuntimeDep,
+    principal: CurrentPrincipal, actor: ActorDep,
+) -> dict[str, Any]:
+    """Suspend a hospital now or at `at`; patients on their way there are flagged for rerouting."""
+    require(principal, *CONFIGURERS, doing="suspending a hospital")
+    return _status_out(await suspension.set_status(
+        session=session, rt=rt, hospital_id=hospital_id, status=HospitalStatus.SUSPENDED,
+        reason=body.reason, at=body.at, actor=actor))
+
+
+@router.post("/hospitals/{hospital_id}/reopen")
+async def reopen(
+    hospital_id: HospitalId, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
+    actor: ActorDep, body: ReopenIn | None = None,
+) -> dict[str, Any]:
+    """Reopen a suspended hospital now or at `at`."""
+    require(principal, *CONFIGURERS, doing="reopening a hospital")
+    body = body or ReopenIn()
+    return _status_out(await suspension.set_status(
+        session=session, rt=rt, hospital_id=hospital_id, status=HospitalStatus.OPEN,
+        reason=body.reason, at=body.at, actor=actor))
+
+
+@router.post("/assignments/{assignment_id}/reroute")
+async def accept_reroute(
+    assignment_id: uuid.UUID, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
+    actor: ActorDep, body: RerouteIn | None = None,
+) -> dict[str, Any]:
+    """Send the unit to the new destination decided after its hospital was suspended."""
+    require(principal, Role.DISPATCHER, *CONFIGURERS, doing="rerouting a unit")
+    assignment = await suspension.accept_reroute(
+        session=session, rt=rt, assignment_id=assignment_id,
+        decision_id=body.decision_id if body else None, actor=actor)
+    return {"assignment_id": str(assignment.id), "destination_hospital_id":
+            assignment.destination_hospital_id, "decision_id": str(assignment.decision_id)}

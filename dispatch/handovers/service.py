@@ -1,0 +1,270 @@
+"""Handovers at the hospital door: pre-arrival notice, arrival, the 15-minute clock (seed 004).
+
+The fleet calls `on_transporting`, `on_arrival` and `on_handover_done` inside the transaction
+that changes the unit's status; they add rows and return the events to publish after commit.
+A hospital (or the crew, with a reason) marks the handover done through `mark_done`.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.audit import service as audit
+from dispatch.audit.schemas import Actor
+from dispatch.errors import Conflict, InvalidInput, NotFound
+from dispatch.fleet.models import Assignment, Unit
+from dispatch.handovers.models import Handover, HandoverStatus
+from dispatch.hospitals.models import Hospital
+from dispatch.incidents.models import Incident
+from dispatch.realtime.schemas import OutgoingEvent, Scope
+from dispatch.runtime import Runtime
+
+# Straight-line distance × this factor ÷ speed gives a conservative ETA for the notice.
+ROAD_FACTOR = 1.35
+TRANSPORT_SPEED_KMH = 40.0
+ACTIVE = (HandoverStatus.INCOMING, HandoverStatus.ARRIVED)
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def scope_of(handover: Handover) -> Scope:
+    """Handover news goes to consoles, the receiving hospital and the unit's tablet."""
+    return Scope(console=True, hospitals=(handover.hospital_id,), units=(handover.unit_id,))
+
+
+def handover_data(handover: Handover, hospital: Hospital | None = None,
+                  unit: Unit | None = None) -> dict[str, Any]:
+    return {
+        "handover_id": str(handover.id), "id": str(handover.id),
+        "assignment_id": str(handover.assignment_id), "incident_id": str(handover.incident_id),
+        "unit_id": handover.unit_id, "unit_call_sign": unit.call_sign if unit else None,
+        "hospital_id": handover.hospital_id,
+        "hospital_name": (hospital.name_zh or hospital.name) if hospital else None,
+        "status": handover.status, "category": handover.category, "severity": handover.severity,
+        "infection_status": handover.infection_status, "notice_at": handover.notice_at,
+        "eta_at": handover.eta_at, "notice_acknowledged_at": handover.notice_acknowledged_at,
+        "arrived_at": handover.arrived_at, "done_at": handover.done_at,
+        "done_by": handover.done_by, "overdue_level": handover.overdue_level,
+    }
+
+
+async def on_transporting(
+    *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: Unit, at: datetime
+) -> list[OutgoingEvent]:
+    """The unit starts transporting: tell the destination hospital what is coming, and when."""
+    if assignment.destination_hospital_id is None:
+        return []
+    existing = (await session.scalars(
+        select(Handover).where(Handover.assignment_id == assignment.id))).first()
+    if existing is not None:
+        return []
+    hospital = await session.get(Hospital, assignment.destination_hospital_id)
+    incident = await session.get(Incident, assignment.incident_id)
+    if hospital is None or incident is None:
+        return []
+    eta = None
+    if unit.lat is not None and unit.lon is not None:
+        km = distance_km(unit.lat, unit.lon, hospital.lat, hospital.lon) * ROAD_FACTOR
+        eta = at + timedelta(hours=km / TRANSPORT_SPEED_KMH)
+    handover = Handover(
+        id=uuid.uuid4(), assignment_id=assignment.id, incident_id=incident.id, unit_id=unit.id,
+        hospital_id=hospital.id, status=HandoverStatus.INCOMING, category=incident.category,
+        severity=incident.severity, infection_status=incident.infection_status, notice_at=at,
+        eta_at=eta, overdue_level=0,
+    )
+    session.add(handover)
+    await session.flush()
+    return [rt.bus.event("handover.notice", handover_data(handover, hospital, unit),
+                         scope=scope_of(handover), at=at)]
+
+
+async def on_arrival(
+    *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: Unit, at: datetime
+) -> list[OutgoingEvent]:
+    """The crew marks arrival: the handover clock starts."""
+    handover = (await session.scalars(
+        select(Handover).where(Handover.assignment_id == assignment.id))).first()
+    events: list[OutgoingEvent] = []
+    if handover is None:  # no notice went out (no transport status): send it with the arrival
+        events = await on_transporting(session=session, rt=rt, assignment=assignment, unit=unit, at=at)
+        handover = (await session.scalars(
+            select(Handover).where(Handover.assignment_id == assignment.id))).first()
+        if handover is None:
+            return []
+    if handover.status != HandoverStatus.INCOMING:
+        return events
+    handover.status = HandoverStatus.ARRIVED
+    handover.arrived_at = at
+    await session.flush()
+    hospital = await session.get(Hospital, handover.hospital_id)
+    return [*events, rt.bus.event("handover.arrived", handover_data(handover, hospital, unit),
+                                  scope=scope_of(handover), at=at)]
+
+
+async def on_handover_done(
+    *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: Unit, at: datetime,
+    actor: Actor, reason: str | None,
+) -> list[OutgoingEvent]:
+    """The unit reports the handover done; unless the hospital already did, a reason is needed."""
+    handover = (await session.scalars(
+        select(Handover).where(Handover.assignment_id == assignment.id))).first()
+    if handover is None or handover.status == HandoverStatus.HANDED_OVER:
+        return []
+    if not reason:
+        raise InvalidInput.field(
+            "body.reason", "the hospital has not confirmed the handover: the crew must give a reason")
+    return await _finish(session, rt, handover, at=at, by=actor, crew_reason=reason)
+
+
+async def _finish(session: AsyncSession, rt: Runtime, handover: Handover, *, at: datetime,
+                  by: Actor, crew_reason: str | None) -> list[OutgoingEvent]:
+    if handover.arrived_at is None:
+        handover.arrived_at = at  # handed over at the door: the clock ran zero
+    handover.status = HandoverStatus.HANDED_OVER
+    handover.done_at = at
+    handover.done_by = by.name[:64]
+    handover.done_by_crew_reason = crew_reason
+    await session.flush()
+    seconds = (at - handover.arrived_at).total_seconds()
+    rt.metrics.handover_seconds.labels(handover.hospital_id).observe(max(seconds, 0.0))
+    hospital = await session.get(Hospital, handover.hospital_id)
+    await audit.record(session, actor=by.name, role=by.role, source=by.source,
+                       action="handover.done", target_type="handover", target_id=str(handover.id),
+                       before={"status": "arrived"},
+                       after={"status": "handed_over", "crew_reason": crew_reason,
+                              "minutes": round(seconds / 60, 2)}, at=at)
+    return [rt.bus.event("handover.done", {**handover_data(handover, hospital),
+                                           "minutes": round(seconds / 60, 2)},
+                         scope=scope_of(handover), at=at)]
+
+
+async def find(session: AsyncSession, handover_id: str) -> Handover:
+    try:
+        key = uuid.UUID(handover_id)
+    except ValueError:
+        raise NotFound(f"no handover {handover_id!r}") from None
+    handover = await session.get(Handover, key)
+    if handover is None:
+        raise NotFound(f"no handover {handover_id!r}")
+    return handover
+
+
+def check_hospital(actor_hospital: str | None, handover: Handover) -> None:
+    """A hospital terminal acts only on its own patients."""
+    if actor_hospital is not None and actor_hospital != handover.hospital_id:
+        raise NotFound(f"no handover {handover.id} at this hospital")
+
+
+async def acknowledge_notice(
+    *, session: AsyncSession, rt: Runtime, handover_id: str, actor: Actor,
+    hospital_id: str | None = None,
+) -> Handover:
+    """The hospital confirms it has seen the pre-arrival notice."""
+    handover = await find(session, handover_id)
+    check_hospital(hospital_id, handover)
+    if handover.notice_acknowledged_at is not None:
+        return handover
+    now = rt.clock.now()
+    handover.notice_acknowledged_at = now
+    handover.notice_acknowledged_by = actor.name[:64]
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="handover.notice_acknowledged", target_type="handover",
+                       target_id=str(handover.id), before=None, after={"at": now}, at=now)
+    await session.commit()
+    await rt.bus.publish(rt.bus.event("handover.notice_acknowledged", handover_data(handover),
+                                      scope=scope_of(handover), at=now))
+    return handover
+
+
+async def mark_done(
+    *, session: AsyncSession, rt: Runtime, handover_id: str, actor: Actor, crew_reason: str | None,
+    hospital_id: str | None = None,
+) -> Handover:
+    """The hospital takes the patient over (or the crew, giving a reason)."""
+    handover = await find(session, handover_id)
+    check_hospital(hospital_id, handover)
+    if handover.status == HandoverStatus.HANDED_OVER:
+        return handover
+    if handover.status == HandoverStatus.CANCELLED:
+        raise Conflict("the handover was cancelled", status_now=handover.status)
+    events = await _finish(session, rt, handover, at=rt.clock.now(), by=actor,
+                           crew_reason=crew_reason)
+    await session.commit()
+    await rt.bus.publish(*events)
+    return handover
+
+
+async def cancel_for_assignment(
+    *, session: AsyncSession, rt: Runtime, assignment_id: uuid.UUID, at: datetime, reason: str
+) -> list[OutgoingEvent]:
+    """The patient will not arrive (rerouted or the job ended): tell the hospital."""
+    handover = (await session.scalars(select(Handover).where(
+        Handover.assignment_id == assignment_id, Handover.status.in_(ACTIVE)))).first()
+    if handover is None:
+        return []
+    handover.status = HandoverStatus.CANCELLED
+    await session.flush()
+    return [rt.bus.event("handover.cancelled", {**handover_data(handover), "reason": reason},
+                         scope=scope_of(handover), at=at)]
+
+
+async def active(*, session: AsyncSession, hospital_id: str | None = None) -> list[dict[str, Any]]:
+    """Patients coming in or waiting at the door, with clocks (oldest first)."""
+    query = (select(Handover, Hospital, Unit)
+             .join(Hospital, Hospital.id == Handover.hospital_id)
+             .join(Unit, Unit.id == Handover.unit_id, isouter=True)
+             .where(Handover.status.in_(ACTIVE)).order_by(Handover.notice_at))
+    if hospital_id:
+        query = query.where(Handover.hospital_id == hospital_id)
+    rows = (await session.execute(query)).all()
+    return [handover_data(h, hospital, unit) for h, hospital, unit in rows]
+
+
+async def overdue_tick(rt: Runtime, now: datetime | None = None) -> list[tuple[str, int]]:
+    """Raise `handover.overdue` at the target and again every repeat interval, once per level."""
+    now = now or rt.clock.now()
+    target = timedelta(minutes=rt.settings.handover_target_minutes)
+    repeat = timedelta(minutes=rt.settings.handover_repeat_minutes)
+    raised: list[tuple[str, int]] = []
+    events = []
+    async with rt.sessionmaker() as session:
+        rows = (await session.execute(
+            select(Handover, Hospital).join(Hospital, Hospital.id == Handover.hospital_id)
+            .where(Handover.status == HandoverStatus.ARRIVED, Handover.arrived_at <= now - target)
+        )).all()
+        for handover, hospital in rows:
+            assert handover.arrived_at is not None
+            waited = now - handover.arrived_at
+            level = 1 + int((waited - target) / repeat)
+            if level <= handover.overdue_level:
+                continue
+            claimed = await session.execute(
+                update(Handover).where(Handover.id == handover.id,
+                                       Handover.overdue_level < level)
+                .values(overdue_level=level).returning(Handover.id))
+            if claimed.first() is None:
+                continue  # another instance raised this level
+            handover.overdue_level = level
+            minutes = round(waited.total_seconds() / 60, 1)
+            events.append(rt.bus.event("handover.overdue", {
+                **handover_data(handover, hospital), "minutes": minutes, "level": level,
+                "alert": {"audience": "supervisor", "level": "critical" if level > 1 else "warning",
+                          "reason": f"not handed over after {minutes:g} min"},
+            }, scope=scope_of(handover), at=now))
+            raised.append((str(handover.id), level))
+        await session.commit()
+    await rt.bus.publish(*events)
+    rt.metrics.handovers_overdue.set(len(rows))
+    return raised
