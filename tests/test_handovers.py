@@ -114,7 +114,8 @@ async def test_overdue_alert_fires_at_the_target_and_keeps_escalating(
         assert [level for _, level in raised] == [1]
         assert await handovers.overdue_tick(rt) == []  # once per level
         first = (await events(console, 1))[0]
-        assert first["data"]["level"] == 1 and first["data"]["minutes"] == 15.0
+        assert first["data"]["level"] == 1
+        assert first["data"]["minutes"] == 15.0
         assert first["data"]["alert"]["audience"] == "supervisor"
         clock.advance(5 * 60 - 1)
         assert await handovers.overdue_tick(rt) == []
@@ -255,7 +256,8 @@ async def test_capacity_updates_from_two_hospital_users_at_once_lose_nothing(
             assert all(r.status_code == 200 for r in both)
             rows = {r["category"]: r for r in (await ca.get(base)).json()}
             assert rows["dialysis"]["available"] == 25  # 5 + 20 simultaneous +1
-            assert rows["delivery"]["available"] == 0 and rows["neonatal"]["available"] == 0
+            assert rows["delivery"]["available"] == 0
+            assert rows["neonatal"]["available"] == 0
             hospital = (await cb.get("/api/v1/hospitals/general")).json()
             assert set(hospital["full_categories"]) == {"pregnant", "newborn"}
             freed = await ca.post(f"{base}/delivery/adjust", json={"delta": 2})
@@ -271,7 +273,8 @@ async def test_capacity_updates_from_two_hospital_users_at_once_lose_nothing(
             too_many = await ca.put(f"{base}/icu", json={"available": 9, "total": 4})
             assert too_many.status_code == 422
             rows = {r["category"]: r for r in (await ca.get(base)).json()}
-            assert rows["dialysis"]["available"] == 25 and "icu" not in rows  # nothing changed
+            assert rows["dialysis"]["available"] == 25
+            assert "icu" not in rows
 
 
 async def test_full_hospital_is_ranked_last_but_a_critical_patient_still_goes_to_the_nearest(
