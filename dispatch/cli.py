@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 
 from dispatch.config import ConfigurationError, Settings, load_settings
+from dispatch.errors import DispatchError
 from dispatch.lifespan import StartupError, open_runtime, redact
 
 log = logging.getLogger("dispatch")
@@ -54,6 +56,47 @@ async def run_scenario_load(settings: Settings, source: str) -> None:
     )
 
 
+async def run_user_create(settings: Settings, args: argparse.Namespace) -> str:
+    from dispatch.audit.schemas import Actor
+    from dispatch.auth import service as auth_service
+    from dispatch.auth.schemas import Role
+
+    try:
+        roles = [Role(r) for r in args.role]
+    except ValueError as error:
+        raise CommandError(f"--role: {error}; roles: {', '.join(r.value for r in Role)}") from None
+    password = args.password or secrets.token_urlsafe(12)
+    async with open_runtime(settings) as rt, rt.sessionmaker() as session:
+        await auth_service.create_user(
+            session=session, rt=rt, username=args.username, password=password, roles=roles,
+            now=rt.clock.now(), actor=Actor(name="cli", source="dispatch user create"),
+            unit_id=args.unit, hospital_id=args.hospital)
+    return password
+
+
+async def run_device_create(settings: Settings, args: argparse.Namespace) -> str:
+    from dispatch.audit.schemas import Actor
+    from dispatch.auth import service as auth_service
+
+    async with open_runtime(settings) as rt, rt.sessionmaker() as session:
+        _, token = await auth_service.create_device(
+            session=session, rt=rt, kind=args.kind, name=args.name, now=rt.clock.now(),
+            actor=Actor(name="cli", source="dispatch device create"), unit_id=args.unit,
+            hospital_id=args.hospital)
+    return token
+
+
+def cmd_user_create(args: argparse.Namespace) -> None:
+    password = asyncio.run(run_user_create(load_settings(), args))
+    shown = "(as given)" if args.password else password
+    print(f"created user {args.username} ({', '.join(args.role)}); password: {shown}")
+
+
+def cmd_device_create(args: argparse.Namespace) -> None:
+    token = asyncio.run(run_device_create(load_settings(), args))
+    print(f"device token (shown once): {token}")
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     settings = load_settings()
     url = asyncio.run(run_migrate(settings))
@@ -82,6 +125,46 @@ def uvicorn_options(settings: Settings) -> dict[str, object]:
     }
 
 
+DEMO_ACCOUNTS = (
+    ("admin", ["admin"], None),
+    ("supervisor", ["supervisor"], None),
+    ("dispatcher", ["dispatcher", "call_taker"], None),
+    ("calltaker", ["call_taker"], None),
+    ("hospital", ["hospital"], "xian-medical-university-first"),
+)
+
+
+async def run_demo_accounts(settings: Settings, unit: str) -> dict[str, str]:
+    """Demo accounts with fresh passwords, and fresh device tokens (older demo ones revoked)."""
+    from sqlalchemy import update
+
+    from dispatch.audit.schemas import Actor
+    from dispatch.auth import service as auth_service
+    from dispatch.auth.models import Device
+    from dispatch.auth.schemas import Role
+
+    out: dict[str, str] = {}
+    async with open_runtime(settings) as rt, rt.sessionmaker() as session:
+        now = rt.clock.now()
+        for username, roles, hospital in DEMO_ACCOUNTS:
+            password = secrets.token_urlsafe(9)
+            await auth_service.ensure_user(session=session, username=username, password=password,
+                                           roles=[Role(r) for r in roles], now=now,
+                                           hospital_id=hospital)
+            out[username] = password
+        await session.execute(update(Device).where(Device.name.like("demo-%"),
+                                                   Device.revoked_at.is_(None))
+                              .values(revoked_at=now))
+        await session.commit()
+        actor = Actor(name="demo")
+        _, out["crew-token"] = await auth_service.create_device(
+            session=session, rt=rt, kind="crew", name=f"demo-{unit}", now=now, actor=actor,
+            unit_id=unit)
+        _, out["telephony-token"] = await auth_service.create_device(
+            session=session, rt=rt, kind="telephony", name="demo-cti", now=now, actor=actor)
+    return out
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -90,13 +173,18 @@ def cmd_demo(args: argparse.Namespace) -> None:
     settings = load_settings()
     asyncio.run(run_migrate(settings))
     asyncio.run(run_scenario_load(settings, args.scenario))
+    accounts = asyncio.run(run_demo_accounts(settings, "GX-01"))
     app = create_app(settings)
     url = f"http://{args.host}:{args.port}"
     where = "embedded SQLite + in-process Redis" if settings.embedded else "PostgreSQL + Redis"
     print(f"120 dispatch hub demo ({where})")
     print(f"  console:   {url}/console/")
-    print(f"  crew:      {url}/crew/?unit=GX-01")
+    print(f"  crew:      {url}/crew/?unit=GX-01#token={accounts['crew-token']}")
     print(f"  API docs:  {url}/docs")
+    print("  demo accounts (passwords are new at every start):")
+    for username, roles, _hospital in DEMO_ACCOUNTS:
+        print(f"    {username:<11} {accounts[username]:<14} {', '.join(roles)}")
+    print(f"  telephony token (POST /api/v1/calls): {accounts['telephony-token']}")
     sys.stdout.flush()
     config = uvicorn.Config(app, host=args.host, port=args.port, **uvicorn_options(settings))  # type: ignore[arg-type]
     asyncio.run(uvicorn.Server(config).serve())
@@ -152,6 +240,25 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("file")
     validate.set_defaults(func=cmd_scenario_validate)
 
+    user = sub.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="add an account (e.g. the first admin)")
+    create.add_argument("username")
+    create.add_argument("--role", action="append", required=True,
+                        help="admin, supervisor, dispatcher, call_taker, hospital, crew (repeatable)")
+    create.add_argument("--password", help="at least 10 characters; generated and printed if omitted")
+    create.add_argument("--unit", help="bind a crew account to a unit")
+    create.add_argument("--hospital", help="bind a hospital account to a hospital")
+    create.set_defaults(func=cmd_user_create)
+
+    device = sub.add_parser("device", help="device tokens").add_subparsers(
+        dest="device_command", required=True)
+    make = device.add_parser("create", help="issue a token for a crew tablet, hospital terminal or CTI")
+    make.add_argument("--kind", required=True, choices=["crew", "hospital", "telephony"])
+    make.add_argument("--name", required=True)
+    make.add_argument("--unit")
+    make.add_argument("--hospital")
+    make.set_defaults(func=cmd_device_create)
+
     demo = sub.add_parser("demo", help="migrate, load the built-in scenario and serve locally")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
@@ -178,6 +285,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ScenarioError as error:
         for problem in error.problems:
             print(f"error: {error.source}: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except DispatchError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
         raise SystemExit(2) from None
     except (ConfigurationError, StartupError, CommandError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="dispatch", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     database_pool_size: int = Field(default=32, ge=1, le=512)
     secret_key: SecretStr | None = Field(default=None, description="Signs access tokens.")
+    access_token_hours: float = Field(default=12.0, gt=0, le=72, description="a shift")
+    intake_rate_per_second: int = Field(
+        default=200, ge=1, description="calls one telephony client may report per second")
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     # Targets from the seed documents.
     answer_target_seconds: float = Field(default=10.0, gt=0, le=120)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(body, dict(exc.headers) if exc.headers else None)
 
     async def _storage_down(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError | InterfaceError) \
+                and not exc.connection_invalidated:
+            return await _unexpected(request, exc)  # a bug, not an outage
         log.warning("storage unavailable on %s: %s", request.url.path, type(exc).__name__)
         err = Unavailable("the database or Redis cannot be reached; retry shortly")
         return problem_response(err.problem(request.url.path), {"Retry-After": "1"})
@@ -162,13 +165,17 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(exc_type, _storage_down)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        body = {
-            "type": PROBLEM_BASE + "internal",
-            "title": "Internal error",
-            "status": 500,
-            "detail": "the hub could not complete the request; it has been logged",
-            "instance": request.url.path,
-        }
-        return problem_response(body)
+    async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+        return await _unexpected(request, exc)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = {
+        "type": PROBLEM_BASE + "internal",
+        "title": "Internal error",
+        "status": 500,
+        "detail": "the hub could not complete the request; it has been logged",
+        "instance": request.url.path,
+    }
+    return problem_response(body)

@@ -11,6 +11,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dispatch.auth import router as auth_router
+from dispatch.auth.limits import BodyLimit
+from dispatch.auth.service import start as auth_start
 from dispatch.calls import actions as call_actions
 from dispatch.calls import router as calls_router
 from dispatch.calls import timers as call_timers
@@ -41,7 +44,7 @@ def wiring() -> Wiring:
     return Wiring(
         rebuilders=[fleet_livestate.rebuild_units, call_timers.rebuild],
         timers=[archive.run, call_timers.run, handover_timers.run],
-        startup=[call_actions.start, routing_service.install_default_rule_set],
+        startup=[auth_start, call_actions.start, routing_service.install_default_rule_set],
         actions=[*call_actions.ACTIONS, *handover_actions.ACTIONS],
     )
 
@@ -63,8 +66,9 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CaptureRawSend)
-    for module in (ops_router, calls_router, incidents_router, fleet_router, hospitals_router,
+    for module in (ops_router, auth_router, calls_router, incidents_router, fleet_router, hospitals_router,
                    handovers_router, zones_router, routing_router, messages_router, realtime_router):
         app.include_router(module.router)
     mount_static(app)

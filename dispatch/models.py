@@ -1,6 +1,7 @@
 """Import every domain's models so the metadata (and Alembic) sees all tables."""
 
 from dispatch.audit.models import AuditEntry
+from dispatch.auth.models import Device, User
 from dispatch.calls.models import Call, Callback, Position
 from dispatch.db import Base
 from dispatch.fleet.models import Assignment, Post, Unit, UnitEvent
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "Call",
     "Callback",
+    "Device",
     "Event",
     "Handover",
     "Hospital",
@@ -31,6 +33,7 @@ __all__ = [
     "SubDistrict",
     "Unit",
     "UnitEvent",
+    "User",
     "Zone",
     "ZoneRevision",
 ]

@@ -12,7 +12,7 @@ import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from dispatch import migrate
+from dispatch.auth import tokens
+from dispatch.auth.schemas import Principal, Role
 from dispatch.clock import ManualClock
 from dispatch.config import Settings
 from dispatch.db import create_engine
@@ -37,6 +39,19 @@ TEST_DATABASE_URL = os.environ.get(
 )
 TEST_REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_SECRET = "test-only-signing-key-" + "k" * 32
+# A token with every role, for the tests that are not about who may do what.
+TEST_TOKEN, _ = tokens.issue(
+    Principal(name="test-operator", roles=frozenset(Role)), key=TEST_SECRET,
+    now=datetime.now(UTC), lifetime=timedelta(days=7),
+)
+AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
+
+
+class Address(str):
+    """host:port of a served test app, carrying the token its sockets should present."""
+
+    token: str = TEST_TOKEN
 
 
 def unavailable(what: str, error: BaseException) -> None:
@@ -87,6 +102,7 @@ def settings() -> Settings:
         database_url=TEST_DATABASE_URL,
         redis_url=TEST_REDIS_URL,
         redis_prefix="test",
+        secret_key=TEST_SECRET,
         background_tasks=False,
         ws_heartbeat_seconds=5,
     )
@@ -154,8 +170,14 @@ async def app(
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub", headers=AUTH) as http:
         yield http
+
+
+def client_for(app: Any, base_url: str = "http://hub") -> httpx.AsyncClient:
+    """An HTTP client on an app, signed in with every role."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url,
+                             headers=AUTH)
 
 
 @pytest.fixture
@@ -190,7 +212,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
             task.result()
         await asyncio.sleep(0.01)
     try:
-        yield f"127.0.0.1:{port}"
+        yield Address(f"127.0.0.1:{port}")
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):

@@ -15,11 +15,17 @@ def ws_url(address: str, path: str, **params: str) -> str:
 
 
 async def open_socket(
-    address: str, path: str, *, max_queue: int | None = None, **params: str
+    address: str, path: str, *, max_queue: int | None = None, token: str | None = None,
+    **params: str,
 ) -> tuple[ClientConnection, dict[str, Any]]:
-    """Connect and read the hello frame. A small `max_queue` makes a client that stops reading
-    push back on the server (its TCP buffers fill)."""
-    ws = await connect(ws_url(address, path, **params), max_queue=max_queue)
+    """Connect (with the address's test token unless `token` is given) and read the hello.
+
+    A small `max_queue` makes a client that stops reading push back on the server (its TCP
+    buffers fill)."""
+    token = token or getattr(address, "token", None)
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    ws = await connect(ws_url(address, path, **params), max_queue=max_queue,
+                       additional_headers=headers)
     hello = json.loads(await asyncio.wait_for(ws.recv(), 5))
     assert hello["kind"] == "hello"
     return ws, hello

@@ -19,7 +19,7 @@ from dispatch.calls import slo, timers
 from dispatch.calls.models import Call
 from dispatch.clock import ManualClock
 from tests import factories
-from tests.conftest import running
+from tests.conftest import AUTH, client_for, running
 from tests.realtime_helpers import events, next_frame, open_socket
 
 numbers = itertools.count(1)
@@ -135,8 +135,8 @@ async def test_first_answer_wins_under_concurrent_answers_on_two_instances(
     async with running(a), running(b):
         await factories.load(a, factories.small_scenario())
         ta, tb = httpx.ASGITransport(app=a), httpx.ASGITransport(app=b)
-        async with httpx.AsyncClient(transport=ta, base_url="http://a") as ca, \
-                httpx.AsyncClient(transport=tb, base_url="http://b") as cb:
+        async with httpx.AsyncClient(transport=ta, base_url="http://a", headers=AUTH) as ca, \
+                httpx.AsyncClient(transport=tb, base_url="http://b", headers=AUTH) as cb:
             await ready(ca, "P1", "P2")
             wins = {"P1": 0, "P2": 0}
             for _ in range(15):
@@ -315,12 +315,11 @@ async def test_queue_is_rebuilt_when_an_instance_starts(
     a = make_app()
     async with running(a):
         await factories.load(a, factories.small_scenario())
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://a") as c:
+        async with client_for(a) as c:
             call = await post_call(c, ManualClock(a.state.runtime.clock.now()))
     await redis.flushdb()
     b = make_app()
-    async with running(b), httpx.AsyncClient(transport=httpx.ASGITransport(app=b),
-                                             base_url="http://b") as c:
+    async with running(b), client_for(b) as c:
         assert [x["id"] for x in (await c.get("/api/v1/calls")).json()] == [call["id"]]
         live = await b.state.runtime.extras["acd"].ringing()
         assert [row["id"] for row in live] == [call["id"]]

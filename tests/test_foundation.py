@@ -15,7 +15,7 @@ from dispatch.config import ConfigurationError, Settings, load_settings
 from dispatch.lifespan import StartupError, open_runtime
 from dispatch.main import create_app
 from dispatch.scenarios.service import ScenarioError, parse_scenario, read_scenario
-from tests.conftest import running
+from tests.conftest import AUTH, TEST_SECRET, running
 from tests.factories import small_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,7 @@ async def test_unknown_route_is_problem_json(client: httpx.AsyncClient) -> None:
 
 async def test_embedded_default_smoke(tmp_path: Path) -> None:
     """With no URLs the hub runs on a SQLite file and in-process Redis."""
-    settings = Settings(data_dir=tmp_path, background_tasks=False)
+    settings = Settings(data_dir=tmp_path, background_tasks=False, secret_key=TEST_SECRET)
     assert settings.embedded
     app = create_app(settings)
     async with running(app):
@@ -72,7 +72,7 @@ async def test_embedded_default_smoke(tmp_path: Path) -> None:
             await service.load_scenario(session=session, redis=rt.redis, keys=rt.keys,
                                         scenario=scenario, checksum=checksum, now=rt.clock.now())
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub", headers=AUTH) as http:
             assert (await http.get("/readyz")).status_code == 200
             units = (await http.get("/api/v1/units")).json()
             hospitals = (await http.get("/api/v1/hospitals")).json()

@@ -18,7 +18,7 @@ from dispatch.handovers import service as handovers
 from dispatch.hospitals.suspension import apply_scheduled
 from dispatch.runtime import Runtime
 from tests import factories
-from tests.conftest import running
+from tests.conftest import client_for, running
 from tests.realtime_helpers import events, no_event, open_socket
 
 CREW = Actor(name="crew-A1", role="crew", source="test")
@@ -123,8 +123,8 @@ async def test_overdue_alert_fires_at_the_target_and_keeps_escalating(
         assert [level for _, level in await handovers.overdue_tick(rt)] == [2]
         second = (await events(console, 1))[0]
         assert second["data"]["alert"]["level"] == "critical"
-    metrics = (await httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                       base_url="http://hub").get("/metrics")).text
+    async with client_for(app) as http:
+        metrics = (await http.get("/metrics")).text
     assert "dispatch_handovers_overdue 1.0" in metrics
 
 
@@ -242,8 +242,7 @@ async def test_capacity_updates_from_two_hospital_users_at_once_lose_nothing(
     a, b = make_app(), make_app()
     async with running(a), running(b):
         await factories.load(a, scenario_with_two_hospitals())
-        ca = httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://a")
-        cb = httpx.AsyncClient(transport=httpx.ASGITransport(app=b), base_url="http://b")
+        ca, cb = client_for(a, "http://a"), client_for(b, "http://b")
         async with ca, cb:
             base = "/api/v1/hospitals/general/capacity"
             assert (await ca.put(f"{base}/dialysis", json={"available": 5, "total": 20})).status_code == 200

@@ -26,7 +26,7 @@ from dispatch.realtime.service import EventBus
 from dispatch.redis import create_redis
 from dispatch.runtime import Runtime
 from tests import factories
-from tests.conftest import running, serve
+from tests.conftest import AUTH, running, serve
 from tests.realtime_helpers import events, next_frame, no_event, open_socket
 
 
@@ -243,7 +243,7 @@ async def test_event_through_instance_a_arrives_on_instance_b(make_app: Any) -> 
     async with running(a), running(b), serve(a) as address_a, serve(b) as address_b:
         await factories.load(a, factories.small_scenario())
         ws, _ = await open_socket(address_b, "/ws/crew/B1")
-        async with ws, httpx.AsyncClient(base_url=f"http://{address_a}") as http:
+        async with ws, httpx.AsyncClient(base_url=f"http://{address_a}", headers=AUTH) as http:
             sent = await http.post("/api/v1/messages", json={"text": "via A", "unit_id": "B1"})
             assert sent.status_code == 201
             got = await events(ws, 1)

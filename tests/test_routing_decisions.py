@@ -51,7 +51,7 @@ async def test_decision_is_recorded_on_the_incident(
     assert body["transport_mode"] == "negative_pressure_ambulance"
     assert body["required_capabilities"] == ["ambulance", "negative_pressure"]
     assert body["matched_rules"] == ["critical-sealed-or-isolated", "critical-pregnant", "critical"]
-    assert body["decided_by"] == "local-operator"
+    assert body["decided_by"] == "test-operator"
     decision = body["decision"]
     assert decision["zone"] == {"id": "yuhua-sealed-1", "name": "Yuhuazhai compound (demo)",
                                 "status": "sealed"}
@@ -173,15 +173,14 @@ async def test_routing_on_the_embedded_default(tmp_path: Any) -> None:
     """`dispatch demo` runs on SQLite and an in-process Redis: routing works there too."""
     from dispatch.config import Settings
     from dispatch.main import create_app
-    from tests.conftest import running
+    from tests.conftest import TEST_SECRET, client_for, running
     from tests.factories import load_builtin
 
-    app = create_app(Settings(data_dir=tmp_path, background_tasks=False))
+    app = create_app(Settings(data_dir=tmp_path, background_tasks=False, secret_key=TEST_SECRET))
     async with running(app):
         await load_builtin(app)
         incident_id = await add_incident(app, **CONTROLLED, severity="non_urgent", category="cancer")
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+        async with client_for(app) as http:
             body = await decide(http, incident_id)
             assert (body["destination_hospital_id"], body["transport_mode"]) == (
                 "xjtu-first", "closed_loop_vehicle")

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from dispatch import versions
 from dispatch.redis import Keys
 from tests import factories
-from tests.conftest import running
+from tests.conftest import client_for, running
 
 SEALED = {"lat": 34.233, "lon": 108.856, "severity": "urgent"}
 RULES_V2 = """
@@ -32,7 +32,7 @@ rules:
 
 @contextlib.asynccontextmanager
 async def client_of(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as c:
+    async with client_for(app) as c:
         yield c
 
 

@@ -95,7 +95,7 @@ async def test_upload_activate_and_roll_back(client: httpx.AsyncClient, app: Any
         ("rule_set.uploaded", "2", None), ("rule_set.activated", "2", 1),
         ("rule_set.uploaded", "3", None), ("rule_set.activated", "3", 2),
         ("rule_set.rolled_back", "2", 3), ("rule_set.rolled_back", "1", 2)]
-    assert {e.actor for e in entries[2:]} == {"local-operator"}
+    assert {e.actor for e in entries[2:]} == {"test-operator"}
 
 
 BAD_RULES = [

@@ -76,7 +76,7 @@ async def test_zone_lifecycle_is_versioned_and_audited(client: httpx.AsyncClient
     entries = await audit_of(app, "zone", "test-zone")
     assert [e.action for e in entries] == ["zone.created", "zone.updated", "zone.updated",
                                            "zone.deleted"]
-    assert {e.actor for e in entries} == {"local-operator"}
+    assert {e.actor for e in entries} == {"test-operator"}
     assert entries[0].actor_role == "admin"
     assert entries[0].source == "127.0.0.1"
     assert entries[0].before is None

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from dispatch.audit import service as audit
 from dispatch.audit.dependencies import ActorDep
+from dispatch.auth.dependencies import allow
+from dispatch.auth.limits import IntakeRate
+from dispatch.auth.permissions import CONSOLE, TELEPHONY, console_only, telephony_only
 from dispatch.calls import callbacks as callback_service
 from dispatch.calls import positions as position_service
 from dispatch.calls import service, slo
@@ -42,9 +45,11 @@ def call_out(call: Call, offered_to: str | None = None) -> CallOut:
 
 
 @router.post("/calls", response_model=CallOut, status_code=201,
-             responses={200: {"description": "this telephony call id was already reported"}})
+             responses={200: {"description": "this telephony call id was already reported"}},
+             dependencies=[telephony_only])
 async def receive_call(
-    body: CallIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep, response: Response
+    body: CallIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep, response: Response,
+    _rate: IntakeRate,
 ) -> CallOut:
     """Report a ringing call (telephony). It is stored before the hub answers."""
     call, created = await service.receive_call(session=session, rt=rt, body=body, actor=actor)
@@ -53,7 +58,7 @@ async def receive_call(
     return call_out(call)
 
 
-@router.get("/calls", response_model=list[CallOut])
+@router.get("/calls", response_model=list[CallOut], dependencies=[console_only])
 async def list_calls(
     session: SessionDep, rt: RuntimeDep, actor: ActorDep,
     status: Literal["ringing"] = Query(default="ringing"),
@@ -63,13 +68,13 @@ async def list_calls(
             await service.ringing_calls(session=session, rt=rt)]
 
 
-@router.get("/calls/{ref}", response_model=CallOut)
+@router.get("/calls/{ref}", response_model=CallOut, dependencies=[console_only])
 async def get_call(ref: CallRef, session: SessionDep, actor: ActorDep) -> CallOut:
     """One call."""
     return call_out(await service.find_call(session, ref))
 
 
-@router.get("/calls/{ref}/timeline")
+@router.get("/calls/{ref}/timeline", dependencies=[console_only])
 async def call_timeline(ref: CallRef, session: SessionDep, actor: ActorDep) -> list[dict[str, Any]]:
     """Every step of a call: what happened, who did it and when."""
     call = await service.find_call(session, ref)
@@ -78,7 +83,7 @@ async def call_timeline(ref: CallRef, session: SessionDep, actor: ActorDep) -> l
              "before": e.before, "after": e.after} for e in entries]
 
 
-@router.post("/calls/{ref}/answer", response_model=CallOut)
+@router.post("/calls/{ref}/answer", response_model=CallOut, dependencies=[console_only])
 async def answer_call(
     ref: CallRef, body: AnswerIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> CallOut:
@@ -87,7 +92,7 @@ async def answer_call(
         session=session, rt=rt, ref=ref, position_id=body.position_id, actor=actor))
 
 
-@router.post("/calls/{ref}/abandoned", response_model=CallOut)
+@router.post("/calls/{ref}/abandoned", response_model=CallOut, dependencies=[telephony_only])
 async def call_abandoned(
     ref: CallRef, session: SessionDep, rt: RuntimeDep, actor: ActorDep, body: TimeIn | None = None
 ) -> CallOut:
@@ -97,7 +102,8 @@ async def call_abandoned(
     return call_out(call)
 
 
-@router.post("/calls/{ref}/ended", response_model=CallOut)
+@router.post("/calls/{ref}/ended", response_model=CallOut,
+             dependencies=[Depends(allow(*TELEPHONY, *CONSOLE, doing="ending a call"))])
 async def call_ended(
     ref: CallRef, session: SessionDep, rt: RuntimeDep, actor: ActorDep, body: TimeIn | None = None
 ) -> CallOut:
@@ -106,7 +112,7 @@ async def call_ended(
                                            at=body.at if body else None, actor=actor))
 
 
-@router.post("/calls/{ref}/transfer", response_model=CallOut)
+@router.post("/calls/{ref}/transfer", response_model=CallOut, dependencies=[console_only])
 async def transfer_call(
     ref: CallRef, body: TransferIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> CallOut:
@@ -115,13 +121,15 @@ async def transfer_call(
         session=session, rt=rt, ref=ref, to_position_id=body.to_position_id, actor=actor))
 
 
-@router.get("/positions", response_model=list[PositionOut], tags=["positions"])
+@router.get("/positions", response_model=list[PositionOut], tags=["positions"],
+            dependencies=[console_only])
 async def list_positions(session: SessionDep, rt: RuntimeDep, actor: ActorDep) -> list[PositionOut]:
     """Call-taker positions and their live state."""
     return await position_service.list_positions(session=session, rt=rt)
 
 
-@router.post("/positions/{position_id}/login", response_model=PositionOut, tags=["positions"])
+@router.post("/positions/{position_id}/login", response_model=PositionOut, tags=["positions"],
+             dependencies=[console_only])
 async def login(
     position_id: PositionId, body: LoginIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> PositionOut:
@@ -131,7 +139,8 @@ async def login(
         session=session, rt=rt, position_id=position_id, state=state, actor=actor, user=body.user)
 
 
-@router.post("/positions/{position_id}/logout", response_model=PositionOut, tags=["positions"])
+@router.post("/positions/{position_id}/logout", response_model=PositionOut, tags=["positions"],
+             dependencies=[console_only])
 async def logout(
     position_id: PositionId, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> PositionOut:
@@ -140,7 +149,8 @@ async def logout(
         session=session, rt=rt, position_id=position_id, state="logged_out", actor=actor)
 
 
-@router.put("/positions/{position_id}/state", response_model=PositionOut, tags=["positions"])
+@router.put("/positions/{position_id}/state", response_model=PositionOut, tags=["positions"],
+            dependencies=[console_only])
 async def set_state(
     position_id: PositionId, body: PositionStateIn, session: SessionDep, rt: RuntimeDep,
     actor: ActorDep,
@@ -150,7 +160,8 @@ async def set_state(
         session=session, rt=rt, position_id=position_id, state=body.state, actor=actor)
 
 
-@router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"])
+@router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],
+            dependencies=[console_only])
 async def list_callbacks(
     session: SessionDep, actor: ActorDep,
     status: Literal["pending", "dialling", "resolved"] | None = Query(default=None),
@@ -160,7 +171,8 @@ async def list_callbacks(
             for c in await callback_service.list_callbacks(session=session, status=status)]
 
 
-@router.post("/callbacks/{callback_id}/take", response_model=CallbackOut, tags=["callbacks"])
+@router.post("/callbacks/{callback_id}/take", response_model=CallbackOut, tags=["callbacks"],
+             dependencies=[console_only])
 async def take_callback(
     callback_id: Annotated[str, Path(max_length=40)], body: CallbackTakeIn, session: SessionDep,
     rt: RuntimeDep, actor: ActorDep,
@@ -170,7 +182,8 @@ async def take_callback(
         session=session, rt=rt, callback_id=callback_id, position_id=body.position_id, actor=actor))
 
 
-@router.post("/callbacks/{callback_id}/outcome", response_model=CallbackOut, tags=["callbacks"])
+@router.post("/callbacks/{callback_id}/outcome", response_model=CallbackOut, tags=["callbacks"],
+             dependencies=[console_only])
 async def callback_outcome(
     callback_id: Annotated[str, Path(max_length=40)], body: CallbackOutcomeIn, session: SessionDep,
     rt: RuntimeDep, actor: ActorDep,
@@ -181,7 +194,7 @@ async def callback_outcome(
         actor=actor))
 
 
-@router.get("/slo", response_model=SloOut, tags=["slo"])
+@router.get("/slo", response_model=SloOut, tags=["slo"], dependencies=[console_only])
 async def get_slo(session: SessionDep, rt: RuntimeDep, actor: ActorDep) -> SloOut:
     """Answer-time figures for the last 15 minutes, hour and day, with staffing advice."""
     return await slo.compute(session=session, rt=rt)

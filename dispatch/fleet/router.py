@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from dispatch.auth.dependencies import CurrentPrincipal
+from dispatch.auth.permissions import readers_only
 from dispatch.db import SessionDep
 from dispatch.fleet import service
 from dispatch.fleet.schemas import PostOut, UnitOut
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["fleet"])
+router = APIRouter(prefix="/api/v1", tags=["fleet"], dependencies=[readers_only])
 
 
 @router.get("/units", response_model=list[UnitOut])

@@ -6,11 +6,18 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from dispatch.audit.dependencies import ActorDep
-from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.permissions import CONFIGURERS, require, require_own_hospital
+from dispatch.auth.dependencies import CurrentPrincipal, allow
+from dispatch.auth.permissions import (
+    CONFIGURERS,
+    CONSOLE,
+    readers_only,
+    require,
+    require_own_hospital,
+    require_own_unit,
+)
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.errors import InvalidInput
@@ -33,21 +40,21 @@ router = APIRouter(prefix="/api/v1", tags=["hospital side"])
 
 HospitalId = Annotated[str, Path(max_length=64)]
 HandoverId = Annotated[str, Path(max_length=40)]
-DISPATCH_ROLES = (Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 
 
-@router.get("/handovers")
+@router.get("/handovers", dependencies=[Depends(allow(*CONSOLE, Role.HOSPITAL, doing="seeing handovers"))])
 async def list_handovers(
     session: SessionDep, principal: CurrentPrincipal,
     hospital_id: str | None = Query(default=None, max_length=64),
 ) -> list[dict[str, Any]]:
     """Patients coming in or waiting at hospital doors, with their clocks."""
-    if principal.hospital_id and not principal.has(*DISPATCH_ROLES):
+    if principal.hospital_id and not principal.has(*CONSOLE):
         hospital_id = principal.hospital_id
     return await service.active(session=session, hospital_id=hospital_id)
 
 
-@router.get("/handovers/stats", response_model=list[stats.HandoverStats])
+@router.get("/handovers/stats", response_model=list[stats.HandoverStats],
+            dependencies=[Depends(allow(*CONSOLE, Role.HOSPITAL, doing="seeing handover times"))])
 async def handover_stats(
     session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     hospital_id: str | None = Query(default=None, max_length=64),
@@ -65,7 +72,7 @@ async def incoming(
 ) -> list[dict[str, Any]]:
     """The hospital's view: patients on their way (with ETA) and waiting at the door."""
     await hospitals_service.get_hospital(session=session, hospital_id=hospital_id)
-    if not principal.has(*DISPATCH_ROLES):
+    if not principal.has(*CONSOLE):
         require_own_hospital(principal, hospital_id, doing="seeing a hospital's incoming patients")
     return await service.active(session=session, hospital_id=hospital_id)
 
@@ -91,12 +98,10 @@ async def handover_done(
     """The hospital has taken the patient over (a crew marking it must give a reason)."""
     handover = await service.find(session, handover_id)
     reason = body.reason if body else None
-    by_hospital = principal.has(Role.HOSPITAL, *CONFIGURERS) and (
-        principal.hospital_id in (None, handover.hospital_id))
+    by_hospital = principal.has(*CONFIGURERS) or (
+        principal.has(Role.HOSPITAL) and principal.hospital_id == handover.hospital_id)
     if not by_hospital:
-        crew = principal.has(Role.CREW, Role.DISPATCHER) and principal.unit_id in (None, handover.unit_id)
-        if not crew:
-            require_own_hospital(principal, handover.hospital_id, doing="marking a handover done")
+        require_own_unit(principal, handover.unit_id, doing="marking a handover done")
         if not reason:
             raise InvalidInput.field("body.reason", "a crew marking the handover must give a reason")
     done = await service.mark_done(session=session, rt=rt, handover_id=handover_id, actor=actor,
@@ -105,7 +110,7 @@ async def handover_done(
     return service.handover_data(done)
 
 
-@router.get("/hospitals/{hospital_id}/capacity")
+@router.get("/hospitals/{hospital_id}/capacity", dependencies=[readers_only])
 async def get_capacity(
     hospital_id: HospitalId, session: SessionDep, principal: CurrentPrincipal
 ) -> list[dict[str, Any]]:

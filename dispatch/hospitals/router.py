@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.permissions import CONFIGURERS, require
+from dispatch.auth.permissions import CONFIGURERS, readers_only, require
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.errors import Forbidden
@@ -14,7 +14,7 @@ from dispatch.hospitals import service
 from dispatch.hospitals.schemas import STATUS_FIELDS, HospitalCreate, HospitalOut, HospitalUpdate
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["hospitals"])
+router = APIRouter(prefix="/api/v1", tags=["hospitals"], dependencies=[readers_only])
 
 
 @router.get("/hospitals", response_model=list[HospitalOut])

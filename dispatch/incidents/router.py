@@ -8,12 +8,13 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from dispatch.audit.dependencies import ActorDep
+from dispatch.auth.permissions import console_only
 from dispatch.db import SessionDep
 from dispatch.incidents import service
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, LinkCallIn
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["incidents"])
+router = APIRouter(prefix="/api/v1", tags=["incidents"], dependencies=[console_only])
 
 
 @router.post("/incidents", response_model=IncidentOut, status_code=201)

@@ -82,7 +82,9 @@ async def scenario(session: SessionDep, principal: CurrentPrincipal) -> dict[str
 
 
 @router.get("/api/v1/console/config")
-async def console_config(rt: RuntimeDep, session: SessionDep) -> dict[str, Any]:
+async def console_config(
+    rt: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
     """What the web apps need before they draw: map centre and tiles, answer targets, features."""
     info = await scenario_service.current_scenario(session=session)
     routes = {getattr(r, "path", "") for r in rt.extras.get("routes", ())}

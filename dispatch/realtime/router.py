@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -13,7 +14,9 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.websockets import WebSocketState
 
-from dispatch.auth.dependencies import authenticate_websocket
+from dispatch.auth.dependencies import SUBPROTOCOL, authenticate_websocket, websocket_token
+from dispatch.auth.permissions import CONFIGURERS, CONSOLE, DISPATCHERS
+from dispatch.auth.schemas import Principal, Role
 from dispatch.errors import DispatchError, Forbidden, InvalidInput, validation_errors
 from dispatch.realtime.actions import Action, Connection
 from dispatch.realtime.direct import DirectWriter
@@ -32,6 +35,8 @@ CLOSE_HEARTBEAT = 4000
 CLOSE_TOO_SLOW = 4008
 CLOSE_RESTART = 1012
 CLOSE_UNKNOWN = 4404
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
 
 
 def _split(value: str | None) -> tuple[str, ...] | None:
@@ -39,6 +44,20 @@ def _split(value: str | None) -> tuple[str, ...] | None:
         return None
     items = tuple(v.strip() for v in value.split(",") if v.strip())
     return items or None
+
+
+async def admit(websocket: WebSocket, allowed: Callable[[Principal], bool]) -> Principal | None:
+    """Accept the socket, then close it with a reason unless the caller may use this channel."""
+    principal = await authenticate_websocket(websocket)
+    _, offered = websocket_token(websocket)
+    await websocket.accept(subprotocol=SUBPROTOCOL if offered else None)
+    if principal is None:
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="log in: no valid token")
+        return None
+    if not allowed(principal):
+        await websocket.close(code=CLOSE_FORBIDDEN, reason="this channel is not for your role")
+        return None
+    return principal
 
 
 @router.websocket("/ws/console")
@@ -49,7 +68,10 @@ async def console_socket(
     areas: str | None = Query(default=None, max_length=2000),
 ) -> None:
     """Live events for call-takers, dispatchers and supervisors."""
-    await serve(websocket, "console", None, since=since, types=_split(types), areas=_split(areas))
+    principal = await admit(websocket, lambda p: p.has(*CONSOLE))
+    if principal is not None:
+        await serve(websocket, principal, "console", None, since=since, types=_split(types),
+                    areas=_split(areas))
 
 
 @router.websocket("/ws/crew/{unit_id}")
@@ -57,12 +79,15 @@ async def crew_socket(
     websocket: WebSocket, unit_id: str, since: str | None = Query(default=None, max_length=40)
 ) -> None:
     """A crew tablet: its own unit's jobs and messages, and broadcasts to every crew."""
+    principal = await admit(websocket, lambda p: p.has(*DISPATCHERS)
+                            or (p.has(Role.CREW) and p.unit_id == unit_id))
+    if principal is None:
+        return
     runtime = websocket_runtime(websocket)
     if not await runtime.redis.sismember(runtime.keys.units, unit_id):  # type: ignore[misc]
-        await websocket.accept()  # accept first so the client learns why (a close code)
         await websocket.close(code=CLOSE_UNKNOWN, reason=f"unknown unit {unit_id[:32]}")
         return
-    await serve(websocket, "crew", unit_id, since=since)
+    await serve(websocket, principal, "crew", unit_id, since=since)
 
 
 @router.websocket("/ws/hospital/{hospital_id}")
@@ -72,14 +97,17 @@ async def hospital_socket(
     """A hospital terminal: its pre-arrival notices, arrivals, handover clocks and capacity."""
     from dispatch.hospitals.models import Hospital
 
+    principal = await admit(websocket, lambda p: p.has(*CONFIGURERS)
+                            or (p.has(Role.HOSPITAL) and p.hospital_id == hospital_id))
+    if principal is None:
+        return
     runtime = websocket_runtime(websocket)
     async with runtime.sessionmaker() as session:
         known = await session.get(Hospital, hospital_id[:64]) is not None
     if not known:
-        await websocket.accept()
         await websocket.close(code=CLOSE_UNKNOWN, reason=f"unknown hospital {hospital_id[:32]}")
         return
-    await serve(websocket, "hospital", hospital_id, since=since)
+    await serve(websocket, principal, "hospital", hospital_id, since=since)
 
 
 class Sender:
@@ -99,6 +127,7 @@ class Sender:
 
 async def serve(
     websocket: WebSocket,
+    principal: Principal,
     channel: str,
     key: str | None,
     *,
@@ -108,8 +137,6 @@ async def serve(
 ) -> None:
     """Run one connection: hello, replay after `since`, then live events and client actions."""
     runtime = websocket_runtime(websocket)
-    principal = await authenticate_websocket(websocket)
-    await websocket.accept()
     sub = Subscription(
         channel=channel,
         key=key,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.permissions import CONFIGURERS, require
+from dispatch.auth.permissions import CONFIGURERS, readers_only, require
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.routing import rule_sets, rules, service
@@ -25,7 +25,7 @@ from dispatch.routing.schemas import (
 )
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
+router = APIRouter(prefix="/api/v1/routing", tags=["routing"], dependencies=[readers_only])
 
 DECIDERS = (Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.permissions import CONFIGURERS, require
+from dispatch.auth.permissions import CONFIGURERS, readers_only, require
 from dispatch.db import SessionDep
 from dispatch.runtime import RuntimeDep
 from dispatch.zones import service
@@ -24,7 +24,7 @@ from dispatch.zones.schemas import (
     ZoneUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/zones", tags=["zones"])
+router = APIRouter(prefix="/api/v1/zones", tags=["zones"], dependencies=[readers_only])
 
 At = Annotated[AwareDatetime | None, Query(description="Time in force (default: now)")]
 

@@ -1,0 +1,245 @@
+"""Accounts, logins and device tokens.
+
+People log in with a password (hashed with Argon2id) and get a signed token for a shift.
+Logging out, or disabling the account, takes effect at once on every instance: Redis keeps
+revoked token ids until they would have expired, and for each person the time before which
+their tokens are no longer accepted. Devices carry an opaque token whose hash is stored; a
+crew tablet's token is bound to one unit, a hospital terminal's to one hospital.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.audit import service as audit
+from dispatch.audit.schemas import Actor
+from dispatch.auth import tokens
+from dispatch.auth.models import Device, User
+from dispatch.auth.schemas import Principal, Role
+from dispatch.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from dispatch.redis import Keys
+from dispatch.runtime import Runtime
+
+HASHER = PasswordHasher()
+# A hash to verify against when the user does not exist, so timing does not tell.
+_DUMMY_HASH = HASHER.hash("not a password")
+DEVICE_CACHE_SECONDS = 300
+DEVICE_ROLES = {"crew": Role.CREW, "hospital": Role.HOSPITAL, "telephony": Role.TELEPHONY}
+
+
+async def start(rt: Runtime) -> None:
+    """Startup hook: the key that signs tokens (the same on every instance)."""
+    rt.extras["signing_key"] = tokens.signing_key(rt.settings)
+
+
+def revoked_key(keys: Keys, token_id: str) -> str:
+    return f"{keys.prefix}:auth:revoked:{token_id}"
+
+
+def valid_after_key(keys: Keys, username: str) -> str:
+    return f"{keys.prefix}:auth:valid-after:{username}"
+
+
+def device_key(keys: Keys, digest: str) -> str:
+    return f"{keys.prefix}:auth:device:{digest}"
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(name=user.username, roles=frozenset(Role(r) for r in user.roles),
+                     unit_id=user.unit_id, hospital_id=user.hospital_id)
+
+
+def check_password(password: str) -> None:
+    if len(password) < 10:
+        raise InvalidInput.field("body.password", "at least 10 characters")
+
+
+async def create_user(
+    *, session: AsyncSession, rt: Runtime | None, username: str, password: str, roles: list[Role],
+    now: datetime, actor: Actor, display_name: str | None = None, unit_id: str | None = None,
+    hospital_id: str | None = None,
+) -> User:
+    """Add a person; the password is stored only as an Argon2id hash."""
+    check_password(password)
+    if await session.get(User, username) is not None:
+        raise Conflict(f"user {username!r} already exists")
+    if not roles:
+        raise InvalidInput.field("body.roles", "give at least one role")
+    user = User(username=username, display_name=display_name, password_hash=HASHER.hash(password),
+                roles=sorted({r.value for r in roles}), unit_id=unit_id, hospital_id=hospital_id,
+                active=True, created_at=now)
+    session.add(user)
+    await session.flush()
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="user.create", target_type="user", target_id=username, before=None,
+                       after={"roles": user.roles, "unit_id": unit_id, "hospital_id": hospital_id},
+                       at=now)
+    await session.commit()
+    return user
+
+
+async def set_password(*, session: AsyncSession, username: str, password: str, now: datetime,
+                       actor: Actor) -> None:
+    check_password(password)
+    user = await session.get(User, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    user.password_hash = HASHER.hash(password)
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="user.password", target_type="user", target_id=username,
+                       before=None, after=None, at=now)
+    await session.commit()
+
+
+async def login(
+    *, session: AsyncSession, rt: Runtime, username: str, password: str, source: str | None
+) -> tuple[str, tokens.Claims]:
+    """Check a password and issue a token for the shift."""
+    user = await session.get(User, username)
+    try:
+        HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        user = None
+    now = rt.clock.now()
+    if user is None or not user.active:
+        await audit.record(session, actor=username[:64], role=None, source=source,
+                           action="auth.login_failed", target_type="user", target_id=username[:64],
+                           before=None, after=None, at=now)
+        await session.commit()
+        raise Unauthorized("wrong username or password")
+    if HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = HASHER.hash(password)
+    user.last_login_at = now
+    token, claims = tokens.issue(principal_of(user), key=rt.extras["signing_key"], now=now,
+                                 lifetime=timedelta(hours=rt.settings.access_token_hours))
+    await audit.record(session, actor=user.username, role=None, source=source, action="auth.login",
+                       target_type="user", target_id=user.username, before=None,
+                       after={"token_id": claims.token_id}, at=now)
+    await session.commit()
+    return token, claims
+
+
+async def logout(*, rt: Runtime, claims: tokens.Claims) -> None:
+    """Revoke this token everywhere until it would have expired."""
+    remaining = int((claims.expires_at - rt.clock.now()).total_seconds()) + 1
+    await rt.redis.set(revoked_key(rt.keys, claims.token_id), "1", ex=max(remaining, 1))
+
+
+async def disable_user(*, session: AsyncSession, rt: Runtime, username: str, actor: Actor) -> None:
+    """Disable an account: its tokens stop working on every instance now."""
+    user = await session.get(User, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    now = rt.clock.now()
+    user.active = False
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="user.disable", target_type="user", target_id=username,
+                       before={"active": True}, after={"active": False}, at=now)
+    await session.commit()
+    lifetime = int(rt.settings.access_token_hours * 3600) + 60
+    await rt.redis.set(valid_after_key(rt.keys, username), str(now.timestamp()), ex=lifetime)
+
+
+async def accept(*, rt: Runtime, token: str) -> tuple[Principal, tokens.Claims | None] | None:
+    """The principal behind a bearer token, or None when it is not (or no longer) valid."""
+    now = rt.clock.now()
+    if tokens.is_device_token(token):
+        device = await device_principal(rt=rt, token=token)
+        return (device, None) if device else None
+    claims = tokens.verify(token, key=rt.extras["signing_key"], now=now)
+    if claims is None:
+        return None
+    revoked, valid_after = await rt.redis.mget(
+        revoked_key(rt.keys, claims.token_id), valid_after_key(rt.keys, claims.principal.name))
+    if revoked or (valid_after and claims.issued_at.timestamp() <= float(valid_after)):
+        return None
+    return claims.principal, claims
+
+
+async def create_device(
+    *, session: AsyncSession, rt: Runtime | None, kind: str, name: str, now: datetime, actor: Actor,
+    unit_id: str | None = None, hospital_id: str | None = None,
+) -> tuple[Device, str]:
+    """Issue a device token (shown once). Crew devices need a unit, hospital devices a hospital."""
+    if kind not in DEVICE_ROLES:
+        raise InvalidInput.field("body.kind", f"one of {', '.join(DEVICE_ROLES)}")
+    if kind == "crew" and not unit_id:
+        raise InvalidInput.field("body.unit_id", "a crew tablet is bound to one unit")
+    if kind == "hospital" and not hospital_id:
+        raise InvalidInput.field("body.hospital_id", "a hospital terminal is bound to one hospital")
+    token = tokens.new_device_token()
+    device = Device(id=uuid.uuid4().hex, name=name, kind=kind,
+                    unit_id=unit_id if kind == "crew" else None,
+                    hospital_id=hospital_id if kind == "hospital" else None,
+                    token_hash=tokens.token_hash(token), created_at=now, created_by=actor.name)
+    session.add(device)
+    await session.flush()
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="device.create", target_type="device", target_id=device.id,
+                       before=None, after={"kind": kind, "name": name, "unit_id": device.unit_id,
+                                           "hospital_id": device.hospital_id}, at=now)
+    await session.commit()
+    return device, token
+
+
+async def revoke_device(*, session: AsyncSession, rt: Runtime, device_id: str, actor: Actor) -> None:
+    device = await session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id!r}")
+    now = rt.clock.now()
+    device.revoked_at = now
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="device.revoke", target_type="device", target_id=device_id,
+                       before=None, after={"revoked_at": now}, at=now)
+    await session.commit()
+    await rt.redis.delete(device_key(rt.keys, device.token_hash))
+
+
+async def device_principal(*, rt: Runtime, token: str) -> Principal | None:
+    """Look a device token up (cached in Redis for a few minutes)."""
+    digest = tokens.token_hash(token)
+    cached = await rt.redis.get(device_key(rt.keys, digest))
+    if cached is not None:
+        data = json.loads(cached)
+    else:
+        async with rt.sessionmaker() as session:
+            device = (await session.scalars(select(Device).where(
+                Device.token_hash == digest, Device.revoked_at.is_(None)))).first()
+        if device is None:
+            return None
+        data = {"name": f"device:{device.name}", "kind": device.kind, "unit_id": device.unit_id,
+                "hospital_id": device.hospital_id}
+        await rt.redis.set(device_key(rt.keys, digest), json.dumps(data), ex=DEVICE_CACHE_SECONDS)
+    return Principal(name=data["name"], roles=frozenset({DEVICE_ROLES[data["kind"]]}),
+                     unit_id=data["unit_id"], hospital_id=data["hospital_id"])
+
+
+async def list_users(*, session: AsyncSession) -> list[User]:
+    return list((await session.scalars(select(User).order_by(User.username))).all())
+
+
+async def list_devices(*, session: AsyncSession) -> list[Device]:
+    return list((await session.scalars(select(Device).order_by(Device.created_at))).all())
+
+
+async def ensure_user(*, session: AsyncSession, username: str, password: str, roles: list[Role],
+                      now: datetime, unit_id: str | None = None, hospital_id: str | None = None) -> None:
+    """Create the account or reset its password and roles (used by the demo)."""
+    user = await session.get(User, username)
+    if user is None:
+        await create_user(session=session, rt=None, username=username, password=password,
+                          roles=roles, now=now, actor=Actor(name="demo"), unit_id=unit_id,
+                          hospital_id=hospital_id)
+        return
+    user.password_hash = HASHER.hash(password)
+    user.roles = sorted({r.value for r in roles})
+    user.unit_id, user.hospital_id, user.active = unit_id, hospital_id, True
+    await session.commit()
+
