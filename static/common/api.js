@@ -19,9 +19,26 @@ export class ApiError extends Error {
   }
 }
 
-// The authentication seam: a token kept by the login screen, sent on every request.
+// A person's token lives for the browser tab (sessionStorage); a device token (crew tablet,
+// hospital terminal) stays on the device (localStorage).
 export function authToken() {
-  return sessionStorage.getItem("dispatch.token");
+  return sessionStorage.getItem("dispatch.token") || localStorage.getItem("dispatch.device-token");
+}
+
+export function setPersonToken(token) {
+  if (token) sessionStorage.setItem("dispatch.token", token);
+  else sessionStorage.removeItem("dispatch.token");
+}
+
+export function setDeviceToken(token) {
+  if (token) localStorage.setItem("dispatch.device-token", token);
+  else localStorage.removeItem("dispatch.device-token");
+}
+
+// Screens register what to do when the hub says the token is no longer good.
+let onUnauthorized = () => {};
+export function whenUnauthorized(handler) {
+  onUnauthorized = handler;
 }
 
 export async function api(method, path, body) {
@@ -41,6 +58,7 @@ export async function api(method, path, body) {
   }
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
+  if (response.status === 401) onUnauthorized();
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }

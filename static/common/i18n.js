@@ -2,7 +2,8 @@
 
 const LABELS = {
   zh: {
-    console_title: "120 调度台", crew_title: "车组平板", online: "在线", offline: "离线 · 正在重连",
+    console_title: "120 调度台", crew_title: "车组平板", username: "用户名", password: "密码",
+    sign_in: "登录", sign_out: "注销", device_token: "设备令牌", wrong_login: "用户名或密码错误", online: "在线", offline: "离线 · 正在重连",
     language: "English", position: "席位", user: "调度员", login: "登录席位", logout: "退出",
     state_ready: "就绪", state_not_ready: "未就绪", state_wrap_up: "话后处理", state_on_call: "通话中",
     state_dialling: "回拨中", state_logged_out: "未登录",
@@ -41,7 +42,9 @@ const LABELS = {
     refer: "转介", home_visit: "上门服务", callback_by_doctor: "医生回电",
   },
   en: {
-    console_title: "120 Dispatch console", crew_title: "Crew tablet", online: "Online",
+    console_title: "120 Dispatch console", crew_title: "Crew tablet", username: "Username",
+    password: "Password", sign_in: "Sign in", sign_out: "Sign out", device_token: "Device token",
+    wrong_login: "Wrong username or password", online: "Online",
     offline: "Offline · reconnecting", language: "中文", position: "Position", user: "Call-taker",
     login: "Log in", logout: "Log out", state_ready: "Ready", state_not_ready: "Not ready",
     state_wrap_up: "Wrap-up", state_on_call: "On call", state_dialling: "Calling back",

@@ -7,7 +7,8 @@
 import { authToken } from "./api.js";
 
 export class HubSocket {
-  constructor(path, { onEvent, onStatus, onResync, onHello } = {}) {
+  constructor(path, { onEvent, onStatus, onResync, onHello, onDenied } = {}) {
+    this.onDenied = onDenied || (() => {});
     this.path = path;
     this.onEvent = onEvent || (() => {});
     this.onStatus = onStatus || (() => {});
@@ -28,8 +29,6 @@ export class HubSocket {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const params = new URLSearchParams();
     if (this.lastEventId) params.set("since", this.lastEventId);
-    const token = authToken();
-    if (token) params.set("token", token);
     const query = params.toString();
     return `${scheme}://${location.host}${this.path}${query ? "?" + query : ""}`;
   }
@@ -39,11 +38,14 @@ export class HubSocket {
       setTimeout(() => this.connect(), this.heldUntil - Date.now());
       return;
     }
-    const ws = new WebSocket(this.url());
+    // Browsers cannot set headers on a WebSocket: the token travels as a subprotocol.
+    const token = authToken();
+    const ws = new WebSocket(this.url(), token ? ["dispatch.v1", `bearer.${token}`] : []);
     this.ws = ws;
     ws.onmessage = (message) => this.receive(JSON.parse(message.data));
-    ws.onclose = () => {
+    ws.onclose = (closed) => {
       if (this.ws !== ws) return;
+      if (closed.code === 4401 || closed.code === 4403) this.onDenied(closed.code, closed.reason);
       this.setOnline(false);
       clearInterval(this.pinger);
       for (const { reject } of this.pending.values()) reject(new Error("connection lost"));

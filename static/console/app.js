@@ -1,7 +1,7 @@
 // The dispatcher console: ringing calls and their timers, the incident form, the routing
 // decision and why, unit recommendations, the unit board, the map, the SLO, callbacks, alerts.
 
-import { ApiError, esc, get, post, put } from "/common/api.js";
+import { ApiError, authToken, esc, get, post, setPersonToken, whenUnauthorized } from "/common/api.js";
 import { t, toggleLang, translate, setLang, currentLang } from "/common/i18n.js";
 import { HubSocket } from "/common/socket.js";
 import { ConsoleMap } from "./map.js";
@@ -29,6 +29,7 @@ const socket = new HubSocket("/ws/console", {
   onEvent: (event) => handle(event),
   onStatus: (online) => showConnection(online),
   onResync: () => { alert("info", t("resync")); reload(); },
+  onDenied: () => signOut(),
 });
 window.dispatchConsole = { socket, state };
 
@@ -372,8 +373,40 @@ function renderHandovers() {
 
 // --- start --------------------------------------------------------------------------------
 
+function signOut() {
+  post("/api/v1/auth/logout").catch(() => {});
+  setPersonToken(null);
+  location.reload();
+}
+
+/** Show the sign-in form; resolves once the hub has issued a token. */
+function signIn() {
+  $("signin").hidden = false;
+  $("signin").querySelector(".lang-switch").onclick = () => toggleLang();
+  return new Promise((resolve) => {
+    $("signin-form").onsubmit = async (event) => {
+      event.preventDefault();
+      const form = new FormData($("signin-form"));
+      try {
+        const session = await post("/api/v1/auth/login",
+          { username: form.get("username"), password: form.get("password") });
+        setPersonToken(session.access_token);
+        sessionStorage.setItem("dispatch.username", session.username);
+        $("signin").hidden = true;
+        resolve();
+      } catch (error) {
+        $("signin-error").textContent = error.status === 401 ? t("wrong_login") : error.message;
+      }
+    };
+  });
+}
+
 async function start() {
   setLang(currentLang());
+  if (!authToken()) await signIn();
+  whenUnauthorized(() => { setPersonToken(null); location.reload(); });
+  $("user-input").value = sessionStorage.getItem("dispatch.username") || "";
+  $("sign-out").onclick = signOut;
   $("lang").onclick = () => { toggleLang(); renderAll(); };
   $("login").onsubmit = login;
   $("logout").onclick = logout;

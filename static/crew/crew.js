@@ -2,13 +2,19 @@
 // machine, acknowledge with a countdown, position sharing, and status changes queued while
 // the tablet is offline and sent, in order, when it reconnects.
 
-import { esc, get } from "/common/api.js";
+import { authToken, esc, get, setDeviceToken, whenUnauthorized } from "/common/api.js";
 import { currentLang, setLang, t, toggleLang } from "/common/i18n.js";
 import { HubSocket } from "/common/socket.js";
 
 const $ = (id) => document.getElementById(id);
-const unitId = new URLSearchParams(location.search).get("unit") || sessionStorage.getItem("dispatch.unit");
-const QUEUE_KEY = `dispatch.crew.queue.${unitId}`;
+// A tablet is paired once with its device token (e.g. from a link ending in #token=…).
+const fragment = new URLSearchParams(location.hash.slice(1));
+if (fragment.get("token")) {
+  setDeviceToken(fragment.get("token"));
+  history.replaceState(null, "", location.pathname + location.search);
+}
+let unitId = new URLSearchParams(location.search).get("unit");
+let QUEUE_KEY = "";
 
 // What a crew may do next from each status (DESIGN.md's unit state machine).
 const NEXT = {
@@ -23,13 +29,8 @@ const NEXT = {
   available: ["out_of_service"],
 };
 
-const state = { unit: null, job: null, queue: JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]") };
-const socket = new HubSocket(`/ws/crew/${encodeURIComponent(unitId)}`, {
-  onEvent: handle,
-  onStatus: (online) => { $("offline").hidden = online; if (online) flush(); },
-  onResync: () => refresh(),
-});
-window.dispatchCrew = { socket, state };
+const state = { unit: null, job: null, queue: [] };
+let socket = null;
 
 async function refresh() {
   const [unit, job] = await Promise.all([
@@ -186,17 +187,42 @@ function sharePosition(on) {
   }, () => {}, { enableHighAccuracy: true, maximumAge: 5000 });
 }
 
+function pair() {
+  $("pair").hidden = false;
+  for (const el of document.querySelectorAll("header, main")) el.hidden = true;
+  $("pair").onsubmit = (event) => {
+    event.preventDefault();
+    setDeviceToken(new FormData($("pair")).get("token").trim());
+    location.reload();
+  };
+}
+
 async function start() {
   setLang(currentLang());
   $("lang").onclick = () => { toggleLang(); render(); };
   $("ack-button").onclick = acknowledge;
   $("decline-button").onclick = decline;
   $("share-position").onchange = (e) => sharePosition(e.target.checked);
+  whenUnauthorized(() => { setDeviceToken(null); pair(); });
+  if (!authToken()) {
+    pair();
+    return;
+  }
+  const me = await get("/api/v1/auth/me");
+  unitId = me.unit_id || unitId;  // a crew tablet's token names its unit
   if (!unitId) {
     $("job").innerHTML = "<p class='job-title'>?unit=…</p>";
     return;
   }
-  sessionStorage.setItem("dispatch.unit", unitId);
+  QUEUE_KEY = `dispatch.crew.queue.${unitId}`;
+  state.queue = JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
+  socket = new HubSocket(`/ws/crew/${encodeURIComponent(unitId)}`, {
+    onEvent: handle,
+    onStatus: (online) => { $("offline").hidden = online; if (online) flush(); },
+    onResync: () => refresh(),
+    onDenied: () => { setDeviceToken(null); pair(); },
+  });
+  window.dispatchCrew = { socket, state };
   await refresh();
   socket.connect();
   setInterval(tick, 500);
