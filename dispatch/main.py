@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dispatch.audit import router as audit_router
 from dispatch.auth import router as auth_router
 from dispatch.auth.limits import BodyLimit
 from dispatch.auth.service import start as auth_start
@@ -68,8 +69,10 @@ def create_app(
     app.add_middleware(RequestMetrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CaptureRawSend)
-    for module in (ops_router, auth_router, calls_router, incidents_router, fleet_router, hospitals_router,
-                   handovers_router, zones_router, routing_router, messages_router, realtime_router):
+    routers = (ops_router, auth_router, audit_router, calls_router, incidents_router, fleet_router,
+               hospitals_router, handovers_router, zones_router, routing_router, messages_router,
+               realtime_router)
+    for module in routers:
         app.include_router(module.router)
     mount_static(app)
     return app

@@ -14,7 +14,6 @@ from dispatch.auth.permissions import (
     CONFIGURERS,
     CONSOLE,
     readers_only,
-    require,
     require_own_hospital,
     require_own_unit,
 )
@@ -147,38 +146,38 @@ def _status_out(result: dict[str, Any]) -> dict[str, Any]:
             "scheduled": result["scheduled"], "flagged": result["flagged"]}
 
 
-@router.post("/hospitals/{hospital_id}/suspend")
+@router.post("/hospitals/{hospital_id}/suspend",
+             dependencies=[Depends(allow(*CONFIGURERS, doing="suspending a hospital"))])
 async def suspend(
     hospital_id: HospitalId, body: SuspendIn, session: SessionDep, rt: RuntimeDep,
     principal: CurrentPrincipal, actor: ActorDep,
 ) -> dict[str, Any]:
     """Suspend a hospital now or at `at`; patients on their way there are flagged for rerouting."""
-    require(principal, *CONFIGURERS, doing="suspending a hospital")
     return _status_out(await suspension.set_status(
         session=session, rt=rt, hospital_id=hospital_id, status=HospitalStatus.SUSPENDED,
         reason=body.reason, at=body.at, actor=actor))
 
 
-@router.post("/hospitals/{hospital_id}/reopen")
+@router.post("/hospitals/{hospital_id}/reopen",
+             dependencies=[Depends(allow(*CONFIGURERS, doing="reopening a hospital"))])
 async def reopen(
     hospital_id: HospitalId, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep, body: ReopenIn | None = None,
 ) -> dict[str, Any]:
     """Reopen a suspended hospital now or at `at`."""
-    require(principal, *CONFIGURERS, doing="reopening a hospital")
     body = body or ReopenIn()
     return _status_out(await suspension.set_status(
         session=session, rt=rt, hospital_id=hospital_id, status=HospitalStatus.OPEN,
         reason=body.reason, at=body.at, actor=actor))
 
 
-@router.post("/assignments/{assignment_id}/reroute")
+@router.post("/assignments/{assignment_id}/reroute",
+             dependencies=[Depends(allow(Role.DISPATCHER, *CONFIGURERS, doing="rerouting a unit"))])
 async def accept_reroute(
     assignment_id: uuid.UUID, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep, body: RerouteIn | None = None,
 ) -> dict[str, Any]:
     """Send the unit to the new destination decided after its hospital was suspended."""
-    require(principal, Role.DISPATCHER, *CONFIGURERS, doing="rerouting a unit")
     assignment = await suspension.accept_reroute(
         session=session, rt=rt, assignment_id=assignment_id,
         decision_id=body.decision_id if body else None, actor=actor)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
 from dispatch.audit.dependencies import ActorDep
-from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.permissions import CONFIGURERS, readers_only, require
+from dispatch.auth.dependencies import CurrentPrincipal, allow
+from dispatch.auth.permissions import CONFIGURERS, readers_only
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.errors import Forbidden
@@ -23,13 +23,13 @@ async def list_hospitals(session: SessionDep, principal: CurrentPrincipal) -> li
     return [HospitalOut.model_validate(h) for h in await service.list_hospitals(session=session)]
 
 
-@router.post("/hospitals", response_model=HospitalOut, status_code=status.HTTP_201_CREATED)
+@router.post("/hospitals", response_model=HospitalOut, status_code=status.HTTP_201_CREATED,
+             dependencies=[Depends(allow(*CONFIGURERS, doing="adding hospitals"))])
 async def create_hospital(
     body: HospitalCreate, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,
 ) -> HospitalOut:
     """Add a hospital."""
-    require(principal, *CONFIGURERS, doing="adding hospitals")
     hospital = await service.create_hospital(session=session, rt=rt, data=body, actor=actor)
     return HospitalOut.model_validate(hospital)
 
@@ -60,12 +60,12 @@ async def update_hospital(
     return HospitalOut.model_validate(hospital)
 
 
-@router.delete("/hospitals/{hospital_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/hospitals/{hospital_id}", status_code=status.HTTP_204_NO_CONTENT,
+               dependencies=[Depends(allow(*CONFIGURERS, doing="removing hospitals"))])
 async def delete_hospital(
     hospital_id: str, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,
 ) -> Response:
     """Remove a hospital that no incident refers to."""
-    require(principal, *CONFIGURERS, doing="removing hospitals")
     await service.delete_hospital(session=session, rt=rt, hospital_id=hospital_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

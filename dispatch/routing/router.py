@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
 from dispatch.audit.dependencies import ActorDep
-from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.permissions import CONFIGURERS, readers_only, require
+from dispatch.auth.dependencies import CurrentPrincipal, allow
+from dispatch.auth.permissions import CONFIGURERS, readers_only
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.routing import rule_sets, rules, service
@@ -47,12 +47,12 @@ async def evaluate(
     return await service.evaluate_hypothetical(session=session, rt=rt, request=body)
 
 
-@router.post("/decisions", response_model=RoutingDecisionOut, status_code=status.HTTP_201_CREATED)
+@router.post("/decisions", response_model=RoutingDecisionOut, status_code=status.HTTP_201_CREATED,
+             dependencies=[Depends(allow(*DECIDERS, doing="routing an incident"))])
 async def decide(
     body: DecideRequest, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal
 ) -> RoutingDecisionOut:
     """Decide for an incident now; recorded with the rule-set version that made it."""
-    require(principal, *DECIDERS, doing="routing an incident")
     row = await service.decide_for_incident(session=session, rt=rt, incident_id=body.incident_id,
                                             actor=principal.name)
     return RoutingDecisionOut.model_validate(row)
@@ -74,13 +74,13 @@ async def list_rule_sets(session: SessionDep, principal: CurrentPrincipal) -> li
 
 
 @router.post("/rule-sets", response_model=RuleSetDetail, status_code=status.HTTP_201_CREATED,
-             openapi_extra=RULE_SET_BODY)
+             openapi_extra=RULE_SET_BODY,
+             dependencies=[Depends(allow(*CONFIGURERS, doing="uploading rule sets"))])
 async def upload_rule_set(
     source: RuleSetSource, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep, activate: bool = False,
 ) -> RuleSetDetail:
     """Store a rule set as a new version; a rule set that does not validate is rejected whole."""
-    require(principal, *CONFIGURERS, doing="uploading rule sets")
     row = await rule_sets.upload(session=session, rt=rt, source=source, actor=actor,
                                  activate=activate)
     return detail(row)
@@ -101,12 +101,12 @@ async def active_rule_set(session: SessionDep, principal: CurrentPrincipal) -> R
     return detail(await rule_sets.active_rule_set(session=session))
 
 
-@router.post("/rule-sets/rollback", response_model=RuleSetOut)
+@router.post("/rule-sets/rollback", response_model=RuleSetOut,
+             dependencies=[Depends(allow(*CONFIGURERS, doing="rolling back rule sets"))])
 async def rollback_rule_set(
     session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal, actor: ActorDep
 ) -> RuleSetOut:
     """Return to the version that was active before the current one."""
-    require(principal, *CONFIGURERS, doing="rolling back rule sets")
     return RuleSetOut.model_validate(await rule_sets.rollback(session=session, rt=rt, actor=actor))
 
 
@@ -116,12 +116,12 @@ async def get_rule_set(version: int, session: SessionDep, principal: CurrentPrin
     return detail(await rule_sets.get_rule_set(session=session, version=version))
 
 
-@router.post("/rule-sets/{version}/activate", response_model=RuleSetOut)
+@router.post("/rule-sets/{version}/activate", response_model=RuleSetOut,
+             dependencies=[Depends(allow(*CONFIGURERS, doing="activating rule sets"))])
 async def activate_rule_set(
     version: int, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,
 ) -> RuleSetOut:
     """Make a stored version the active one, on every instance at once."""
-    require(principal, *CONFIGURERS, doing="activating rule sets")
     row = await rule_sets.activate(session=session, rt=rt, version=version, actor=actor)
     return RuleSetOut.model_validate(row)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from dispatch.audit.dependencies import ActorDep
-from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.permissions import CONFIGURERS, readers_only, require
+from dispatch.auth.dependencies import CurrentPrincipal, allow
+from dispatch.auth.permissions import CONFIGURERS, readers_only
 from dispatch.db import SessionDep
 from dispatch.runtime import RuntimeDep
 from dispatch.zones import service
@@ -39,13 +39,13 @@ async def list_zones(
     return [service.zone_out(z) for z in zones]
 
 
-@router.post("", response_model=ZoneOut, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=ZoneOut, status_code=status.HTTP_201_CREATED,
+             dependencies=[Depends(allow(*CONFIGURERS, doing="changing zones"))])
 async def create_zone(
     body: ZoneCreate, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,
 ) -> ZoneOut:
     """Create a zone; it applies to the next routing decision on every instance."""
-    require(principal, *CONFIGURERS, doing="changing zones")
     zone = await service.create_zone(session=session, rt=rt, data=body, actor=actor)
     return service.zone_out(zone)
 
@@ -59,13 +59,13 @@ async def export_zones(
     return JSONResponse(body, media_type="application/geo+json")
 
 
-@router.post("/import", response_model=ImportResult)
+@router.post("/import", response_model=ImportResult,
+             dependencies=[Depends(allow(*CONFIGURERS, doing="importing zones"))])
 async def import_zones(
     body: FeatureCollection, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep, replace: bool = False,
 ) -> ImportResult:
     """Create or update one zone per feature, all or nothing; `replace` deletes zones not listed."""
-    require(principal, *CONFIGURERS, doing="importing zones")
     return await service.import_geojson(session=session, rt=rt, collection=body, actor=actor,
                                         replace=replace)
 
@@ -86,25 +86,25 @@ async def get_zone(zone_id: str, session: SessionDep, principal: CurrentPrincipa
     return service.zone_out(await service.get_zone(session=session, zone_id=zone_id))
 
 
-@router.patch("/{zone_id}", response_model=ZoneOut)
+@router.patch("/{zone_id}", response_model=ZoneOut,
+              dependencies=[Depends(allow(*CONFIGURERS, doing="changing zones"))])
 async def update_zone(
     zone_id: str, body: ZoneUpdate, session: SessionDep, rt: RuntimeDep,
     principal: CurrentPrincipal, actor: ActorDep,
 ) -> ZoneOut:
     """Change a zone's status, shape, name or validity window (a new version)."""
-    require(principal, *CONFIGURERS, doing="changing zones")
     zone = await service.update_zone(session=session, rt=rt, zone_id=zone_id, changes=body,
                                      actor=actor)
     return service.zone_out(zone)
 
 
-@router.delete("/{zone_id}", response_model=ZoneOut)
+@router.delete("/{zone_id}", response_model=ZoneOut,
+               dependencies=[Depends(allow(*CONFIGURERS, doing="changing zones"))])
 async def delete_zone(
     zone_id: str, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,
 ) -> ZoneOut:
     """Withdraw a zone; its history is kept."""
-    require(principal, *CONFIGURERS, doing="changing zones")
     zone = await service.delete_zone(session=session, rt=rt, zone_id=zone_id, actor=actor)
     return service.zone_out(zone)
 

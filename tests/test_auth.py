@@ -1,0 +1,271 @@
+"""Who may do what: logins, tokens, device binding, role checks on every route family, audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from websockets.exceptions import ConnectionClosed
+
+from dispatch.audit.models import AuditEntry
+from dispatch.audit.schemas import Actor
+from dispatch.auth import service as auth_service
+from dispatch.auth import tokens
+from dispatch.auth.schemas import Principal, Role
+from dispatch.clock import ManualClock
+from tests.conftest import TEST_SECRET
+from tests.realtime_helpers import open_socket
+
+ADMIN = Actor(name="test-admin", role="admin")
+
+
+def token(*roles: Role, unit_id: str | None = None, hospital_id: str | None = None,
+          name: str = "someone", lifetime: timedelta = timedelta(hours=1),
+          now: datetime | None = None) -> str:
+    principal = Principal(name=name, roles=frozenset(roles), unit_id=unit_id, hospital_id=hospital_id)
+    issued, _ = tokens.issue(principal, key=TEST_SECRET, now=now or datetime.now(UTC),
+                             lifetime=lifetime)
+    return issued
+
+
+def as_(role_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {role_token}"}
+
+
+def anon(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub")
+
+
+PEOPLE = {
+    "call_taker": (Role.CALL_TAKER,),
+    "dispatcher": (Role.DISPATCHER,),
+    "supervisor": (Role.SUPERVISOR,),
+    "admin": (Role.ADMIN,),
+    "hospital": (Role.HOSPITAL,),
+    "crew": (Role.CREW,),
+    "telephony": (Role.TELEPHONY,),
+}
+CONSOLE = {"call_taker", "dispatcher", "supervisor", "admin"}
+READERS = CONSOLE | {"hospital", "crew"}
+
+# (route family, method, path, body, roles allowed)
+FAMILIES: list[tuple[str, str, str, dict[str, Any] | None, set[str]]] = [
+    ("telephony intake", "POST", "/api/v1/calls", {}, {"telephony", "supervisor", "admin"}),
+    ("telephony abandon", "POST", "/api/v1/calls/x/abandoned", {}, {"telephony", "supervisor", "admin"}),
+    ("ringing calls", "GET", "/api/v1/calls", None, CONSOLE),
+    ("answer", "POST", "/api/v1/calls/x/answer", {}, CONSOLE),
+    ("positions", "GET", "/api/v1/positions", None, CONSOLE),
+    ("callbacks", "GET", "/api/v1/callbacks", None, CONSOLE),
+    ("slo", "GET", "/api/v1/slo", None, CONSOLE),
+    ("incidents", "POST", "/api/v1/incidents", {}, CONSOLE),
+    ("messages to crews", "POST", "/api/v1/messages", {}, {"dispatcher", "supervisor", "admin"}),
+    ("units", "GET", "/api/v1/units", None, READERS),
+    ("hospitals", "GET", "/api/v1/hospitals", None, READERS),
+    ("zones", "GET", "/api/v1/zones", None, READERS),
+    ("rule sets", "GET", "/api/v1/routing/rule-sets", None, READERS),
+    ("routing decisions", "POST", "/api/v1/routing/decisions", {}, CONSOLE),
+    ("change zones", "POST", "/api/v1/zones", {}, {"supervisor", "admin"}),
+    ("change hospitals", "POST", "/api/v1/hospitals", {}, {"supervisor", "admin"}),
+    ("suspend hospital", "POST", "/api/v1/hospitals/general/suspend", {}, {"supervisor", "admin"}),
+    ("handover clocks", "GET", "/api/v1/handovers", None, CONSOLE | {"hospital"}),
+    ("reroute", "POST", "/api/v1/assignments/00000000-0000-0000-0000-000000000000/reroute", {},
+     {"dispatcher", "supervisor", "admin"}),
+    ("audit log", "GET", "/api/v1/audit", None, {"supervisor", "admin"}),
+    ("accounts", "GET", "/api/v1/users", None, {"admin"}),
+    ("device tokens", "POST", "/api/v1/devices", {}, {"admin"}),
+    ("rebuild live state", "POST", "/api/v1/admin/rebuild-live-state", None, {"supervisor", "admin"}),
+]
+
+
+@pytest.mark.parametrize(("family", "method", "path", "body", "allowed"), FAMILIES,
+                         ids=[f[0] for f in FAMILIES])
+async def test_each_role_on_each_route_family(
+    app: Any, scenario: Any, family: str, method: str, path: str, body: dict[str, Any] | None,
+    allowed: set[str],
+) -> None:
+    async with anon(app) as http:
+        nobody = await http.request(method, path, json=body)
+        assert nobody.status_code == 401, family
+        assert nobody.json()["errors"][0]["field"] == "header.authorization"
+        for role, roles in PEOPLE.items():
+            response = await http.request(method, path, json=body,
+                                          headers=as_(token(*roles, hospital_id="general")))
+            if role in allowed:
+                assert response.status_code not in (401, 403), (family, role, response.text)
+            else:
+                assert response.status_code == 403, (family, role, response.status_code)
+                assert response.json()["type"] == "/problems/forbidden"
+
+
+async def test_login_logout_and_disable_take_effect_everywhere(
+    app: Any, db: AsyncConnection, clock: ManualClock
+) -> None:
+    rt = app.state.runtime
+    async with rt.sessionmaker() as session:
+        await auth_service.create_user(session=session, rt=rt, username="li.na",
+                                       password="correct horse battery", roles=[Role.DISPATCHER],
+                                       now=clock.now(), actor=ADMIN)
+    async with anon(app) as http:
+        wrong = await http.post("/api/v1/auth/login", json={"username": "li.na", "password": "nope"})
+        assert wrong.status_code == 401
+        unknown = await http.post("/api/v1/auth/login", json={"username": "x", "password": "nope"})
+        assert unknown.status_code == 401
+        good = await http.post("/api/v1/auth/login",
+                               json={"username": "li.na", "password": "correct horse battery"})
+        assert good.status_code == 200
+        issued = good.json()
+        assert issued["roles"] == ["dispatcher"]
+        headers = as_(issued["access_token"])
+        me = await http.get("/api/v1/auth/me", headers=headers)
+        assert me.json()["username"] == "li.na"
+        assert (await http.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+        assert (await http.get("/api/v1/auth/me", headers=headers)).status_code == 401
+
+        again = (await http.post("/api/v1/auth/login", json={
+            "username": "li.na", "password": "correct horse battery"})).json()
+        async with rt.sessionmaker() as session:
+            await auth_service.disable_user(session=session, rt=rt, username="li.na", actor=ADMIN)
+        assert (await http.get("/api/v1/auth/me", headers=as_(again["access_token"]))).status_code == 401
+        disabled = await http.post("/api/v1/auth/login",
+                                   json={"username": "li.na", "password": "correct horse battery"})
+        assert disabled.status_code == 401
+
+        expired = token(Role.ADMIN, now=clock.now() - timedelta(hours=2), lifetime=timedelta(hours=1))
+        assert (await http.get("/api/v1/auth/me", headers=as_(expired))).status_code == 401
+        forged = tokens.issue(Principal(name="mallory", roles=frozenset({Role.ADMIN})),
+                              key="some-other-key-" + "z" * 32, now=clock.now(),
+                              lifetime=timedelta(hours=1))[0]
+        assert (await http.get("/api/v1/auth/me", headers=as_(forged))).status_code == 401
+    stored = (await db.execute(select(AuditEntry.action).where(AuditEntry.target_id == "li.na")
+                               .order_by(AuditEntry.id))).scalars().all()
+    assert stored == ["user.create", "auth.login_failed", "auth.login", "auth.login", "user.disable",
+                      "auth.login_failed"]
+    hashes = (await db.execute(select(auth_service.User.password_hash))).scalars().all()
+    assert all(h.startswith("$argon2id$") for h in hashes)
+
+
+async def test_device_tokens_are_bound_to_their_unit_or_hospital(
+    app: Any, server: str, scenario: Any, clock: ManualClock
+) -> None:
+    rt = app.state.runtime
+    async with rt.sessionmaker() as session:
+        device, crew_token = await auth_service.create_device(
+            session=session, rt=rt, kind="crew", name="tablet A1", now=clock.now(), actor=ADMIN,
+            unit_id="A1")
+        _, hospital_token = await auth_service.create_device(
+            session=session, rt=rt, kind="hospital", name="general ED", now=clock.now(), actor=ADMIN,
+            hospital_id="general")
+    ws, hello = await open_socket(server, "/ws/crew/A1", token=crew_token)
+    await ws.close()
+    assert hello["key"] == "A1"
+    for path, denied_token in [("/ws/crew/B1", crew_token), ("/ws/console", crew_token),
+                               ("/ws/hospital/closed", hospital_token),
+                               ("/ws/crew/A1", hospital_token)]:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws, _ = await open_socket(server, path, token=denied_token)
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403, path
+    with pytest.raises(ConnectionClosed) as closed:
+        ws, _ = await open_socket(server, "/ws/console", token="dvc_not-a-real-token")
+        await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
+    ws, hello = await open_socket(server, "/ws/hospital/general", token=hospital_token)
+    await ws.close()
+    async with anon(app) as http:
+        own = await http.put("/api/v1/hospitals/general/capacity/general", json={"available": 3},
+                             headers=as_(hospital_token))
+        assert own.status_code == 200
+        other = await http.put("/api/v1/hospitals/closed/capacity/general", json={"available": 3},
+                               headers=as_(hospital_token))
+        assert other.status_code == 403
+        async with rt.sessionmaker() as session:
+            await auth_service.revoke_device(session=session, rt=rt, device_id=device.id, actor=ADMIN)
+        revoked = await http.get("/api/v1/units", headers=as_(crew_token))
+        assert revoked.status_code == 401
+
+
+async def test_websocket_takes_its_token_as_a_subprotocol(app: Any, server: str) -> None:
+    from websockets.asyncio.client import connect
+
+    browser_like = token(Role.CALL_TAKER)
+    async with connect(f"ws://{server}/ws/console",
+                       subprotocols=["dispatch.v1", f"bearer.{browser_like}"]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == "dispatch.v1"
+        assert '"kind":"hello"' in str(await ws.recv())
+
+
+async def test_every_change_by_a_person_is_audited_with_who_when_and_where(
+    app: Any, client: httpx.AsyncClient, scenario: Any, clock: ManualClock, db: AsyncConnection
+) -> None:
+    from tests.test_calls import post_call, ready
+
+    await ready(client, "P1", "P2")
+    first = await post_call(client, clock)
+    await client.post(f"/api/v1/calls/{first['id']}/answer", json={"position_id": "P1"})
+    incident = (await client.post("/api/v1/incidents", json={
+        "call_id": first["id"], "location": {"lat": 34.18, "lon": 108.85}, "severity": "urgent",
+    })).json()
+    await client.patch(f"/api/v1/incidents/{incident['id']}", json={"notes": "stairs, 6th floor"})
+    await client.post(f"/api/v1/calls/{first['id']}/transfer", json={"to_position_id": "P2"})
+    await client.post(f"/api/v1/calls/{first['id']}/ended", json={})
+    second = await post_call(client, clock)
+    await client.post(f"/api/v1/calls/{second['id']}/abandoned", json={})
+    callback = (await client.get("/api/v1/callbacks")).json()[0]
+    await client.put("/api/v1/positions/P1/state", json={"state": "ready"})
+    await client.post(f"/api/v1/callbacks/{callback['id']}/take", json={"position_id": "P1"})
+    await client.post(f"/api/v1/callbacks/{callback['id']}/outcome", json={"outcome": "reached"})
+    await client.post("/api/v1/messages", json={"text": "roads icy", "all_crews": True})
+    await client.put("/api/v1/hospitals/general/capacity/icu", json={"available": 2})
+    await client.post("/api/v1/hospitals/general/suspend", json={"reason": "power cut"})
+    await client.post("/api/v1/zones", json={
+        "id": "new-zone", "name": "New", "status": "controlled",
+        "geometry": {"type": "Polygon", "coordinates": [[[108.8, 34.1], [108.9, 34.1], [108.9, 34.2],
+                                                          [108.8, 34.1]]]}})
+    rows = (await db.execute(select(AuditEntry.action, AuditEntry.actor, AuditEntry.at,
+                                    AuditEntry.source))).all()
+    kinds = {r.action for r in rows}
+    assert {"call.received", "call.answer", "incident.create", "incident.update", "call.transfer",
+            "call.ended", "call.abandoned", "position.state", "callback.take", "callback.outcome",
+            "message.send", "hospital.capacity", "hospital.suspended"} <= kinds, kinds
+    assert any(k.startswith("zone.") for k in kinds), kinds
+    by_people = [r for r in rows if r.actor not in ("system", "scenario-loader")]
+    assert len(by_people) > 15
+    for row in by_people:
+        assert row.actor == "test-operator", row
+        assert row.at is not None
+        assert row.source is not None  # where from: the client address
+    listed = (await client.get("/api/v1/audit", params={"action": "callback."})).json()
+    assert [e["action"] for e in listed] == ["callback.outcome", "callback.take"]
+    assert listed[0]["before"]["status"] == "dialling"
+    assert listed[0]["after"]["outcome"] == "reached"
+    # Append-only: the database refuses to change history.
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with db.begin_nested():
+            await db.execute(text("UPDATE audit_log SET actor = 'someone else'"))
+
+
+async def test_limits_on_bodies_and_intake_rate(
+    app: Any, client: httpx.AsyncClient, scenario: Any, clock: ManualClock
+) -> None:
+    huge = {"text": "x" * (3 * 1024 * 1024), "all_crews": True}
+    too_big = await client.post("/api/v1/messages", json=huge)
+    assert too_big.status_code == 413
+    assert too_big.headers["content-type"] == "application/problem+json"
+    rt = app.state.runtime
+    rt.settings = rt.settings.model_copy(update={"intake_rate_per_second": 3})
+    from tests.test_calls import ring
+
+    codes = [(await client.post("/api/v1/calls", json=ring(clock))).status_code for _ in range(6)]
+    assert codes.count(201) >= 3
+    assert 429 in codes
+    limited = next(r for r in [await client.post("/api/v1/calls", json=ring(clock))
+                               for _ in range(5)] if r.status_code == 429)
+    assert limited.headers["retry-after"] == "1"
