@@ -168,7 +168,8 @@ async def test_device_tokens_are_bound_to_their_unit_or_hospital(
         with pytest.raises(ConnectionClosed) as closed:
             ws, _ = await open_socket(server, path, token=denied_token)
             await ws.recv()
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403, path
+        assert closed.value.rcvd is not None, path
+        assert closed.value.rcvd.code == 4403, path
     with pytest.raises(ConnectionClosed) as closed:
         ws, _ = await open_socket(server, "/ws/console", token="dvc_not-a-real-token")
         await ws.recv()
