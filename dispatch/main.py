@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +21,7 @@ from dispatch.calls import router as calls_router
 from dispatch.calls import timers as call_timers
 from dispatch.clock import Clock
 from dispatch.config import Settings, load_settings
-from dispatch.errors import install_error_handlers
+from dispatch.errors import install_error_handlers, problem_openapi
 from dispatch.fleet import livestate as fleet_livestate
 from dispatch.fleet import router as fleet_router
 from dispatch.handovers import actions as handover_actions
@@ -75,6 +76,14 @@ def create_app(
     for module in routers:
         app.include_router(module.router)
     mount_static(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_openapi(get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

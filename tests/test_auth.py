@@ -270,3 +270,17 @@ async def test_limits_on_bodies_and_intake_rate(
     limited = next(r for r in [await client.post("/api/v1/calls", json=ring(clock))
                                for _ in range(5)] if r.status_code == 429)
     assert limited.headers["retry-after"] == "1"
+
+
+async def test_json_with_a_lone_surrogate_is_refused_naming_the_body(
+    client: httpx.AsyncClient, db: AsyncConnection, scenario: Any
+) -> None:
+    raw = b'{"text": "broken \\ud800 text", "all_crews": true}'
+    response = await client.post("/api/v1/messages", content=raw,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "body", "message": "not valid Unicode"}]
+    emoji = await client.post("/api/v1/messages", content='{"text": "ok \\ud83d\\ude91", "all_crews": true}',
+                              headers={"Content-Type": "application/json"})
+    assert emoji.status_code == 201
+    assert emoji.json()["text"] == "ok 🚑"

@@ -375,3 +375,21 @@ async def test_answer_transfer_and_end_over_http_and_websocket(
     assert positions["P2"] == "wrap_up"
     timeline = [step["action"] for step in (await client.get(f"/api/v1/calls/{call['id']}/timeline")).json()]
     assert timeline == ["call.received", "call.answer", "call.transfer", "call.ended"]
+
+
+async def test_a_withheld_number_is_taken_and_its_callback_resolved_another_way(
+    client: httpx.AsyncClient, clock: ManualClock, scenario: Any
+) -> None:
+    body = ring(clock)
+    body["caller_number"] = None
+    call = (await client.post("/api/v1/calls", json=body)).json()
+    assert call["caller_number"] is None
+    await client.post(f"/api/v1/calls/{call['id']}/abandoned", json={})
+    [callback] = (await client.get("/api/v1/callbacks")).json()
+    assert callback["caller_number"] is None
+    await ready(client, "P1")
+    cannot = await client.post(f"/api/v1/callbacks/{callback['id']}/take", json={"position_id": "P1"})
+    assert cannot.status_code == 409
+    resolved = await client.post(f"/api/v1/callbacks/{callback['id']}/outcome",
+                                 json={"outcome": "resolved_elsewhere", "notes": "caller rang again"})
+    assert resolved.json()["status"] == "resolved"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import orjson
 from fastapi import Depends
+from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.auth.dependencies import CurrentPrincipal
@@ -15,7 +17,11 @@ from dispatch.runtime import RuntimeDep
 
 
 class BodyLimit:
-    """Refuse request bodies over `limit` bytes with a 413 problem, before reading them all."""
+    """Refuse request bodies over `limit` bytes (413) and JSON that is not valid Unicode (422).
+
+    JSON may escape half of a UTF-16 surrogate pair ("\\ud800"); such a string cannot be
+    stored or sent on, so it is refused here, naming the body, before any route sees it.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -29,21 +35,41 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self.refuse(scope, receive, send)
             return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counting() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await self.refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        content_type = dict(scope.get("headers") or ()).get(b"content-type", b"")
+        if body and b"json" in content_type and not valid_unicode(body):
+            response = problem_response({
+                "type": "/problems/invalid-input", "title": "The request is invalid",
+                "status": 422, "detail": "body: a string holds an unpaired UTF-16 surrogate",
+                "instance": scope.get("path"),
+                "errors": [{"field": "body", "message": "not valid Unicode"}],
+            })
+            await response(scope, receive, send)
+            return
+        replayed = False
 
-        try:
-            await self.app(scope, counting, send)
-        except BodyTooLarge:
-            await self.refuse(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response({
@@ -54,18 +80,26 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-class BodyTooLarge(Exception):
-    pass
+def valid_unicode(body: bytes) -> bool:
+    """False only when the JSON parses but holds a lone surrogate (orjson refuses those)."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        return "surrogate" not in str(error)  # other syntax errors: the route explains them
+    return True
 
 
 async def intake_rate(rt: RuntimeDep, principal: CurrentPrincipal) -> Principal:
     """At most DISPATCH_INTAKE_RATE_PER_SECOND calls a second from one telephony client."""
     second = int(time.time())
     key = f"{rt.keys.prefix}:rate:intake:{principal.name}:{second}"
-    async with rt.redis.pipeline(transaction=False) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 2)
-        count, _ = await pipe.execute()
+    try:
+        async with rt.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 2)
+            count, _ = await pipe.execute()
+    except (RedisError, OSError):
+        return principal  # never refuse an emergency call because the counter is unreachable
     if int(count) > rt.settings.intake_rate_per_second:
         raise RateLimited(f"more than {rt.settings.intake_rate_per_second} calls a second from "
                           f"{principal.name}; retry in a second")

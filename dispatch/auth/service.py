@@ -9,12 +9,15 @@ crew tablet's token is bound to one unit, a hospital terminal's to one hospital.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import uuid
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +30,7 @@ from dispatch.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from dispatch.redis import Keys
 from dispatch.runtime import Runtime
 
+log = logging.getLogger(__name__)
 HASHER = PasswordHasher()
 # A hash to verify against when the user does not exist, so timing does not tell.
 _DUMMY_HASH = HASHER.hash("not a password")
@@ -156,8 +160,14 @@ async def accept(*, rt: Runtime, token: str) -> tuple[Principal, tokens.Claims |
     claims = tokens.verify(token, key=rt.extras["signing_key"], now=now)
     if claims is None:
         return None
-    revoked, valid_after = await rt.redis.mget(
-        revoked_key(rt.keys, claims.token_id), valid_after_key(rt.keys, claims.principal.name))
+    try:
+        revoked, valid_after = await rt.redis.mget(
+            revoked_key(rt.keys, claims.token_id), valid_after_key(rt.keys, claims.principal.name))
+    except (RedisError, OSError):
+        # Redis is down: a signed, unexpired token still admits its holder, so calls keep
+        # being taken; revocations apply again as soon as Redis is back.
+        log.warning("token revocations unreadable; accepting a valid signature")
+        return claims.principal, claims
     if revoked or (valid_after and claims.issued_at.timestamp() <= float(valid_after)):
         return None
     return claims.principal, claims
@@ -205,7 +215,10 @@ async def revoke_device(*, session: AsyncSession, rt: Runtime, device_id: str, a
 async def device_principal(*, rt: Runtime, token: str) -> Principal | None:
     """Look a device token up (cached in Redis for a few minutes)."""
     digest = tokens.token_hash(token)
-    cached = await rt.redis.get(device_key(rt.keys, digest))
+    try:
+        cached = await rt.redis.get(device_key(rt.keys, digest))
+    except (RedisError, OSError):
+        cached = None
     if cached is not None:
         data = json.loads(cached)
     else:
@@ -216,7 +229,9 @@ async def device_principal(*, rt: Runtime, token: str) -> Principal | None:
             return None
         data = {"name": f"device:{device.name}", "kind": device.kind, "unit_id": device.unit_id,
                 "hospital_id": device.hospital_id}
-        await rt.redis.set(device_key(rt.keys, digest), json.dumps(data), ex=DEVICE_CACHE_SECONDS)
+        with contextlib.suppress(RedisError, OSError):
+            await rt.redis.set(device_key(rt.keys, digest), json.dumps(data),
+                               ex=DEVICE_CACHE_SECONDS)
     return Principal(name=data["name"], roles=frozenset({DEVICE_ROLES[data["kind"]]}),
                      unit_id=data["unit_id"], hospital_id=data["hospital_id"])
 

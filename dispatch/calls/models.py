@@ -35,7 +35,7 @@ class Call(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     telephony_id: Mapped[str] = mapped_column(String(128), unique=True)
-    caller_number: Mapped[str] = mapped_column(String(32))
+    caller_number: Mapped[str | None] = mapped_column(String(32))  # None: withheld
     line: Mapped[str] = mapped_column(String(32))
     priority: Mapped[bool] = mapped_column(default=False)
     rung_at: Mapped[datetime]
@@ -66,7 +66,7 @@ class Callback(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calls.id"), unique=True)
-    caller_number: Mapped[str] = mapped_column(String(32))
+    caller_number: Mapped[str | None] = mapped_column(String(32))  # None: cannot be called back
     status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.PENDING)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Path, status
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
@@ -24,6 +25,8 @@ from dispatch.routing.schemas import (
     ValidationReport,
 )
 from dispatch.runtime import RuntimeDep
+
+Version = Annotated[int, Path(ge=1, le=2_147_483_647, description="rule-set version")]
 
 router = APIRouter(prefix="/api/v1/routing", tags=["routing"], dependencies=[readers_only])
 
@@ -111,7 +114,9 @@ async def rollback_rule_set(
 
 
 @router.get("/rule-sets/{version}", response_model=RuleSetDetail)
-async def get_rule_set(version: int, session: SessionDep, principal: CurrentPrincipal) -> RuleSetDetail:
+async def get_rule_set(
+    version: Version, session: SessionDep, principal: CurrentPrincipal
+) -> RuleSetDetail:
     """One rule-set version with its YAML."""
     return detail(await rule_sets.get_rule_set(session=session, version=version))
 
@@ -119,7 +124,7 @@ async def get_rule_set(version: int, session: SessionDep, principal: CurrentPrin
 @router.post("/rule-sets/{version}/activate", response_model=RuleSetOut,
              dependencies=[Depends(allow(*CONFIGURERS, doing="activating rule sets"))])
 async def activate_rule_set(
-    version: int, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
+    version: Version, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,
 ) -> RuleSetOut:
     """Make a stored version the active one, on every instance at once."""

@@ -91,7 +91,8 @@ class EvaluateRequest(BaseModel):
         default=None, description="Pretend the point is in a zone of this status (what-if)."
     )
     rule_set_version: int | None = Field(
-        default=None, ge=1, description="Evaluate with this rule set instead of the active one."
+        default=None, ge=1, le=2_147_483_647,
+        description="Evaluate with this rule set instead of the active one.",
     )
 
 
