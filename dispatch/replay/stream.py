@@ -70,8 +70,8 @@ class CallRecord(Strict):
 
 
 class StreamHeader(Strict):
-    format: Literal["dispatch-callstream"] = FORMAT
-    version: Literal[1] = VERSION
+    format: Literal["dispatch-callstream"] = "dispatch-callstream"
+    version: Literal[1] = 1
     name: str = Field(min_length=1, max_length=100)
     source: str | None = None
     license: str | None = None
@@ -159,7 +159,7 @@ def peak_rate(times: list[float], window: float) -> float:
 
 def _open(path: Path, mode: Literal["rb", "wb"]) -> IO[bytes]:
     if path.suffix == ".gz":
-        return gzip.open(path, mode)
+        return gzip.open(path, mode)  # type: ignore[return-value]
     return path.open(mode)
 
 
