@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import re
 from collections.abc import Coroutine
@@ -160,6 +161,7 @@ def write(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:
 
 
 def main(args: argparse.Namespace) -> int:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     result = execute(args)
     if not result:
         return 0

@@ -15,6 +15,7 @@ import os
 import struct
 import time
 from collections.abc import Callable
+from typing import cast
 from urllib.parse import urlsplit
 
 OnMessage = Callable[[bytes, float], None]
@@ -33,8 +34,7 @@ class WebSocketClient(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -131,7 +131,7 @@ async def connect(url: str, on_message: OnMessage, *, token: str | None = None,
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     loop = asyncio.get_running_loop()
-    _, client = await asyncio.wait_for(loop.create_connection(
+    transport, client = await asyncio.wait_for(loop.create_connection(
         lambda: WebSocketClient(on_message, on_close), host, port), patience)
     key = base64.b64encode(os.urandom(16)).decode()
     protocols = f"Sec-WebSocket-Protocol: dispatch.v1, bearer.{token}\r\n" if token else ""
@@ -140,7 +140,7 @@ async def connect(url: str, on_message: OnMessage, *, token: str | None = None,
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
         f"{protocols}\r\n"
     )
-    assert client.transport is not None
-    client.transport.write(request.encode())
+    client.transport = cast(asyncio.Transport, transport)
+    transport.write(request.encode())
     await asyncio.wait_for(client.ready, patience)
     return client

@@ -141,7 +141,7 @@ def read(path: Path) -> CallStream:
         except ValueError as error:
             raise StreamError(f"{path.name}: call {number}: {error}") from None
     header = StreamHeader(
-        name=f"sf-{path.stem}"[:100],
+        name=path.stem[:100],
         source="San Francisco Fire Department Calls for Service (DataSF nuek-vuh3), " + path.name,
         license="ODC Public Domain Dedication and License",
         timezone="America/Los_Angeles",
