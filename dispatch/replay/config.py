@@ -48,11 +48,18 @@ class ReplayConfig:
     people: People = field(default_factory=People)
     seed: int = 120
     answer_target: float = 10.0
+    # A caller waits at least this long in real seconds: with people scaled, the hub's latency
+    # is not scaled, and must not make callers hang up.
+    min_patience: float = 0.0
     drain_seconds: float = 120.0  # after the last ring, how long calls may take to finish
     settle_seconds: float = 10.0  # how long to wait for the last events on sockets
     progress: bool = True
     out: Path | None = None  # folder for report.json and report.html
     label: str = "replay"
+
+    def __post_init__(self) -> None:
+        if self.human_time == "scaled" and self.min_patience == 0.0:
+            self.min_patience = 5.0
 
     @property
     def human_scale(self) -> float:

@@ -223,7 +223,7 @@ class Replay:
             rec.link(facts, str(response.body["id"]))
         people = self.config.people
         patience = lognormal(self.rng, people.patience_median, people.patience_sigma, 5.0, 600.0)
-        await asyncio.sleep(patience * self.config.human_scale)
+        await asyncio.sleep(max(patience * self.config.human_scale, self.config.min_patience))
         while not facts.answered and not facts.done:
             if facts.answer_sent_at is not None and rec.now() - facts.answer_sent_at < 5.0:
                 await asyncio.sleep(0.2)  # an answer is on its way
