@@ -53,6 +53,9 @@ class ReplayConfig:
     min_patience: float = 0.0
     drain_seconds: float = 120.0  # after the last ring, how long calls may take to finish
     settle_seconds: float = 10.0  # how long to wait for the last events on sockets
+    # Overlay acceptance: sustained call events per second, and the p99 of hub-added latency.
+    target_rate: float = 500.0
+    latency_limit_ms: float = 50.0
     progress: bool = True
     out: Path | None = None  # folder for report.json and report.html
     label: str = "replay"

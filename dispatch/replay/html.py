@@ -58,6 +58,16 @@ def _events_chart(series: dict[str, Any]) -> str:
                           x_label="seconds into the run", y_label="events/s")
 
 
+def _verdict(verdict: dict[str, Any] | None) -> str:
+    if not verdict:
+        return ""
+    rows = [[name, "yes" if ok else "no"] for name, ok in verdict["checks"].items()]
+    word = "<span class='ok'>PASS</span>" if verdict["passed"] else "<span class='bad'>FAIL</span>"
+    return (f"<h2>Overlay acceptance: {word}</h2><p>{verdict['events_per_s_over_60s']} call events/s "
+            f"over the best {verdict['window_s']} s; p99 hub-added latency "
+            f"{verdict['p99_hub_added_ms']} ms; {verdict['lost']} lost.</p>" + _table(rows, ["check", ""]))
+
+
 def render(result: dict[str, Any]) -> str:
     calls, answer, lost, lat = result["calls"], result["answer"], result["lost"], result["latency"]
     tp, cfg, stream = result["throughput"], result["config"], result["stream"]
@@ -75,6 +85,7 @@ def render(result: dict[str, Any]) -> str:
         f"call-taker positions on {cfg['consoles']} consoles, crews "
         f"{'on' if cfg['crews'] else 'off'}. Run took {result['elapsed_s']} s.</p>",
         f"<p class='{lost_class}'>Events lost: {lost['total']}</p>",
+        _verdict(result.get("acceptance")),
         _table([[k, v] for k, v in lost["by_kind"].items()], ["lost", "count"]) if lost["total"] else "",
         "<h2>Calls</h2>",
         _table([[k, v] for k, v in calls.items()], ["", "calls"]),

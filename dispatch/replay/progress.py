@@ -21,11 +21,13 @@ class Progress:
     """Redraws `line()` a few times a second while the replay runs."""
 
     def __init__(self, line: Callable[[], str], *, stream: TextIO = sys.stderr,
-                 enabled: bool = True, interval: float = 0.5) -> None:
+                 enabled: bool = True, interval: float = 0.5, log_every: float = 60.0) -> None:
         self.line = line
         self.stream = stream
-        self.enabled = enabled and stream.isatty()
-        self.interval = interval
+        self.tty = stream.isatty()
+        self.enabled = enabled
+        # Not a terminal (a log file, CI): one plain line now and then instead of redrawing.
+        self.interval = interval if self.tty else log_every
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -38,7 +40,10 @@ class Progress:
             await asyncio.sleep(self.interval)
 
     def draw(self) -> None:
-        self.stream.write("\r\x1b[2K" + self.line()[:200])
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + self.line()[:200])
+        else:
+            self.stream.write(self.line()[:200] + "\n")
         self.stream.flush()
 
     async def stop(self) -> None:
@@ -47,5 +52,6 @@ class Progress:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
             self.draw()
-            self.stream.write("\n")
-            self.stream.flush()
+            if self.tty:
+                self.stream.write("\n")
+                self.stream.flush()

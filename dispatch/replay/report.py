@@ -159,8 +159,24 @@ def build(config: ReplayConfig, stream: CallStream, recorder: Recorder, info: di
         "races": dict(recorder.races.most_common()),
         "client_loop_lag": ms_summary(recorder.loop_lag),
         "notes": recorder.notes,
+        "acceptance": acceptance(config, throughput(recorder), ms_summary(hub_added),
+                                 sum(lost.values())) if config.overlay > 1 else None,
         "series": series(recorder, config),
     }
+
+
+def acceptance(config: ReplayConfig, rates: dict[str, Any], hub_added: dict[str, Any],
+               lost: int) -> dict[str, Any]:
+    """The overlay mode's bar: a sustained rate of call events, a p99 latency, nothing lost."""
+    rate, p99 = rates["best_60s_per_s"], hub_added["p99_ms"]
+    window = rates.get("window_s", 0)
+    checks = {
+        f"≥ {config.target_rate:g} call events/s for 60 s": window >= 60 and rate >= config.target_rate,
+        f"p99 hub-added latency ≤ {config.latency_limit_ms:g} ms": p99 <= config.latency_limit_ms,
+        "0 events lost": lost == 0,
+    }
+    return {"events_per_s_over_60s": rate, "window_s": window, "p99_hub_added_ms": p99,
+            "lost": lost, "checks": checks, "passed": all(checks.values())}
 
 
 def series(recorder: Recorder, config: ReplayConfig, buckets: int = 120) -> dict[str, Any]:
@@ -228,4 +244,8 @@ def summary(result: dict[str, Any]) -> str:
     lag = result["client_loop_lag"]
     lines.append(f"  client loop lag p99 {lag['p99_ms']} ms max {lag['max_ms']} ms")
     lines.extend(f"  note: {note}" for note in result["notes"])
+    verdict = result.get("acceptance")
+    if verdict:
+        lines.append("  overlay acceptance: " + ("PASS" if verdict["passed"] else "FAIL") + "  " +
+                     "; ".join(f"{k}: {'yes' if ok else 'no'}" for k, ok in verdict["checks"].items()))
     return "\n".join(lines)

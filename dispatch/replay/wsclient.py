@@ -140,7 +140,7 @@ async def connect(url: str, on_message: OnMessage, *, token: str | None = None,
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
         f"{protocols}\r\n"
     )
-    client.transport = cast(asyncio.Transport, transport)
+    client.transport = transport
     transport.write(request.encode())
     await asyncio.wait_for(client.ready, patience)
     return client
