@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import orjson
 
+from dispatch.replay.http import HttpError, HttpPool
 from dispatch.replay.record import Recorder
 
 RETRY_STATUSES = {429, 502, 503, 504}
+ROLES = ("telephony", "console", "fleet")
 
 
 @dataclass(frozen=True)
@@ -72,87 +74,90 @@ class Response:
 
 
 class HubClient:
-    """One HTTP connection pool; every request is counted and failures recorded by kind."""
+    """Connection pools per role (telephony, consoles, fleet), as separate systems would have:
+    a flood of rings does not queue the call-takers' requests. Failures are recorded by kind."""
 
     def __init__(self, base_url: str, tokens: Tokens, recorder: Recorder, *,
-                 connections: int = 100, retries: int = 5) -> None:
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        self.http = httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30)
+                 connections: int = 32, retries: int = 5) -> None:
+        self.pools = {role: HttpPool(base_url, size=connections) for role in ROLES}
         self.tokens = tokens
         self.recorder = recorder
         self.retries = retries
 
     async def close(self) -> None:
-        await self.http.aclose()
+        for pool in self.pools.values():
+            await pool.close()
 
-    async def request(self, op: str, method: str, path: str, *, token: str,
-                      json: Any = None, quiet: tuple[int, ...] = ()) -> Response:
+    async def request(self, op: str, method: str, path: str, *, token: str, json: Any = None,
+                      quiet: tuple[int, ...] = (), role: str = "fleet") -> Response:
         """Send one request, retrying refusals that say "later" (429, 5xx from a proxy).
 
         Statuses in `quiet` are expected outcomes the caller handles (not errors)."""
         headers = {"Authorization": f"Bearer {token}"}
+        pool = self.pools[role]
+        payload = orjson.dumps(json) if json is not None else None
         for attempt in range(self.retries + 1):
             try:
-                raw = await self.http.request(method, path, json=json, headers=headers)
-            except httpx.HTTPError as error:
+                status, raw = await pool.request(method, path, headers=headers, body=payload)
+            except (HttpError, TimeoutError) as error:
                 self.recorder.error(f"{op}: {type(error).__name__}")
                 if attempt == self.retries:
                     return Response(0, None)
                 await asyncio.sleep(0.2 * (attempt + 1))
                 continue
             try:
-                body = raw.json() if raw.content else None
-            except ValueError:
+                body = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
                 body = None
-            if raw.status_code in RETRY_STATUSES and attempt < self.retries:
-                self.recorder.error(f"{op}: {raw.status_code} (retried)")
-                await asyncio.sleep(float(raw.headers.get("retry-after", "0") or 0) or
-                                    0.25 * (attempt + 1))
+            if status in RETRY_STATUSES and attempt < self.retries:
+                self.recorder.error(f"{op}: {status} (retried)")
+                await asyncio.sleep(0.25 * (attempt + 1))
                 continue
-            response = Response(raw.status_code, body)
-            if not response.ok and raw.status_code not in quiet:
-                self.recorder.error(f"{op}: {raw.status_code}")
+            response = Response(status, body)
+            if not response.ok and status not in quiet:
+                self.recorder.error(f"{op}: {status}")
             return response
         return Response(0, None)
 
-    # Telephony
+    async def telephony(self, op: str, method: str, path: str, **options: Any) -> Response:
+        return await self.request(op, method, path, token=self.tokens.telephony, role="telephony",
+                                  **options)
+
+    async def console(self, op: str, method: str, path: str, **options: Any) -> Response:
+        return await self.request(op, method, path, token=self.tokens.console, role="console",
+                                  **options)
+
     async def post_call(self, body: dict[str, Any]) -> Response:
-        return await self.request("ring", "POST", "/api/v1/calls", token=self.tokens.telephony,
-                                  json=body)
+        return await self.telephony("ring", "POST", "/api/v1/calls", json=body)
 
     async def abandoned(self, call_id: str) -> Response:
-        return await self.request("abandon", "POST", f"/api/v1/calls/{call_id}/abandoned",
-                                  token=self.tokens.telephony, json={}, quiet=(409,))
+        return await self.telephony("abandon", "POST", f"/api/v1/calls/{call_id}/abandoned",
+                                    json={}, quiet=(409,))
 
     async def ended(self, call_id: str) -> Response:
-        return await self.request("end", "POST", f"/api/v1/calls/{call_id}/ended",
-                                  token=self.tokens.telephony, json={})
+        return await self.telephony("end", "POST", f"/api/v1/calls/{call_id}/ended", json={})
 
-    # Consoles
     async def get_call(self, ref: str) -> Response:
-        return await self.request("verify", "GET", f"/api/v1/calls/{ref}",
-                                  token=self.tokens.console, quiet=(404,))
+        return await self.console("verify", "GET", f"/api/v1/calls/{ref}", quiet=(404,))
 
     async def ringing(self) -> Response:
-        return await self.request("ringing", "GET", "/api/v1/calls", token=self.tokens.console)
+        return await self.console("ringing", "GET", "/api/v1/calls")
 
     async def positions(self) -> Response:
-        return await self.request("positions", "GET", "/api/v1/positions", token=self.tokens.console)
+        return await self.console("positions", "GET", "/api/v1/positions")
 
     async def login(self, position_id: str, user: str) -> Response:
-        return await self.request("login", "POST", f"/api/v1/positions/{position_id}/login",
-                                  token=self.tokens.console, json={"user": user, "ready": True},
-                                  quiet=(409,))
+        return await self.console("login", "POST", f"/api/v1/positions/{position_id}/login",
+                                  json={"user": user, "ready": True}, quiet=(409,))
 
     async def set_state(self, position_id: str, state: str) -> Response:
-        return await self.request("position", "PUT", f"/api/v1/positions/{position_id}/state",
-                                  token=self.tokens.console, json={"state": state}, quiet=(409,))
+        return await self.console("position", "PUT", f"/api/v1/positions/{position_id}/state",
+                                  json={"state": state}, quiet=(409,))
 
     async def create_incident(self, body: dict[str, Any]) -> Response:
-        return await self.request("incident", "POST", "/api/v1/incidents",
-                                  token=self.tokens.console, json=body)
+        return await self.console("incident", "POST", "/api/v1/incidents", json=body)
 
     async def openapi_paths(self) -> dict[str, Any]:
-        response = await self.request("openapi", "GET", "/openapi.json", token=self.tokens.console)
+        response = await self.console("openapi", "GET", "/openapi.json")
         paths = response.body.get("paths") if isinstance(response.body, dict) else None
         return paths if isinstance(paths, dict) else {}

@@ -273,8 +273,8 @@ class Replay:
                 taker.task.cancel()
         with contextlib.suppress(Exception):
             for position in self.takers:
-                await self.client.request("logout", "POST", f"/api/v1/positions/{position}/logout",
-                                          token=self.tokens.console, quiet=(409,))
+                await self.client.console("logout", "POST", f"/api/v1/positions/{position}/logout",
+                                          quiet=(409,))
         if self.crews is not None:
             await self.crews.close()
         for socket in self.consoles:
