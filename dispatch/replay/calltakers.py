@@ -1,5 +1,9 @@
 """Simulated call-takers: each sits at a position on a console, answers what is offered to it
-after a human-like delay, records the incident, and gets ready for the next call."""
+after a human-like delay, records the incident, and gets ready for the next call.
+
+Offers arrive on the console's socket; answers and state changes go over HTTP. (The hub runs
+one socket's actions one after another, as a browser console sends them; several simulated
+positions share a socket here, and must not queue behind each other.)"""
 
 from __future__ import annotations
 
@@ -67,16 +71,11 @@ class CallTaker:
         facts = self.recorder.by_call_id.get(call_id)
         if facts is not None:
             facts.answer_sent_at = self.recorder.now()
-        reply = await self.console.request("call.answer", call_id=call_id,
-                                           position_id=self.position_id)
+        reply = await self.client.answer(call_id, self.position_id)
         self.offered = None
-        if reply.get("kind") != "result":
-            problem = reply.get("problem") or {}
-            status = problem.get("status")
-            if status == 409:
+        if not reply.ok:
+            if reply.status == 409:
                 self.recorder.race("answer: call no longer ringing (409)")
-            else:
-                self.recorder.error(f"answer: {status} {str(problem.get('title'))[:40]}")
             self.busy = False
             return
         self.recorder.event("answer")
@@ -122,13 +121,10 @@ class CallTaker:
         """Back to ready (from wrap-up, or from on call if the end was not recorded)."""
         self.ready_at = self.recorder.now()
         self.busy = False  # an offer may arrive before the reply does
-        reply = await self.console.request("position.state", position_id=self.position_id,
-                                           state="ready")
-        if reply.get("kind") != "result":
-            await self.console.request("position.state", position_id=self.position_id,
-                                       state="wrap_up")
+        reply = await self.client.set_state(self.position_id, "ready")
+        if not reply.ok:
+            await self.client.set_state(self.position_id, "wrap_up")
             self.ready_at = self.recorder.now()
-            reply = await self.console.request("position.state", position_id=self.position_id,
-                                               state="ready")
-            if reply.get("kind") != "result":
+            reply = await self.client.set_state(self.position_id, "ready")
+            if not reply.ok:
                 self.recorder.error("position: could not get ready")

@@ -154,6 +154,10 @@ class HubClient:
         return await self.console("position", "PUT", f"/api/v1/positions/{position_id}/state",
                                   json={"state": state}, quiet=(409,))
 
+    async def answer(self, call_id: str, position_id: str) -> Response:
+        return await self.console("answer", "POST", f"/api/v1/calls/{call_id}/answer",
+                                  json={"position_id": position_id}, quiet=(409,))
+
     async def create_incident(self, body: dict[str, Any]) -> Response:
         return await self.console("incident", "POST", "/api/v1/incidents", json=body)
 

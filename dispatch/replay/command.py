@@ -140,9 +140,10 @@ def own_hub_run(args: argparse.Namespace, config: ReplayConfig, stream: CallStre
     if args.write_scenario:
         Path(args.write_scenario).write_text(yaml.safe_dump(scenario, allow_unicode=True))
     ownhub.prepare(args.database_url, args.redis_url, scenario, fresh=args.fresh)
-    with ownhub.serve(args.database_url, args.redis_url, workers=args.workers) as (url, key):
+    with ownhub.serve(args.database_url, args.redis_url, workers=args.workers) as (url, key, pid):
         config.url = url
-        replay = Replay(config, items, Tokens.minted(key, run=run), own_hub=True)
+        replay = Replay(config, items, Tokens.minted(key, run=run), own_hub=True,
+                        cpu=lambda: ownhub.cpu_seconds(pid))
         info = run_async(replay.run())
     hub = {"started_by_replay": True, "workers": args.workers, "scenario": scenario["name"],
            "units": len(scenario["units"]), "positions": positions,

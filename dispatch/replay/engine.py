@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,7 +49,8 @@ def staffing(schedule: list[Scheduled], config: ReplayConfig) -> int:
 
 class Replay:
     def __init__(self, config: ReplayConfig, schedule: list[Scheduled], tokens: Tokens, *,
-                 own_hub: bool = False) -> None:
+                 own_hub: bool = False, cpu: Callable[[], float | None] | None = None) -> None:
+        self.cpu = cpu or (lambda: None)
         self.config = config
         self.schedule = schedule
         self.tokens = tokens
@@ -75,6 +78,7 @@ class Replay:
             lag = asyncio.create_task(watch_loop_lag(rec))
             progress = Progress(self._line, enabled=self.config.progress)
             rec.started = rec.now()
+            cpu_before, client_before = self.cpu(), time.process_time()
             progress.start()
             try:
                 await self._ring_all()
@@ -83,6 +87,10 @@ class Replay:
                 await progress.stop()
                 lag.cancel()
             rec.finished = rec.now()
+            cpu_after = self.cpu()
+            self.info["client_cpu_s"] = round(time.process_time() - client_before, 2)
+            if cpu_before is not None and cpu_after is not None:
+                self.info["hub_cpu_s"] = round(cpu_after - cpu_before, 2)
             await verify.settle(rec.calls.values(), self.seen, self.config.settle_seconds)
             lost, differs = await verify.in_database(self.client, rec)
             lost += verify.missing_on_consoles(rec.calls.values(), self.seen)

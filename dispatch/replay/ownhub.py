@@ -86,10 +86,39 @@ def prepare(database_url: str, redis_url: str, scenario: dict[str, Any], *, fres
                             f"{type(error).__name__}: {str(error)[:200]}") from None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by a process and its children (Linux /proc), None elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    used: dict[int, int] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(name)] = int(fields[1])
+        used[int(name)] = int(fields[11]) + int(fields[12])
+    if pid not in used:
+        return None
+    family = {pid}
+    for child, parent in parents.items():  # workers are children of the serving process
+        if parent == pid:
+            family.add(child)
+    return sum(used[p] for p in family) / ticks
+
+
 @contextlib.contextmanager
 def serve(database_url: str, redis_url: str, *, workers: int,
-          extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
-    """Run `dispatch serve` on a free port; yield its URL and the key that signs its tokens."""
+          extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, str, int]]:
+    """Run `dispatch serve` on a free port; yield its URL, the key that signs its tokens, and
+    the serving process's id."""
     key = secrets.token_urlsafe(48)
     port = free_port()
     env = {
@@ -118,7 +147,7 @@ def serve(database_url: str, redis_url: str, *, workers: int,
                 raise HubStartError("the hub did not become ready within 60 s")
             time.sleep(0.2)
         time.sleep(0.5 * workers)  # every worker up, not only the first
-        yield url, key
+        yield url, key, process.pid
     finally:
         process.terminate()
         try:

@@ -96,6 +96,16 @@ def throughput(recorder: Recorder) -> dict[str, Any]:
     }
 
 
+def cpu_figures(info: dict[str, Any], events: int, elapsed: float) -> dict[str, Any]:
+    """CPU the hub (if the replay started it) and the simulation used during the run."""
+    hub, client = info.get("hub_cpu_s"), info.get("client_cpu_s")
+    return {
+        "hub_cpu_s": hub, "client_cpu_s": client,
+        "hub_cores_busy": round(hub / elapsed, 2) if hub is not None and elapsed > 0 else None,
+        "hub_ms_per_call_event": round(hub * 1000 / events, 2) if hub is not None and events else None,
+    }
+
+
 def answer_figures(recorder: Recorder, config: ReplayConfig) -> dict[str, Any]:
     scale = config.report_scale
     times = [f.answer_seconds * scale for f in recorder.calls.values()
@@ -158,6 +168,7 @@ def build(config: ReplayConfig, stream: CallStream, recorder: Recorder, info: di
         "errors": dict(recorder.errors.most_common()),
         "races": dict(recorder.races.most_common()),
         "client_loop_lag": ms_summary(recorder.loop_lag),
+        "cpu": cpu_figures(info, throughput(recorder)["call_events"], elapsed),
         "notes": recorder.notes,
         "acceptance": acceptance(config, throughput(recorder), ms_summary(hub_added),
                                  sum(lost.values())) if config.overlay > 1 else None,
@@ -241,8 +252,10 @@ def summary(result: dict[str, Any]) -> str:
     lines.append(f"  errors: {result['errors'] or 0}")
     if result["races"]:
         lines.append(f"  races (expected): {result['races']}")
-    lag = result["client_loop_lag"]
-    lines.append(f"  client loop lag p99 {lag['p99_ms']} ms max {lag['max_ms']} ms")
+    lag, cpu = result["client_loop_lag"], result["cpu"]
+    lines.append(f"  client loop lag p99 {lag['p99_ms']} ms max {lag['max_ms']} ms; CPU: simulation "
+                 f"{cpu['client_cpu_s']} s, hub {cpu['hub_cpu_s']} s ({cpu['hub_cores_busy']} cores, "
+                 f"{cpu['hub_ms_per_call_event']} ms per call event)")
     lines.extend(f"  note: {note}" for note in result["notes"])
     verdict = result.get("acceptance")
     if verdict:
