@@ -51,7 +51,7 @@ class ReplayConfig:
     # A caller waits at least this long in real seconds: with people scaled, the hub's latency
     # is not scaled, and must not make callers hang up.
     min_patience: float = 0.0
-    drain_seconds: float = 120.0  # after the last ring, how long calls may take to finish
+    drain_seconds: float | None = None  # after the last ring, how long calls may take to finish
     settle_seconds: float = 10.0  # how long to wait for the last events on sockets
     # Overlay acceptance: sustained call events per second, and the p99 of hub-added latency.
     target_rate: float = 500.0

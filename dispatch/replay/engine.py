@@ -32,19 +32,28 @@ class ReplayError(Exception):
     """The replay cannot start; the message says what to do."""
 
 
-def staffing(schedule: list[Scheduled], config: ReplayConfig) -> int:
-    """Call-taker positions for ≥ 95 % answered within the target at the stream's busiest
-    quarter-hour, by Erlang C (people's reaction time is taken off the target)."""
-    people, scale = config.people, config.human_scale
-    wall = [s.at / config.speed for s in schedule]
-    window = max(min(900.0 * scale, 900.0), 1.0)
-    rate = peak_rate(wall, window)
+def handling_seconds(schedule: list[Scheduled], config: ReplayConfig) -> float:
+    """Mean time a position spends on a call (answer → ready again), in wall seconds."""
+    people = config.people
     talks = [c.call.entered_s for c in schedule if c.call.entered_s is not None]
     talk = (sum(talks) / len(talks)) if talks else people.talk_default
-    handling = (max(talk, people.talk_min) + people.hangup_after_incident + people.wrap_up_median
-                + 2.0) * scale
+    return (max(talk, people.talk_min) + people.hangup_after_incident + people.wrap_up_median
+            + people.reaction_median) * config.human_scale
+
+
+def staffing(schedule: list[Scheduled], config: ReplayConfig) -> int:
+    """Call-taker positions for ≥ 95 % answered within the target at the stream's busiest
+    moment, by Erlang C over a window of twice the handling time (people's reaction time is
+    taken off the target), or one per call in the busiest burst shorter than a call."""
+    people, scale = config.people, config.human_scale
+    handling = handling_seconds(schedule, config)
+    wall = [s.at / config.speed for s in schedule]
+    rate = peak_rate(wall, min(max(2 * handling, 60.0 * scale, 1.0), 900.0))
     target = max(config.answer_target - 2 * people.reaction_median, 1.0) * scale
-    return max(2, int(agents_needed(rate, max(handling, 0.001), target) * 1.1) + 1)
+    erlang = int(agents_needed(rate, max(handling, 0.001), target) * 1.1) + 1
+    # A burst shorter than a call (a short replay) needs a position for each of its calls.
+    burst = round(peak_rate(wall, max(handling, 0.001)) * max(handling, 0.001))
+    return max(2, erlang, burst)
 
 
 class Replay:
@@ -254,13 +263,18 @@ class Replay:
             facts.done = True
 
     async def _drain(self) -> None:
-        deadline = self.recorder.now() + self.config.drain_seconds
+        longest = max((s.call.entered_s or 0.0 for s in self.schedule), default=0.0)
+        people = self.config.people
+        drain = self.config.drain_seconds or (
+            60.0 + min(longest + people.patience_median * 4 + people.wrap_up_median * 6, 1800.0)
+            * self.config.human_scale)
+        deadline = self.recorder.now() + drain
         while self.recorder.now() < deadline:
             if all(f.done for f in self.recorder.calls.values()):
                 return
             await asyncio.sleep(0.2)
         stuck = sum(1 for f in self.recorder.calls.values() if not f.done)
-        self.recorder.error(f"calls unfinished after {self.config.drain_seconds:.0f} s drain")
+        self.recorder.error(f"calls unfinished after {drain:.0f} s drain")
         self.recorder.notes.append(f"{stuck} call(s) had not finished when the replay stopped")
 
     def _line(self) -> str:
