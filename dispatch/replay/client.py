@@ -115,7 +115,8 @@ class HubClient:
                 continue
             response = Response(status, body)
             if not response.ok and status not in quiet:
-                self.recorder.error(f"{op}: {status}")
+                detail = f" {response.problem()[:60]}" if status >= 500 else ""
+                self.recorder.error(f"{op}: {status}{detail}")
             return response
         return Response(0, None)
 

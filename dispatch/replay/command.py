@@ -50,6 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overlay", type=int, default=1,
                    help="lay this many rotated copies of the stream on top of one another")
     p.add_argument("--duration", type=float, help="stop ringing after this many seconds")
+    p.add_argument("--target-rate", type=float, default=500.0,
+                   help="overlay acceptance: call events per second to sustain for 60 s")
     p.add_argument("--positions", type=int, help="call-takers (default: enough for 95 %% in 10 s)")
     p.add_argument("--consoles", type=int, default=4, help="console sockets the positions share")
     p.add_argument("--crews", choices=["auto", "on", "off"], default="auto",
@@ -114,6 +116,7 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
         url=args.url or "", speed=args.speed, overlay=args.overlay, duration=args.duration,
         positions=args.positions, consoles=args.consoles, crews=args.crews,
         human_time=args.people, seed=args.seed, progress=not args.no_progress,
+        target_rate=args.target_rate,
         out=Path(args.out), label=re.sub(r"[^A-Za-z0-9_.-]+", "-", label),
     )
     items = trimmed(schedule(stream, run=run, overlay=args.overlay), args.speed, args.duration)

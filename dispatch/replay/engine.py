@@ -95,6 +95,7 @@ class Replay:
             finally:
                 await progress.stop()
                 lag.cancel()
+                await self._stop_people()
             rec.finished = rec.now()
             cpu_after = self.cpu()
             self.info["client_cpu_s"] = round(time.process_time() - client_before, 2)
@@ -231,6 +232,7 @@ class Replay:
             body["carrier_location"] = {"lat": location.lat, "lon": location.lon, "accuracy_m": 100}
         facts.posted_at = rec.now()
         response = await self.client.post_call(body)
+        facts.intake_status = response.status
         if not response.ok or not isinstance(response.body, dict):
             facts.done = True
             return
@@ -287,12 +289,16 @@ class Replay:
                 f"answered {counts['answered']}  abandoned {counts['abandoned']}  "
                 f"ringing {max(ringing, 0)}  errors {errors}")
 
-    async def _close(self) -> None:
-        for task in list(self.tasks):
+    async def _stop_people(self) -> None:
+        """Stop whatever is still going on, so nothing changes while the results are checked."""
+        tasks = [*self.tasks, *(t.task for t in self.takers.values() if t.task is not None)]
+        if self.crews is not None:
+            tasks += list(self.crews.tasks)
+        for task in tasks:
             task.cancel()
-        for taker in self.takers.values():
-            if taker.task is not None:
-                taker.task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _close(self) -> None:
         with contextlib.suppress(Exception):
             for position in self.takers:
                 await self.client.console("logout", "POST", f"/api/v1/positions/{position}/logout",

@@ -31,6 +31,7 @@ class CallFacts:
     posted_at: float | None = None  # perf_counter when the POST was sent
     call_id: str | None = None
     acknowledged: bool = False
+    intake_status: int | None = None  # HTTP status of the POST (0: no response); None: pending
     answer_sent_at: float | None = None
     answered: bool = False
     answer_seconds: float | None = None  # the hub's ring → answer time (wall seconds)

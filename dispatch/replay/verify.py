@@ -78,7 +78,10 @@ async def in_database(client: HubClient, recorder: Recorder, *, concurrency: int
 
     async def check(facts: CallFacts) -> None:
         if not facts.acknowledged:
-            lost["call refused or unanswered at intake"] += 1
+            if facts.intake_status is None:
+                lost["call still waiting for the hub's answer when the replay stopped"] += 1
+            else:
+                lost[f"call refused at intake ({facts.intake_status or 'no response'})"] += 1
             return
         async with gate:
             response = await client.get_call(facts.call_id or facts.scheduled.telephony_id)
