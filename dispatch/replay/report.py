@@ -171,7 +171,8 @@ def build(config: ReplayConfig, stream: CallStream, recorder: Recorder, info: di
         "cpu": cpu_figures(info, throughput(recorder)["call_events"], elapsed),
         "notes": recorder.notes,
         "acceptance": acceptance(config, throughput(recorder), ms_summary(hub_added),
-                                 sum(lost.values())) if config.overlay > 1 else None,
+                                 sum(lost.values()))
+        if config.overlay > 1 or config.duration is not None else None,
         "series": series(recorder, config),
     }
 
