@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -126,12 +127,13 @@ def serve(database_url: str, redis_url: str, *, workers: int,
         "DISPATCH_DATABASE_URL": database_url, "DISPATCH_REDIS_URL": redis_url,
         "DISPATCH_REDIS_PREFIX": PREFIX, "DISPATCH_SECRET_KEY": key,
         "DISPATCH_INTAKE_RATE_PER_SECOND": "1000000", "DISPATCH_LOG_LEVEL": "WARNING",
-        "DISPATCH_DATABASE_POOL_SIZE": "64",
+        # Two workers share one PostgreSQL with others (max_connections is often 100).
+        "DISPATCH_DATABASE_POOL_SIZE": "20",
         **(extra_env or {}),
     }
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "dispatch.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)], env=env)
+         "--workers", str(workers)], env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -149,8 +151,19 @@ def serve(database_url: str, redis_url: str, *, workers: int,
         time.sleep(0.5 * workers)  # every worker up, not only the first
         yield url, key, process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the hub and its workers (its own process group): politely, then for good.
+
+    An overloaded worker may not finish its shutdown in time, and would outlive a master killed
+    alone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(20)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(5)
