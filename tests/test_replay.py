@@ -15,7 +15,8 @@ from dispatch.replay.adapters import open_stream
 from dispatch.replay.area import build_scenario
 from dispatch.replay.client import Tokens
 from dispatch.replay.config import ReplayConfig
-from dispatch.replay.engine import Replay
+from dispatch.cli import main
+from dispatch.replay.engine import Replay, staffing
 from dispatch.replay.stream import CallStream, read_stream, schedule, write_stream
 from tests import factories
 from tests.conftest import TEST_SECRET, running, serve
@@ -109,3 +110,21 @@ async def test_an_hour_of_the_sf_stream_replays_with_nothing_lost(
     assert "<script" not in page
     assert "src=" not in page
     assert "href=" not in page
+
+
+def test_staffing_covers_a_burst_shorter_than_a_call(busiest_hour: CallStream) -> None:
+    # New Year's night at 100x: 49 calls ring within 35 s, each keeps a call-taker ~90 s.
+    burst = staffing(schedule(busiest_hour, run="s"), ReplayConfig(url="", speed=100))
+    assert burst == 49
+    # In real time the same hour needs about ten (Erlang C on its busiest minutes, 95 % in 10 s).
+    assert 5 <= staffing(schedule(busiest_hour, run="s"), ReplayConfig(url="", speed=1)) <= 12
+
+
+def test_the_command_converts_a_csv_into_a_stream(tmp_path: Path) -> None:
+    out = tmp_path / "night.jsonl"
+    main(["replay", "sf", "--start", "2017-01-01T00:00", "--hours", "2", "--write-stream", str(out)])
+    stream = read_stream(out)
+    assert stream.header.timezone == "America/Los_Angeles"
+    assert len(stream.calls) == 77
+    assert all(c.rung_at.hour in (0, 1) for c in stream.calls)
+    assert "Block" not in out.read_text()  # no addresses in a stream
