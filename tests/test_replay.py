@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dispatch.cli import main
 from dispatch.replay import html, report
 from dispatch.replay.adapters import open_stream
 from dispatch.replay.area import build_scenario
 from dispatch.replay.client import Tokens
 from dispatch.replay.config import ReplayConfig
-from dispatch.cli import main
 from dispatch.replay.engine import Replay, staffing
 from dispatch.replay.stream import CallStream, read_stream, schedule, write_stream
 from tests import factories
