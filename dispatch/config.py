@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     ack_timeout_seconds: float = Field(default=60.0, gt=0, le=900)
     stale_position_seconds: float = Field(default=120.0, gt=0)
 
+    # Fleet.
+    auto_dispatch_severities: list[Literal["critical", "urgent", "non_urgent"]] = Field(
+        default_factory=list,
+        description="severities whose first recommended unit is sent without a dispatcher's click")
+    road_factor: float = Field(default=1.35, ge=1.0, le=3.0,
+                               description="road distance ÷ straight-line distance")
+    unit_speeds_kmh: dict[str, float] = Field(
+        default_factory=dict, description='speed per unit kind, e.g. {"ambulance": 45}')
+    osrm_url: str | None = Field(
+        default=None, description="an OSRM-compatible routing server for road travel times")
+    position_publish_seconds: float = Field(
+        default=2.0, ge=0, le=60, description="tell the board of a unit's position this often")
+
     # Realtime push.
     stream_maxlen: int = Field(default=100_000, ge=100)
     ws_queue_size: int = Field(default=2_000, ge=10)
@@ -73,6 +86,18 @@ class Settings(BaseSettings):
                 f"must start with one of {', '.join(s + '://' for s in DATABASE_SCHEMES)}"
                 f" (got {scheme + '://' if scheme else 'no scheme'})"
             )
+        return value
+
+    @field_validator("unit_speeds_kmh")
+    @classmethod
+    def _check_speeds(cls, value: dict[str, float]) -> dict[str, float]:
+        from dispatch.fleet.models import UnitKind
+
+        for kind, speed in value.items():
+            if kind not in set(UnitKind):
+                raise ValueError(f"unknown unit kind {kind!r}")
+            if not 1 <= speed <= 200:
+                raise ValueError(f"speed of {kind} must be 1–200 km/h")
         return value
 
     @field_validator("redis_url")

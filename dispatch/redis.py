@@ -59,6 +59,14 @@ class Keys:
     def ack_deadlines(self) -> str:
         return f"{self.prefix}:{{fleet}}:ack-deadlines"
 
+    @property
+    def position_log(self) -> str:
+        return f"{self.prefix}:{{fleet}}:position-log"
+
+    @property
+    def coverage_alerts(self) -> str:
+        return f"{self.prefix}:{{fleet}}:uncovered"
+
     # Calls and call-taker positions (automatic call distribution). The Lua scripts build
     # these same names from `acd_prefix`.
     @property

@@ -21,7 +21,14 @@ from typing import Any
 import httpx
 import orjson
 
-from loadtests.common import hubs, prepare_database, summary_ms, write_result
+from loadtests.common import (
+    auth_headers,
+    bench_token,
+    hubs,
+    prepare_database,
+    summary_ms,
+    write_result,
+)
 from loadtests.scenario import load_bench_scenario
 from loadtests.wsclient import connect
 
@@ -36,7 +43,8 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
     offered: dict[str, float] = {}  # call id -> offer event arrival
     errors: dict[str, int] = {}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30,
+                                 headers=auth_headers()) as http:
         for i in range(POSITIONS):
             response = await http.post(f"/api/v1/positions/P{i:03d}/login",
                                        json={"user": f"bench-{i}", "ready": True})
@@ -65,7 +73,7 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
                 task.add_done_callback(abandons.discard)
 
         console = await connect(base.replace("http://", "ws://") + "/ws/console?types=call.",
-                                on_message)
+                                on_message, token=bench_token("call_taker"))
         await asyncio.sleep(0.5)
 
         async def post(telephony_id: str) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, BigIntPK
@@ -51,6 +51,9 @@ class AssignmentStatus(StrEnum):
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
+
+
+OPEN_WHERE = "status IN ('confirmed', 'acknowledged')"
 
 
 class Post(Base):
@@ -130,4 +133,9 @@ class Assignment(Base):
     end_reason: Mapped[str | None] = mapped_column(String(200))
     override_reason: Mapped[str | None] = mapped_column(String(300))
 
-    __table_args__ = (Index(None, "incident_id"), Index(None, "unit_id", "status"))
+    __table_args__ = (
+        Index(None, "incident_id"), Index(None, "unit_id", "status"),
+        # A unit works one job at a time: the last guard behind the reservation in Redis.
+        Index("uq_assignments_open_unit", "unit_id", unique=True,
+              postgresql_where=text(OPEN_WHERE), sqlite_where=text(OPEN_WHERE)),
+    )

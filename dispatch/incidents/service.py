@@ -13,6 +13,7 @@ from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Call, CallStatus
 from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
+from dispatch.fleet import assignments as fleet
 from dispatch.hospitals.models import Hospital
 from dispatch.incidents.models import Incident, IncidentStatus
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate
@@ -114,6 +115,7 @@ async def create_incident(
     await route(session, rt, incident, actor)
     out = await incident_out(session, incident)
     await rt.bus.publish(rt.bus.event("incident.created", out.model_dump(mode="json"), at=now))
+    await fleet.propose(rt, incident.id, reason="incident recorded")
     return out
 
 
@@ -151,6 +153,8 @@ async def update_incident(
         await route(session, rt, incident, actor)
     out = await incident_out(session, incident)
     await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
+    if ROUTING_FIELDS & given:
+        await fleet.propose(rt, incident.id, reason="incident changed")
     return out
 
 
