@@ -104,11 +104,14 @@ async def test_every_legal_and_illegal_transition(app: Any, client: httpx.AsyncC
     # Hub-only moves are not reported by crews.
     await put_unit(app, "B1", S.AVAILABLE)
     response = await client.post("/api/v1/units/B1/status", json={"status": "assigned"})
-    assert response.status_code == 422 and "body.status" in response.text
+    assert response.status_code == 422
+    assert "body.status" in response.text
     response = await client.post("/api/v1/units/B1/status", json={"status": "acknowledged"})
-    assert response.status_code == 409 and "no job" in response.json()["detail"]
+    assert response.status_code == 409
+    assert "no job" in response.json()["detail"]
     response = await client.post("/api/v1/units/B1/status", json={"status": "flying"})
-    assert response.status_code == 422 and "status" in response.text
+    assert response.status_code == 422
+    assert "status" in response.text
 
 
 async def test_a_job_from_dispatch_to_handover(app: Any, client: httpx.AsyncClient,
@@ -117,21 +120,25 @@ async def test_a_job_from_dispatch_to_handover(app: Any, client: httpx.AsyncClie
     response = await client.get(f"/api/v1/incidents/{incident_id}/recommendations")
     assert response.status_code == 200
     rec = response.json()
-    assert [c["unit_id"] for c in rec["candidates"]][0] == "A1"  # nearest of the ambulances
+    assert next(c["unit_id"] for c in rec["candidates"]) == "A1"  # nearest of the ambulances
     response = await dispatch(client, incident_id, "A1")
     assert response.status_code == 201, response.text
     assignment = response.json()
-    assert assignment["status"] == "confirmed" and assignment["ack_deadline"]
+    assert assignment["status"] == "confirmed"
+    assert assignment["ack_deadline"]
     job = (await client.get("/api/v1/units/A1/job")).json()["job"]
-    assert job["assignment_id"] == assignment["id"] and job["incident"]["lat"] == 34.23
+    assert job["assignment_id"] == assignment["id"]
+    assert job["incident"]["lat"] == 34.23
     assert job["next_statuses"] == ["acknowledged"]
     # The same unit cannot be taken twice.
     other = await new_incident(app)
     again = await dispatch(client, other, "A1")
-    assert again.status_code == 409 and again.json()["status_now"] == "assigned"
+    assert again.status_code == 409
+    assert again.json()["status_now"] == "assigned"
 
     ack = await client.post(f"/api/v1/assignments/{assignment['id']}/acknowledge")
-    assert ack.status_code == 200 and ack.json()["status"] == "acknowledged"
+    assert ack.status_code == 200
+    assert ack.json()["status"] == "acknowledged"
     for to in ("en_route", "on_scene", "transporting", "at_hospital"):
         response = await client.post("/api/v1/units/A1/status", json={"status": to})
         assert response.status_code == 200, (to, response.text)
@@ -139,19 +146,23 @@ async def test_a_job_from_dispatch_to_handover(app: Any, client: httpx.AsyncClie
     assert len(await published(app, "handover.arrived")) == 1
     # The hospital has not confirmed: the crew must say why it marks the handover itself.
     response = await client.post("/api/v1/units/A1/status", json={"status": "handover_done"})
-    assert response.status_code == 422 and "reason" in response.text
+    assert response.status_code == 422
+    assert "reason" in response.text
     assert (await live(runtime(app)).unit("A1"))["status"] == "at_hospital"
     response = await client.post("/api/v1/units/A1/status",
                                  json={"status": "handover_done", "reason": "no one at the desk"})
     assert response.status_code == 200
     response = await client.post("/api/v1/units/A1/status", json={"status": "available"})
-    assert response.status_code == 200 and response.json()["assignment_id"] is None
+    assert response.status_code == 200
+    assert response.json()["assignment_id"] is None
     done = (await client.get(f"/api/v1/assignments/{assignment['id']}")).json()
-    assert done["status"] == "completed" and done["end_reason"] == "handed over"
+    assert done["status"] == "completed"
+    assert done["end_reason"] == "handed over"
     assert (await client.get("/api/v1/units/A1/job")).json() == {"job": None}
     async with runtime(app).sessionmaker() as session:
         incident = await session.get(Incident, incident_id)
-        assert incident is not None and incident.status == "closed"
+        assert incident is not None
+        assert incident.status == "closed"
         audit = (await session.scalars(select(AuditEntry).where(
             AuditEntry.target_type == "unit", AuditEntry.target_id == "A1"))).all()
     assert [e.after["status"] for e in audit] == [
@@ -159,7 +170,8 @@ async def test_a_job_from_dispatch_to_handover(app: Any, client: httpx.AsyncClie
         "handover_done", "available"]
     assert {e.actor for e in audit} == {"test-operator"}
     statuses = [e["status"] for e in await published(app, "unit.status") if e["unit_id"] == "A1"]
-    assert statuses[-1] == "available" and len(statuses) == 8
+    assert statuses[-1] == "available"
+    assert len(statuses) == 8
     assert len(await published(app, "assignment.confirmed")) == 1
 
 
@@ -175,10 +187,12 @@ async def test_an_infectious_patient_means_disinfection_before_available(
         assert (await client.post(f"/api/v1/units/{unit_id}/status", json={"status": to})).status_code == 200
     response = await client.post(f"/api/v1/units/{unit_id}/status",
                                  json={"status": "handover_done", "reason": "desk empty"})
-    assert response.status_code == 200 and response.json()["infectious_load"] is True
+    assert response.status_code == 200
+    assert response.json()["infectious_load"] is True
     assert response.json()["next_statuses"] == ["disinfecting"]
     refused = await client.post(f"/api/v1/units/{unit_id}/status", json={"status": "available"})
-    assert refused.status_code == 409 and "disinfected" in refused.json()["detail"]
+    assert refused.status_code == 409
+    assert "disinfected" in refused.json()["detail"]
     assert (await live(runtime(app)).unit(unit_id))["status"] == "handover_done"
     # Out of service and back does not wash the unit either.
     assert (await client.post(f"/api/v1/units/{unit_id}/status",
@@ -188,7 +202,8 @@ async def test_an_infectious_patient_means_disinfection_before_available(
     assert (await client.post(f"/api/v1/units/{unit_id}/status",
                               json={"status": "disinfecting"})).status_code == 200
     clean = await client.post(f"/api/v1/units/{unit_id}/status", json={"status": "available"})
-    assert clean.status_code == 200 and clean.json()["infectious_load"] is False
+    assert clean.status_code == 200
+    assert clean.json()["infectious_load"] is False
     assert (await db_unit(app, unit_id)).infectious_load is False
 
 
@@ -227,7 +242,8 @@ async def test_auto_dispatch_sends_the_next_unit_after_a_decline(
     job = (await client.get("/api/v1/units/A1/job")).json()["job"]
     response = await client.post(f"/api/v1/assignments/{job['assignment_id']}/decline",
                                  json={"reason": "tyre burst"})
-    assert response.status_code == 200 and response.json()["status"] == "declined"
+    assert response.status_code == 200
+    assert response.json()["status"] == "declined"
     taken = (await client.get(f"/api/v1/assignments?incident_id={incident_id}")).json()
     assert [(a["unit_id"], a["status"]) for a in taken] == [("A1", "declined"), ("A2", "confirmed")]
     assert taken[1]["confirmed_by"] == "hub:auto-dispatch"
@@ -242,10 +258,12 @@ async def test_a_unit_lacking_capabilities_needs_an_override_reason(
     assert [c["unit_id"] for c in rec["candidates"]] == ["A2"]
     assert {e["unit_id"]: e["reason"] for e in rec["excluded"]}["B1"] == "lacks negative_pressure"
     refused = await dispatch(client, incident_id, "B1")
-    assert refused.status_code == 409 and refused.json()["missing"] == ["negative_pressure"]
+    assert refused.status_code == 409
+    assert refused.json()["missing"] == ["negative_pressure"]
     assert (await live(runtime(app)).unit("B1"))["status"] == "available"
     sent = await dispatch(client, incident_id, "B1", override_reason="A2 is 40 min away")
-    assert sent.status_code == 201 and sent.json()["override_reason"] == "A2 is 40 min away"
+    assert sent.status_code == 201
+    assert sent.json()["override_reason"] == "A2 is 40 min away"
 
 
 async def test_out_of_service_on_a_job_cancels_it_and_proposes_another(
@@ -257,9 +275,11 @@ async def test_out_of_service_on_a_job_cancels_it_and_proposes_another(
     await client.post("/api/v1/units/A1/status", json={"status": "en_route"})
     response = await client.post("/api/v1/units/A1/status",
                                  json={"status": "out_of_service", "reason": "engine failure"})
-    assert response.status_code == 200 and response.json()["assignment_id"] is None
+    assert response.status_code == 200
+    assert response.json()["assignment_id"] is None
     ended = (await client.get(f"/api/v1/assignments/{first['id']}")).json()
-    assert ended["status"] == "cancelled" and ended["end_reason"] == "unit out of service"
+    assert ended["status"] == "cancelled"
+    assert ended["end_reason"] == "unit out of service"
     assert (await published(app, "assignment.proposed"))[-1]["unit_id"] == "A2"
 
 
@@ -268,7 +288,8 @@ async def test_cancel_stands_the_unit_down(app: Any, client: httpx.AsyncClient, 
     first = (await dispatch(client, incident_id, "A1")).json()
     response = await client.post(f"/api/v1/assignments/{first['id']}/cancel",
                                  json={"reason": "caller rang back: not needed"})
-    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
     assert (await live(runtime(app)).unit("A1"))["status"] == "available"
     again = await client.post(f"/api/v1/assignments/{first['id']}/cancel", json={})
     assert again.status_code == 409
@@ -298,10 +319,13 @@ async def test_rebuild_after_flushdb_restores_units_and_open_assignments(
     await live(rt).load()
     after = {r["id"]: {f: r[f] for f in fields} for r in await live(rt).board()}
     assert after == before
-    assert before["A1"]["assignment"] == one["id"] and before["B1"]["status"] == "en_route"
-    assert float(before["B1"]["lat"]) == 34.15 and before["B1"]["infectious"] == "1"
+    assert before["A1"]["assignment"] == one["id"]
+    assert before["B1"]["status"] == "en_route"
+    assert float(before["B1"]["lat"]) == 34.15
+    assert before["B1"]["infectious"] == "1"
     assert await rt.redis.zrange(rt.keys.ack_deadlines, 0, -1, withscores=True) == deadlines
-    assert deadlines and deadlines[0][0] == "A1"
+    assert deadlines
+    assert deadlines[0][0] == "A1"
     assert sorted(await rt.redis.zrange(rt.keys.available_geo, 0, -1)) == geo == []
     # Work goes on: the crew acknowledges on the rebuilt state.
     ack = await client.post(f"/api/v1/assignments/{one['id']}/acknowledge")
@@ -320,11 +344,13 @@ async def test_positions_old_reports_ignored_stale_flagged_history_kept(
         "lat": 1.0, "lon": 1.0, "at": (now - timedelta(seconds=10)).isoformat()})
     assert older.json() == {"unit_id": "A1", "accepted": False, "ignored": "older than the last report"}
     unit = (await client.get("/api/v1/units/A1")).json()
-    assert (unit["lat"], unit["lon"]) == (34.2, 108.9) and unit["position_stale"] is False
+    assert (unit["lat"], unit["lon"]) == (34.2, 108.9)
+    assert unit["position_stale"] is False
     clock.advance(rt.settings.stale_position_seconds + 1)
     assert (await client.get("/api/v1/units/A1")).json()["position_stale"] is True
     bad = await client.post("/api/v1/units/A1/position", json={"lat": 91, "lon": 0})
-    assert bad.status_code == 422 and "lat" in bad.text
+    assert bad.status_code == 422
+    assert "lat" in bad.text
     assert (await client.post("/api/v1/units/NOPE/position", json={"lat": 1, "lon": 1})).status_code == 404
     from dispatch.fleet.service import flush_positions
 
@@ -343,7 +369,8 @@ async def test_coverage_warns_once_when_an_area_is_left_uncovered(
     rt = runtime(app)
     report = (await client.get("/api/v1/coverage")).json()
     south = next(a for a in report["areas"] if a["posts"] == ["post-s"])
-    assert south["available"] == 1 and south["uncovered"] is False
+    assert south["available"] == 1
+    assert south["uncovered"] is False
     assert south["population_per_crew"] == south["population"]
     await dispatch(client, await new_incident(app, lat=34.08, lon=108.85), "B1")
     await coverage.check(rt)
@@ -396,5 +423,7 @@ async def test_assignment_rows_match_live_state(app: Any, client: httpx.AsyncCli
     async with runtime(app).sessionmaker() as session:
         row = await session.get(Assignment, uuid.UUID(a["id"]))
         unit = await session.get(Unit, "A1")
-    assert row is not None and unit is not None
-    assert unit.assignment_id == row.id and unit.status == "assigned"
+    assert row is not None
+    assert unit is not None
+    assert unit.assignment_id == row.id
+    assert unit.status == "assigned"

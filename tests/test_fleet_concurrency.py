@@ -71,7 +71,7 @@ async def test_a_thousand_concurrent_attempts_from_two_instances_never_double_as
                 Assignment.status.in_(("confirmed", "acknowledged")))
             .group_by(Assignment.unit_id))).all())
         rows = dict((await connection.execute(select(Assignment.unit_id, Assignment.id))).all())
-    assert open_per_unit == {u: 1 for u in won}
+    assert open_per_unit == dict.fromkeys(won, 1)
     for unit_id in won:
         assert board[unit_id]["status"] == "assigned"
         assert board[unit_id]["assignment_id"] == str(rows[unit_id])
@@ -79,7 +79,7 @@ async def test_a_thousand_concurrent_attempts_from_two_instances_never_double_as
 
 async def test_a_crew_works_its_job_from_the_tablet_socket(app: Any, server: str, scenario: Any) -> None:
     token = token_for("crew", unit_id="A1", name="crew-a1")
-    tablet, hello = await open_socket(server, "/ws/crew/A1", token=token)
+    tablet, _hello = await open_socket(server, "/ws/crew/A1", token=token)
     console, _ = await open_socket(server, "/ws/console", types="assignment.,unit.status")
     try:
         incident_id = await factories.add_incident(app, lat=34.23, lon=108.85, severity="urgent",
@@ -95,13 +95,16 @@ async def test_a_crew_works_its_job_from_the_tablet_socket(app: Any, server: str
         await tablet.send(json.dumps({"action": "assignment.ack", "ref": "k1",
                                       "assignment_id": assignment_id}))
         reply = await next_frame(tablet, kinds=("result", "error"))
-        assert reply["kind"] == "result" and reply["data"]["status"] == "acknowledged"
+        assert reply["kind"] == "result"
+        assert reply["data"]["status"] == "acknowledged"
         await tablet.send(json.dumps({"action": "unit.status", "ref": "s1", "status": "on_scene"}))
         refused = await next_frame(tablet, kinds=("result", "error"))
-        assert refused["kind"] == "error" and refused["problem"]["status"] == 409
+        assert refused["kind"] == "error"
+        assert refused["problem"]["status"] == 409
         await tablet.send(json.dumps({"action": "unit.status", "ref": "s2", "status": "en_route"}))
         moved = await next_frame(tablet, kinds=("result", "error"))
-        assert moved["kind"] == "result" and moved["data"]["status"] == "en_route"
+        assert moved["kind"] == "result"
+        assert moved["data"]["status"] == "en_route"
         await tablet.send(json.dumps({"action": "unit.position", "ref": "p1", "lat": 34.2,
                                       "lon": 108.85}))
         assert (await next_frame(tablet, kinds=("result", "error")))["data"]["accepted"] is True
@@ -119,7 +122,7 @@ async def test_a_crew_works_its_job_from_the_tablet_socket(app: Any, server: str
 class FakeOsrm(BaseHTTPRequestHandler):
     """An OSRM table service answering 60 s per origin index, 1 km each."""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         coords = self.path.split("/table/v1/driving/")[1].split("?")[0].split(";")
         n = len(coords) - 1
         body = json.dumps({"code": "Ok", "durations": [[60.0 * (i + 1)] for i in range(n)],
@@ -151,7 +154,8 @@ async def test_osrm_adapter_uses_road_times_and_falls_back_when_unreachable() ->
         routed = await Osrm(url, fallback=straight, max_origins=1).estimate(origins, 34.15, 108.85)
     assert routed.source == "osrm"
     # Only the nearest by straight line was asked about; the other kept its rough estimate.
-    assert routed.by_unit["near"].seconds == 60.0 and routed.by_unit["near"].distance_km == 1.0
+    assert routed.by_unit["near"].seconds == 60.0
+    assert routed.by_unit["near"].distance_km == 1.0
     assert routed.by_unit["far"] == straight.one(origins[0], 34.15, 108.85)
     down = await Osrm("http://127.0.0.1:9", fallback=straight).estimate(origins, 34.15, 108.85)
     assert down.source == "straight_line"

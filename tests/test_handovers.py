@@ -145,7 +145,8 @@ async def test_handover_statistics_match_a_known_sequence(
         assert done.json()["status"] == "handed_over"
         # The hospital's word moves the unit on: the crew need not report it too.
         unit = (await client.get("/api/v1/units/A1")).json()
-        assert unit["status"] == "handover_done" and unit["assignment_id"] is None
+        assert unit["status"] == "handover_done"
+        assert unit["assignment_id"] is None
         await move(app, "A1", "available")
     waiting = await assignment_to(app, "general")
     await transport(app, waiting, arrive=True)
