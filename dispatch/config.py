@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="Where the embedded default keeps files.")
     redis_prefix: str = Field(default="dispatch", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     database_pool_size: int = Field(default=32, ge=1, le=512)
+    redis_pool_size: int = Field(default=64, ge=4, le=1024,
+                                 description="Redis connections per worker; requests wait for one")
     secret_key: SecretStr | None = Field(default=None, description="Signs access tokens.")
     access_token_hours: float = Field(default=12.0, gt=0, le=72, description="a shift")
     intake_rate_per_second: int = Field(

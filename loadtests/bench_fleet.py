@@ -96,16 +96,17 @@ async def recommendation(units: int, iterations: int) -> dict[str, Any]:
             async with rt.sessionmaker() as session:
                 rec = await assignments.recommendations(session=session, rt=rt, incident_id=incident_id)
             full.append(time.perf_counter() - started)
-            sizes.append(len(rec.candidates) + sum(rec.excluded_counts.values()))
+            sizes.append(rec.considered)
+            assert rec.fleet_size == units, rec.fleet_size
             lat, lon = spot(rng)
             started = time.perf_counter()
-            rows = await service.live(rt).board()
-            await recommend(rows, lat=lat, lon=lon, required=["ambulance"], travel=service.travel(rt),
-                            now_ms=int(time.time() * 1000), stale_after_ms=120_000)
+            await recommend(service.live(rt), lat=lat, lon=lon, required=["ambulance"],
+                            travel=service.travel(rt), now_ms=int(time.time() * 1000),
+                            stale_after_ms=120_000)
             ranking.append(time.perf_counter() - started)
-    assert min(sizes) == units, f"ranked {min(sizes)} units, expected {units}"
     return {"units": units, "iterations": iterations, "service": summary_ms(full),
-            "board_and_ranking": summary_ms(ranking)}
+            "units_looked_at": {"mean": round(sum(sizes) / len(sizes), 1), "max": max(sizes)},
+            "ranking": summary_ms(ranking)}
 
 
 async def positions(url: str, units: int, rate_per_unit: float, seconds: float) -> dict[str, Any]:
@@ -179,9 +180,10 @@ def main() -> None:
     print(f"recommendation with {args.units} units, {args.iterations} incidents:")
     print(f"  service (PostgreSQL + Redis + ranking)  p50 {rec['service']['p50_ms']} ms"
           f"  p99 {rec['service']['p99_ms']} ms  max {rec['service']['max_ms']} ms"
-          f"  (target p99 ≤ {TARGET_RECOMMEND_P99_MS} ms)")
-    print(f"  board + ranking alone                   p50 {rec['board_and_ranking']['p50_ms']} ms"
-          f"  p99 {rec['board_and_ranking']['p99_ms']} ms")
+          f"  (target p99 ≤ {TARGET_RECOMMEND_P99_MS} ms); units looked at: mean "
+          f"{rec['units_looked_at']['mean']}, max {rec['units_looked_at']['max']}")
+    print(f"  ranking alone (Redis script + ETA)      p50 {rec['ranking']['p50_ms']} ms"
+          f"  p99 {rec['ranking']['p99_ms']} ms")
     with hubs(1, DISPATCH_POSITION_PUBLISH_SECONDS="2") as urls:
         pos = asyncio.run(positions(urls[0], args.units, args.rate_per_unit, args.seconds))
     print(f"positions: {pos['tablets']} tablets offered {pos['offered_per_second']}/s for "

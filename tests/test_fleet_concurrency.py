@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -156,7 +157,60 @@ async def test_osrm_adapter_uses_road_times_and_falls_back_when_unreachable() ->
     # Only the nearest by straight line was asked about; the other kept its rough estimate.
     assert routed.by_unit["near"].seconds == 60.0
     assert routed.by_unit["near"].distance_km == 1.0
-    assert routed.by_unit["far"] == straight.one(origins[0], 34.15, 108.85)
+    assert routed.by_unit["far"] == pytest.approx(straight.one(origins[0], 34.15, 108.85))
     down = await Osrm("http://127.0.0.1:9", fallback=straight).estimate(origins, 34.15, 108.85)
     assert down.source == "straight_line"
     assert down.warnings == ["routing server unavailable: straight-line estimates"]
+
+
+async def test_ranking_in_redis_matches_a_brute_force_ranking(app: Any) -> None:
+    from dispatch.fleet.recommend import recommend
+    from dispatch.fleet.service import live, report_position, travel
+
+    rng = random.Random(11)
+    kinds = [("ambulance", ["ambulance"]),
+             ("negative_pressure_ambulance", ["ambulance", "negative_pressure"]),
+             ("monitoring_unit", ["ambulance", "monitoring"]),
+             ("closed_loop_vehicle", ["closed_loop"])]
+    units = []
+    for n in range(60):
+        kind, caps = rng.choice(kinds)
+        units.append({"id": f"R{n:02d}", "call_sign": f"R {n}", "kind": kind, "capabilities": caps,
+                      "post": "post-n"})
+    await factories.load(app, factories.small_scenario(units=units))
+    rt = app.state.runtime
+    where = {}
+    for unit in units:
+        where[unit["id"]] = (34.15 + rng.uniform(-0.2, 0.2), 108.85 + rng.uniform(-0.2, 0.2))
+        await report_position(rt=rt, unit_id=unit["id"], lat=where[unit["id"]][0],
+                              lon=where[unit["id"]][1])
+    busy = set(rng.sample(sorted(where), 20))
+    for unit_id in busy:
+        await live(rt).move(unit_id, "out_of_service", now_ms=0, allowed=["available"])
+    model = travel(rt)
+    assert isinstance(model, StraightLine)
+    for _ in range(25):
+        lat, lon = 34.15 + rng.uniform(-0.25, 0.25), 108.85 + rng.uniform(-0.25, 0.25)
+        required = rng.choice([["ambulance"], ["ambulance", "negative_pressure"], ["closed_loop"]])
+        rec = await recommend(live(rt), lat=lat, lon=lon, required=required, travel=model,
+                              now_ms=0, stale_after_ms=1, limit=5)
+        expected = sorted(
+            (model.one(Origin(u["id"], u["kind"], *where[u["id"]]), lat, lon).seconds, u["id"])
+            for u in units if u["id"] not in busy and set(required) <= set(u["capabilities"]))
+        assert [c.unit_id for c in rec.candidates] == [u for _, u in expected[:5]]
+        # Redis measures on its own geohash grid and earth radius: within a tenth of a percent.
+        assert [c.eta_seconds for c in rec.candidates] == pytest.approx(
+            [s for s, _ in expected[:5]], rel=1e-3)
+        # Every unit nearer than the last candidate that may not go is listed with its reason.
+        if rec.candidates:
+            last_km = rec.candidates[-1].distance_km
+            listed = {e.unit_id for e in rec.excluded}
+            chosen = {c.unit_id for c in rec.candidates}
+            for u in units:
+                km = model.one(Origin(u["id"], u["kind"], *where[u["id"]]), lat, lon).distance_km
+                eligible = u["id"] not in busy and set(required) <= set(u["capabilities"])
+                if km < last_km - 0.01 and not eligible:
+                    assert u["id"] in listed, (u["id"], km, last_km)
+                assert not (eligible and u["id"] in listed)
+            assert chosen.isdisjoint(listed)
+        assert rec.fleet_size == 60

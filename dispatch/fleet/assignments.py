@@ -87,8 +87,7 @@ async def recommendations(
         raise Conflict("the incident has no location yet: units cannot be ranked")
     decision = await latest_decision(session, incident.id)
     required = list(decision.required_capabilities) if decision else ["ambulance"]
-    rows = await live(rt).board()
-    return await recommend(rows, lat=incident.lat, lon=incident.lon, required=required,
+    return await recommend(live(rt), lat=incident.lat, lon=incident.lon, required=required,
                            travel=travel(rt), now_ms=ms(rt.clock.now()), stale_after_ms=stale_ms(rt),
                            skip=await turned_down(session, incident.id), limit=limit)
 

@@ -7,7 +7,7 @@ restores this state from it after a restart or a flush.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.fleet.models import Assignment, AssignmentStatus, Post, Unit, UnitStatus
 from dispatch.redis import Keys
 
-SCRIPTS = ("transition", "position", "board")
+SCRIPTS = ("transition", "position", "board", "rank")
 KEEP = "*"
 POSITION_LOG_LIMIT = 200_000  # reports waiting to be written to PostgreSQL
 BOARD_FIELDS = ("status", "kind", "caps", "lat", "lon", "pos_at", "active", "infectious", "post",
@@ -49,6 +49,15 @@ class Moved:
     @property
     def ok(self) -> bool:
         return self.result == "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    considered: int  # units looked at, nearest first, until no farther one could be faster
+    fleet: int
+    candidates: list[list[str]]  # id, call sign, kind, caps, post, pos_at, lat, lon, km, seconds
+    excluded: list[list[str]]  # id, call sign, reason
+    counts: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,20 +101,32 @@ class FleetLive:
     ) -> Reported:
         k = self.keys
         out = await self.scripts["position"](
-            keys=[k.unit(unit_id), k.available_geo, k.position_log],
+            keys=[k.unit(unit_id), k.available_geo, k.position_log, k.fleet_geo],
             args=[unit_id, repr(lat), repr(lon), at_ms, publish_every_ms, POSITION_LOG_LIMIT])
         return Reported(str(out[0]), str(out[1]), out[2] == 1)
 
     async def board(self) -> list[dict[str, str]]:
         """Every unit's live state (unsorted)."""
-        flat = await self.scripts["board"](keys=[self.keys.units], args=[self.keys.unit("")])
-        width = len(BOARD_FIELDS) + 1
-        rows = []
-        for i in range(0, len(flat), width):
-            row = dict(zip(BOARD_FIELDS, flat[i + 1:i + width], strict=True))
-            row["id"] = flat[i]
-            rows.append(row)
-        return rows
+        packed = await self.scripts["board"](keys=[self.keys.units], args=[self.keys.unit("")])
+        names = ("id", *BOARD_FIELDS)
+        return [dict(zip(names, str(line).split("\x1f"), strict=True)) for line in packed]
+
+    async def rank(
+        self, lat: float, lon: float, *, required: Sequence[str], skip: Iterable[str], limit: int,
+        road_factor: float, speeds: dict[str, float], default_speed: float, listed: int,
+    ) -> Ranked:
+        """Rank units by straight-line ETA inside Redis (see rank.lua): one round trip."""
+        out = await self.scripts["rank"](keys=[self.keys.units, self.keys.fleet_geo], args=[
+            self.keys.unit(""), repr(lat), repr(lon), ",".join(required), ",".join(skip), limit,
+            road_factor, ",".join(f"{k}={v}" for k, v in speeds.items()), default_speed, listed])
+        parts: list[list[list[str]]] = [[]]
+        for item in out[2:]:
+            if item == "":
+                parts.append([])
+            else:
+                parts[-1].append(str(item).split("\x1f"))
+        candidates, excluded, counts = parts
+        return Ranked(int(out[0]), int(out[1]), candidates, excluded, {r: int(n) for r, n in counts})
 
     async def unit(self, unit_id: str) -> dict[str, str]:
         row = await self.redis.hgetall(self.keys.unit(unit_id))  # type: ignore[misc]
@@ -163,6 +184,8 @@ async def write_units(
             pipe.hset(keys.unit(unit.id), mapping=unit_hash(  # type: ignore[arg-type]
                 unit, lat=lat, lon=lon, incident="" if job is None else str(job.incident_id)))
             pipe.sadd(keys.units, unit.id)
+            if lat is not None and lon is not None:
+                pipe.geoadd(keys.fleet_geo, (lon, lat, unit.id))
             if unit.active and unit.status == UnitStatus.AVAILABLE and lat is not None and lon is not None:
                 pipe.geoadd(keys.available_geo, (lon, lat, unit.id))
             else:
@@ -189,7 +212,7 @@ async def rebuild_units(session: AsyncSession, redis: Redis, keys: Keys) -> int:
     units = (await session.scalars(select(Unit))).all()
     posts = {p.id: p for p in (await session.scalars(select(Post))).all()}
     jobs = await open_assignments(session)
-    await redis.delete(keys.units, keys.available_geo, keys.ack_deadlines)
+    await redis.delete(keys.units, keys.available_geo, keys.ack_deadlines, keys.fleet_geo)
     return await write_units(redis, keys, units, posts, jobs)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from dispatch.fleet.models import UnitStatus
-from dispatch.fleet.travel import Origin, TravelModel
+from dispatch.fleet.livestate import FleetLive
+from dispatch.fleet.travel import Origin, Osrm, StraightLine, TravelModel
 
 MAX_EXCLUDED_LISTED = 50
 
@@ -38,64 +38,53 @@ class Recommendation:
     required_capabilities: list[str]
     travel_source: str
     warnings: list[str]
-
-
-def exclusion(row: dict[str, str], required: Collection[str], skip: Collection[str]) -> str | None:
-    """Why a unit cannot be recommended, or None when it can."""
-    if row["id"] in skip:
-        return "declined or did not acknowledge this incident"
-    if row.get("active") != "1":
-        return "not in service"
-    if row["status"] != UnitStatus.AVAILABLE:
-        return f"status {row['status']}"
-    caps = set(filter(None, row.get("caps", "").split(",")))
-    missing = [c for c in required if c not in caps]
-    if missing:
-        return "lacks " + ", ".join(missing)
-    if not row.get("lat") or not row.get("lon"):
-        return "position unknown"
-    return None
+    considered: int  # units looked at, nearest first
+    fleet_size: int
 
 
 async def recommend(
-    rows: Sequence[dict[str, str]], *, lat: float, lon: float, required: Sequence[str],
-    travel: TravelModel, now_ms: int, stale_after_ms: int, skip: Collection[str] = (),
-    limit: int = 5,
+    fleet: FleetLive, *, lat: float, lon: float, required: Sequence[str], travel: TravelModel,
+    now_ms: int, stale_after_ms: int, skip: Collection[str] = (), limit: int = 5,
 ) -> Recommendation:
-    """Rank the units that satisfy `required` and are available by ETA to (lat, lon)."""
-    origins: list[Origin] = []
-    by_id: dict[str, dict[str, str]] = {}
-    excluded: list[Excluded] = []
-    counts: dict[str, int] = {}
-    for row in rows:
-        reason = exclusion(row, required, skip)
-        if reason is None:
-            origins.append(Origin(row["id"], row["kind"], float(row["lat"]), float(row["lon"])))
-            by_id[row["id"]] = row
-            continue
-        key = reason.split(" ", 1)[0] if reason.startswith("status") else reason
-        counts[key] = counts.get(key, 0) + 1
-        excluded.append(Excluded(row["id"], row.get("call_sign", row["id"]), reason))
-    estimates = await travel.estimate(origins, lat, lon)
+    """Rank the available units having `required` by ETA to (lat, lon).
+
+    Redis ranks by straight-line ETA in one script, looking at units nearest first until no
+    farther one could arrive sooner; with a routing server the nearest few are ranked again by
+    road time. Excluded units are listed nearest first: why not the closer one?
+    """
+    router = travel if isinstance(travel, Osrm) else None
+    straight = router.fallback if router else travel
+    assert isinstance(straight, StraightLine)
+    ranked = await fleet.rank(
+        lat, lon, required=required, skip=skip,
+        limit=max(limit, router.max_origins) if router else limit,
+        road_factor=straight.road_factor, speeds=straight.speeds_kmh,
+        default_speed=straight.default_speed_kmh, listed=MAX_EXCLUDED_LISTED)
+    rows = {r[0]: r for r in ranked.candidates}
+    eta = {r[0]: (float(r[8]), float(r[9])) for r in ranked.candidates}
+    warnings: list[str] = []
+    source = "straight_line"
+    if router is not None and rows:
+        routed = await router.estimate(
+            [Origin(r[0], r[2], float(r[6]), float(r[7])) for r in ranked.candidates], lat, lon)
+        eta = {u: (e.distance_km, e.seconds) for u, e in routed.by_unit.items()}
+        source, warnings = routed.source, list(routed.warnings)
+    order = sorted(rows, key=lambda u: (eta[u][1], u))[:limit]
     candidates = []
-    for origin in origins:
-        row, estimate = by_id[origin.unit_id], estimates.by_unit[origin.unit_id]
-        pos_at = int(row["pos_at"]) if row.get("pos_at") else None
+    for unit_id in order:
+        _, call_sign, kind, caps, post, pos_at, *_ = rows[unit_id]
         candidates.append(Candidate(
-            unit_id=origin.unit_id, call_sign=row.get("call_sign", origin.unit_id),
-            kind=origin.kind, capabilities=list(filter(None, row.get("caps", "").split(","))),
-            post_id=row.get("post") or None, eta_seconds=round(estimate.seconds, 1),
-            distance_km=round(estimate.distance_km, 2),
-            position_stale=pos_at is None or now_ms - pos_at > stale_after_ms,
+            unit_id=unit_id, call_sign=call_sign, kind=kind,
+            capabilities=[c for c in caps.split(",") if c], post_id=post or None,
+            eta_seconds=round(eta[unit_id][1], 1), distance_km=round(eta[unit_id][0], 2),
+            position_stale=not pos_at or now_ms - int(pos_at) > stale_after_ms,
         ))
-    candidates.sort(key=lambda c: (c.eta_seconds, c.unit_id))
-    excluded.sort(key=lambda e: e.unit_id)
-    warnings = list(estimates.warnings)
     if not candidates:
-        warnings.append("no unit can go: " + (", ".join(f"{n} {why}" for why, n in sorted(counts.items()))
-                                              or "the fleet is empty"))
+        warnings.append("no unit can go: " + (", ".join(
+            f"{n} {why}" for why, n in sorted(ranked.counts.items())) or "the fleet is empty"))
     return Recommendation(
-        candidates=candidates[:limit], excluded=excluded[:MAX_EXCLUDED_LISTED],
-        excluded_counts=counts, required_capabilities=list(required),
-        travel_source=estimates.source, warnings=warnings,
+        candidates=candidates, excluded=[Excluded(*e) for e in ranked.excluded],
+        excluded_counts=ranked.counts, required_capabilities=list(required),
+        travel_source=source, warnings=warnings, considered=ranked.considered,
+        fleet_size=ranked.fleet,
     )

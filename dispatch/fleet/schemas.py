@@ -130,6 +130,9 @@ class RecommendationOut(BaseModel):
     excluded_counts: dict[str, int]
     travel_source: str
     warnings: list[str]
+    considered: int = Field(description="units looked at, nearest first, until no farther one "
+                                        "could arrive sooner")
+    fleet_size: int
 
 
 class JobOut(BaseModel):

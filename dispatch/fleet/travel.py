@@ -11,9 +11,10 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import httpx
+import numpy
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,7 @@ class Origin:
     lon: float
 
 
-@dataclass(frozen=True, slots=True)
-class Estimate:
+class Estimate(NamedTuple):
     distance_km: float  # along the road (estimated or routed)
     seconds: float
 
@@ -74,7 +74,21 @@ class StraightLine:
         return Estimate(distance_km=km, seconds=km / speed * 3600.0)
 
     async def estimate(self, origins: Sequence[Origin], lat: float, lon: float) -> Estimates:
-        return Estimates({o.unit_id: self.one(o, lat, lon) for o in origins}, "straight_line")
+        """Every origin at once (vectorised: a fleet of 500 costs well under a millisecond)."""
+        n = len(origins)
+        if n == 0:
+            return Estimates({}, "straight_line")
+        lat1 = numpy.radians(numpy.fromiter((o.lat for o in origins), float, n))
+        lon1 = numpy.radians(numpy.fromiter((o.lon for o in origins), float, n))
+        lat2, lon2 = math.radians(lat), math.radians(lon)
+        h = (numpy.sin((lat2 - lat1) / 2) ** 2
+             + numpy.cos(lat1) * math.cos(lat2) * numpy.sin((lon2 - lon1) / 2) ** 2)
+        km = 2 * 6371.0 * numpy.arcsin(numpy.sqrt(h)) * self.road_factor
+        speeds = numpy.fromiter((self.speeds_kmh.get(o.kind, self.default_speed_kmh) for o in origins),
+                                float, n)
+        seconds = km / speeds * 3600.0
+        return Estimates({o.unit_id: Estimate(d, t) for o, d, t in
+                          zip(origins, km.tolist(), seconds.tolist(), strict=True)}, "straight_line")
 
 
 class Osrm:
