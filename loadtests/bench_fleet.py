@@ -171,6 +171,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=500)
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--workers", type=int, default=2, help="hub worker processes")
     parser.add_argument("--rate-per-unit", type=float, default=4.4,
                         help="position reports per second from each tablet")
     args = parser.parse_args()
@@ -184,9 +185,9 @@ def main() -> None:
           f"{rec['units_looked_at']['mean']}, max {rec['units_looked_at']['max']}")
     print(f"  ranking alone (Redis script + ETA)      p50 {rec['ranking']['p50_ms']} ms"
           f"  p99 {rec['ranking']['p99_ms']} ms")
-    with hubs(1, DISPATCH_POSITION_PUBLISH_SECONDS="2") as urls:
+    with hubs(1, workers=args.workers, DISPATCH_POSITION_PUBLISH_SECONDS="2") as urls:
         pos = asyncio.run(positions(urls[0], args.units, args.rate_per_unit, args.seconds))
-    print(f"positions: {pos['tablets']} tablets offered {pos['offered_per_second']}/s for "
+    print(f"positions ({args.workers} worker(s)): {pos['tablets']} tablets offered {pos['offered_per_second']}/s for "
           f"{args.seconds:.0f} s; acknowledged {pos['acknowledged']}/{pos['offered']} "
           f"= {pos['acknowledged_per_second']}/s (target ≥ {TARGET_POSITIONS_PER_SECOND}/s); "
           f"reply p50 {pos['reply']['p50_ms']} ms p99 {pos['reply']['p99_ms']} ms; "
@@ -194,6 +195,7 @@ def main() -> None:
     passed = (rec["service"]["p99_ms"] <= TARGET_RECOMMEND_P99_MS
               and pos["acknowledged_per_second"] >= TARGET_POSITIONS_PER_SECOND
               and not pos["unanswered"] and not pos["errors"])
+    pos["workers"] = args.workers
     path = write_result("fleet", {"recommendation": rec, "positions": pos, "targets": {
         "recommend_p99_ms": TARGET_RECOMMEND_P99_MS,
         "positions_per_second": TARGET_POSITIONS_PER_SECOND}, "passed": passed})

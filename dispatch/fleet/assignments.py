@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,25 +71,38 @@ async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incide
     return incident
 
 
-async def turned_down(session: AsyncSession, incident_id: uuid.UUID) -> set[str]:
-    """Units that declined this incident or let it time out: not proposed for it again."""
-    return set((await session.scalars(select(Assignment.unit_id).where(
-        Assignment.incident_id == incident_id,
-        Assignment.status.in_((A.DECLINED, A.TIMED_OUT))))).all())
+def _rank_inputs() -> Select[Any]:
+    """The incident's place, its latest decision's capabilities and the units that turned it
+    down, in one statement built once (the hot path of the console)."""
+    latest_caps = (select(RoutingDecision.required_capabilities)
+                   .where(RoutingDecision.incident_id == Incident.id)
+                   .order_by(RoutingDecision.decided_at.desc(), RoutingDecision.id.desc())
+                   .limit(1).scalar_subquery())
+    declined = (select(func.aggregate_strings(Assignment.unit_id, ","))
+                .where(Assignment.incident_id == Incident.id,
+                       Assignment.status.in_((A.DECLINED, A.TIMED_OUT)))
+                .scalar_subquery())
+    return (select(Incident.lat, Incident.lon, latest_caps, declined)
+            .where(Incident.id == bindparam("incident_id")))
+
+
+RANK_INPUTS = _rank_inputs()
 
 
 async def recommendations(
     *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, limit: int = 5
 ) -> Recommendation:
-    """Units that may go to the incident, fastest first, and why the others may not."""
-    incident = await find_incident(session, incident_id)
-    if incident.lat is None or incident.lon is None:
+    """Units that may go to the incident, fastest first, and why the nearer others may not."""
+    found = (await session.execute(RANK_INPUTS, {"incident_id": incident_id})).first()
+    if found is None:
+        raise NotFound(f"no incident {incident_id}")
+    lat, lon, caps, skip = found
+    if lat is None or lon is None:
         raise Conflict("the incident has no location yet: units cannot be ranked")
-    decision = await latest_decision(session, incident.id)
-    required = list(decision.required_capabilities) if decision else ["ambulance"]
-    return await recommend(live(rt), lat=incident.lat, lon=incident.lon, required=required,
+    required = list(caps) if caps is not None else ["ambulance"]
+    return await recommend(live(rt), lat=lat, lon=lon, required=required,
                            travel=travel(rt), now_ms=ms(rt.clock.now()), stale_after_ms=stale_ms(rt),
-                           skip=await turned_down(session, incident.id), limit=limit)
+                           skip=set(skip.split(",")) if skip else set(), limit=limit)
 
 
 def assignment_data(a: Assignment, **extra: Any) -> dict[str, Any]:

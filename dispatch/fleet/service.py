@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
@@ -208,7 +208,7 @@ async def report_position(
 
 
 async def flush_positions(rt: Runtime, *, batch: int = 5000) -> int:
-    """Write waiting position reports to PostgreSQL: each unit's last one and the history."""
+    """Write waiting position reports to PostgreSQL: each unit's last one and its trail."""
     from dispatch.fleet.livestate import from_ms as at_of
 
     reports = await live(rt).take_positions(batch)
@@ -220,13 +220,14 @@ async def flush_positions(rt: Runtime, *, batch: int = 5000) -> int:
             latest[unit_id] = (lat, lon, at)
     async with rt.sessionmaker() as session:
         known = set((await session.scalars(select(Unit.id).where(Unit.id.in_(latest)))).all())
-        await session.execute(UnitEvent.__table__.insert(), [  # type: ignore[attr-defined]
+        trail: list[dict[str, Any]] = [
             {"unit_id": u, "at": at_of(str(at)), "type": "position", "lat": lat, "lon": lon,
-             "data": {}} for u, lat, lon, at in reports if u in known])
-        for unit_id, (lat, lon, at) in latest.items():
-            if unit_id in known:
-                await session.execute(Unit.__table__.update().where(  # type: ignore[attr-defined]
-                    Unit.id == unit_id).values(lat=lat, lon=lon, position_at=at_of(str(at))))
+             "data": {}} for u, lat, lon, at in reports if u in known]
+        if trail:
+            await session.execute(insert(UnitEvent), trail)
+            await session.execute(update(Unit), [  # one executemany by primary key
+                {"id": u, "lat": lat, "lon": lon, "position_at": at_of(str(at))}
+                for u, (lat, lon, at) in latest.items() if u in known])
         await session.commit()
     return len(reports)
 

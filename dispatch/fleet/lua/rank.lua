@@ -20,49 +20,60 @@ for kind, speed in string.gmatch(ARGV[8], '([^,=]+)=([^,]+)') do
   if speeds[kind] > fastest then fastest = speeds[kind] end
 end
 
-local near = redis.call('GEOSEARCH', KEYS[2], 'FROMLONLAT', lon, lat, 'BYRADIUS', 20000, 'km',
-  'ASC', 'WITHDIST', 'WITHCOORD')
 local chosen, excluded, counts = {}, {}, {}
 local looked = 0
 local function exclude(id, sign, reason, key)
   if #excluded < listed then excluded[#excluded + 1] = id .. '\31' .. sign .. '\31' .. reason end
   counts[key] = (counts[key] or 0) + 1
 end
-for _, hit in ipairs(near) do
+-- Look at one unit; false once no farther unit could be faster than the chosen ones.
+local function consider(hit)
   local id, km = hit[1], tonumber(hit[2]) * road
-  if #chosen >= limit and km / fastest * 3600 > chosen[limit][1] then break end
+  if #chosen >= limit and km / fastest * 3600 > chosen[limit][1] then return false end
   looked = looked + 1
   local f = redis.call('HMGET', prefix .. id, 'status', 'kind', 'caps', 'active', 'call_sign',
     'post', 'pos_at')
   local status, sign = f[1], f[5] or id
-  if status then
-    local caps, missing = ',' .. (f[3] or '') .. ',', {}
-    for _, c in ipairs(required) do
-      if not string.find(caps, ',' .. c .. ',', 1, true) then missing[#missing + 1] = c end
+  if not status then return true end
+  local caps, missing = ',' .. (f[3] or '') .. ',', {}
+  for _, c in ipairs(required) do
+    if not string.find(caps, ',' .. c .. ',', 1, true) then missing[#missing + 1] = c end
+  end
+  if skip[id] then
+    exclude(id, sign, 'declined or did not acknowledge this incident', 'declined or did not acknowledge this incident')
+  elseif f[4] ~= '1' then
+    exclude(id, sign, 'not in service', 'not in service')
+  elseif status ~= 'available' then
+    exclude(id, sign, 'status ' .. status, 'status')
+  elseif #missing > 0 then
+    local reason = 'lacks ' .. table.concat(missing, ', ')
+    exclude(id, sign, reason, reason)
+  else
+    local seconds = km / (speeds[f[2]] or default_speed) * 3600
+    local entry = {seconds, table.concat({id, sign, f[2], f[3] or '', f[6] or '', f[7] or '',
+      hit[3][2], hit[3][1], string.format('%.4f', km), string.format('%.2f', seconds)}, '\31'), id}
+    local at = #chosen + 1
+    while at > 1 and (chosen[at - 1][1] > seconds or (chosen[at - 1][1] == seconds and chosen[at - 1][3] > id)) do
+      at = at - 1
     end
-    if skip[id] then
-      exclude(id, sign, 'declined or did not acknowledge this incident', 'declined or did not acknowledge this incident')
-    elseif f[4] ~= '1' then
-      exclude(id, sign, 'not in service', 'not in service')
-    elseif status ~= 'available' then
-      exclude(id, sign, 'status ' .. status, 'status')
-    elseif #missing > 0 then
-      local reason = 'lacks ' .. table.concat(missing, ', ')
-      exclude(id, sign, reason, reason)
-    else
-      local seconds = km / (speeds[f[2]] or default_speed) * 3600
-      local entry = {seconds, table.concat({id, sign, f[2], f[3] or '', f[6] or '', f[7] or '',
-        hit[3][2], hit[3][1], string.format('%.4f', km), string.format('%.2f', seconds)}, '\31'), id}
-      local at = #chosen + 1
-      while at > 1 and (chosen[at - 1][1] > seconds or (chosen[at - 1][1] == seconds and chosen[at - 1][3] > id)) do
-        at = at - 1
-      end
-      if at <= limit then
-        table.insert(chosen, at, entry)
-        if #chosen > limit then table.remove(chosen) end
-      end
+    if at <= limit then
+      table.insert(chosen, at, entry)
+      if #chosen > limit then table.remove(chosen) end
     end
   end
+  return true
+end
+-- Nearest first, a few at a time: Redis sorts only as many as are asked for.
+local count, seen = 16, 0
+while true do
+  local near = redis.call('GEOSEARCH', KEYS[2], 'FROMLONLAT', lon, lat, 'BYRADIUS', 20000, 'km',
+    'ASC', 'COUNT', count, 'WITHDIST', 'WITHCOORD')
+  local stop = false
+  for i = seen + 1, #near do
+    if not consider(near[i]) then stop = true break end
+  end
+  if stop or #near < count then break end
+  seen, count = #near, count * 4
 end
 local fleet = redis.call('SCARD', KEYS[1])
 local unplaced = fleet - redis.call('ZCARD', KEYS[2])
