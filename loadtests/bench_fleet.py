@@ -200,6 +200,7 @@ def main() -> None:
         "recommend_p99_ms": TARGET_RECOMMEND_P99_MS,
         "positions_per_second": TARGET_POSITIONS_PER_SECOND}, "passed": passed})
     print(("PASS" if passed else "FAIL") + f" — written to {path}")
+    raise SystemExit(0 if passed else 1)
 
 
 if __name__ == "__main__":
