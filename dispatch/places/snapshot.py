@@ -137,12 +137,13 @@ class PlaceSnapshot:
     def find(
         self, kind: str, *, lat: float, lon: float, at: datetime, zone_ids: tuple[str, ...] = (),
         offering: frozenset[str] = frozenset(), hospitals: HospitalSnapshot | None = None,
-        hospitals_with: frozenset[str] = frozenset(),
+        hospitals_with: frozenset[str] = frozenset(), serving_only: bool = False,
     ) -> Found | None:
         """The open place of `kind` serving the patient's zone or area, else the nearest open one.
 
         With `hospitals_with`, open hospitals having those capabilities count as places of
-        `kind` too (a hospital's fever clinic, 001 二(一)1).
+        `kind` too (a hospital's fever clinic, 001 二(一)1); with `serving_only`, only a place
+        serving the patient's zone or area will do.
         """
         pool = [p for p in self.by_kind.get(kind, ()) if offering <= p.services]
         if hospitals is not None and hospitals_with:
@@ -157,7 +158,7 @@ class PlaceSnapshot:
             if serving is not None:
                 chosen = (distance, place, serving)
                 break
-            if chosen is None:
+            if chosen is None and not serving_only:
                 chosen = (distance, place, None)
         if chosen is None:
             return None

@@ -63,7 +63,8 @@ def find(
         found = places.find(
             search.kind.value, lat=lat, lon=lon, at=at, zone_ids=zone_ids,
             offering=frozenset(s.value for s in search.offering), hospitals=hospitals,
-            hospitals_with=frozenset(c.value for c in search.hospitals_with))
+            hospitals_with=frozenset(c.value for c in search.hospitals_with),
+            serving_only=search.serving_only)
         if found is not None:
             return found
     return None

@@ -93,12 +93,14 @@ class PlaceSearch(Strict):
     """The open place of a kind serving the patient's zone or area, else the nearest open one.
 
     `offering`: it must offer these services; `hospitals_with`: open hospitals having these
-    capabilities count as places of the kind too (a hospital's own fever clinic).
+    capabilities count as places of the kind too (a hospital's own fever clinic);
+    `serving_only`: only a place serving the patient's zone or area will do.
     """
 
     kind: PlaceKind
     offering: list[PlaceService] = Field(default_factory=list)
     hospitals_with: list[HospitalCapability] = Field(default_factory=list)
+    serving_only: bool = False
 
 # Unit capabilities each transport mode must (and must not) ask for.
 MODE_NEEDS: dict[TransportMode, tuple[frozenset[str], frozenset[str]]] = {
