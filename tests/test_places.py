@@ -97,8 +97,10 @@ async def test_status_change_is_audited_and_needs_a_supervisor(
     assert [(e.action, e.actor) for e in entries] == [
         ("place.created", "scenario-loader"), ("place.closed", "chief.li"),
         ("place.opened", "test-operator")]
-    assert entries[1].before is not None and entries[1].before["status"] == "open"
-    assert entries[1].after is not None and entries[1].after["status"] == "closed"
+    assert entries[1].before is not None
+    assert entries[1].before["status"] == "open"
+    assert entries[1].after is not None
+    assert entries[1].after["status"] == "closed"
     stream = [json.loads(f["e"]) for _, f in await rt.redis.xrange(rt.keys.events)]
     changed = [e["data"]["places"][0] for e in stream if e["type"] == "places.changed"]
     assert [(c["id"], c["status"]) for c in changed] == [("lanbo-fever", "closed"),
@@ -131,8 +133,9 @@ async def test_incident_referral_is_validated_and_routed(
 ) -> None:
     await ready(client, "P01")
     call_id = await answered_call(client, clock, "P01")
-    body = {"call_id": call_id, "location": {"address": "丈八社区卫生服务中心", "lat": 34.190, "lon": 108.880},
-            "severity": "urgent", "flags": {"referred_by": "zhangba-oxygen"}}
+    location = {"address": "丈八社区卫生服务中心", "lat": 34.190, "lon": 108.880}
+    body = {"call_id": call_id, "location": location, "severity": "urgent",
+            "flags": {"referred_by": "zhangba-oxygen"}}
     refused = await client.post("/api/v1/incidents", json=body)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "body.flags.referred_by"
@@ -258,7 +261,8 @@ async def test_home_visit_escalates_to_an_ambulance(
     assert [d["outcome"] for d in listed] == ["home_visit", "transport"]
     async with rt.sessionmaker() as session:
         incident = await session.get(Incident, incident_id)
-        assert incident is not None and incident.severity == "critical"
+        assert incident is not None
+        assert incident.severity == "critical"
         entry = (await session.scalars(select(AuditEntry).where(
             AuditEntry.action == "incident.escalated"))).one()
         assert (entry.actor, entry.target_id) == ("dr.wang", str(incident_id))
