@@ -26,6 +26,7 @@ from dispatch.fleet.livestate import write_units
 from dispatch.fleet.models import Unit, UnitCapability, UnitKind, UnitStatus
 from dispatch.places import service as places_service
 from dispatch.places.models import Place, PlaceKind, PlaceService
+from dispatch.places.schemas import MAX_ZONE_POPULATION
 from dispatch.places.snapshot import km
 from dispatch.runtime import Runtime
 from dispatch.zones.models import SubDistrict, Zone, ZoneStatus
@@ -117,7 +118,7 @@ async def plan(
         if sub_district is None:
             raise InvalidInput.field("body.population", "no sub-district to estimate the zone's "
                                                          "population from: give it")
-        population = estimate_population(zone, sub_district)
+        population = min(estimate_population(zone, sub_district), MAX_ZONE_POPULATION)
     result = Plan(zone=zone, population=population, population_estimated=estimated,
                   people_per_point=per, needed=points_needed(population, per))
     existing = (await session.scalars(select(Place).where(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dispatch.incidents.models import Severity
 from dispatch.places.models import PlaceStatus
 
-PLACE_ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+MAX_ZONE_POPULATION = 5_000_000  # 500 temporary medical points: more is a city, not a zone
 
 
 class PlaceOut(BaseModel):
@@ -56,7 +56,7 @@ class MedicalPointPlanIn(BaseModel):
 
     zone_id: str = Field(min_length=1, max_length=64)
     population: int | None = Field(
-        default=None, gt=0, le=100_000_000,
+        default=None, gt=0, le=MAX_ZONE_POPULATION,
         description="people in the zone, when known; estimated from its sub-district otherwise")
 
 

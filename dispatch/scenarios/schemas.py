@@ -11,6 +11,7 @@ from dispatch.hospitals.models import Designation, HospitalCapability, HospitalS
 from dispatch.places import hours
 from dispatch.places.medical_points import PEOPLE_PER_POINT
 from dispatch.places.models import PlaceKind, PlaceService, PlaceStatus
+from dispatch.places.schemas import MAX_ZONE_POPULATION
 from dispatch.zones.schemas import ZoneIn
 
 Id = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -122,7 +123,8 @@ class MedicalPointsIn(Strict):
     people_per_point: int = Field(default=PEOPLE_PER_POINT, gt=0, le=1_000_000)
     zone_statuses: list[ZoneKept] = Field(default_factory=_sealed_only)
     # People living in a zone, where known; otherwise estimated from its sub-district.
-    zone_population: dict[str, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
+    zone_population: dict[str, Annotated[int, Field(gt=0, le=MAX_ZONE_POPULATION)]] = Field(
+        default_factory=dict)
 
 
 class PositionIn(Strict):
