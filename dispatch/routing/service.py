@@ -40,7 +40,7 @@ KNOWN_FLAGS = ("isolation", "has_certificate", "registered_hospital_id", "treati
 
 @cache
 def default_source() -> str:
-    """The default rule set shipped with the hub (seeds 000, 001, 003, 004)."""
+    """The default rule set shipped with the hub (seeds 000-004)."""
     data = resources.files("dispatch.routing").joinpath("data", "default_rules.yaml")
     return data.read_text(encoding="utf-8")
 
