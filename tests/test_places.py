@@ -20,7 +20,7 @@ from dispatch.auth.schemas import Role
 from dispatch.calls.models import Call, CallStatus
 from dispatch.errors import InvalidInput
 from dispatch.incidents.models import Incident, Severity
-from dispatch.places.escalation import NotAHomeVisit, escalate_home_visit
+from dispatch.places.escalation import NotAHomeVisit, escalate_home_visit, escalation_out
 from dispatch.scenarios.service import ScenarioError, parse_scenario
 from tests import factories
 from tests.test_auth import anon, as_, token
@@ -252,6 +252,9 @@ async def test_home_visit_escalates_to_an_ambulance(
                                                actor=GP, severity=Severity.CRITICAL,
                                                finding="SpO2 88%, chest pain")
     assert str(escalation.home_visit.id) == first["id"]
+    out = escalation_out(escalation).model_dump(mode="json")
+    assert (out["outcome"], out["home_visit_unit_id"], out["destination_hospital_id"]) == (
+        "transport", POINT_UNIT, "xian-first")
     assert (escalation.home_visit_place_id, escalation.home_visit_unit_id) == (POINT, POINT_UNIT)
     after = escalation.decision
     assert (after.outcome, after.transport_mode) == ("transport", "negative_pressure_ambulance")

@@ -20,6 +20,7 @@ from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.incidents.models import Incident, IncidentStatus, Severity
+from dispatch.places.schemas import EscalationOut
 from dispatch.realtime.schemas import Scope
 from dispatch.routing import service as routing_service
 from dispatch.routing.models import RoutingDecision
@@ -49,6 +50,18 @@ class Escalation:
     @property
     def home_visit_unit_id(self) -> str | None:
         return _referral(self.home_visit).get("unit_id")
+
+
+def escalation_out(escalation: Escalation) -> EscalationOut:
+    """The API shape of an escalation (for the route that exposes it)."""
+    row = escalation.decision
+    return EscalationOut(
+        incident_id=escalation.incident_id, home_visit_decision_id=escalation.home_visit.id,
+        home_visit_place_id=escalation.home_visit_place_id,
+        home_visit_unit_id=escalation.home_visit_unit_id, decision_id=row.id, outcome=row.outcome,
+        transport_mode=row.transport_mode, required_unit_capabilities=row.required_capabilities,
+        destination_hospital_id=row.destination_hospital_id, decision=row.decision,
+    )
 
 
 def _referral(row: RoutingDecision) -> dict[str, Any]:
