@@ -234,7 +234,7 @@ async def test_estimate_is_capped_by_the_sub_district(app: Any, client: httpx.As
 
 
 async def test_home_visit_escalates_to_an_ambulance(
-    app: Any, client: httpx.AsyncClient, xian: Any
+    app: Any, client: httpx.AsyncClient, xian: Any, clock: Any
 ) -> None:
     rt = app.state.runtime
     incident_id = await factories.add_incident(app, **SEALED, severity="non_urgent",
@@ -244,6 +244,7 @@ async def test_home_visit_escalates_to_an_ambulance(
         "home_visit", "home_visit", ["home_visit"])
     assert first["destination_hospital_id"] is None
     assert first["decision"]["referral"]["unit_id"] == POINT_UNIT
+    clock.advance(600)  # the GP is on scene
     async with rt.sessionmaker() as session:
         with pytest.raises(InvalidInput):
             await escalate_home_visit(session=session, rt=rt, incident_id=incident_id, actor=GP,
