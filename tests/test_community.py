@@ -15,10 +15,29 @@ in tests/test_routing_table.py, plus two community health centres:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from dispatch.hospitals.snapshot import HospitalSnapshot
+from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.places import hours
+from dispatch.places.snapshot import Area, PlaceSnapshot, PlaceView
+from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate
+from dispatch.scenarios.service import read_scenario
+from tests.test_routing_properties import (
+    check_invariants,
+    default_rules,
+    hospital_states,
+    patients,
+    times,
+    xian,
+)
 
 SEALED = {"lat": 34.233, "lon": 108.856}
 CONTROLLED = {"lat": 34.242, "lon": 108.866}
@@ -229,3 +248,90 @@ def test_the_table_covers_every_community_clause() -> None:
             "refill-home-visit", "oxygen-station", "oxygen-station-controlled",
             "referral-paired"} <= rules
     assert {c.outcome for c in cases} == {"transport", "refer", "home_visit", "callback_by_doctor"}
+
+
+# ---- Properties of the pure engine with the Xi'an places: emergency paths never change.
+
+COMMUNITY_FLAGS = st.fixed_dictionaries({
+    "fever": st.booleans(), "needs_oxygen": st.booleans(), "prescription_refill": st.booleans(),
+}, optional={"danger_signs": st.booleans()})
+
+
+@cache
+def xian_places() -> PlaceSnapshot:
+    scenario, _ = read_scenario("xian-high-tech-zone")
+    posts = {p.id: p for p in scenario.posts}
+    areas = {s.id: Area(s.id, s.location.lat, s.location.lon, s.radius_km) for s in scenario.sub_districts}
+    views = []
+    for place in scenario.places:
+        at = place.location or posts[place.post or ""].location
+        views.append(PlaceView(
+            id=place.id, kind=place.kind.value, name=place.name, name_zh=place.name_zh, lat=at.lat,
+            lon=at.lon, hours_text=place.hours, hours=hours.parse(place.hours),
+            services=frozenset(s.value for s in place.services),
+            paired_hospital_id=place.paired_hospital or posts[place.post or ""].paired_hospital,
+            areas=tuple(areas[s] for s in place.served_sub_districts)))
+    views.append(PlaceView(id=POINT, kind="temporary_medical_point", name="point", name_zh=None,
+                           lat=34.233, lon=108.856, hours_text="24h", hours=hours.parse("24h"),
+                           served_zone_id="yuhua-sealed-1", unit_id=POINT_UNIT))
+    return PlaceSnapshot.build(views)
+
+
+@st.composite
+def callers(draw: st.DrawFn) -> PatientFacts:
+    """Any patient, but mostly non-urgent, uninfected callers near the community places."""
+    patient = draw(patients())
+    where = draw(st.sampled_from([SEALED, CONTROLLED, PRECAUTION, NORMAL, ZHANGBA_CHC, QINDU_CHC]))
+    return patient.model_copy(update={
+        "severity": draw(st.sampled_from([Severity.NON_URGENT] * 4 + list(Severity))),
+        "category": draw(st.sampled_from([PatientCategory.CHRONIC, PatientCategory.ORDINARY,
+                                          patient.category])),
+        "infection_status": draw(st.sampled_from([InfectionStatus.NONE, InfectionStatus.NONE,
+                                                  InfectionStatus.SUSPECTED, patient.infection_status])),
+        "isolation": draw(st.sampled_from([False, False, False, patient.isolation])),
+        **(where if draw(st.integers(0, 3)) else {}),
+        "zone": None if draw(st.integers(0, 3)) else patient.zone,
+    })
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patient=st.one_of(callers(), callers(), callers(), patients()), snapshot=hospital_states(),
+       at=times,
+       extra=COMMUNITY_FLAGS,
+       referred=st.none() | st.sampled_from(["zhangba-chc", "qindu-chc", "lanbo-chc"]))
+def test_community_care_leaves_the_emergency_paths_alone(
+    patient: PatientFacts, snapshot: HospitalSnapshot, at: datetime, extra: dict[str, bool],
+    referred: str | None,
+) -> None:
+    """Community facts change nothing for urgent and critical patients, nor for anyone they do
+    not send to community care; those they do are never critical, sealed-and-sent-out or lost."""
+    ctx = RoutingContext(rules=default_rules(), hospitals=snapshot, zones=xian()[1], at=at,
+                         places=xian_places())
+    plain = evaluate(patient, ctx)
+    with_facts = patient.model_copy(update={"flags": {**patient.flags, **extra}, "referred_by": referred})
+    decision = evaluate(with_facts, ctx)
+    event(decision.outcome)
+    if decision.outcome == "transport":
+        check_invariants(with_facts, snapshot, decision)
+    if decision.outcome == "transport" and referred is None:
+        assert decision.model_dump(exclude={"warnings"}) == plain.model_dump(exclude={"warnings"})
+    if patient.severity != Severity.NON_URGENT:
+        assert decision.outcome == "transport"
+        if referred is None:
+            assert decision == plain
+    if decision.outcome != "transport":
+        assert not patient.critical
+        assert decision.destination is None
+        assert decision.referral is not None
+        assert decision.paperwork == [] or decision.outcome == "refer"
+        assert with_facts.flags.get("danger_signs") is not True
+        if decision.outcome == "refer":
+            assert decision.zone.status != "sealed"
+            assert not patient.isolation
+            assert patient.infection_status != "confirmed"
+            hospital = decision.referral.hospital_id
+            assert hospital is None or snapshot.by_id[hospital].open
+        if decision.outcome == "home_visit":
+            assert decision.required_unit_capabilities == ["home_visit"]
+            assert decision.referral.served_zone_id == decision.zone.id
+    assert not [m.id for m in decision.matched_rules if m.id.startswith("guard:")]
