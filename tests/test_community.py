@@ -36,8 +36,8 @@ from tests.test_routing_properties import (
     hospital_states,
     patients,
     times,
-    xian,
 )
+from tests.test_routing_properties import xian as xian_hospitals_and_zones
 
 SEALED = {"lat": 34.233, "lon": 108.856}
 CONTROLLED = {"lat": 34.242, "lon": 108.866}
@@ -305,8 +305,8 @@ def test_community_care_leaves_the_emergency_paths_alone(
 ) -> None:
     """Community facts change nothing for urgent and critical patients, nor for anyone they do
     not send to community care; those they do are never critical, sealed-and-sent-out or lost."""
-    ctx = RoutingContext(rules=default_rules(), hospitals=snapshot, zones=xian()[1], at=at,
-                         places=xian_places())
+    ctx = RoutingContext(rules=default_rules(), hospitals=snapshot,
+                         zones=xian_hospitals_and_zones()[1], at=at, places=xian_places())
     plain = evaluate(patient, ctx)
     with_facts = patient.model_copy(update={"flags": {**patient.flags, **extra}, "referred_by": referred})
     decision = evaluate(with_facts, ctx)
