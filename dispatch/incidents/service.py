@@ -17,6 +17,7 @@ from dispatch.fleet import assignments as fleet
 from dispatch.hospitals.models import Hospital
 from dispatch.incidents.models import Incident, IncidentStatus
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate
+from dispatch.places import service as places_service
 from dispatch.routing import service as routing_service
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
@@ -95,6 +96,7 @@ async def create_incident(
                        incident_id=str(call.incident_id))
     await _check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
                            treating_hospital_id=body.treating_hospital_id)
+    await places_service.check_referrer(session, body.flags.referred_by, "body.flags.referred_by")
     now = rt.clock.now()
     incident = Incident(
         id=uuid.uuid4(), created_at=now, updated_at=now, created_by=actor.name,
@@ -133,6 +135,8 @@ async def update_incident(
             raise InvalidInput.field(f"body.{name}", "may not be null")
     await _check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
                            treating_hospital_id=body.treating_hospital_id)
+    if body.flags is not None:
+        await places_service.check_referrer(session, body.flags.referred_by, "body.flags.referred_by")
     before = snapshot(incident)
     if body.location is not None:
         incident.address, incident.lat, incident.lon = (

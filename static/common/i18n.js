@@ -40,6 +40,12 @@ const LABELS = {
     share_position: "共享位置", position_shared: "位置共享中", queued: "待发送", messages: "调度消息",
     reason: "理由", send: "发送", patient: "患者", closed_loop: "闭环管理：点对点转运，返回需专车接回",
     refer: "转介", home_visit: "上门服务", callback_by_doctor: "医生回电",
+    outcome: "处置方式", place: "转介去处", phone: "电话", hours: "开放时间", hours_24h: "24小时",
+    not_known: "未知", approximate: "位置为约略", team: "上门团队",
+    fever_clinic: "发热门诊", community_health_centre: "社区卫生服务中心", night_clinic: "夜门诊",
+    oxygen_station: "氧疗站", family_doctor_team: "家庭医生团队", temporary_medical_point: "临时医疗点",
+    dir_N: "向北", dir_NE: "向东北", dir_E: "向东", dir_SE: "向东南", dir_S: "向南", dir_SW: "向西南",
+    dir_W: "向西", dir_NW: "向西北",
   },
   en: {
     console_title: "120 Dispatch console", crew_title: "Crew tablet", username: "Username",
@@ -88,6 +94,13 @@ const LABELS = {
     messages: "Messages", reason: "Reason", send: "Send", patient: "Patient",
     closed_loop: "Closed loop: point to point; a dedicated vehicle brings the patient back",
     refer: "Refer", home_visit: "Home visit", callback_by_doctor: "Doctor calls back",
+    outcome: "Outcome", place: "Send to", phone: "Phone", hours: "Hours", hours_24h: "24 hours",
+    not_known: "Not known", approximate: "approximate location", team: "Visiting team",
+    fever_clinic: "Fever clinic", community_health_centre: "Community health centre",
+    night_clinic: "Night clinic", oxygen_station: "Oxygen station",
+    family_doctor_team: "Family-doctor team", temporary_medical_point: "Temporary medical point",
+    dir_N: "north", dir_NE: "north-east", dir_E: "east", dir_SE: "south-east", dir_S: "south",
+    dir_SW: "south-west", dir_W: "west", dir_NW: "north-west",
   },
 };
 

@@ -167,6 +167,7 @@ function handle(event) {
     case "incident.created":
     case "incident.updated":
     case "routing.decided":
+    case "home_visit.escalated":
       desk.incidentEvent(event);
       break;
     case "hospitals.changed":

@@ -226,12 +226,14 @@ export class IncidentDesk {
       return;
     }
     const dest = decision.destination;
+    const care = decision.outcome && decision.outcome !== "transport";
     box.innerHTML = `<div class="decision">
       <dl>
-        <dt>${esc(t("destination"))}</dt>
+        ${care ? `<dt>${esc(t("outcome"))}</dt><dd class="outcome">${esc(t(decision.outcome))}</dd>` : ""}
+        ${decision.referral ? this.referralHtml(decision.referral) : `<dt>${esc(t("destination"))}</dt>
         <dd class="dest">${dest ? esc(dest.name_zh || dest.name) : "—"}
           ${dest?.distance_km != null ? `<span class="muted">${dest.distance_km.toFixed(1)} km</span>` : ""}</dd>
-        ${dest?.reason ? `<dt>${esc(t("why"))}</dt><dd>${esc(dest.reason)}</dd>` : ""}
+        ${dest?.reason ? `<dt>${esc(t("why"))}</dt><dd>${esc(dest.reason)}</dd>` : ""}`}
         <dt>${esc(t("transport"))}</dt><dd class="transport">${esc(t(decision.transport_mode))}</dd>
         <dt>${esc(t("capabilities"))}</dt><dd>${esc((decision.required_unit_capabilities || []).join(", "))}</dd>
         <dt>${esc(t("zone"))}</dt><dd>${esc(decision.zone?.name || "")} · ${esc(t(decision.zone?.status || "normal"))}</dd>
@@ -242,6 +244,21 @@ export class IncidentDesk {
       <p class="muted">${esc(t("why"))}</p>
       <ol>${(decision.matched_rules || []).map((r) => `<li><b>${esc(r.id)}</b> — ${esc(r.why)}${r.seed ? ` <span class="muted">(${esc(r.seed)})</span>` : ""}</li>`).join("")}</ol>
     </div>`;
+  }
+
+  /** The place the caller is sent to (or whose team comes): what to tell the caller. */
+  referralHtml(ref) {
+    const hours = ref.hours === "24h" ? t("hours_24h") : ref.hours || t("not_known");
+    const phone = ref.phone ? `<a href="tel:${esc(ref.phone)}">${esc(ref.phone)}</a>` : esc(t("not_known"));
+    const where = `${ref.distance_km.toFixed(1)} km ${t(`dir_${ref.direction}`)}${ref.location_approximate ? ` · ${t("approximate")}` : ""}`;
+    return `<dt>${esc(t("place"))}</dt>
+      <dd class="dest referral">${esc(ref.name_zh || ref.name)} <span class="muted">${esc(t(ref.kind))}</span></dd>
+      <dt>${esc(t("phone"))}</dt><dd class="phone">${phone}</dd>
+      <dt>${esc(t("hours"))}</dt><dd class="hours">${esc(hours)}</dd>
+      <dt>${esc(t("distance"))}</dt><dd class="distance">${esc(where)}</dd>
+      ${ref.address ? `<dt>${esc(t("address"))}</dt><dd>${esc(ref.address)}</dd>` : ""}
+      ${ref.unit_id ? `<dt>${esc(t("team"))}</dt><dd>${esc(ref.unit_id)}</dd>` : ""}
+      <dt>${esc(t("why"))}</dt><dd>${esc(ref.reason)}</dd>`;
   }
 
   renderRecommendations() {
