@@ -187,7 +187,8 @@ def main() -> None:
           f"  p99 {rec['ranking']['p99_ms']} ms")
     with hubs(1, workers=args.workers, DISPATCH_POSITION_PUBLISH_SECONDS="2") as urls:
         pos = asyncio.run(positions(urls[0], args.units, args.rate_per_unit, args.seconds))
-    print(f"positions ({args.workers} worker(s)): {pos['tablets']} tablets offered {pos['offered_per_second']}/s for "
+    print(f"positions ({args.workers} worker(s)): {pos['tablets']} tablets offered "
+          f"{pos['offered_per_second']}/s for "
           f"{args.seconds:.0f} s; acknowledged {pos['acknowledged']}/{pos['offered']} "
           f"= {pos['acknowledged_per_second']}/s (target ≥ {TARGET_POSITIONS_PER_SECOND}/s); "
           f"reply p50 {pos['reply']['p50_ms']} ms p99 {pos['reply']['p99_ms']} ms; "

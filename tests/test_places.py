@@ -23,6 +23,7 @@ from dispatch.incidents.models import Incident, Severity
 from dispatch.places.escalation import NotAHomeVisit, escalate_home_visit, escalation_out
 from dispatch.scenarios.service import ScenarioError, parse_scenario
 from tests import factories
+from tests.conftest import token_for
 from tests.test_auth import anon, as_, token
 from tests.test_calls import ready
 from tests.test_incidents import answered_call
@@ -338,3 +339,50 @@ async def test_community_rules_are_checked_before_they_are_stored(
     error = response.json()["errors"][0]
     assert error["field"] == f"rules[0] (care).{field}", error
     assert message in error["message"], error
+
+
+async def test_an_escalated_home_visit_ends_with_an_ambulance_and_both_jobs_linked(
+    app: Any, client: httpx.AsyncClient, xian: Any, clock: Any
+) -> None:
+    incident_id = await factories.add_incident(app, **SEALED, severity="non_urgent",
+                                               flags={"fever": True})
+    decided = (await client.post("/api/v1/routing/decisions",
+                                 json={"incident_id": str(incident_id)})).json()
+    assert decided["outcome"] == "home_visit"
+    rec = (await client.get(f"/api/v1/incidents/{incident_id}/recommendations")).json()
+    assert rec["candidates"][0]["unit_id"] == POINT_UNIT
+    visit = (await client.post("/api/v1/assignments", json={
+        "incident_id": str(incident_id), "unit_id": POINT_UNIT})).json()
+    await client.post(f"/api/v1/assignments/{visit['id']}/acknowledge")
+    for to in ("en_route", "on_scene"):
+        moved = await client.post(f"/api/v1/units/{POINT_UNIT}/status", json={"status": to})
+        assert moved.status_code == 200
+    clock.advance(600)  # the GP has seen the patient
+    # The point's GP (a crew token bound to the team's unit) calls for an ambulance.
+    gp = {"Authorization": f"Bearer {token_for('crew', unit_id=POINT_UNIT, name='dr.wang')}"}
+    other = {"Authorization": f"Bearer {token_for('crew', unit_id='GX-01')}"}
+    body = {"severity": "critical", "finding": "SpO2 88%, chest pain"}
+    refused = await client.post(f"/api/v1/incidents/{incident_id}/escalate", json=body,
+                                headers=other)
+    assert refused.status_code == 403
+    response = await client.post(f"/api/v1/incidents/{incident_id}/escalate", json=body, headers=gp)
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert out["escalation"]["outcome"] == "transport"
+    ambulance = out["assignment"]
+    assert ambulance is not None, out["warnings"]
+    assert ambulance["escalated_from_id"] == visit["id"] == out["home_visit_assignment_id"]
+    assert ambulance["destination_hospital_id"] == "xian-first"
+    unit = (await client.get(f"/api/v1/units/{ambulance['unit_id']}")).json()
+    assert "negative_pressure" in unit["capabilities"]
+    assert unit["status"] == "assigned"
+    # The team hands over to the crew and leaves; the incident stays open for the ambulance.
+    left = await client.post(f"/api/v1/units/{POINT_UNIT}/status", json={"status": "available"})
+    assert left.status_code == 200
+    jobs = {a["id"]: a for a in (await client.get(
+        "/api/v1/assignments", params={"incident_id": str(incident_id)})).json()}
+    assert jobs[visit["id"]]["status"] == "completed"
+    assert jobs[ambulance["id"]]["status"] == "confirmed"
+    incident = (await client.get(f"/api/v1/incidents/{incident_id}")).json()
+    assert incident["status"] == "dispatched"
+    assert incident["severity"] == "critical"

@@ -123,7 +123,7 @@ def assignment_event(rt: Runtime, type_: str, a: Assignment, at: datetime, **ext
 
 async def dispatch_unit(
     *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, unit_id: str, actor: Actor,
-    override_reason: str | None = None,
+    override_reason: str | None = None, escalated_from: uuid.UUID | None = None,
 ) -> Assignment:
     """Send a unit to an incident: reserve it, record the job and put it on the crew's tablet."""
     incident = await find_incident(session, incident_id)
@@ -157,7 +157,7 @@ async def dispatch_unit(
         destination_hospital_id=decision.destination_hospital_id if decision else None,
         proposed_at=now, proposed_by=actor.name[:64], confirmed_at=now,
         confirmed_by=actor.name[:64], ack_deadline=deadline,
-        override_reason=override_reason or None,
+        override_reason=override_reason or None, escalated_from_id=escalated_from,
     )
     try:
         session.add(assignment)
@@ -169,6 +169,7 @@ async def dispatch_unit(
                            action="assignment.dispatch", target_type="assignment", target_id=str(aid),
                            before=None, after={"unit_id": unit_id, "incident_id": str(incident.id),
                                                "override_reason": override_reason,
+                                               "escalated_from": escalated_from and str(escalated_from),
                                                "missing_capabilities": missing}, at=now)
         if incident.status == IncidentStatus.OPEN:
             incident.status = IncidentStatus.DISPATCHED

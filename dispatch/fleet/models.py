@@ -132,6 +132,8 @@ class Assignment(Base):
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(200))
     override_reason: Mapped[str | None] = mapped_column(String(300))
+    # The home-visit job whose GP called for this ambulance (seed 003).
+    escalated_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assignments.id"))
 
     __table_args__ = (
         Index(None, "incident_id"), Index(None, "unit_id", "status"),

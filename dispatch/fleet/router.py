@@ -16,11 +16,13 @@ from dispatch.auth.permissions import (
     require_own_unit,
 )
 from dispatch.db import SessionDep
-from dispatch.fleet import assignments, coverage, service
+from dispatch.fleet import assignments, coverage, escalation, service
 from dispatch.fleet.schemas import (
     AssignmentIn,
     AssignmentOut,
     CoverageOut,
+    EscalatedOut,
+    EscalateIn,
     JobOut,
     PositionAck,
     PositionIn,
@@ -156,3 +158,21 @@ async def cancel(assignment_id: uuid.UUID, body: ReasonIn, session: SessionDep, 
     """Stand the unit down."""
     return AssignmentOut.model_validate(await assignments.cancel(
         session=session, rt=rt, assignment_id=assignment_id, actor=actor, reason=body.reason))
+
+
+@router.post("/incidents/{incident_id}/escalate", response_model=EscalatedOut,
+             dependencies=[readers_only])
+async def escalate(incident_id: uuid.UUID, body: EscalateIn, session: SessionDep, rt: RuntimeDep,
+                   actor: ActorDep, principal: CurrentPrincipal) -> EscalatedOut:
+    """The home-visit GP calls for an ambulance: the fastest one (or the one named) is sent,
+    linked to the home-visit job."""
+    visits = [a for a in await assignments.for_incident(session=session, incident_id=incident_id)
+              if a.status in assignments.OPEN]
+    unit = visits[-1].unit_id if visits else ""
+    require_own_unit(principal, unit, doing="escalating a home visit")
+    out = await escalation.escalate(session=session, rt=rt, incident_id=incident_id, actor=actor,
+                                    severity=body.severity, finding=body.finding, unit_id=body.unit_id)
+    sent = out["assignment"]
+    return EscalatedOut(escalation=out["escalation"], warnings=out["warnings"],
+                        home_visit_assignment_id=out["home_visit_assignment_id"],
+                        assignment=AssignmentOut.model_validate(sent) if sent else None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -97,6 +97,7 @@ class AssignmentOut(BaseModel):
     ended_at: datetime | None
     end_reason: str | None
     override_reason: str | None
+    escalated_from_id: uuid.UUID | None = None
 
 
 class CandidateOut(BaseModel):
@@ -155,3 +156,19 @@ class CoverageArea(BaseModel):
 class CoverageOut(BaseModel):
     areas: list[CoverageArea]
     uncovered: list[str]
+
+
+class EscalateIn(In):
+    """The home-visit GP found the patient needs an ambulance (seed 003)."""
+
+    severity: Literal["urgent", "critical"] = Field(description="the GP's finding")
+    finding: str | None = Field(default=None, max_length=300)
+    unit_id: str | None = Field(default=None, max_length=32,
+                                description="the ambulance to send; the fastest one if omitted")
+
+
+class EscalatedOut(BaseModel):
+    escalation: dict[str, Any]
+    assignment: AssignmentOut | None
+    home_visit_assignment_id: uuid.UUID | None
+    warnings: list[str]

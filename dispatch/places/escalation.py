@@ -89,7 +89,7 @@ async def escalate_home_visit(
     incident = await session.get(Incident, incident_id)
     if incident is None:
         raise NotFound(f"no incident {incident_id}")
-    if incident.status != IncidentStatus.OPEN:
+    if incident.status not in (IncidentStatus.OPEN, IncidentStatus.DISPATCHED):
         raise Conflict(f"incident {incident_id} is {incident.status}", status_now=incident.status)
     home_visit = await latest_decision(session, incident_id)
     if home_visit is None or home_visit.outcome != Outcome.HOME_VISIT:

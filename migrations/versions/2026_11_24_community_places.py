@@ -2,7 +2,7 @@
 family-doctor teams and temporary medical points.
 
 Revision ID: 20261124_places
-Revises: 20261123_withheld
+Revises: 20261123_fleet
 Created: 2026-11-24
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "20261124_places"
-down_revision: str | None = "20261123_withheld"
+down_revision: str | None = "20261123_fleet"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
