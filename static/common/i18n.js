@@ -40,6 +40,10 @@ const LABELS = {
     share_position: "共享位置", position_shared: "位置共享中", queued: "待发送", messages: "调度消息",
     reason: "理由", send: "发送", patient: "患者", closed_loop: "闭环管理：点对点转运，返回需专车接回",
     refer: "转介", home_visit: "上门服务", callback_by_doctor: "医生回电",
+    offline_banner: "与调度中心的连接已断开，正在重连；重连后补收期间的事件",
+    incident_idle: "接听电话后在此登记事件", no_recommendations: "决策后显示可派车辆",
+    fleet_unavailable: "本调度中心尚未启用车辆调派", dispatched: "已派车",
+    assignment_proposed: "待车组确认", assignment_confirmed: "待车组确认", assignment_acknowledged: "车组已接单",
   },
   en: {
     console_title: "120 Dispatch console", crew_title: "Crew tablet", username: "Username",
@@ -88,6 +92,12 @@ const LABELS = {
     messages: "Messages", reason: "Reason", send: "Send", patient: "Patient",
     closed_loop: "Closed loop: point to point; a dedicated vehicle brings the patient back",
     refer: "Refer", home_visit: "Home visit", callback_by_doctor: "Doctor calls back",
+    offline_banner: "Connection to the hub lost, reconnecting; missed events follow on reconnect",
+    incident_idle: "Answer a call to record its incident here",
+    no_recommendations: "Units that can go appear once the patient's destination is decided",
+    fleet_unavailable: "Unit dispatch is not enabled on this hub", dispatched: "Dispatched",
+    assignment_proposed: "awaiting the crew", assignment_confirmed: "awaiting the crew",
+    assignment_acknowledged: "crew acknowledged",
   },
 };
 

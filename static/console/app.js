@@ -41,6 +41,8 @@ function showConnection(online) {
   pill.className = `pill ${online ? "online" : "offline"}`;
   pill.dataset.i18n = online ? "online" : "offline";
   pill.textContent = t(pill.dataset.i18n);
+  $("offline-banner").hidden = online;
+  document.body.dataset.online = String(online);
 }
 
 // --- alerts -------------------------------------------------------------------------------
@@ -61,7 +63,10 @@ async function reload() {
     get("/api/v1/calls"), get("/api/v1/positions"), get("/api/v1/units"), get("/api/v1/hospitals"),
     get("/api/v1/zones"), get("/api/v1/posts"), get("/api/v1/callbacks"),
   ]);
-  state.calls = new Map(calls.map((c) => [c.id, { ...c, call_id: c.id }]));
+  state.calls = new Map(calls.map((c) => [c.id, {
+    ...c, call_id: c.id,
+    carrier_location: c.carrier_lat == null ? null : { lat: c.carrier_lat, lon: c.carrier_lon },
+  }]));
   state.positions = new Map(positions.map((p) => [p.id, p]));
   state.units = new Map(units.map((u) => [u.id, u]));
   state.callbacks = new Map(callbacks.map((c) => [c.id, c]));
@@ -77,7 +82,7 @@ async function reload() {
   map.drawPosts(posts);
   for (const unit of units) map.updateUnit(unit);
   if (!state.framed) {
-    map.fit([...posts.map((p) => [p.lat, p.lon]), ...units.map((u) => [u.lat, u.lon])]);
+    map.frame([...posts.map((p) => [p.lat, p.lon]), ...units.map((u) => [u.lat, u.lon])]);
     state.framed = true;
   }
   desk.setHospitals(hospitals);
@@ -130,11 +135,13 @@ function handle(event) {
     case "slo.breach":
       alert("critical", `${t("breach")} (${d.ring_seconds}s)`);
       break;
-    case "call.answered":
+    case "call.answered": {
+      const call = state.calls.get(d.call_id);
       state.calls.delete(d.call_id);
-      if (state.me && d.position_id === state.me.position) desk.openCall(d.call_id);
+      if (state.me && d.position_id === state.me.position) desk.openCall(d.call_id, call);
       renderCalls();
       break;
+    }
     case "call.abandoned":
     case "call.ended":
       state.calls.delete(d.call_id);
@@ -242,9 +249,10 @@ function tickTimers() {
 
 async function answer(callId) {
   if (!state.me) return;
+  const call = state.calls.get(callId);
   try {
     await socket.request("call.answer", { call_id: callId, position_id: state.me.position });
-    desk.openCall(callId);
+    desk.openCall(callId, call);
   } catch (error) {
     alert("warning", error.message);
   }
@@ -324,6 +332,11 @@ async function logout() {
 
 // --- unit board, SLO, handovers -------------------------------------------------------------
 
+function postName(id) {
+  const found = state.posts.find((p) => p.id === id);
+  return found ? (currentLang() === "zh" && found.name_zh ? found.name_zh : found.name) : (id || "");
+}
+
 function renderBoard() {
   const rows = [...state.units.values()].sort((a, b) => a.id.localeCompare(b.id));
   $("board").querySelector("tbody").innerHTML = rows.map((u) => `
@@ -331,7 +344,7 @@ function renderBoard() {
       <td><strong>${esc(u.call_sign || u.id)}</strong></td>
       <td class="muted">${esc(u.kind ? t(u.kind) : "")}</td>
       <td><span class="status ${esc(u.status)}">${esc(t(u.status))}</span></td>
-      <td class="muted">${esc(u.post_id || "")}</td>
+      <td class="muted post">${esc(postName(u.post_id))}</td>
       <td>${u.position_stale ? `<span class="stale">${esc(t("stale"))}</span>` : ""}</td>
     </tr>`).join("");
 }
@@ -423,7 +436,6 @@ async function start() {
   socket.connect();
   setInterval(tickTimers, 200);
   setInterval(loadSlo, 5000);
-  setTimeout(() => map.resize(), 100);
   document.body.dataset.ready = "true";
 }
 

@@ -15,7 +15,9 @@ const UNIT_COLOURS = {
 
 export class ConsoleMap {
   constructor(element, config, { onPick }) {
-    this.map = L.map(element, { zoomControl: true, attributionControl: Boolean(config.tiles_url) })
+    this.map = L.map(element, {
+      zoomControl: true, attributionControl: Boolean(config.tiles_url), zoomSnap: 0.25,
+    })
       .setView([config.centre.lat, config.centre.lon], config.zoom || 11);
     if (config.tiles_url) {
       L.tileLayer(config.tiles_url, { attribution: config.tiles_attribution || "", maxZoom: 19 })
@@ -36,6 +38,14 @@ export class ConsoleMap {
       this.onPick(e.latlng.lat, e.latlng.lng);
     });
     this.element = element;
+    this.framing = null;
+    // Keep the service area framed as the panel settles or the window changes size, until the
+    // dispatcher moves the map.
+    this.map.on("dragstart", () => { this.framing = null; });
+    new ResizeObserver(() => {
+      this.map.invalidateSize();
+      if (this.framing) this.map.fitBounds(this.framing, { padding: [20, 20], maxZoom: 14 });
+    }).observe(element);
   }
 
   startPicking() {
@@ -99,13 +109,12 @@ export class ConsoleMap {
     }).addTo(this.map);
   }
 
-  resize() {
-    this.map.invalidateSize();
-  }
-
-  /** Frame the service area: posts, units and zones (hospitals may lie far outside it). */
-  fit(points) {
+  /** Frame the service area: posts and units (hospitals may lie far outside it). */
+  frame(points) {
     const valid = points.filter(([lat, lon]) => lat != null && lon != null);
-    if (valid.length > 1) this.map.fitBounds(L.latLngBounds(valid), { padding: [20, 20], maxZoom: 14 });
+    if (valid.length < 2) return;
+    this.framing = L.latLngBounds(valid);
+    this.map.invalidateSize();
+    this.map.fitBounds(this.framing, { padding: [20, 20], maxZoom: 14 });
   }
 }
