@@ -14,7 +14,7 @@ import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from dispatch.auth.schemas import Role
 from dispatch.config import Settings
 from dispatch.main import create_app
 from tests import factories
+from tests import fleet_contract as fleet_contract_routes
 from tests.conftest import AUTH, IN_CI, TEST_TOKEN, running, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.committed]
@@ -122,16 +123,30 @@ class Hub:
         return (await self.http.get(f"/api/v1/units/{unit_id}/job")).status_code != 404
 
 
-@pytest.fixture
-async def hub(settings: Settings, redis: Any, committed: Any) -> AsyncIterator[Hub]:
+@asynccontextmanager
+async def served_hub(settings: Settings, *, fleet_contract: bool = False) -> AsyncIterator[Hub]:
+    """A hub with the built-in Xi'an scenario, served over real sockets.
+
+    `fleet_contract` adds the in-memory stand-in for the planned fleet API (tests/fleet_contract.py).
+    """
     # Heartbeats every second: a console notices a silent network within about three.
     app = create_app(settings.model_copy(update={"ws_heartbeat_seconds": 1}))
+    if fleet_contract:
+        if any(getattr(r, "path", "") == "/api/v1/assignments" for r in app.routes):
+            pytest.skip("this hub has the real fleet API: the contract stand-in is not needed")
+        fleet_contract_routes.install(app)
     async with running(app):
         await factories.load_builtin(app)
         async with serve(app) as address, httpx.AsyncClient(
             base_url=f"http://{address}", headers=AUTH, timeout=10
         ) as http:
             yield Hub(app=app, address=address, http=http)
+
+
+@pytest.fixture
+async def hub(settings: Settings, redis: Any, committed: Any) -> AsyncIterator[Hub]:
+    async with served_hub(settings) as served:
+        yield served
 
 
 @dataclass
@@ -435,7 +450,7 @@ async def test_the_crew_tablet_pairs_with_its_device_token_and_shows_its_unit(
     assert await page.evaluate("localStorage.getItem('dispatch.device-token')") == token
     assert await page.inner_text("#unit-name") == "高新01"
     assert await page.inner_text("#unit-status") == "Available"
-    assert (await page.inner_text("#job")).strip() == "No job"
+    assert await page.inner_text("#job .job-title") == "No job"
     assert await page.is_hidden("#ack")
     assert await page.is_hidden("#offline")
     button = page.locator("#statuses button[data-status=out_of_service]")
@@ -459,11 +474,91 @@ async def test_the_crew_tablet_pairs_with_its_device_token_and_shows_its_unit(
         await page.wait_for_selector("#offline", state="hidden", timeout=8000)
 
     await page.click("#lang")
-    assert (await page.inner_text("#job")).strip() == "暂无任务"
+    assert await page.inner_text("#job .job-title") == "暂无任务"
     assert await page.inner_text("#unit-status") == "待命"
 
     # A tablet with no token asks for one.
     unpaired = await new_page(browser, hub, "/crew/", size=CREW_SIZE, log=log, token=None)
     await unpaired.wait_for_selector("#pair:not([hidden])")
     assert await unpaired.is_hidden("main")
+    assert log.errors == []
+
+
+
+@pytest.fixture(params=["hub", "contract"])
+async def fleet_hub(
+    request: pytest.FixtureRequest, settings: Settings, redis: Any, committed: Any
+) -> AsyncIterator[Hub]:
+    """The hub's own fleet API, and the in-memory stand-in for its planned contract."""
+    async with served_hub(settings, fleet_contract=request.param == "contract") as served:
+        if request.param == "hub" and not await served.has_fleet("GX-01"):
+            pytest.xfail("needs fleet API: GET /api/v1/units/GX-01/job is 404 on this hub")
+        yield served
+
+
+async def test_a_job_goes_from_the_console_to_the_crew_tablet_and_its_status_back_to_the_board(
+    browser: Any, fleet_hub: Hub
+) -> None:
+    hub, log = fleet_hub, Log()
+    console = await new_page(browser, hub, "/console/", size=CONSOLE_SIZE, log=log)
+    await ready(console)
+    await log_in_position(console)
+    call = await hub.ring("13600000000")
+    await console.click(f"#ringing li[data-call='{call['id']}'] button.answer")
+    await console.wait_for_selector("#incident-form:not([hidden])")
+    await console.fill("input[name=lat]", str(ZHANGBA_POINT[0]))
+    await console.fill("input[name=lon]", str(ZHANGBA_POINT[1]))
+    await console.fill("input[name=address]", "丈八街道 锦业路 12 号")
+    await console.select_option("select[name=severity]", "urgent")
+    await console.fill("input[name=complaint]", "腹痛")
+    await console.click("#incident-form button[type=submit]")
+    await console.wait_for_selector("#decision .decision")
+    top = console.locator("#recommendations tr.top")
+    await top.wait_for()
+    unit_id = await top.get_attribute("data-unit")
+    assert unit_id
+    board = console.locator(f"#board tr[data-unit='{unit_id}'] .status")
+    assert await board.inner_text() == "Available"
+    [incident] = (await hub.http.get("/api/v1/incidents")).json()
+    destination = incident["decision"]["destination"]
+
+    # The crew tablet of the recommended unit, open in a second browser context.
+    crew = await new_page(browser, hub, f"/crew/#token={await hub.crew_token(unit_id)}",
+                          size=CREW_SIZE, log=log, token=None)
+    await ready(crew)
+    assert await crew.inner_text("#job .job-title") == "No job"
+
+    await top.locator("button[data-assign]").click()
+    await console.wait_for_selector("#recommendations .dispatched")
+    assert await console.locator("#recommendations button[data-assign]:enabled").count() == 0
+    await crew.wait_for_selector("#job .job .dest")
+    assert await crew.inner_text("#job .job-title") == "丈八街道 锦业路 12 号"
+    assert await crew.inner_text("#job .dest") == destination["name_zh"]
+    assert "腹痛" in await crew.inner_text("#job")
+    await crew.wait_for_selector("#ack:not([hidden])")
+    assert re.fullmatch(r"\d+:\d\d", await crew.inner_text("#countdown"))
+    await console.wait_for_selector(f"#board tr[data-unit='{unit_id}'] .status.assigned")
+    await shot(crew, "crew-job.png")
+
+    await crew.click("#ack-button")
+    await crew.wait_for_selector("#ack", state="hidden")
+    await console.wait_for_selector(f"#board tr[data-unit='{unit_id}'] .status.acknowledged")
+    await crew.click("#statuses button[data-status=en_route]")
+    await console.wait_for_selector(f"#board tr[data-unit='{unit_id}'] .status.en_route")
+    await crew.wait_for_selector("#unit-status.en_route")
+
+    # Offline in a tunnel: the change waits on the tablet and goes out on reconnect.
+    with log.expecting(NETWORK_DOWN):
+        await crew.context.set_offline(True)
+        await crew.wait_for_selector("#offline:not([hidden])", timeout=6000)
+        await crew.click("#statuses button[data-status=on_scene]")
+        assert "Queued: On scene" in await crew.inner_text("#offline")
+        assert await board.inner_text() == "En route"
+        await crew.context.set_offline(False)
+        await crew.wait_for_selector("#offline", state="hidden", timeout=8000)
+    await console.wait_for_selector(f"#board tr[data-unit='{unit_id}'] .status.on_scene")
+    await crew.click("#statuses button[data-status=transporting]")
+    await console.wait_for_selector(f"#board tr[data-unit='{unit_id}'] .status.transporting")
+    assert await board.inner_text() == "Transporting"
+    await shot(console, "console-dispatched.png")
     assert log.errors == []

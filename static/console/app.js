@@ -102,7 +102,7 @@ async function loadSlo() {
 async function loadHandovers() {
   if (!state.features.handovers) return;
   try {
-    const rows = await get("/api/v1/handovers?active=true");
+    const rows = await get("/api/v1/handovers");
     state.handovers = new Map(rows.map((h) => [h.id, h]));
   } catch (error) {
     state.handovers = new Map(); // the hospital side may not be deployed
@@ -239,7 +239,7 @@ function tickTimers() {
   }
   for (const li of $("handovers").querySelectorAll("li[data-handover]")) {
     const handover = state.handovers.get(li.dataset.handover);
-    if (!handover) continue;
+    if (!handover?.arrived_at) continue; // still on the way: no clock yet
     const minutes = (socket.now() - Date.parse(handover.arrived_at)) / 60000;
     const clock = li.querySelector(".clock");
     clock.textContent = `${Math.floor(minutes)}:${String(Math.floor((minutes % 1) * 60)).padStart(2, "0")}`;
@@ -298,8 +298,10 @@ function renderPositions() {
   if (me && me.state !== "logged_out") {
     $("me-position").textContent = me.id;
     $("me-user").textContent = me.user || "";
+    const settable = ["ready", "not_ready", "wrap_up"].includes(me.state);
     $("me-state-now").textContent = t(`state_${me.state}`);
-    if (["ready", "not_ready", "wrap_up"].includes(me.state)) $("me-state").value = me.state;
+    $("me-state-now").hidden = settable; // on a call, calling back: not chosen in the menu
+    if (settable) $("me-state").value = me.state;
   }
   renderCalls();
   renderCallbacks();
@@ -379,9 +381,11 @@ function handoverEvent(event) {
 }
 
 function renderHandovers() {
-  $("handovers").innerHTML = [...state.handovers.values()].map((h) => `
+  const rows = [...state.handovers.values()];
+  $("handovers").innerHTML = rows.length ? rows.map((h) => `
     <li data-handover="${esc(h.id)}"><span>${esc(h.unit_call_sign || h.unit_id)} → ${esc(h.hospital_name || h.hospital_id)}</span>
-      <span class="clock">0:00</span></li>`).join("");
+      <span class="clock">${h.arrived_at ? "0:00" : esc(t("en_route"))}</span></li>`).join("")
+    : `<li class="muted">${esc(t("no_handovers"))}</li>`;
 }
 
 // --- start --------------------------------------------------------------------------------
@@ -429,6 +433,7 @@ async function start() {
   };
   const config = await get("/api/v1/console/config");
   state.features = config.features || {};
+  $("handover-panel").hidden = !state.features.handovers;
   map = new ConsoleMap($("map"), config, { onPick: (lat, lon) => desk.picked(lat, lon) });
   desk = new IncidentDesk({ socket, map, alert, state });
   if (state.me) desk.setPosition(state.me.position);

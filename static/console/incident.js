@@ -264,7 +264,7 @@ export class IncidentDesk {
     const active = [...this.assignments.values()].filter((a) =>
       a.incident_id === this.incident?.id && ["proposed", "confirmed", "acknowledged"].includes(a.status));
     const callSign = (id) => this.state.units.get(id)?.call_sign || id;
-    const activeHtml = active.map((a) => `<p class="dispatched" data-assignment="${esc(a.id)}">🚑
+    const activeHtml = active.map((a) => `<p class="dispatched" data-assignment="${esc(a.id)}">
       <b>${esc(callSign(a.unit_id))}</b> · ${esc(t("dispatched"))} · ${esc(t(`assignment_${a.status}`))}</p>`).join("");
     const rows = rec.candidates.map((c, i) => `
       <tr class="${i === 0 ? "top" : ""}" data-unit="${esc(c.unit_id)}">

@@ -116,10 +116,12 @@ function render() {
   const unit = state.unit;
   $("unit-name").textContent = unit ? unit.call_sign : unitId;
   $("unit-status").textContent = unit ? t(unit.status) : "";
-  $("queued").textContent = state.queue.length ? `${t("queued")}: ${state.queue.map((c) => t(c.status)).join(" → ")}` : "";
+  $("unit-status").className = `status big ${unit ? unit.status : ""}`;
+  $("queued").textContent = state.queue.length ? ` · ${t("queued")}: ${state.queue.map((c) => t(c.status)).join(" → ")}` : "";
   const job = state.job;
   if (!job) {
-    $("job").innerHTML = `<p class="job-title">${esc(t("no_job"))}</p>`;
+    $("job").innerHTML = `<p class="job-title">${esc(t("no_job"))}</p>
+      <p class="waiting">${esc(t("waiting_for_job"))}</p>`;
   } else {
     const inc = job.incident || {};
     const dest = job.destination || {};
@@ -138,8 +140,9 @@ function render() {
   }
   const awaitingAck = Boolean(job) && ["proposed", "confirmed"].includes(job.status);
   $("ack").hidden = !awaitingAck;
+  // The next step of the job stands out; taking the unit out of service never does.
   $("statuses").innerHTML = awaitingAck ? "" : nextStatuses().map((s, i) =>
-    `<button class="huge ${i === 0 ? "next" : ""}" data-status="${s}">${esc(t(s))}</button>`).join("");
+    `<button class="huge ${i === 0 && s !== "out_of_service" ? "next" : ""}" data-status="${s}">${esc(t(s))}</button>`).join("");
   for (const button of $("statuses").querySelectorAll("[data-status]")) {
     button.onclick = () => setStatus(button.dataset.status);
   }
