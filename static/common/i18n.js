@@ -43,7 +43,7 @@ const LABELS = {
     offline_banner: "与调度中心的连接已断开，正在重连；重连后补收期间的事件",
     incident_idle: "接听电话后在此登记事件", no_recommendations: "决策后显示可派车辆",
     fleet_unavailable: "本调度中心尚未启用车辆调派", dispatched: "已派车",
-    waiting_for_job: "待命中，新任务会自动显示在这里", no_handovers: "暂无送院交接", assignment_proposed: "待车组确认", assignment_confirmed: "待车组确认", assignment_acknowledged: "车组已接单",
+    waiting_for_job: "待命中，新任务会自动显示在这里", no_handovers: "暂无送院交接", rules_applied: "适用规则", assignment_proposed: "待车组确认", assignment_confirmed: "待车组确认", assignment_acknowledged: "车组已接单",
   },
   en: {
     console_title: "120 Dispatch console", crew_title: "Crew tablet", username: "Username",
@@ -98,6 +98,7 @@ const LABELS = {
     fleet_unavailable: "Unit dispatch is not enabled on this hub", dispatched: "Dispatched",
     waiting_for_job: "Standing by: a new job shows here by itself",
     no_handovers: "No patients on the way to or waiting at a hospital",
+    rules_applied: "Rules that decided it",
     assignment_proposed: "awaiting the crew", assignment_confirmed: "awaiting the crew",
     assignment_acknowledged: "crew acknowledged",
   },

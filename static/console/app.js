@@ -355,6 +355,10 @@ function pct(value) {
   return value == null ? "—" : `${(value * 100).toFixed(1)}%`;
 }
 
+function seconds(value) {
+  return value == null ? "—" : `${Number(value).toFixed(1)} s`;
+}
+
 function renderSlo() {
   const slo = state.slo;
   if (!slo) return;
@@ -362,12 +366,12 @@ function renderSlo() {
   const bad = quarter.share_within_target != null && quarter.share_within_target < slo.target_share;
   $("slo-strip").innerHTML = `
     <span>${esc(t("within_target"))} <b class="${bad ? "bad" : ""}">${pct(quarter.share_within_target)}</b></span>
-    <span>${esc(t("p95"))} <b>${quarter.answer_p95_s == null ? "—" : quarter.answer_p95_s + "s"}</b></span>
+    <span>${esc(t("p95"))} <b>${seconds(quarter.answer_p95_s)}</b></span>
     <span>${esc(t("staffing"))} <b>${slo.staffing.needed}</b> / ${esc(t("ready_now"))} <b>${slo.staffing.ready}</b></span>`;
   $("slo").innerHTML = `<table><thead><tr><th></th>${slo.windows.map((w) => `<th>${esc(w.window)}</th>`).join("")}</tr></thead>
     <tbody>
       <tr><td>${esc(t("within_target"))}</td>${slo.windows.map((w) => `<td>${pct(w.share_within_target)}</td>`).join("")}</tr>
-      <tr><td>${esc(t("p95"))}</td>${slo.windows.map((w) => `<td>${w.answer_p95_s ?? "—"}</td>`).join("")}</tr>
+      <tr><td>${esc(t("p95"))}</td>${slo.windows.map((w) => `<td>${seconds(w.answer_p95_s)}</td>`).join("")}</tr>
       <tr><td>${esc(t("abandoned"))}</td>${slo.windows.map((w) => `<td>${w.abandoned}</td>`).join("")}</tr>
       <tr><td>${esc(t("answer_rate"))}</td>${slo.windows.map((w) => `<td>${pct(w.answer_rate)}</td>`).join("")}</tr>
     </tbody></table>

@@ -240,12 +240,12 @@ export class IncidentDesk {
         ${dest?.reason ? `<dt>${esc(t("why"))}</dt><dd>${esc(dest.reason)}</dd>` : ""}
         <dt>${esc(t("transport"))}</dt><dd class="transport">${esc(t(decision.transport_mode))}</dd>
         <dt>${esc(t("capabilities"))}</dt><dd>${esc((decision.required_unit_capabilities || []).join(", "))}</dd>
-        <dt>${esc(t("zone"))}</dt><dd>${esc(decision.zone?.name || "")} · ${esc(t(decision.zone?.status || "normal"))}</dd>
+        <dt>${esc(t("zone"))}</dt><dd>${decision.zone?.name ? `${esc(decision.zone.name)} · ` : ""}${esc(t(decision.zone?.status || "normal"))}</dd>
         ${decision.paperwork?.length ? `<dt>${esc(t("paperwork"))}</dt><dd>${decision.paperwork.map((p) => esc(t(p))).join(", ")}</dd>` : ""}
         ${decision.closed_loop ? `<dt></dt><dd>${esc(t("closed_loop"))}</dd>` : ""}
         ${decision.crew_notes?.length ? `<dt>${esc(t("crew_notes"))}</dt><dd>${decision.crew_notes.map(esc).join("<br>")}</dd>` : ""}
       </dl>
-      <p class="muted">${esc(t("why"))}</p>
+      <p class="muted rules">${esc(t("rules_applied"))}</p>
       <ol>${(decision.matched_rules || []).map((r) => `<li><b>${esc(r.id)}</b> — ${esc(r.why)}${r.seed ? ` <span class="muted">(${esc(r.seed)})</span>` : ""}</li>`).join("")}</ol>
     </div>`;
   }
