@@ -1,8 +1,9 @@
 """The console and the crew tablet in headless Chromium (Debian's package, driven by Playwright).
 
 Each test serves a fresh hub over real HTTP and WebSockets on the real PostgreSQL and Redis,
-loaded with the built-in Xi'an scenario, and drives the pages as people would. Screenshots
-land in docs/screenshots/ (shown in the README).
+loaded with the built-in Xi'an scenario, and drives the pages as people would. Playwright's
+async API runs on the tests' own event loop, beside the served hub. Every page must finish with
+nothing in its browser log. Screenshots land in docs/screenshots/ (shown in the README).
 """
 
 from __future__ import annotations
@@ -131,9 +132,10 @@ async def served_hub(settings: Settings, *, fleet_contract: bool = False) -> Asy
     # Heartbeats every second: a console notices a silent network within about three.
     app = create_app(settings.model_copy(update={"ws_heartbeat_seconds": 1}))
     if fleet_contract:
-        if any(getattr(r, "path", "") == "/api/v1/assignments" for r in app.routes):
+        if "/api/v1/assignments" in app.openapi()["paths"]:
             pytest.skip("this hub has the real fleet API: the contract stand-in is not needed")
         fleet_contract_routes.install(app)
+        app.openapi_schema = None  # described again, with the stand-in's routes
     async with running(app):
         await factories.load_builtin(app)
         async with serve(app) as address, httpx.AsyncClient(
@@ -154,6 +156,7 @@ class Log:
 
     errors: list[str] = field(default_factory=list)
     expected: re.Pattern[str] | None = None
+    contexts: list[Any] = field(default_factory=list)
 
     def attach(self, page: Any) -> None:
         page.on("console", lambda m: self.console(m.type, m.text))
@@ -176,11 +179,20 @@ class Log:
             self.expected = None
 
 
+@pytest.fixture
+async def log() -> AsyncIterator[Log]:
+    """What the test's pages logged; their browser contexts are closed afterwards."""
+    pages = Log()
+    yield pages
+    for context in pages.contexts:
+        await context.close()
+
+
 async def new_page(browser: Any, hub: Hub, path: str, *, size: dict[str, int], log: Log,
-                   lang: str = "en", token: str | None = TEST_TOKEN,
-                   device_token: str | None = None) -> Any:
+                   lang: str = "en", token: str | None = TEST_TOKEN) -> Any:
     """A page in a fresh browser context, language chosen, signed in (or not)."""
     context = await browser.new_context(viewport=size, locale="zh-CN", timezone_id="Asia/Shanghai")
+    log.contexts.append(context)
     script = f"if (!localStorage.getItem('dispatch.lang')) localStorage.setItem('dispatch.lang', '{lang}');"
     if token:
         script += f"sessionStorage.setItem('dispatch.token', '{token}');"
@@ -257,10 +269,9 @@ async def log_in_position(page: Any, position: str = "P01", user: str | None = "
 
 
 async def test_a_call_posted_to_the_api_rings_on_the_console_within_a_second(
-    browser: Any, hub: Hub
+    browser: Any, hub: Hub, log: Log
 ) -> None:
     await hub.person("li.na", "correct horse battery", Role.CALL_TAKER, Role.DISPATCHER)
-    log = Log()
     page = await new_page(browser, hub, "/console/", size=CONSOLE_SIZE, log=log, token=None)
     # Signing in through the overlay (wrong password first).
     await page.wait_for_selector("#signin:not([hidden])")
@@ -307,9 +318,8 @@ async def test_a_call_posted_to_the_api_rings_on_the_console_within_a_second(
 
 
 async def test_answering_a_call_and_recording_the_incident_shows_where_the_patient_goes_and_why(
-    browser: Any, hub: Hub
+    browser: Any, hub: Hub, log: Log
 ) -> None:
-    log = Log()
     page = await new_page(browser, hub, "/console/", size=CONSOLE_SIZE, log=log)
     await ready(page)
     await log_in_position(page)
@@ -374,9 +384,8 @@ async def test_answering_a_call_and_recording_the_incident_shows_where_the_patie
 
 
 async def test_the_console_shows_what_it_missed_while_its_connection_was_down(
-    browser: Any, hub: Hub
+    browser: Any, hub: Hub, log: Log
 ) -> None:
-    log = Log()
     page = await new_page(browser, hub, "/console/", size=CONSOLE_SIZE, log=log)
     await ready(page)
     await page.wait_for_selector("#connection.online")
@@ -412,8 +421,7 @@ async def test_the_console_shows_what_it_missed_while_its_connection_was_down(
     assert log.errors == []
 
 
-async def test_labels_switch_between_chinese_and_english(browser: Any, hub: Hub) -> None:
-    log = Log()
+async def test_labels_switch_between_chinese_and_english(browser: Any, hub: Hub, log: Log) -> None:
     page = await new_page(browser, hub, "/console/", size=CONSOLE_SIZE, log=log, lang="zh")
     await ready(page)
     board = page.locator("#board tr[data-unit='GX-01']")
@@ -443,10 +451,9 @@ async def test_labels_switch_between_chinese_and_english(browser: Any, hub: Hub)
 
 
 async def test_the_crew_tablet_pairs_with_its_device_token_and_shows_its_unit(
-    browser: Any, hub: Hub
+    browser: Any, hub: Hub, log: Log
 ) -> None:
     token = await hub.crew_token("GX-01")
-    log = Log()
     page = await new_page(browser, hub, f"/crew/#token={token}", size=CREW_SIZE, log=log,
                           token=None)
     await ready(page)
@@ -501,9 +508,9 @@ async def fleet_hub(
 
 
 async def test_a_job_goes_from_the_console_to_the_crew_tablet_and_its_status_back_to_the_board(
-    browser: Any, fleet_hub: Hub
+    browser: Any, fleet_hub: Hub, log: Log
 ) -> None:
-    hub, log = fleet_hub, Log()
+    hub = fleet_hub
     console = await new_page(browser, hub, "/console/", size=CONSOLE_SIZE, log=log)
     await ready(console)
     await log_in_position(console)
