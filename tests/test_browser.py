@@ -390,6 +390,7 @@ async def test_the_console_shows_what_it_missed_while_its_connection_was_down(
     await ready(page)
     await page.wait_for_selector("#connection.online")
     assert await page.is_hidden("#offline-banner")
+    await log_in_position(page)
     before = await hub.ring("13700000000")
     await page.wait_for_selector(f"#ringing li[data-call='{before['id']}']")
 
@@ -404,11 +405,14 @@ async def test_the_console_shows_what_it_missed_while_its_connection_was_down(
         await shot(page, "console-offline.png")
         for call in missed:
             assert await page.locator(f"#ringing li[data-call='{call['id']}']").count() == 0
+        # Answering needs the hub.
+        assert await page.locator("#ringing button.answer:enabled").count() == 0
         await page.context.set_offline(False)
         await page.wait_for_selector("#connection.online", timeout=8000)
     for call in missed:
         await page.wait_for_selector(f"#ringing li[data-call='{call['id']}']", timeout=3000)
     assert await page.is_hidden("#offline-banner")
+    assert await page.locator("#ringing button.answer:enabled").count() == 3
     # The priority call is at the top, the call rung before the outage still listed.
     ids = await page.eval_on_selector_all("#ringing li[data-call]", "els => els.map(e => e.dataset.call)")
     assert ids == [missed[1]["id"], before["id"], missed[0]["id"]]

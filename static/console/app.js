@@ -43,6 +43,7 @@ function showConnection(online) {
   pill.textContent = t(pill.dataset.i18n);
   $("offline-banner").hidden = online;
   document.body.dataset.online = String(online);
+  if (desk) renderCalls(); // answering needs the hub
 }
 
 // --- alerts -------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ function renderCalls() {
     <li data-call="${esc(c.id)}" class="${c.offered_to && c.offered_to === mine ? "mine" : ""}">
       <span><span class="timer">0.0s</span>
         ${c.priority ? `<span class="pill">${esc(t("priority"))}</span>` : ""}</span>
-      <button class="answer primary" ${mine ? "" : "disabled"}>${esc(t("answer"))}</button>
+      <button class="answer primary" ${mine && socket.online ? "" : "disabled"}>${esc(t("answer"))}</button>
       <span class="meta">${esc(t("line"))} ${esc(c.line)} · ${esc(c.caller_number || t("withheld"))}
         ${c.offered_to ? `· ${esc(t("offered_to"))} ${esc(c.offered_to)}` : ""}</span>
     </li>`).join("");
