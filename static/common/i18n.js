@@ -46,6 +46,10 @@ const LABELS = {
     oxygen_station: "氧疗站", family_doctor_team: "家庭医生团队", temporary_medical_point: "临时医疗点",
     dir_N: "向北", dir_NE: "向东北", dir_E: "向东", dir_SE: "向东南", dir_S: "向南", dir_SW: "向西南",
     dir_W: "向西", dir_NW: "向西北",
+    offline_banner: "与调度中心的连接已断开，正在重连；重连后补收期间的事件",
+    incident_idle: "接听电话后在此登记事件", no_recommendations: "决策后显示可派车辆",
+    fleet_unavailable: "本调度中心尚未启用车辆调派", dispatched: "已派车",
+    waiting_for_job: "待命中，新任务会自动显示在这里", no_handovers: "暂无送院交接", rules_applied: "适用规则", assignment_proposed: "待车组确认", assignment_confirmed: "待车组确认", assignment_acknowledged: "车组已接单",
   },
   en: {
     console_title: "120 Dispatch console", crew_title: "Crew tablet", username: "Username",
@@ -101,6 +105,15 @@ const LABELS = {
     family_doctor_team: "Family-doctor team", temporary_medical_point: "Temporary medical point",
     dir_N: "north", dir_NE: "north-east", dir_E: "east", dir_SE: "south-east", dir_S: "south",
     dir_SW: "south-west", dir_W: "west", dir_NW: "north-west",
+    offline_banner: "Connection to the hub lost, reconnecting; missed events follow on reconnect",
+    incident_idle: "Answer a call to record its incident here",
+    no_recommendations: "Units that can go appear once the patient's destination is decided",
+    fleet_unavailable: "Unit dispatch is not enabled on this hub", dispatched: "Dispatched",
+    waiting_for_job: "Standing by: a new job shows here by itself",
+    no_handovers: "No patients on the way to or waiting at a hospital",
+    rules_applied: "Rules that decided it",
+    assignment_proposed: "awaiting the crew", assignment_confirmed: "awaiting the crew",
+    assignment_acknowledged: "crew acknowledged",
   },
 };
 
