@@ -476,8 +476,8 @@ async def job(*, session: AsyncSession, rt: Runtime, unit_id: str) -> dict[str, 
     return {
         "assignment_id": str(assignment.id), "status": assignment.status,
         "unit_status": row["status"], "ack_deadline": assignment.ack_deadline,
-        "incident": incident_summary(incident) if incident else None,
-        "complaint": incident.complaint if incident else None,
+        "incident": {**incident_summary(incident), "complaint": incident.complaint,
+                     "notes": incident.notes} if incident else None,
         "destination": None if hospital is None else {
             "hospital_id": hospital.id, "name": hospital.name, "name_zh": hospital.name_zh,
             "lat": hospital.lat, "lon": hospital.lon, "phone": hospital.phone},

@@ -77,7 +77,7 @@ async def recommend(
             unit_id=unit_id, call_sign=call_sign, kind=kind,
             capabilities=[c for c in caps.split(",") if c], post_id=post or None,
             eta_seconds=round(eta[unit_id][1], 1), distance_km=round(eta[unit_id][0], 2),
-            position_stale=not pos_at or now_ms - int(pos_at) > stale_after_ms,
+            position_stale=bool(pos_at) and now_ms - int(pos_at) > stale_after_ms,
         ))
     if not candidates:
         warnings.append("no unit can go: " + (", ".join(

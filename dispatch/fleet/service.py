@@ -76,7 +76,8 @@ def unit_out(row: dict[str, Any], *, now_ms: int, stale_after_ms: int) -> UnitOu
         incident_id=row.get("incident") or None,
         infectious_load=row.get("infectious") == "1",
         active=row.get("active", "1") == "1",
-        position_stale=pos_at is None or now_ms - pos_at > stale_after_ms,
+        # A unit that never reported is where it was loaded (its post): not flagged.
+        position_stale=pos_at is not None and now_ms - pos_at > stale_after_ms,
         next_statuses=[s.value for s in states.next_statuses(
             S(row["status"]), infectious=row.get("infectious") == "1")],
     )

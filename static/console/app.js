@@ -345,10 +345,10 @@ function renderBoard() {
   const rows = [...state.units.values()].sort((a, b) => a.id.localeCompare(b.id));
   $("board").querySelector("tbody").innerHTML = rows.map((u) => `
     <tr data-unit="${esc(u.id)}">
-      <td><strong>${esc(u.call_sign || u.id)}</strong></td>
+      <td title="${esc(u.call_sign || u.id)}"><strong>${esc(u.call_sign || u.id)}</strong></td>
       <td class="muted">${esc(u.kind ? t(u.kind) : "")}</td>
       <td><span class="status ${esc(u.status)}">${esc(t(u.status))}</span></td>
-      <td class="muted post">${esc(postName(u.post_id))}</td>
+      <td class="muted post" title="${esc(postName(u.post_id))}">${esc(postName(u.post_id))}</td>
       <td>${u.position_stale ? `<span class="stale">${esc(t("stale"))}</span>` : ""}</td>
     </tr>`).join("");
 }
