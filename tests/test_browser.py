@@ -29,7 +29,6 @@ from dispatch.auth.schemas import Role
 from dispatch.config import Settings
 from dispatch.main import create_app
 from tests import factories
-from tests import fleet_contract as fleet_contract_routes
 from tests.conftest import AUTH, IN_CI, TEST_TOKEN, running, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.committed]
@@ -124,18 +123,10 @@ class Hub:
 
 
 @asynccontextmanager
-async def served_hub(settings: Settings, *, fleet_contract: bool = False) -> AsyncIterator[Hub]:
-    """A hub with the built-in Xi'an scenario, served over real sockets.
-
-    `fleet_contract` adds the in-memory stand-in for the planned fleet API (tests/fleet_contract.py).
-    """
+async def served_hub(settings: Settings) -> AsyncIterator[Hub]:
+    """A hub with the built-in Xi'an scenario, served over real sockets."""
     # Heartbeats every second: a console notices a silent network within about three.
     app = create_app(settings.model_copy(update={"ws_heartbeat_seconds": 1}))
-    if fleet_contract:
-        if "/api/v1/assignments" in app.openapi()["paths"]:
-            pytest.skip("this hub has the real fleet API: the contract stand-in is not needed")
-        fleet_contract_routes.install(app)
-        app.openapi_schema = None  # described again, with the stand-in's routes
     async with running(app):
         await factories.load_builtin(app)
         async with serve(app) as address, httpx.AsyncClient(
@@ -500,14 +491,11 @@ async def test_the_crew_tablet_pairs_with_its_device_token_and_shows_its_unit(
 
 
 
-@pytest.fixture(params=["hub", "contract"])
-async def fleet_hub(
-    request: pytest.FixtureRequest, settings: Settings, redis: Any, committed: Any
-) -> AsyncIterator[Hub]:
-    """The hub's own fleet API, and the in-memory stand-in for its planned contract."""
-    async with served_hub(settings, fleet_contract=request.param == "contract") as served:
-        if request.param == "hub" and not await served.has_fleet("GX-01"):
-            pytest.xfail("needs fleet API: GET /api/v1/units/GX-01/job is 404 on this hub")
+@pytest.fixture
+async def fleet_hub(settings: Settings, redis: Any, committed: Any) -> AsyncIterator[Hub]:
+    """A hub whose fleet the console dispatches and the crew works."""
+    async with served_hub(settings) as served:
+        assert await served.has_fleet("GX-01")
         yield served
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal
@@ -38,6 +38,23 @@ router = APIRouter(prefix="/api/v1", tags=["fleet"])
 UnitId = Annotated[str, Path(max_length=32)]
 
 
+async def own_unit(unit_id: UnitId, principal: CurrentPrincipal) -> None:
+    """A crew acts for its own unit; dispatchers for any (checked before the body is read)."""
+    require_own_unit(principal, unit_id, doing="acting for a unit")
+
+
+async def home_visit_team(incident_id: uuid.UUID, session: SessionDep,
+                          principal: CurrentPrincipal) -> None:
+    """Dispatchers, or the crew of the unit on the incident's open job, may escalate it."""
+    visits = [a for a in await assignments.for_incident(session=session, incident_id=incident_id)
+              if a.status in assignments.OPEN]
+    require_own_unit(principal, visits[-1].unit_id if visits else "",
+                     doing="escalating a home visit")
+
+
+for_own_unit = Depends(own_unit)
+
+
 @router.get("/units", response_model=list[UnitOut], dependencies=[readers_only])
 async def list_units(rt: RuntimeDep) -> list[UnitOut]:
     """List units with their live status and position (stale positions flagged)."""
@@ -50,11 +67,9 @@ async def get_unit(unit_id: UnitId, rt: RuntimeDep) -> UnitOut:
     return await service.get_unit(rt=rt, unit_id=unit_id)
 
 
-@router.get("/units/{unit_id}/job", response_model=JobOut, dependencies=[readers_only])
-async def unit_job(unit_id: UnitId, session: SessionDep, rt: RuntimeDep,
-                   principal: CurrentPrincipal) -> JobOut:
+@router.get("/units/{unit_id}/job", response_model=JobOut, dependencies=[readers_only, for_own_unit])
+async def unit_job(unit_id: UnitId, session: SessionDep, rt: RuntimeDep) -> JobOut:
     """The job on the crew's tablet, or null."""
-    require_own_unit(principal, unit_id, doing="reading a unit's job")
     return JobOut(job=await assignments.job(session=session, rt=rt, unit_id=unit_id))
 
 
@@ -65,20 +80,19 @@ async def unit_history(unit_id: UnitId, session: SessionDep,
     return await service.history(session=session, unit_id=unit_id, limit=limit)
 
 
-@router.post("/units/{unit_id}/status", response_model=UnitOut, dependencies=[readers_only])
+@router.post("/units/{unit_id}/status", response_model=UnitOut,
+             dependencies=[readers_only, for_own_unit])
 async def change_status(unit_id: UnitId, body: StatusIn, session: SessionDep, rt: RuntimeDep,
-                        actor: ActorDep, principal: CurrentPrincipal) -> UnitOut:
+                        actor: ActorDep) -> UnitOut:
     """Report the unit's new status; an illegal move is refused and changes nothing."""
-    require_own_unit(principal, unit_id, doing="reporting a unit's status")
     return await service.change_status(session=session, rt=rt, unit_id=unit_id, to=body.status,
                                        actor=actor, reason=body.reason)
 
 
-@router.post("/units/{unit_id}/position", response_model=PositionAck, dependencies=[readers_only])
-async def report_position(unit_id: UnitId, body: PositionIn, rt: RuntimeDep,
-                          principal: CurrentPrincipal) -> dict[str, Any]:
+@router.post("/units/{unit_id}/position", response_model=PositionAck,
+             dependencies=[readers_only, for_own_unit])
+async def report_position(unit_id: UnitId, body: PositionIn, rt: RuntimeDep) -> dict[str, Any]:
     """Report where the unit is (tablets usually send this over their socket)."""
-    require_own_unit(principal, unit_id, doing="reporting a unit's position")
     return await service.report_position(rt=rt, unit_id=unit_id, lat=body.lat, lon=body.lon,
                                          at=body.at)
 
@@ -161,15 +175,11 @@ async def cancel(assignment_id: uuid.UUID, body: ReasonIn, session: SessionDep, 
 
 
 @router.post("/incidents/{incident_id}/escalate", response_model=EscalatedOut,
-             dependencies=[readers_only])
+             dependencies=[readers_only, Depends(home_visit_team)])
 async def escalate(incident_id: uuid.UUID, body: EscalateIn, session: SessionDep, rt: RuntimeDep,
-                   actor: ActorDep, principal: CurrentPrincipal) -> EscalatedOut:
+                   actor: ActorDep) -> EscalatedOut:
     """The home-visit GP calls for an ambulance: the fastest one (or the one named) is sent,
     linked to the home-visit job."""
-    visits = [a for a in await assignments.for_incident(session=session, incident_id=incident_id)
-              if a.status in assignments.OPEN]
-    unit = visits[-1].unit_id if visits else ""
-    require_own_unit(principal, unit, doing="escalating a home visit")
     out = await escalation.escalate(session=session, rt=rt, incident_id=incident_id, actor=actor,
                                     severity=body.severity, finding=body.finding, unit_id=body.unit_id)
     sent = out["assignment"]
