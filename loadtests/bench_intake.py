@@ -18,7 +18,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import orjson
 
 from loadtests.common import (
@@ -29,6 +28,7 @@ from loadtests.common import (
     summary_ms,
     write_result,
 )
+from loadtests.httpclient import Pool
 from loadtests.scenario import load_bench_scenario
 from loadtests.wsclient import connect
 
@@ -42,20 +42,18 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
     rung: dict[str, float] = {}  # telephony id -> ring event arrival
     offered: dict[str, float] = {}  # call id -> offer event arrival
     errors: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30,
-                                 headers=auth_headers()) as http:
+    async with Pool(base, connections=64, headers=auth_headers()) as http:
         for i in range(POSITIONS):
             response = await http.post(f"/api/v1/positions/P{i:03d}/login",
-                                       json={"user": f"bench-{i}", "ready": True})
-            if response.status_code == 409:  # still busy from an earlier run
-                await http.put(f"/api/v1/positions/P{i:03d}/state", json={"state": "ready"})
+                                       {"user": f"bench-{i}", "ready": True})
+            if response.status == 409:  # still busy from an earlier run
+                await http.put(f"/api/v1/positions/P{i:03d}/state", {"state": "ready"})
         abandons: set[asyncio.Task[Any]] = set()
 
         async def abandon(call_id: str) -> None:
-            response = await http.post(f"/api/v1/calls/{call_id}/abandoned", json={})
-            if response.status_code != 200:
-                key = f"abandon {response.status_code}"
+            response = await http.post(f"/api/v1/calls/{call_id}/abandoned", {})
+            if response.status != 200:
+                key = f"abandon {response.status}"
                 errors[key] = errors.get(key, 0) + 1
 
         def on_message(raw: bytes) -> None:
@@ -81,12 +79,12 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
                     "line": "120-1", "rung_at": datetime.now(UTC).isoformat()}
             sent[telephony_id] = time.time()
             try:
-                response = await http.post("/api/v1/calls", json=body)
-            except httpx.HTTPError as error:
+                response = await http.post("/api/v1/calls", body)
+            except ConnectionError as error:
                 errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
                 return
-            if response.status_code != 201:
-                errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
+            if response.status != 201:
+                errors[str(response.status)] = errors.get(str(response.status), 0) + 1
                 return
             created[telephony_id] = time.time()
             call_ids[response.json()["id"]] = telephony_id
@@ -132,7 +130,8 @@ def main() -> None:
     prepare_database()
     load_bench_scenario(positions=POSITIONS)
     rows = []
-    with hubs(1, workers=args.workers, DISPATCH_WS_IDLE_TIMEOUT_SECONDS="3600") as (base,):
+    with hubs(1, workers=args.workers, DISPATCH_WS_IDLE_TIMEOUT_SECONDS="3600",
+              DISPATCH_DATABASE_POOL_SIZE="16") as (base,):
         for rate in args.rates:
             row = asyncio.run(run_rate(base, rate, args.seconds))
             rows.append(row)
