@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo serve test lint unit bench clean
+.PHONY: install demo serve test lint unit bench bench-replay clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3.11)"; exit 1; }
@@ -37,6 +37,11 @@ test: lint unit
 bench: $(STAMP)
 	bash .ci/services
 	$(BIN)/python -m loadtests.run_all
+
+# Only the replays: the SF week at 100x and the overlay run (results in loadtests/results/).
+bench-replay: $(STAMP)
+	bash .ci/services
+	$(BIN)/python -m loadtests.bench_replay
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -222,6 +222,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_replay(args: argparse.Namespace) -> None:
+    from dispatch.replay import command
+
+    try:
+        code = command.main(args)
+    except command.ERRORS as error:
+        raise CommandError(str(error)) from None
+    if code:
+        raise SystemExit(code)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dispatch", description="120 emergency dispatch hub")
     sub = p.add_subparsers(dest="command", required=True)
@@ -270,6 +281,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(os.environ.get("DISPATCH_PORT", "8000")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("DISPATCH_WORKERS", "1")))
     serve.set_defaults(func=cmd_serve)
+
+    from dispatch.replay.command import add_arguments
+
+    replay = sub.add_parser("replay", help="replay a real call stream against a hub (load test)")
+    add_arguments(replay)
+    replay.set_defaults(func=cmd_replay)
     return p
 
 

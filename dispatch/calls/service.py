@@ -164,6 +164,9 @@ async def answer_call(
     if result.status != "ok":
         state = result.status.removeprefix("position_")
         raise Conflict(f"position {position_id} is {state}, not ready", position_state=state)
+    # What undoing needs, read now: a rollback expires `call`, and reloading it lazily is I/O.
+    queued = Call(id=call.id, rung_at=call.rung_at, priority=call.priority,
+                  escalated_at=call.escalated_at, breached_at=call.breached_at)
     try:
         updated = await session.execute(
             update(Call)
@@ -184,7 +187,8 @@ async def answer_call(
         await session.commit()
     except BaseException:
         await session.rollback()
-        await undo_answer(rt, call, position_id, now)
+        await undo_answer(rt, queued, position_id, now,
+                          requeue=await still_ringing(session, queued.id))
         raise
     await session.refresh(call)
     wait = (now - call.rung_at).total_seconds()
@@ -201,16 +205,33 @@ async def answer_call(
     return call
 
 
-async def undo_answer(rt: Runtime, call: Call, position_id: str, now: datetime) -> None:
-    """Put the call back in the queue and the position back to ready after a failed answer."""
+async def still_ringing(session: AsyncSession, call_id: uuid.UUID) -> bool:
+    """Whether the database still has the call ringing (True if it cannot tell)."""
+    try:
+        status = await session.scalar(select(Call.status).where(Call.id == call_id))
+    except Exception:  # the database is away: re-queue, the reconciler corrects it later
+        await session.rollback()
+        return True
+    return bool(status == CallStatus.RINGING)
+
+
+async def undo_answer(rt: Runtime, call: Call, position_id: str, now: datetime, *,
+                      requeue: bool = True) -> None:
+    """Put the position back to ready after a failed answer, and the call back in the queue
+    unless it stopped ringing meanwhile (the caller hung up); announce the offers this makes."""
+    offers: list[Offer] = []
     try:
         await acd(rt).set_position(position_id, PositionState.WRAP_UP, user=None, now_ms=ms(now))
-        await acd(rt).set_position(position_id, PositionState.READY, user=None, now_ms=ms(now))
-        await acd(rt).enqueue(str(call.id), rung_ms=ms(call.rung_at), priority=call.priority,
-                              escalated=call.escalated_at is not None,
-                              breached=call.breached_at is not None)
+        ready = await acd(rt).set_position(position_id, PositionState.READY, user=None,
+                                           now_ms=ms(now))
+        offers += ready.offers
+        if requeue:
+            offers += await acd(rt).enqueue(
+                str(call.id), rung_ms=ms(call.rung_at), priority=call.priority,
+                escalated=call.escalated_at is not None, breached=call.breached_at is not None)
     except (RedisError, OSError):
         log.warning("could not undo the answer of call %s in Redis", call.id)
+    await rt.bus.publish(*offer_events(rt, offers))
 
 
 def position_event(rt: Runtime, position_id: str, state: str, previous: str, *,

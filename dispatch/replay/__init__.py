@@ -1,0 +1,1 @@
+"""Replay real call streams against a hub: simulated telephony, call-takers, crews and consoles."""

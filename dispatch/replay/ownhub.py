@@ -1,0 +1,169 @@
+"""A hub the replay starts itself: a fresh or existing database, the stream's scenario, N workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from dispatch.config import Settings
+from dispatch.lifespan import redact
+
+PREFIX = "replay"
+
+
+class HubStartError(Exception):
+    """The replay's own hub could not be prepared or started."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _recreate(database_url: str, redis_url: str) -> None:
+    from redis.asyncio import Redis
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = make_url(database_url)
+    if not url.database or "replay" not in url.database:
+        raise HubStartError(f"--fresh drops the database: its name must contain 'replay' "
+                            f"(got {url.database!r})")
+    engine = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    finally:
+        await engine.dispose()
+    redis = Redis.from_url(redis_url)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
+
+
+async def _load(settings: Settings, scenario: dict[str, Any]) -> None:
+    from dispatch import migrate
+    from dispatch.lifespan import open_runtime
+    from dispatch.scenarios import service
+    from dispatch.scenarios.schemas import Scenario
+
+    await migrate.upgrade(settings.effective_database_url)
+    model = Scenario.model_validate(scenario)
+    async with open_runtime(settings) as rt, rt.sessionmaker() as session:
+        await service.load_scenario(session=session, redis=rt.redis, keys=rt.keys, scenario=model,
+                                    checksum="replay", now=rt.clock.now(), actor="replay")
+
+
+def prepare(database_url: str, redis_url: str, scenario: dict[str, Any], *, fresh: bool) -> None:
+    """Create (if `fresh`) and migrate the database, and load the scenario."""
+    async def run() -> None:
+        if fresh:
+            await _recreate(database_url, redis_url)
+        settings = Settings(database_url=database_url, redis_url=redis_url, redis_prefix=PREFIX)
+        await _load(settings, scenario)
+
+    try:
+        asyncio.run(run())
+    except HubStartError:
+        raise
+    except Exception as error:
+        raise HubStartError(f"could not prepare {redact(database_url)}: "
+                            f"{type(error).__name__}: {str(error)[:200]}") from None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by a process and its children (Linux /proc), None elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    used: dict[int, int] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(name)] = int(fields[1])
+        used[int(name)] = int(fields[11]) + int(fields[12])
+    if pid not in used:
+        return None
+    family = {pid}
+    for child, parent in parents.items():  # workers are children of the serving process
+        if parent == pid:
+            family.add(child)
+    return sum(used[p] for p in family) / ticks
+
+
+@contextlib.contextmanager
+def serve(database_url: str, redis_url: str, *, workers: int,
+          extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, str, int]]:
+    """Run `dispatch serve` on a free port; yield its URL, the key that signs its tokens, and
+    the serving process's id."""
+    key = secrets.token_urlsafe(48)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DISPATCH_DATABASE_URL": database_url, "DISPATCH_REDIS_URL": redis_url,
+        "DISPATCH_REDIS_PREFIX": PREFIX, "DISPATCH_SECRET_KEY": key,
+        "DISPATCH_INTAKE_RATE_PER_SECOND": "1000000", "DISPATCH_LOG_LEVEL": "WARNING",
+        # Two workers share one PostgreSQL with others (max_connections is often 100).
+        "DISPATCH_DATABASE_POOL_SIZE": "20",
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "dispatch.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers)], env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise HubStartError(f"the hub exited with {process.returncode} while starting")
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise HubStartError("the hub did not become ready within 60 s")
+            time.sleep(0.2)
+        time.sleep(0.5 * workers)  # every worker up, not only the first
+        yield url, key, process.pid
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the hub and its workers (its own process group): politely, then for good.
+
+    An overloaded worker may not finish its shutdown in time, and would outlive a master killed
+    alone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(20)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(5)
