@@ -43,6 +43,7 @@ ADMIN = Actor(name="browser-test")
 # A point inside the demo sealed compound at Yuhuazhai, and one next to the Zhangba post.
 SEALED_POINT = (34.2330, 108.8560)
 ZHANGBA_POINT = (34.1905, 108.8795)
+PRECAUTION_POINT = (34.205, 108.880)  # a precaution zone in Zhangba: fever goes to a clinic
 # Network errors Chromium logs by itself while a test has deliberately cut the network.
 NETWORK_DOWN = re.compile(r"ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed|"
                           r"Failed to load resource: net::")
@@ -371,6 +372,40 @@ async def test_answering_a_call_and_recording_the_incident_shows_where_the_patie
     await assert_fits(page, "#decision-panel", "#incident-panel", "#map")
     assert await page.locator("#decision-panel").is_visible()
     await shot(page, "console-incident.png")
+    assert log.errors == []
+
+
+async def test_a_caller_sent_to_a_fever_clinic_sees_its_phone_hours_and_distance(
+    browser: Any, hub: Hub, log: Log
+) -> None:
+    """Seed 001/003: a non-urgent fever without danger signs goes to the nearest fever clinic."""
+    page = await new_page(browser, hub, "/console/", size=CONSOLE_SIZE, log=log)
+    await ready(page)
+    await log_in_position(page)
+    call = await hub.ring("13900000001")
+    await page.locator(f"#ringing li[data-call='{call['id']}'] button.answer").click()
+    await page.wait_for_selector("#incident-form:not([hidden])")
+    await page.fill("input[name=lat]", str(PRECAUTION_POINT[0]))
+    await page.fill("input[name=lon]", str(PRECAUTION_POINT[1]))
+    await page.fill("input[name=address]", "丈八街道 科技路 5 号")
+    await page.select_option("select[name=severity]", "non_urgent")
+    await page.check("input[name=flag_fever]")
+    await page.click("#incident-form button[type=submit]")
+    await page.wait_for_selector("#decision .referral")
+    [incident] = (await hub.http.get("/api/v1/incidents")).json()
+    decision = incident["decision"]
+    assert decision["outcome"] == "refer"
+    referral = decision["referral"]
+    shown = page.locator("#decision")
+    assert (referral["name_zh"] or referral["name"]) in await shown.locator(".referral").inner_text()
+    phone = await shown.locator(".phone").inner_text()
+    assert phone == (referral["phone"] or "Not known")
+    hours = await shown.locator(".hours").inner_text()
+    assert hours == {"24h": "24 hours", None: "Not known"}.get(referral["hours"], referral["hours"])
+    distance = await shown.locator(".distance").inner_text()
+    assert distance.startswith(f"{referral['distance_km']:.1f} km")
+    await assert_fits(page, "#decision-panel")
+    await shot(page, "console-referral.png")
     assert log.errors == []
 
 
