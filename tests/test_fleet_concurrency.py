@@ -38,7 +38,8 @@ def fifty_units() -> dict[str, Any]:
 async def test_a_thousand_concurrent_attempts_from_two_instances_never_double_assign(
     make_app: Any, committed: AsyncEngine
 ) -> None:
-    a, b = make_app(), make_app()
+    # Small pools: two instances must fit PostgreSQL's connection limit beside other clients.
+    a, b = make_app(database_pool_size=12), make_app(database_pool_size=12)
     async with running(a), running(b):
         await factories.load(a, fifty_units())
         incidents = [await factories.add_incident(a, lat=34.25, lon=108.85, severity="urgent",
