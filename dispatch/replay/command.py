@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import signal
 from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -164,8 +165,13 @@ def write(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     return data, page
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so the hub the replay started is stopped too
+
+
 def main(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    signal.signal(signal.SIGTERM, _terminated)
     result = execute(args)
     if not result:
         return 0

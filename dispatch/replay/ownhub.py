@@ -127,8 +127,9 @@ def serve(database_url: str, redis_url: str, *, workers: int,
         "DISPATCH_DATABASE_URL": database_url, "DISPATCH_REDIS_URL": redis_url,
         "DISPATCH_REDIS_PREFIX": PREFIX, "DISPATCH_SECRET_KEY": key,
         "DISPATCH_INTAKE_RATE_PER_SECOND": "1000000", "DISPATCH_LOG_LEVEL": "WARNING",
-        # Two workers share one PostgreSQL with others (max_connections is often 100).
-        "DISPATCH_DATABASE_POOL_SIZE": "20",
+        # Workers share PostgreSQL with others (max_connections is often 100); each may open
+        # twice its pool size.
+        "DISPATCH_DATABASE_POOL_SIZE": "10",
         **(extra_env or {}),
     }
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
