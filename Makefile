@@ -29,6 +29,7 @@ lint: $(STAMP)
 
 unit: $(STAMP)
 	bash .ci/services
+	bash .ci/browser
 	$(BIN)/pytest
 
 test: lint unit

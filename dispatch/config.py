@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="Where the embedded default keeps files.")
     redis_prefix: str = Field(default="dispatch", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     database_pool_size: int = Field(default=32, ge=1, le=512)
+    redis_pool_size: int = Field(default=64, ge=4, le=1024,
+                                 description="Redis connections per worker; requests wait for one")
     secret_key: SecretStr | None = Field(default=None, description="Signs access tokens.")
     access_token_hours: float = Field(default=12.0, gt=0, le=72, description="a shift")
     intake_rate_per_second: int = Field(
@@ -42,6 +44,19 @@ class Settings(BaseSettings):
         default=5.0, gt=0, le=240, description="after the target, escalate again this often")
     ack_timeout_seconds: float = Field(default=60.0, gt=0, le=900)
     stale_position_seconds: float = Field(default=120.0, gt=0)
+
+    # Fleet.
+    auto_dispatch_severities: list[Literal["critical", "urgent", "non_urgent"]] = Field(
+        default_factory=list,
+        description="severities whose first recommended unit is sent without a dispatcher's click")
+    road_factor: float = Field(default=1.35, ge=1.0, le=3.0,
+                               description="road distance ÷ straight-line distance")
+    unit_speeds_kmh: dict[str, float] = Field(
+        default_factory=dict, description='speed per unit kind, e.g. {"ambulance": 45}')
+    osrm_url: str | None = Field(
+        default=None, description="an OSRM-compatible routing server for road travel times")
+    position_publish_seconds: float = Field(
+        default=2.0, ge=0, le=60, description="tell the board of a unit's position this often")
 
     # Realtime push.
     stream_maxlen: int = Field(default=100_000, ge=100)
@@ -73,6 +88,18 @@ class Settings(BaseSettings):
                 f"must start with one of {', '.join(s + '://' for s in DATABASE_SCHEMES)}"
                 f" (got {scheme + '://' if scheme else 'no scheme'})"
             )
+        return value
+
+    @field_validator("unit_speeds_kmh")
+    @classmethod
+    def _check_speeds(cls, value: dict[str, float]) -> dict[str, float]:
+        from dispatch.fleet.models import UnitKind
+
+        for kind, speed in value.items():
+            if kind not in set(UnitKind):
+                raise ValueError(f"unknown unit kind {kind!r}")
+            if not 1 <= speed <= 200:
+                raise ValueError(f"speed of {kind} must be 1–200 km/h")
         return value
 
     @field_validator("redis_url")

@@ -74,7 +74,7 @@ async def open_runtime(
         if migrate_embedded:
             await migrate.upgrade(database_url)
     engine = create_engine(database_url, pool_size=settings.database_pool_size)
-    redis = create_redis(settings.redis_url)
+    redis = create_redis(settings.redis_url, pool_size=settings.redis_pool_size)
     try:
         await _check_database(engine, database_url)
         await _check_redis(redis, settings.redis_url)

@@ -22,8 +22,11 @@ from dispatch.calls import timers as call_timers
 from dispatch.clock import Clock
 from dispatch.config import Settings, load_settings
 from dispatch.errors import install_error_handlers, problem_openapi
+from dispatch.fleet import actions as fleet_actions
 from dispatch.fleet import livestate as fleet_livestate
 from dispatch.fleet import router as fleet_router
+from dispatch.fleet import service as fleet_service
+from dispatch.fleet import timers as fleet_timers
 from dispatch.handovers import actions as handover_actions
 from dispatch.handovers import router as handovers_router
 from dispatch.handovers import timers as handover_timers
@@ -33,6 +36,7 @@ from dispatch.lifespan import Wiring, build_lifespan
 from dispatch.messages import router as messages_router
 from dispatch.ops import router as ops_router
 from dispatch.paths import project_dir
+from dispatch.places import router as places_router
 from dispatch.realtime import archive
 from dispatch.realtime import router as realtime_router
 from dispatch.realtime.direct import CaptureRawSend
@@ -45,9 +49,10 @@ def wiring() -> Wiring:
     """What each domain contributes: live-state rebuilders, timers, WebSocket actions."""
     return Wiring(
         rebuilders=[fleet_livestate.rebuild_units, call_timers.rebuild],
-        timers=[archive.run, call_timers.run, handover_timers.run],
-        startup=[auth_start, call_actions.start, routing_service.install_default_rule_set],
-        actions=[*call_actions.ACTIONS, *handover_actions.ACTIONS],
+        timers=[archive.run, call_timers.run, handover_timers.run, fleet_timers.run],
+        startup=[auth_start, call_actions.start, fleet_service.start,
+                 routing_service.install_default_rule_set],
+        actions=[*call_actions.ACTIONS, *handover_actions.ACTIONS, *fleet_actions.ACTIONS],
     )
 
 
@@ -71,8 +76,8 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CaptureRawSend)
     routers = (ops_router, auth_router, audit_router, calls_router, incidents_router, fleet_router,
-               hospitals_router, handovers_router, zones_router, routing_router, messages_router,
-               realtime_router)
+               hospitals_router, handovers_router, zones_router, places_router, routing_router,
+               messages_router, realtime_router)
     for module in routers:
         app.include_router(module.router)
     mount_static(app)

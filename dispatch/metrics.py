@@ -80,3 +80,9 @@ class Metrics:
         self.live_state_rebuilds = Counter(
             "dispatch_live_state_rebuilds", "Times Redis live state was rebuilt", registry=r
         )
+        self.assignments = Counter(
+            "dispatch_assignments", "Assignments by how they ended or began", ["outcome"], registry=r
+        )
+        self.units_uncovered = Gauge(
+            "dispatch_areas_uncovered", "Post areas with no available unit", registry=r
+        )

@@ -8,6 +8,7 @@ from dispatch.fleet.models import Assignment, Post, Unit, UnitEvent
 from dispatch.handovers.models import Handover
 from dispatch.hospitals.models import Hospital, HospitalCapacity
 from dispatch.incidents.models import Incident
+from dispatch.places.models import Place
 from dispatch.realtime.models import Event
 from dispatch.routing.models import RoutingDecision, RuleSet
 from dispatch.scenarios.models import ScenarioInfo
@@ -25,6 +26,7 @@ __all__ = [
     "Hospital",
     "HospitalCapacity",
     "Incident",
+    "Place",
     "Position",
     "Post",
     "RoutingDecision",

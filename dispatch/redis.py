@@ -7,26 +7,32 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.commands.core import AsyncScript
 
 
-def create_redis(url: str | None) -> Redis:
-    """Connect to Redis at `url`, or start an in-process Redis when `url` is None."""
+def create_redis(url: str | None, *, pool_size: int = 64) -> Redis:
+    """Connect to Redis at `url`, or start an in-process Redis when `url` is None.
+
+    A burst of requests waits for one of `pool_size` connections rather than failing.
+    """
     if url is None:
         import fakeredis
 
         server = fakeredis.FakeServer()
         client: Redis = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
         return client
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=pool_size,
+        timeout=5.0,
         decode_responses=True,
         socket_connect_timeout=2.0,
         socket_keepalive=True,
         health_check_interval=15,
         retry_on_timeout=True,
     )
+    return Redis(connection_pool=pool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +58,25 @@ class Keys:
     def available_geo(self) -> str:
         return f"{self.prefix}:{{fleet}}:available"
 
+    @property
+    def fleet_geo(self) -> str:
+        """Every unit with a known position, whatever its status."""
+        return f"{self.prefix}:{{fleet}}:positions"
+
     def assignment(self, assignment_id: str) -> str:
         return f"{self.prefix}:{{fleet}}:assignment:{assignment_id}"
 
     @property
     def ack_deadlines(self) -> str:
         return f"{self.prefix}:{{fleet}}:ack-deadlines"
+
+    @property
+    def position_log(self) -> str:
+        return f"{self.prefix}:{{fleet}}:position-log"
+
+    @property
+    def coverage_alerts(self) -> str:
+        return f"{self.prefix}:{{fleet}}:uncovered"
 
     # Calls and call-taker positions (automatic call distribution). The Lua scripts build
     # these same names from `acd_prefix`.

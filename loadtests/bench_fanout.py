@@ -21,6 +21,7 @@ import orjson
 from loadtests.common import (
     BENCH_PREFIX,
     BENCH_REDIS_URL,
+    bench_token,
     hubs,
     prepare_database,
     summary_ms,
@@ -68,9 +69,11 @@ async def _clients(urls: list[str], count: int, offset: int, expected: int, dead
         return on_message
 
     sockets = []
+    token = bench_token("dispatcher")
     for index in range(count):
         url = urls[(offset + index) % len(urls)].replace("http://", "ws://")
-        sockets.append(await connect(url + "/ws/console?types=bench.", handler(index)))
+        sockets.append(await connect(url + "/ws/console?types=bench.", handler(index),
+                                     token=token))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), max(1.0, deadline - time.time()))
     for sock in sockets:

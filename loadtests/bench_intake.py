@@ -15,17 +15,51 @@ import asyncio
 import contextlib
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import orjson
 
-from loadtests.common import hubs, prepare_database, summary_ms, write_result
+from dispatch.replay.http import HttpPool
+from loadtests.common import (
+    auth_headers,
+    bench_token,
+    hubs,
+    prepare_database,
+    summary_ms,
+    write_result,
+)
 from loadtests.scenario import load_bench_scenario
 from loadtests.wsclient import connect
 
 POSITIONS = 60
+
+
+class Client:
+    """JSON over the replay's lean HTTP client (a general client costs more CPU than the hub)."""
+
+    def __init__(self, pool: HttpPool, headers: dict[str, str]) -> None:
+        self.pool, self.headers = pool, headers
+
+    async def post(self, path: str, body: Any) -> Reply:
+        status, payload = await self.pool.request("POST", path, headers=self.headers,
+                                                  body=orjson.dumps(body))
+        return Reply(status, payload)
+
+    async def put(self, path: str, body: Any) -> Reply:
+        status, payload = await self.pool.request("PUT", path, headers=self.headers,
+                                                  body=orjson.dumps(body))
+        return Reply(status, payload)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
 
 
 async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
@@ -35,19 +69,19 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
     rung: dict[str, float] = {}  # telephony id -> ring event arrival
     offered: dict[str, float] = {}  # call id -> offer event arrival
     errors: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+    http = Client(HttpPool(base, size=64), auth_headers())
+    try:
         for i in range(POSITIONS):
             response = await http.post(f"/api/v1/positions/P{i:03d}/login",
-                                       json={"user": f"bench-{i}", "ready": True})
-            if response.status_code == 409:  # still busy from an earlier run
-                await http.put(f"/api/v1/positions/P{i:03d}/state", json={"state": "ready"})
+                                       {"user": f"bench-{i}", "ready": True})
+            if response.status == 409:  # still busy from an earlier run
+                await http.put(f"/api/v1/positions/P{i:03d}/state", {"state": "ready"})
         abandons: set[asyncio.Task[Any]] = set()
 
         async def abandon(call_id: str) -> None:
-            response = await http.post(f"/api/v1/calls/{call_id}/abandoned", json={})
-            if response.status_code != 200:
-                key = f"abandon {response.status_code}"
+            response = await http.post(f"/api/v1/calls/{call_id}/abandoned", {})
+            if response.status != 200:
+                key = f"abandon {response.status}"
                 errors[key] = errors.get(key, 0) + 1
 
         def on_message(raw: bytes) -> None:
@@ -65,7 +99,7 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
                 task.add_done_callback(abandons.discard)
 
         console = await connect(base.replace("http://", "ws://") + "/ws/console?types=call.",
-                                on_message)
+                                on_message, token=bench_token("call_taker"))
         await asyncio.sleep(0.5)
 
         async def post(telephony_id: str) -> None:
@@ -73,12 +107,12 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
                     "line": "120-1", "rung_at": datetime.now(UTC).isoformat()}
             sent[telephony_id] = time.time()
             try:
-                response = await http.post("/api/v1/calls", json=body)
-            except httpx.HTTPError as error:
+                response = await http.post("/api/v1/calls", body)
+            except (ConnectionError, TimeoutError) as error:
                 errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
                 return
-            if response.status_code != 201:
-                errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
+            if response.status != 201:
+                errors[str(response.status)] = errors.get(str(response.status), 0) + 1
                 return
             created[telephony_id] = time.time()
             call_ids[response.json()["id"]] = telephony_id
@@ -99,6 +133,8 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
         with contextlib.suppress(Exception):
             await asyncio.gather(*abandons)
         console.close()
+    finally:
+        await http.pool.close()
     by_telephony = {tid: cid for cid, tid in call_ids.items()}
     return {
         "rate_per_s": rate,
@@ -124,7 +160,8 @@ def main() -> None:
     prepare_database()
     load_bench_scenario(positions=POSITIONS)
     rows = []
-    with hubs(1, workers=args.workers, DISPATCH_WS_IDLE_TIMEOUT_SECONDS="3600") as (base,):
+    with hubs(1, workers=args.workers, DISPATCH_WS_IDLE_TIMEOUT_SECONDS="3600",
+              DISPATCH_DATABASE_POOL_SIZE="16") as (base,):
         for rate in args.rates:
             row = asyncio.run(run_rate(base, rate, args.seconds))
             rows.append(row)

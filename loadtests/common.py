@@ -23,8 +23,27 @@ RESULTS = ROOT / "loadtests" / "results"
 BENCH_DATABASE_URL = os.environ.get(
     "DISPATCH_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/dispatch_bench"
 )
-BENCH_REDIS_URL = os.environ.get("DISPATCH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+BENCH_REDIS_URL = os.environ.get("DISPATCH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 BENCH_PREFIX = "bench"
+# Signs the benchmark's own tokens; made afresh for every run, never stored.
+BENCH_SECRET = os.environ.get("DISPATCH_BENCH_SECRET_KEY") or os.urandom(32).hex()
+
+
+def bench_token(*roles: str, unit_id: str | None = None, name: str = "bench") -> str:
+    """A token the benchmark hubs accept (they are started with BENCH_SECRET)."""
+    from datetime import timedelta
+
+    from dispatch.auth import tokens
+    from dispatch.auth.schemas import Principal, Role
+
+    chosen = frozenset(Role(r) for r in roles) if roles else frozenset(Role)
+    issued, _ = tokens.issue(Principal(name=name, roles=chosen, unit_id=unit_id),
+                             key=BENCH_SECRET, now=datetime.now(UTC), lifetime=timedelta(hours=6))
+    return issued
+
+
+def auth_headers(*roles: str, unit_id: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {bench_token(*roles, unit_id=unit_id)}"}
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -100,6 +119,8 @@ def hub_env(**extra: str) -> dict[str, str]:
         "DISPATCH_REDIS_URL": BENCH_REDIS_URL,
         "DISPATCH_REDIS_PREFIX": BENCH_PREFIX,
         "DISPATCH_LOG_LEVEL": "WARNING",
+        "DISPATCH_SECRET_KEY": BENCH_SECRET,
+        "DISPATCH_INTAKE_RATE_PER_SECOND": "100000",
     }
     env.update(extra)
     return env

@@ -9,6 +9,7 @@ BENCHMARKS = [
     "loadtests.bench_routing",
     "loadtests.bench_fanout",
     "loadtests.bench_intake",
+    "loadtests.bench_fleet",
     "loadtests.bench_replay",
 ]
 

@@ -106,8 +106,9 @@ class ClientProtocol(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect(url: str, on_message: OnMessage, *, handshake_seconds: float = 30) -> ClientProtocol:
-    """Open a WebSocket to `url` (ws://host:port/path?query)."""
+async def connect(url: str, on_message: OnMessage, *, handshake_seconds: float = 30,
+                  token: str | None = None) -> ClientProtocol:
+    """Open a WebSocket to `url` (ws://host:port/path?query), signed in with `token`."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -118,7 +119,8 @@ async def connect(url: str, on_message: OnMessage, *, handshake_seconds: float =
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
         f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        + (f"Authorization: Bearer {token}\r\n" if token else "") + "\r\n"
     )
     assert protocol.transport is not None
     protocol.transport.write(request.encode())

@@ -48,6 +48,16 @@ TEST_TOKEN, _ = tokens.issue(
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 
 
+def token_for(*roles: str, unit_id: str | None = None, hospital_id: str | None = None,
+              name: str = "someone") -> str:
+    """A signed token for the given roles (and the unit or hospital a device is bound to)."""
+    principal = Principal(name=name, roles=frozenset(Role(r) for r in roles), unit_id=unit_id,
+                          hospital_id=hospital_id)
+    issued, _ = tokens.issue(principal, key=TEST_SECRET, now=datetime.now(UTC),
+                             lifetime=timedelta(hours=1))
+    return issued
+
+
 class Address(str):
     """host:port of a served test app, carrying the token its sockets should present."""
 

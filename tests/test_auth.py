@@ -51,6 +51,9 @@ PEOPLE = {
 }
 CONSOLE = {"call_taker", "dispatcher", "supervisor", "admin"}
 READERS = CONSOLE | {"hospital", "crew"}
+# Those who send units; a crew acts for its own unit only (its token names it: not these).
+DISPATCH = {"dispatcher", "supervisor", "admin"}
+NIL = "00000000-0000-0000-0000-000000000000"
 
 # (route family, method, path, body, roles allowed)
 FAMILIES: list[tuple[str, str, str, dict[str, Any] | None, set[str]]] = [
@@ -64,12 +67,23 @@ FAMILIES: list[tuple[str, str, str, dict[str, Any] | None, set[str]]] = [
     ("incidents", "POST", "/api/v1/incidents", {}, CONSOLE),
     ("messages to crews", "POST", "/api/v1/messages", {}, {"dispatcher", "supervisor", "admin"}),
     ("units", "GET", "/api/v1/units", None, READERS),
+    ("coverage", "GET", "/api/v1/coverage", None, READERS),
+    ("unit status", "POST", "/api/v1/units/A1/status", {}, DISPATCH),
+    ("unit position", "POST", "/api/v1/units/A1/position", {}, DISPATCH),
+    ("unit job", "GET", "/api/v1/units/A1/job", None, DISPATCH),
+    ("recommendations", "GET", f"/api/v1/incidents/{NIL}/recommendations", None, DISPATCH),
+    ("dispatch a unit", "POST", "/api/v1/assignments", {}, DISPATCH),
+    ("cancel a job", "POST", f"/api/v1/assignments/{NIL}/cancel", {}, DISPATCH),
+    ("escalate a home visit", "POST", f"/api/v1/incidents/{NIL}/escalate", {}, DISPATCH),
     ("hospitals", "GET", "/api/v1/hospitals", None, READERS),
     ("zones", "GET", "/api/v1/zones", None, READERS),
     ("rule sets", "GET", "/api/v1/routing/rule-sets", None, READERS),
     ("routing decisions", "POST", "/api/v1/routing/decisions", {}, CONSOLE),
     ("change zones", "POST", "/api/v1/zones", {}, {"supervisor", "admin"}),
     ("change hospitals", "POST", "/api/v1/hospitals", {}, {"supervisor", "admin"}),
+    ("places", "GET", "/api/v1/places", None, READERS),
+    ("change places", "PUT", "/api/v1/places/x/status", {}, {"supervisor", "admin"}),
+    ("plan medical points", "POST", "/api/v1/places/medical-points/plan", {}, {"supervisor", "admin"}),
     ("suspend hospital", "POST", "/api/v1/hospitals/general/suspend", {}, {"supervisor", "admin"}),
     ("handover clocks", "GET", "/api/v1/handovers", None, CONSOLE | {"hospital"}),
     ("reroute", "POST", "/api/v1/assignments/00000000-0000-0000-0000-000000000000/reroute", {},

@@ -77,7 +77,8 @@ async def test_embedded_default_smoke(tmp_path: Path) -> None:
             units = (await http.get("/api/v1/units")).json()
             hospitals = (await http.get("/api/v1/hospitals")).json()
     assert (tmp_path / "dispatch.sqlite3").is_file()
-    assert len([u for u in units if u["kind"] != "closed_loop_vehicle"]) == 10  # seed 000: 10 crews
+    ambulances = [u for u in units if u["kind"] in ("ambulance", "negative_pressure_ambulance")]
+    assert len(ambulances) == 10  # seed 000: 10 crews
     suspended = {h["id"] for h in hospitals if h["status"] == "suspended"}
     assert suspended == {"xian-gaoxin", "xian-international-medical-center"}
 

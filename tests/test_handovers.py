@@ -13,7 +13,9 @@ import pytest
 from dispatch.audit.schemas import Actor
 from dispatch.clock import ManualClock
 from dispatch.errors import InvalidInput
-from dispatch.fleet.models import Assignment, AssignmentStatus, Unit
+from dispatch.fleet import assignments as fleet
+from dispatch.fleet import service as fleet_service
+from dispatch.fleet.models import Assignment, Unit, UnitStatus
 from dispatch.handovers import service as handovers
 from dispatch.hospitals.suspension import apply_scheduled
 from dispatch.runtime import Runtime
@@ -22,6 +24,7 @@ from tests.conftest import client_for, running
 from tests.realtime_helpers import events, no_event, open_socket
 
 CREW = Actor(name="crew-A1", role="crew", source="test")
+DISPATCHER = Actor(name="dispatcher-1", role="dispatcher", source="test")
 
 SECOND_HOSPITAL = {
     "id": "east", "name": "East Hospital", "location": {"lat": 34.17, "lon": 108.95},
@@ -41,31 +44,30 @@ async def assignment_to(app: Any, hospital_id: str, *, unit_id: str = "A1",
     """An acknowledged assignment of `unit_id` to a new incident, heading for `hospital_id`."""
     rt: Runtime = app.state.runtime
     incident_id = await factories.add_incident(
-        app, **{"lat": 34.19, "lon": 108.84, "severity": "urgent", "category": "dialysis",
+        app, **{"lat": 34.23, "lon": 108.85, "severity": "urgent", "category": "dialysis",
                 "infection_status": "none", **incident})
-    now = rt.clock.now()
-    row = Assignment(id=uuid.uuid4(), incident_id=incident_id, unit_id=unit_id,
-                     status=AssignmentStatus.ACKNOWLEDGED, destination_hospital_id=hospital_id,
-                     proposed_at=now, confirmed_at=now, acknowledged_at=now)
     async with rt.sessionmaker() as session:
-        session.add(row)
+        row = await fleet.dispatch_unit(session=session, rt=rt, incident_id=incident_id,
+                                        unit_id=unit_id, actor=DISPATCHER)
+        row.destination_hospital_id = hospital_id  # as if routing had chosen it
         await session.commit()
+        await fleet.acknowledge(session=session, rt=rt, assignment_id=row.id, actor=CREW)
+        await session.refresh(row)
     return row
 
 
-async def transport(app: Any, assignment: Assignment, *, arrive: bool = False) -> None:
-    """What the fleet does when the unit starts transporting (and arrives)."""
+async def move(app: Any, unit_id: str, *statuses: str) -> None:
     rt: Runtime = app.state.runtime
-    async with rt.sessionmaker() as session:
-        unit = await session.get(Unit, assignment.unit_id)
-        assert unit is not None
-        published = await handovers.on_transporting(session=session, rt=rt, assignment=assignment,
-                                                    unit=unit, at=rt.clock.now())
-        if arrive:
-            published += await handovers.on_arrival(session=session, rt=rt, assignment=assignment,
-                                                    unit=unit, at=rt.clock.now())
-        await session.commit()
-    await rt.bus.publish(*published)
+    for to in statuses:
+        async with rt.sessionmaker() as session:
+            await fleet_service.change_status(session=session, rt=rt, unit_id=unit_id,
+                                              to=UnitStatus(to), actor=CREW)
+
+
+async def transport(app: Any, assignment: Assignment, *, arrive: bool = False) -> None:
+    """The crew drives to the patient and starts transporting (and arrives)."""
+    await move(app, assignment.unit_id, "en_route", "on_scene", "transporting",
+               *(["at_hospital"] if arrive else []))
 
 
 async def test_pre_arrival_notice_reaches_only_that_hospital(
@@ -141,6 +143,11 @@ async def test_handover_statistics_match_a_known_sequence(
         done = await client.post(f"/api/v1/handovers/{handover['id']}/done", json={})
         assert done.status_code == 200, done.text
         assert done.json()["status"] == "handed_over"
+        # The hospital's word moves the unit on: the crew need not report it too.
+        unit = (await client.get("/api/v1/units/A1")).json()
+        assert unit["status"] == "handover_done"
+        assert unit["assignment_id"] is None
+        await move(app, "A1", "available")
     waiting = await assignment_to(app, "general")
     await transport(app, waiting, arrive=True)
     stats = {s["hospital_id"]: s for s in (await client.get("/api/v1/handovers/stats")).json()}

@@ -130,6 +130,12 @@ class SloWindow(BaseModel):
     abandoned: int
     called_back: int
     answer_rate: float | None = Field(description="(answered + called back) / (answered + abandoned)")
+    without_ambulance: int = Field(
+        default=0, description="calls whose incident's latest routing decision sends no ambulance")
+    without_ambulance_by_outcome: dict[str, int] = Field(
+        default_factory=dict,
+        description="those calls by outcome (refer, home_visit, callback_by_doctor) or, for "
+                    "transports without an ambulance, by mode (self_travel, closed_loop_vehicle)")
 
 
 class StaffingAdvice(BaseModel):

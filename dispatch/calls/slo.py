@@ -5,6 +5,8 @@ Definitions (from the first ring, not from when a record is created):
 - share within target = answered within the target / decided (an abandoned call counts
   against it, however short);
 - answer rate = (answered + abandoned callers later reached) / (answered + abandoned).
+Calls resolved without an ambulance are those whose incident's latest routing decision sends
+none (community care, self-travel or a volunteer car), counted by outcome.
 Staffing advice uses Erlang C with the arrival rate of the last 15 minutes and the mean
 handling time (answer → end) of the last hour.
 """
@@ -12,6 +14,8 @@ handling time (answer → end) of the last hour.
 from __future__ import annotations
 
 import math
+import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -21,6 +25,7 @@ from dispatch.calls.callbacks import SERVED, pending_count
 from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus
 from dispatch.calls.positions import list_positions
 from dispatch.calls.schemas import SloOut, SloWindow, StaffingAdvice
+from dispatch.places import stats as places_stats
 from dispatch.runtime import Runtime
 
 WINDOWS = (("15m", timedelta(minutes=15)), ("1h", timedelta(hours=1)), ("24h", timedelta(days=1)))
@@ -67,7 +72,7 @@ def agents_needed(rate_per_s: float, handling_s: float, target_s: float,
 
 
 def window_figures(name: str, calls: list[Call], served: set[str], now: datetime,
-                   target_s: float) -> SloWindow:
+                   target_s: float, resolved: dict[uuid.UUID, str] | None = None) -> SloWindow:
     waits = [(c.answered_at - c.rung_at).total_seconds() for c in calls if c.answered_at]
     within = sum(1 for w in waits if w <= target_s)
     abandoned = [c for c in calls if c.abandoned_at is not None]
@@ -76,12 +81,17 @@ def window_figures(name: str, calls: list[Call], served: set[str], now: datetime
     decided = len(waits) + len(abandoned) + ringing_past
     called_back = sum(1 for c in abandoned if str(c.id) in served)
     finished = len(waits) + len(abandoned)
+    resolved = resolved or {}
+    by_outcome = Counter(resolved[c.incident_id] for c in calls
+                         if c.incident_id is not None and c.incident_id in resolved)
     return SloWindow(
         window=name, calls=len(calls), answered=len(waits), answered_within_target=within,
         decided=decided, share_within_target=round(within / decided, 4) if decided else None,
         answer_p50_s=quantile(waits, 0.50), answer_p90_s=quantile(waits, 0.90),
         answer_p95_s=quantile(waits, 0.95), abandoned=len(abandoned), called_back=called_back,
         answer_rate=round((len(waits) + called_back) / finished, 4) if finished else None,
+        without_ambulance=sum(by_outcome.values()),
+        without_ambulance_by_outcome=dict(sorted(by_outcome.items())),
     )
 
 
@@ -98,8 +108,11 @@ async def compute(*, session: AsyncSession, rt: Runtime, now: datetime | None = 
                                        Callback.outcome.in_(SERVED))
         .join(Call, Call.id == Callback.call_id).where(Call.rung_at >= now - longest)
     )).all()}
+    resolved = await places_stats.without_ambulance(
+        session, {c.incident_id for c in calls if c.incident_id is not None})
     windows = [
-        window_figures(name, [c for c in calls if c.rung_at >= now - span], served, now, target_s)
+        window_figures(name, [c for c in calls if c.rung_at >= now - span], served, now, target_s,
+                       resolved)
         for name, span in WINDOWS
     ]
     recent = [c for c in calls if c.rung_at >= now - WINDOWS[0][1]]

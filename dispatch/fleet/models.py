@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, BigIntPK
@@ -51,6 +51,9 @@ class AssignmentStatus(StrEnum):
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
+
+
+OPEN_WHERE = "status IN ('confirmed', 'acknowledged')"
 
 
 class Post(Base):
@@ -129,5 +132,12 @@ class Assignment(Base):
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(200))
     override_reason: Mapped[str | None] = mapped_column(String(300))
+    # The home-visit job whose GP called for this ambulance (seed 003).
+    escalated_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assignments.id"))
 
-    __table_args__ = (Index(None, "incident_id"), Index(None, "unit_id", "status"))
+    __table_args__ = (
+        Index(None, "incident_id"), Index(None, "unit_id", "status"),
+        # A unit works one job at a time: the last guard behind the reservation in Redis.
+        Index("uq_assignments_open_unit", "unit_id", unique=True,
+              postgresql_where=text(OPEN_WHERE), sqlite_where=text(OPEN_WHERE)),
+    )

@@ -1,30 +1,188 @@
-"""Fleet HTTP routes."""
+"""Fleet routes: the unit board, crew reports, recommendations, assignments and coverage."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import dataclasses
+import uuid
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Path, Query
+
+from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.permissions import readers_only
+from dispatch.auth.permissions import (
+    dispatchers_only,
+    readers_only,
+    require_own_unit,
+)
 from dispatch.db import SessionDep
-from dispatch.fleet import service
-from dispatch.fleet.schemas import PostOut, UnitOut
+from dispatch.fleet import assignments, coverage, escalation, service
+from dispatch.fleet.schemas import (
+    AssignmentIn,
+    AssignmentOut,
+    CoverageOut,
+    EscalatedOut,
+    EscalateIn,
+    JobOut,
+    PositionAck,
+    PositionIn,
+    PostOut,
+    ReasonIn,
+    RecommendationOut,
+    StatusIn,
+    UnitOut,
+)
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["fleet"], dependencies=[readers_only])
+router = APIRouter(prefix="/api/v1", tags=["fleet"])
+UnitId = Annotated[str, Path(max_length=32)]
 
 
-@router.get("/units", response_model=list[UnitOut])
-async def list_units(rt: RuntimeDep, principal: CurrentPrincipal) -> list[UnitOut]:
-    """List units with their live status and position."""
-    now_ms = int(rt.clock.now().timestamp() * 1000)
-    stale_ms = int(rt.settings.stale_position_seconds * 1000)
-    return await service.list_units(
-        redis=rt.redis, keys=rt.keys, now_ms=now_ms, stale_after_ms=stale_ms
-    )
+async def own_unit(unit_id: UnitId, principal: CurrentPrincipal) -> None:
+    """A crew acts for its own unit; dispatchers for any (checked before the body is read)."""
+    require_own_unit(principal, unit_id, doing="acting for a unit")
 
 
-@router.get("/posts", response_model=list[PostOut])
-async def list_posts(session: SessionDep, principal: CurrentPrincipal) -> list[PostOut]:
+async def home_visit_team(incident_id: uuid.UUID, session: SessionDep,
+                          principal: CurrentPrincipal) -> None:
+    """Dispatchers, or the crew of the unit on the incident's open job, may escalate it."""
+    visits = [a for a in await assignments.for_incident(session=session, incident_id=incident_id)
+              if a.status in assignments.OPEN]
+    require_own_unit(principal, visits[-1].unit_id if visits else "",
+                     doing="escalating a home visit")
+
+
+for_own_unit = Depends(own_unit)
+
+
+@router.get("/units", response_model=list[UnitOut], dependencies=[readers_only])
+async def list_units(rt: RuntimeDep) -> list[UnitOut]:
+    """List units with their live status and position (stale positions flagged)."""
+    return await service.list_units(rt=rt)
+
+
+@router.get("/units/{unit_id}", response_model=UnitOut, dependencies=[readers_only])
+async def get_unit(unit_id: UnitId, rt: RuntimeDep) -> UnitOut:
+    """One unit's live state and the statuses its crew may report next."""
+    return await service.get_unit(rt=rt, unit_id=unit_id)
+
+
+@router.get("/units/{unit_id}/job", response_model=JobOut, dependencies=[readers_only, for_own_unit])
+async def unit_job(unit_id: UnitId, session: SessionDep, rt: RuntimeDep) -> JobOut:
+    """The job on the crew's tablet, or null."""
+    return JobOut(job=await assignments.job(session=session, rt=rt, unit_id=unit_id))
+
+
+@router.get("/units/{unit_id}/history", dependencies=[readers_only])
+async def unit_history(unit_id: UnitId, session: SessionDep,
+                       limit: int = Query(default=100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    """The unit's status changes and position reports, newest first."""
+    return await service.history(session=session, unit_id=unit_id, limit=limit)
+
+
+@router.post("/units/{unit_id}/status", response_model=UnitOut,
+             dependencies=[readers_only, for_own_unit])
+async def change_status(unit_id: UnitId, body: StatusIn, session: SessionDep, rt: RuntimeDep,
+                        actor: ActorDep) -> UnitOut:
+    """Report the unit's new status; an illegal move is refused and changes nothing."""
+    return await service.change_status(session=session, rt=rt, unit_id=unit_id, to=body.status,
+                                       actor=actor, reason=body.reason)
+
+
+@router.post("/units/{unit_id}/position", response_model=PositionAck,
+             dependencies=[readers_only, for_own_unit])
+async def report_position(unit_id: UnitId, body: PositionIn, rt: RuntimeDep) -> dict[str, Any]:
+    """Report where the unit is (tablets usually send this over their socket)."""
+    return await service.report_position(rt=rt, unit_id=unit_id, lat=body.lat, lon=body.lon,
+                                         at=body.at)
+
+
+@router.get("/posts", response_model=list[PostOut], dependencies=[readers_only])
+async def list_posts(session: SessionDep) -> list[PostOut]:
     """List ambulance posts and the sub-districts they cover."""
     return await service.list_posts(session=session)
+
+
+@router.get("/coverage", response_model=CoverageOut, dependencies=[readers_only])
+async def get_coverage(session: SessionDep, rt: RuntimeDep) -> CoverageOut:
+    """Available units per post area against the population each crew protects."""
+    return await coverage.coverage(session=session, rt=rt)
+
+
+@router.get("/incidents/{incident_id}/recommendations", response_model=RecommendationOut,
+            dependencies=[dispatchers_only])
+async def recommend(incident_id: uuid.UUID, session: SessionDep, rt: RuntimeDep,
+                    limit: int = Query(default=5, ge=1, le=50)) -> RecommendationOut:
+    """Units that may go, fastest first with their ETA, and why the others may not."""
+    rec = await assignments.recommendations(session=session, rt=rt, incident_id=incident_id,
+                                            limit=limit)
+    return RecommendationOut(incident_id=incident_id, **dataclasses.asdict(rec))
+
+
+@router.post("/assignments", response_model=AssignmentOut, status_code=201,
+             dependencies=[dispatchers_only])
+async def dispatch_unit(body: AssignmentIn, session: SessionDep, rt: RuntimeDep,
+                        actor: ActorDep) -> AssignmentOut:
+    """Send a unit: it is reserved at once, or the request fails if someone else took it."""
+    assignment = await assignments.dispatch_unit(
+        session=session, rt=rt, incident_id=body.incident_id, unit_id=body.unit_id, actor=actor,
+        override_reason=body.override_reason)
+    return AssignmentOut.model_validate(assignment)
+
+
+@router.get("/assignments", response_model=list[AssignmentOut], dependencies=[readers_only])
+async def list_assignments(session: SessionDep, incident_id: uuid.UUID) -> list[AssignmentOut]:
+    """An incident's assignments, oldest first."""
+    return [AssignmentOut.model_validate(a)
+            for a in await assignments.for_incident(session=session, incident_id=incident_id)]
+
+
+@router.get("/assignments/{assignment_id}", response_model=AssignmentOut, dependencies=[readers_only])
+async def get_assignment(assignment_id: uuid.UUID, session: SessionDep) -> AssignmentOut:
+    """One assignment."""
+    return AssignmentOut.model_validate(await assignments.find(session, assignment_id))
+
+
+@router.post("/assignments/{assignment_id}/acknowledge", response_model=AssignmentOut,
+             dependencies=[readers_only])
+async def acknowledge(assignment_id: uuid.UUID, session: SessionDep, rt: RuntimeDep,
+                      actor: ActorDep, principal: CurrentPrincipal) -> AssignmentOut:
+    """The crew takes the job (before the acknowledgement deadline)."""
+    found = await assignments.find(session, assignment_id)
+    require_own_unit(principal, found.unit_id, doing="acknowledging a job")
+    return AssignmentOut.model_validate(await assignments.acknowledge(
+        session=session, rt=rt, assignment_id=assignment_id, actor=actor))
+
+
+@router.post("/assignments/{assignment_id}/decline", response_model=AssignmentOut,
+             dependencies=[readers_only])
+async def decline(assignment_id: uuid.UUID, body: ReasonIn, session: SessionDep, rt: RuntimeDep,
+                  actor: ActorDep, principal: CurrentPrincipal) -> AssignmentOut:
+    """The crew cannot take the job; the next unit is proposed."""
+    found = await assignments.find(session, assignment_id)
+    require_own_unit(principal, found.unit_id, doing="declining a job")
+    return AssignmentOut.model_validate(await assignments.decline(
+        session=session, rt=rt, assignment_id=assignment_id, actor=actor, reason=body.reason))
+
+
+@router.post("/assignments/{assignment_id}/cancel", response_model=AssignmentOut,
+             dependencies=[dispatchers_only])
+async def cancel(assignment_id: uuid.UUID, body: ReasonIn, session: SessionDep, rt: RuntimeDep,
+                 actor: ActorDep) -> AssignmentOut:
+    """Stand the unit down."""
+    return AssignmentOut.model_validate(await assignments.cancel(
+        session=session, rt=rt, assignment_id=assignment_id, actor=actor, reason=body.reason))
+
+
+@router.post("/incidents/{incident_id}/escalate", response_model=EscalatedOut,
+             dependencies=[readers_only, Depends(home_visit_team)])
+async def escalate(incident_id: uuid.UUID, body: EscalateIn, session: SessionDep, rt: RuntimeDep,
+                   actor: ActorDep) -> EscalatedOut:
+    """The home-visit GP calls for an ambulance: the fastest one (or the one named) is sent,
+    linked to the home-visit job."""
+    out = await escalation.escalate(session=session, rt=rt, incident_id=incident_id, actor=actor,
+                                    severity=body.severity, finding=body.finding, unit_id=body.unit_id)
+    sent = out["assignment"]
+    return EscalatedOut(escalation=out["escalation"], warnings=out["warnings"],
+                        home_visit_assignment_id=out["home_visit_assignment_id"],
+                        assignment=AssignmentOut.model_validate(sent) if sent else None)

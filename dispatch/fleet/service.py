@@ -1,17 +1,62 @@
-"""Fleet services: units, posts and their live state."""
+"""Fleet services: the board, crews' status reports and positions.
+
+A status change is decided in Redis first (one Lua script: legal now, or nothing changes),
+then written to PostgreSQL with its history and audit entry; if that write fails the Redis
+change is undone. Events go out after the commit.
+"""
 
 from __future__ import annotations
 
+import logging
+import uuid
+from datetime import datetime
 from typing import Any
 
-from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.fleet.livestate import from_ms, read_units
-from dispatch.fleet.models import Post
+from dispatch.audit import service as audit
+from dispatch.audit.schemas import Actor
+from dispatch.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound
+from dispatch.fleet import states
+from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units
+from dispatch.fleet.models import Post, Unit, UnitEvent
+from dispatch.fleet.models import UnitStatus as S
 from dispatch.fleet.schemas import PostOut, UnitOut
-from dispatch.redis import Keys
+from dispatch.fleet.travel import Osrm, StraightLine, TravelModel
+from dispatch.realtime.schemas import OutgoingEvent, Scope
+from dispatch.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def live(rt: Runtime) -> FleetLive:
+    fleet: FleetLive = rt.extras["fleet"]
+    return fleet
+
+
+def travel(rt: Runtime) -> TravelModel:
+    model: TravelModel = rt.extras["travel"]
+    return model
+
+
+async def start(rt: Runtime) -> None:
+    """Load the fleet's scripts once per process and pick the travel-time model."""
+    fleet = FleetLive(rt.redis, rt.keys)
+    await fleet.load()
+    rt.extras["fleet"] = fleet
+    straight = StraightLine(road_factor=rt.settings.road_factor,
+                            speeds_kmh={**StraightLine().speeds_kmh, **rt.settings.unit_speeds_kmh})
+    rt.extras["travel"] = (Osrm(rt.settings.osrm_url, fallback=straight)
+                           if rt.settings.osrm_url else straight)
+
+
+def ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def unit_scope(unit_id: str) -> Scope:
+    return Scope(console=True, units=(unit_id,))
 
 
 def unit_out(row: dict[str, Any], *, now_ms: int, stale_after_ms: int) -> UnitOut:
@@ -30,19 +75,166 @@ def unit_out(row: dict[str, Any], *, now_ms: int, stale_after_ms: int) -> UnitOu
         assignment_id=row.get("assignment") or None,
         incident_id=row.get("incident") or None,
         infectious_load=row.get("infectious") == "1",
+        active=row.get("active", "1") == "1",
+        # A unit that never reported is where it was loaded (its post): not flagged.
         position_stale=pos_at is not None and now_ms - pos_at > stale_after_ms,
+        next_statuses=[s.value for s in states.next_statuses(
+            S(row["status"]), infectious=row.get("infectious") == "1")],
     )
 
 
-async def list_units(
-    *, redis: Redis, keys: Keys, now_ms: int, stale_after_ms: int
-) -> list[UnitOut]:
+def stale_ms(rt: Runtime) -> int:
+    return int(rt.settings.stale_position_seconds * 1000)
+
+
+async def list_units(*, rt: Runtime) -> list[UnitOut]:
     """List every unit with its live state."""
-    rows = await read_units(redis, keys)
-    return [unit_out(r, now_ms=now_ms, stale_after_ms=stale_after_ms) for r in rows]
+    now_ms = ms(rt.clock.now())
+    rows = await read_units(rt.redis, rt.keys)
+    return [unit_out(r, now_ms=now_ms, stale_after_ms=stale_ms(rt)) for r in rows]
+
+
+async def get_unit(*, rt: Runtime, unit_id: str) -> UnitOut:
+    row = await live(rt).unit(unit_id)
+    if not row:
+        raise NotFound(f"no unit {unit_id!r}")
+    return unit_out(row, now_ms=ms(rt.clock.now()), stale_after_ms=stale_ms(rt))
 
 
 async def list_posts(*, session: AsyncSession) -> list[PostOut]:
     """List ambulance posts."""
     posts = (await session.scalars(select(Post).order_by(Post.id))).all()
     return [PostOut.model_validate(p) for p in posts]
+
+
+def refused(unit_id: str, to: str, moved: Moved) -> DispatchError:
+    """The error for a move the script would not make."""
+    if moved.result == "unknown":
+        return NotFound(f"no unit {unit_id!r}")
+    if moved.result == "infectious":
+        return IllegalTransition(
+            f"unit {unit_id} carried an infectious patient: it must be disinfected before it is "
+            "available", status_now=moved.previous, to=to)
+    if moved.result == "mismatch":
+        return Conflict(f"unit {unit_id} is on another job now", status_now=moved.previous,
+                        assignment_id=moved.assignment or None)
+    allowed = sorted(s.value for s in states.allowed_from(S(to)))
+    return IllegalTransition(
+        f"unit {unit_id} is {moved.previous}: it cannot go to {to}"
+        + (f" (only from {', '.join(allowed)})" if allowed else ""),
+        status_now=moved.previous, to=to)
+
+
+async def write_status(
+    session: AsyncSession, *, unit_id: str, previous: str, to: str, at: datetime, actor: Actor,
+    assignment_id: uuid.UUID | str | None = "keep", infectious: bool | None = None,
+    reason: str | None = None, action: str = "unit.status",
+) -> Unit:
+    """Record a status change in PostgreSQL: the unit row, its history and the audit log."""
+    unit = await session.get(Unit, unit_id, with_for_update=True)
+    if unit is None:
+        raise NotFound(f"no unit {unit_id!r}")
+    unit.status, unit.status_at = to, at
+    if assignment_id != "keep":
+        unit.assignment_id = assignment_id if not isinstance(assignment_id, str) else None
+    if infectious is not None:
+        unit.infectious_load = infectious
+    session.add(UnitEvent(unit_id=unit_id, at=at, type="status", from_status=previous,
+                          to_status=to, actor=actor.name[:64],
+                          data={"reason": reason} if reason else {}))
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action=action, target_type="unit", target_id=unit_id,
+                       before={"status": previous},
+                       after={"status": to, **({"reason": reason} if reason else {})}, at=at)
+    return unit
+
+
+def status_event(rt: Runtime, unit_id: str, previous: str, to: str, at: datetime,
+                 **extra: Any) -> OutgoingEvent:
+    return rt.bus.event("unit.status", {"unit_id": unit_id, "from": previous, "status": to,
+                                        **extra}, scope=unit_scope(unit_id), at=at)
+
+
+async def undo(rt: Runtime, unit_id: str, *, back_to: str, now_to: str, row: dict[str, str]) -> None:
+    """Put a unit's live state back after the database refused the change."""
+    try:
+        await live(rt).move(unit_id, back_to, now_ms=int(row.get("status_at") or 0),
+                            allowed=[now_to], assignment=row.get("assignment", ""),
+                            incident=row.get("incident", ""), infectious=row.get("infectious", "0"))
+    except Exception:  # the rebuild from PostgreSQL will correct it
+        log.exception("could not undo the live status of unit %s", unit_id)
+
+
+async def change_status(
+    *, session: AsyncSession, rt: Runtime, unit_id: str, to: S, actor: Actor,
+    reason: str | None = None,
+) -> UnitOut:
+    """A crew reports its unit's new status (the state machine decides if it may)."""
+    from dispatch.fleet import assignments  # the job side of the same state machine
+
+    if to == S.ACKNOWLEDGED:
+        row = await live(rt).unit(unit_id)
+        if not row:
+            raise NotFound(f"no unit {unit_id!r}")
+        if not row.get("assignment"):
+            raise IllegalTransition(f"unit {unit_id} has no job to acknowledge",
+                                    status_now=row["status"], to=to)
+        await assignments.acknowledge(session=session, rt=rt, assignment_id=uuid.UUID(row["assignment"]),
+                                      actor=actor, unit_id=unit_id)
+        return await get_unit(rt=rt, unit_id=unit_id)
+    if to not in states.REPORTED:
+        raise InvalidInput.field("body.status", f"{to} is set by the hub, not reported")
+    await assignments.report(session=session, rt=rt, unit_id=unit_id, to=to, actor=actor,
+                             reason=reason)
+    return await get_unit(rt=rt, unit_id=unit_id)
+
+
+async def report_position(
+    *, rt: Runtime, unit_id: str, lat: float, lon: float, at: datetime | None = None
+) -> dict[str, Any]:
+    """A tablet reports where its unit is; the board hears of it every few seconds."""
+    now = rt.clock.now()
+    at = at or now
+    result = await live(rt).report_position(
+        unit_id, lat, lon, at_ms=ms(at),
+        publish_every_ms=int(rt.settings.position_publish_seconds * 1000))
+    if result.result == "unknown":
+        raise NotFound(f"no unit {unit_id!r}")
+    if result.publish:
+        await rt.bus.publish(rt.bus.event("unit.position", {
+            "unit_id": unit_id, "lat": lat, "lon": lon, "status": result.status,
+            "at": at.isoformat()}, at=now))
+    return {"unit_id": unit_id, "accepted": result.result == "ok",
+            "ignored": "older than the last report" if result.result == "old" else None}
+
+
+async def flush_positions(rt: Runtime, *, batch: int = 5000) -> int:
+    """Write waiting position reports to PostgreSQL: each unit's last one and its trail."""
+    from dispatch.fleet.livestate import from_ms as at_of
+
+    reports = await live(rt).take_positions(batch)
+    if not reports:
+        return 0
+    latest: dict[str, tuple[float, float, int]] = {}
+    for unit_id, lat, lon, at in reports:
+        if unit_id not in latest or latest[unit_id][2] <= at:
+            latest[unit_id] = (lat, lon, at)
+    async with rt.sessionmaker() as session:
+        known = set((await session.scalars(select(Unit.id).where(Unit.id.in_(latest)))).all())
+        trail: list[dict[str, Any]] = [
+            {"unit_id": u, "at": at_of(str(at)), "type": "position", "lat": lat, "lon": lon,
+             "data": {}} for u, lat, lon, at in reports if u in known]
+        if trail:
+            await session.execute(insert(UnitEvent), trail)
+            await session.execute(update(Unit), [  # one executemany by primary key
+                {"id": u, "lat": lat, "lon": lon, "position_at": at_of(str(at))}
+                for u, (lat, lon, at) in latest.items() if u in known])
+        await session.commit()
+    return len(reports)
+
+
+async def history(*, session: AsyncSession, unit_id: str, limit: int) -> list[dict[str, Any]]:
+    rows = (await session.scalars(select(UnitEvent).where(UnitEvent.unit_id == unit_id)
+                                  .order_by(UnitEvent.at.desc(), UnitEvent.id.desc()).limit(limit))).all()
+    return [{"at": r.at, "type": r.type, "from": r.from_status, "to": r.to_status, "lat": r.lat,
+             "lon": r.lon, "actor": r.actor, "data": r.data} for r in rows]

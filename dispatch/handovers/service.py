@@ -203,6 +203,10 @@ async def mark_done(
                            crew_reason=crew_reason)
     await session.commit()
     await rt.bus.publish(*events)
+    from dispatch.fleet import assignments as fleet  # the fleet calls this module too
+
+    await fleet.handed_over(rt, unit_id=handover.unit_id, assignment_id=handover.assignment_id,
+                            actor=actor)
     return handover
 
 

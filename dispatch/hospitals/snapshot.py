@@ -26,6 +26,7 @@ class HospitalView:
     designations: tuple[str, ...]
     status: str
     full_categories: frozenset[str] = frozenset()
+    phone: str | None = None
 
     @property
     def open(self) -> bool:
@@ -40,7 +41,7 @@ class HospitalView:
             id=hospital.id, name=hospital.name, name_zh=hospital.name_zh, lat=hospital.lat,
             lon=hospital.lon, level=hospital.level, capabilities=frozenset(hospital.capabilities),
             designations=tuple(hospital.designations), status=hospital.status,
-            full_categories=frozenset(hospital.full_categories),
+            full_categories=frozenset(hospital.full_categories), phone=hospital.phone,
         )
 
 

@@ -99,7 +99,9 @@ async def flag_patients_on_the_way(
             "to_hospital_id": decision.destination_hospital_id, "decision_id": str(decision.id),
             "destination": decision.decision.get("destination"),
             "alert": {"audience": "dispatcher", "level": "critical",
-                      "reason": "destination suspended: confirm the new destination"},
+                      "reason": "destination suspended: confirm the new destination"
+                      if decision.destination_hospital_id else
+                      "destination suspended and the new decision names no hospital: choose one"},
         }
         flagged.append(flag)
         await rt.bus.publish(rt.bus.event(
@@ -126,10 +128,13 @@ async def accept_reroute(
     if decision is None:
         raise InvalidInput.field("body.decision_id", "no such decision for this incident")
     target = decision.destination_hospital_id
-    if target is not None:
-        hospital = await session.get(Hospital, target)
-        if hospital is None or hospital.status != HospitalStatus.OPEN:
-            raise Conflict(f"hospital {target} is not open")
+    if target is None:  # e.g. a referral: a patient already in the unit still needs a hospital
+        raise Conflict("the decision names no hospital for a patient already on the way: "
+                       "route the incident again or choose a hospital",
+                       decision_id=str(decision.id), outcome=decision.outcome)
+    hospital = await session.get(Hospital, target)
+    if hospital is None or hospital.status != HospitalStatus.OPEN:
+        raise Conflict(f"hospital {target} is not open")
     now = rt.clock.now()
     before = {"destination_hospital_id": assignment.destination_hospital_id}
     assignment.destination_hospital_id = target

@@ -13,9 +13,11 @@ from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Call, CallStatus
 from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
+from dispatch.fleet import assignments as fleet
 from dispatch.hospitals.models import Hospital
 from dispatch.incidents.models import Incident, IncidentStatus
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate
+from dispatch.places import service as places_service
 from dispatch.routing import service as routing_service
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
@@ -94,6 +96,7 @@ async def create_incident(
                        incident_id=str(call.incident_id))
     await _check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
                            treating_hospital_id=body.treating_hospital_id)
+    await places_service.check_referrer(session, body.flags.referred_by, "body.flags.referred_by")
     now = rt.clock.now()
     incident = Incident(
         id=uuid.uuid4(), created_at=now, updated_at=now, created_by=actor.name,
@@ -114,6 +117,7 @@ async def create_incident(
     await route(session, rt, incident, actor)
     out = await incident_out(session, incident)
     await rt.bus.publish(rt.bus.event("incident.created", out.model_dump(mode="json"), at=now))
+    await fleet.propose(rt, incident.id, reason="incident recorded")
     return out
 
 
@@ -131,6 +135,8 @@ async def update_incident(
             raise InvalidInput.field(f"body.{name}", "may not be null")
     await _check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
                            treating_hospital_id=body.treating_hospital_id)
+    if body.flags is not None:
+        await places_service.check_referrer(session, body.flags.referred_by, "body.flags.referred_by")
     before = snapshot(incident)
     if body.location is not None:
         incident.address, incident.lat, incident.lon = (
@@ -151,6 +157,8 @@ async def update_incident(
         await route(session, rt, incident, actor)
     out = await incident_out(session, incident)
     await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
+    if ROUTING_FIELDS & given:
+        await fleet.propose(rt, incident.id, reason="incident changed")
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -83,11 +83,13 @@ async def scenario(session: SessionDep, principal: CurrentPrincipal) -> dict[str
 
 @router.get("/api/v1/console/config")
 async def console_config(
-    rt: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
+    request: Request, rt: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """What the web apps need before they draw: map centre and tiles, answer targets, features."""
     info = await scenario_service.current_scenario(session=session)
-    routes = {getattr(r, "path", "") for r in rt.extras.get("routes", ())}
+    # The OpenAPI paths (built once, then cached): included routers no longer list their routes
+    # in `app.routes`.
+    routes = set(request.app.openapi().get("paths", {}))
     return {
         "centre": {"lat": info.centre_lat, "lon": info.centre_lon} if info else {"lat": 0, "lon": 0},
         "zoom": 11 if info else 2,

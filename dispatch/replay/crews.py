@@ -38,6 +38,8 @@ def _first_list(body: Any) -> list[Any]:
     if isinstance(body, list):
         return body
     if isinstance(body, dict):
+        if isinstance(body.get("candidates"), list):  # the hub's recommendations
+            return list(body["candidates"])
         for value in body.values():
             if isinstance(value, list):
                 return value
@@ -128,6 +130,11 @@ class Crews:
         dispatched = times.dispatched_s or 0.0
         await asyncio.sleep(self._wall(dispatched - (call.entered_s or 0.0)))
         unit = await self._choose(incident_id)
+        for _ in range(30):  # every unit busy: a dispatcher waits for one to come free
+            if unit is not None:
+                break
+            await asyncio.sleep(1.0)
+            unit = await self._choose(incident_id)
         if unit is None:
             self.recorder.error("assign: no recommended unit free")
             return
@@ -145,9 +152,25 @@ class Crews:
             if ack.ok:
                 self.recorder.event("unit_status")
             start = self.recorder.now()
+            last = "acknowledged"
             for status, offset in self._milestones(times):
                 delay = start + self._wall(offset - dispatched) - self.recorder.now()
                 await asyncio.sleep(max(delay, 0.0))
+                if status == "available" and last in ("acknowledged", "en_route"):
+                    # Stood down before reaching the patient: the dispatcher cancels the job.
+                    cancelled = await self.client.request(
+                        "cancel", "POST", f"/api/v1/assignments/{assignment}/cancel",
+                        token=self.client.tokens.dispatcher, json={"reason": "replay: stood down"})
+                    if cancelled.ok:
+                        self.recorder.event("unit_status")
+                    return
+                # The stream may skip steps the hub's state machine needs: fill them in.
+                fill = {"transporting": ["at_hospital", "handover_done"],
+                        "at_hospital": ["handover_done"]}.get(last, []) if status == "available" else []
+                for step in fill:
+                    if not await self._status(unit, step):
+                        return
+                last = status
                 if status == "on_scene" and call.location is not None:
                     await self.client.request(
                         "unit position", "POST", f"/api/v1/units/{unit}/position",
@@ -208,10 +231,20 @@ class Crews:
         return assignment
 
     async def _status(self, unit: str, status: str) -> bool:
+        if status == "available":
+            # A unit that carried an infectious patient is disinfected first, as a crew would.
+            current = await self.client.request(
+                "unit", "GET", f"/api/v1/units/{unit}", token=self.client.tokens.crew(unit),
+                quiet=(404,))
+            body = current.body if isinstance(current.body, dict) else {}
+            if body.get("infectious_load") and not await self._status(unit, "disinfecting"):
+                return False
         self.status_sent[(unit, status)] = self.recorder.now()
+        # No simulated hospital confirms the handover: the crew says why it marks it itself.
+        extra = {"reason": "replay: handed over at the door"} if status == "handover_done" else {}
         response = await self.client.request(
             f"unit status {status}", "POST", f"/api/v1/units/{unit}/status",
-            token=self.client.tokens.crew(unit), json={"status": status})
+            token=self.client.tokens.crew(unit), json={"status": status, **extra})
         if response.ok:
             self.recorder.event("unit_status")
             return True

@@ -2,8 +2,10 @@
 
 Besides the rules, three guards hold whatever rule set is active, and name themselves in
 `matched_rules` when they had to step in: critical patients never get paperwork and always
-travel by ambulance; infected, suspected, sealed-area and isolated patients always need a
-negative-pressure unit. Suspended hospitals are never candidates at all.
+travel by ambulance; infected, suspected, sealed-area and isolated patients transported by a
+unit always need a negative-pressure one. Suspended hospitals are never candidates at all.
+Community care outcomes (refer, home_visit, callback_by_doctor) have guards of their own
+(see `dispatch.routing.community`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from dispatch.fleet.models import UnitCapability
 from dispatch.hospitals.snapshot import HospitalSnapshot, HospitalView
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.places.snapshot import PlaceSnapshot
+from dispatch.routing import community
 from dispatch.routing.rules import (
     CompiledRule,
     CompiledRuleSet,
@@ -26,6 +30,7 @@ from dispatch.routing.rules import (
     Named,
     Nearest,
     Own,
+    Paired,
     Strategy,
     Transport,
 )
@@ -46,7 +51,8 @@ MAX_ALTERNATIVES = 5
 INFECTIOUS = frozenset({InfectionStatus.CONFIRMED, InfectionStatus.SUSPECTED})
 NP_CAPS = [UnitCapability.AMBULANCE, UnitCapability.NEGATIVE_PRESSURE]
 NO_REFUSAL = "hospitals may not refuse for lack of beds (seed 004 三)"
-NAMED_FLAGS = ("isolation", "has_certificate", "registered_hospital_id", "treating_hospital_id")
+NAMED_FLAGS = ("isolation", "has_certificate", "registered_hospital_id", "treating_hospital_id",
+               "referred_by")
 
 
 class PatientFacts(BaseModel):
@@ -63,6 +69,7 @@ class PatientFacts(BaseModel):
     has_certificate: bool = False  # community identity certificate already issued
     registered_hospital_id: str | None = None  # 建档 hospital (pregnant women, newborns)
     treating_hospital_id: str | None = None  # original treating hospital (首诊负责制)
+    referred_by: str | None = None  # the community health centre referring upward (a place id)
     flags: dict[str, bool | int | float | str] = Field(default_factory=dict)
     zone: ZoneMatch | None = None  # resolved already, or looked up in the context's index
 
@@ -92,6 +99,7 @@ class RoutingContext:
     hospitals: HospitalSnapshot
     at: datetime
     zones: ZoneIndex | None = None
+    places: PlaceSnapshot | None = None
 
 
 @dataclass(slots=True)
@@ -108,6 +116,7 @@ class _Search:
 
     patient: PatientFacts
     hospitals: HospitalSnapshot
+    places: PlaceSnapshot | None = None
     seen: set[str] = field(default_factory=set)
     found: list[_Candidate] = field(default_factory=list)
     ready: int = 0  # candidates found that are not full
@@ -158,6 +167,8 @@ class _Search:
                 self.trace.append(f"{strategy.own} hospital {wanted!r} is not known")
                 return [], text
             return [own], text
+        if isinstance(strategy, Paired):
+            return self._paired()
         assert isinstance(strategy, Named)
         named = self.hospitals.by_id.get(strategy.hospital)
         if named is None:
@@ -197,6 +208,22 @@ class _Search:
             elif not listed and isinstance(strategy, Nearest | DesignatedList):
                 self.trace.append(f"{text}: none")
 
+    def _paired(self) -> tuple[list[HospitalView], str]:
+        referrer = self.patient.referred_by
+        text = "paired hospital of the referring community health centre"
+        if referrer is None:
+            self.trace.append("no referring community health centre recorded")
+            return [], text
+        place = self.places.by_id.get(referrer) if self.places is not None else None
+        if place is None or place.paired_hospital_id is None:
+            self.trace.append(f"referring place {referrer!r} has no paired hospital")
+            return [], text
+        paired = self.hospitals.by_id.get(place.paired_hospital_id)
+        if paired is None:
+            self.trace.append(f"paired hospital {place.paired_hospital_id!r} is not known")
+            return [], text
+        return [paired], f"paired hospital of {place.name_zh or place.name} (000 附件)"
+
     @staticmethod
     def _status(listed: list[HospitalView]) -> str:
         return "suspended" if any(h.status == "suspended" for h in listed) else "not open"
@@ -233,12 +260,14 @@ class _Parts:
     notes: list[str] = field(default_factory=list)
     matched: list[MatchedRule] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    care: community.CareRule | None = None  # the community care plan, if a rule made one
 
 
 def _facts(patient: PatientFacts, zone: ZoneMatch) -> dict[str, Any]:
     flags: dict[str, Any] = dict(patient.flags)
     flags["isolation"] = patient.isolation
     flags["has_certificate"] = patient.has_certificate
+    flags["referred"] = patient.referred_by is not None
     return {"severity": patient.severity.value, "category": patient.category.value,
             "infection": patient.infection_status.value, "zone_status": zone.status.value,
             "flags": flags}
@@ -251,6 +280,12 @@ def _apply_rules(rules: CompiledRuleSet, facts: dict[str, Any], zone: ZoneMatch)
             continue
         reasons = rule.when.reasons(facts)
         then, decided = rule.then, []
+        why = ", ".join(r if not r.startswith("zone_status=") or zone.id is None
+                        else f"{r} ({zone.id})" for r in reasons) or "always"
+        if then.outcome not in (None, Outcome.TRANSPORT):
+            if parts.outcome is None and parts.care is None:  # a plan of its own (see rules.py)
+                parts.care = community.CareRule(rule=rule, why=why)
+            continue
         if then.outcome is not None and parts.outcome is None:
             parts.outcome = then.outcome
             decided.append("outcome")
@@ -273,8 +308,6 @@ def _apply_rules(rules: CompiledRuleSet, facts: dict[str, Any], zone: ZoneMatch)
                 parts.notes.append(note)
                 if "notes" not in decided:
                     decided.append("notes")
-        why = ", ".join(r if not r.startswith("zone_status=") or zone.id is None
-                        else f"{r} ({zone.id})" for r in reasons) or "always"
         parts.matched.append(MatchedRule.model_construct(id=rule.id, why=why, seed=rule.seed,
                                                          decided=decided))
         if rule.stop:
@@ -314,9 +347,13 @@ def evaluate(patient: PatientFacts, ctx: RoutingContext) -> Decision:
     if zone is None:
         zone = ctx.zones.lookup(patient.lat, patient.lon, ctx.at) if ctx.zones else NO_ZONE
     parts = _apply_rules(ctx.rules, _facts(patient, zone), zone)
+    if parts.care is not None:
+        decision = _care(parts, parts.care, patient, zone, ctx)
+        if decision is not None:
+            return decision
     doc = ctx.rules.doc
 
-    search = _Search(patient=patient, hospitals=ctx.hospitals)
+    search = _Search(patient=patient, hospitals=ctx.hospitals, places=ctx.places)
     rule = parts.destination_rule
     if rule is not None and rule.then.destination:
         search.walk(rule.then.destination)
@@ -347,6 +384,47 @@ def evaluate(patient: PatientFacts, ctx: RoutingContext) -> Decision:
         crew_notes=parts.notes,
         zone=ZoneRef(id=zone.id, name=zone.name, status=zone.status),
         matched_rules=parts.matched,
+        warnings=parts.warnings,
+        rule_set_version=ctx.rules.version,
+        at=ctx.at,
+    )
+
+
+ADVISORY = frozenset({"paperwork", "notes"})
+
+
+def _care(parts: _Parts, care: community.CareRule, patient: PatientFacts, zone: ZoneMatch,
+          ctx: RoutingContext) -> Decision | None:
+    """The community care decision, or None when the patient must be transported after all."""
+    isolating = community.isolating_for_referral(patient.infection_status, zone, patient.isolation)
+    guard = community.refused(care, critical=patient.critical, isolating=isolating)
+    if guard is not None:
+        parts.matched.append(guard)
+        return None
+    found = community.find(care, lat=patient.lat, lon=patient.lon, zone=zone, places=ctx.places,
+                           hospitals=ctx.hospitals, at=ctx.at)
+    if found is None and care.rule.then.place:
+        parts.warnings.append(community.missing(care))
+        return None
+    mode, caps = community.transport(care)
+    matched, notes, paperwork = [community.matched(care)], list(care.rule.then.notes), []
+    if care.outcome == Outcome.REFER:  # the caller goes out: the zone's paperwork still applies
+        paperwork = parts.paperwork
+        advisory = [m for m in parts.matched if m.decided and set(m.decided) <= ADVISORY]
+        matched += advisory
+        by_id = {r.id: r for r in ctx.rules.rules}
+        notes += [n for m in advisory for n in by_id[m.id].then.notes if n not in notes]
+    return Decision(
+        outcome=care.outcome,
+        destination=None,
+        referral=community.choice(found) if found else None,
+        transport_mode=mode,
+        required_unit_capabilities=caps,
+        closed_loop=bool(care.rule.then.closed_loop),
+        paperwork=paperwork,
+        crew_notes=notes,
+        zone=ZoneRef(id=zone.id, name=zone.name, status=zone.status),
+        matched_rules=matched,
         warnings=parts.warnings,
         rule_set_version=ctx.rules.version,
         at=ctx.at,

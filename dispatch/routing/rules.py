@@ -5,6 +5,10 @@ the decision: for `outcome`, `destination`, `transport` and `closed_loop` the fi
 rule that sets one decides it; `paperwork` and `notes` are gathered from every matching rule.
 `stop: true` ends the reading. What no rule sets comes from `defaults`; a destination whose
 strategies find no open hospital falls through to `fallback`.
+
+A rule whose outcome is not `transport` (refer, home_visit, callback_by_doctor) is a plan of
+its own: its `place`, `transport`, `closed_loop` and `notes` apply only if it is taken, and the
+rules after it still decide the transport the patient gets should no open place be found.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from dispatch.fleet.models import UnitCapability
 from dispatch.hospitals.models import Designation, HospitalCapability
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.places.models import PlaceKind, PlaceService
 from dispatch.routing.schemas import Outcome, Paperwork, TransportMode
 from dispatch.zones.models import ZoneStatus
 
@@ -56,11 +61,17 @@ class Named(Strict):
     hospital: str = Field(min_length=1, max_length=64)
 
 
+class Paired(Strict):
+    """The paired tertiary hospital of the community health centre referring the patient (000 附件)."""
+
+    paired: Literal["referring"]
+
+
 def _strategy_kind(value: Any) -> str | None:
     if isinstance(value, BaseModel):
         value = value.model_dump()
     if isinstance(value, dict):
-        for key in ("nearest", "designated", "own", "hospital"):
+        for key in ("nearest", "designated", "own", "hospital", "paired"):
             if key in value:
                 return key
     return None
@@ -68,13 +79,28 @@ def _strategy_kind(value: Any) -> str | None:
 
 Strategy = Annotated[
     Annotated[Nearest, Tag("nearest")] | Annotated[DesignatedList, Tag("designated")]
-    | Annotated[Own, Tag("own")] | Annotated[Named, Tag("hospital")],
+    | Annotated[Own, Tag("own")] | Annotated[Named, Tag("hospital")]
+    | Annotated[Paired, Tag("paired")],
     Discriminator(
         _strategy_kind, custom_error_type="destination",
         custom_error_message="a destination is one of {nearest: [capability, …]}, "
-        "{designated: group}, {own: registered|treating} or {hospital: id}",
+        "{designated: group}, {own: registered|treating}, {paired: referring} or {hospital: id}",
     ),
 ]
+
+
+class PlaceSearch(Strict):
+    """The open place of a kind serving the patient's zone or area, else the nearest open one.
+
+    `offering`: it must offer these services; `hospitals_with`: open hospitals having these
+    capabilities count as places of the kind too (a hospital's own fever clinic);
+    `serving_only`: only a place serving the patient's zone or area will do.
+    """
+
+    kind: PlaceKind
+    offering: list[PlaceService] = Field(default_factory=list)
+    hospitals_with: list[HospitalCapability] = Field(default_factory=list)
+    serving_only: bool = False
 
 # Unit capabilities each transport mode must (and must not) ask for.
 MODE_NEEDS: dict[TransportMode, tuple[frozenset[str], frozenset[str]]] = {
@@ -84,6 +110,17 @@ MODE_NEEDS: dict[TransportMode, tuple[frozenset[str], frozenset[str]]] = {
     TransportMode.CLOSED_LOOP_VEHICLE: (
         frozenset({"closed_loop"}), frozenset({"ambulance", "negative_pressure"})),
     TransportMode.SELF_TRAVEL: (frozenset(), frozenset(c.value for c in UnitCapability)),
+    TransportMode.HOME_VISIT: (frozenset({"home_visit"}),
+                               frozenset({"ambulance", "negative_pressure", "closed_loop"})),
+    TransportMode.NONE: (frozenset(), frozenset(c.value for c in UnitCapability)),
+}
+# The transport modes each outcome allows, the first being its default.
+OUTCOME_MODES: dict[Outcome, tuple[TransportMode, ...]] = {
+    Outcome.TRANSPORT: (TransportMode.AMBULANCE, TransportMode.NEGATIVE_PRESSURE_AMBULANCE,
+                        TransportMode.CLOSED_LOOP_VEHICLE, TransportMode.SELF_TRAVEL),
+    Outcome.REFER: (TransportMode.SELF_TRAVEL, TransportMode.CLOSED_LOOP_VEHICLE),
+    Outcome.HOME_VISIT: (TransportMode.HOME_VISIT,),
+    Outcome.CALLBACK_BY_DOCTOR: (TransportMode.NONE,),
 }
 
 
@@ -116,6 +153,7 @@ class When(Strict):
 class Then(Strict):
     outcome: Outcome | None = None
     destination: list[Strategy] | None = Field(default=None, min_length=1)
+    place: list[PlaceSearch] | None = Field(default=None, min_length=1)
     transport: Transport | None = None
     closed_loop: bool | None = None
     paperwork: list[Paperwork] = Field(default_factory=list)
@@ -184,6 +222,40 @@ def _semantic_errors(doc: RuleSetDoc) -> list[dict[str, str]]:
                 "message": "a rule asking for paperwork must limit `when.severity` to non-critical "
                            "patients (seed 004 二: critical patients never wait for paperwork)",
             })
+        errors += _outcome_errors(rule, where)
+    if doc.defaults.transport.mode not in OUTCOME_MODES[Outcome.TRANSPORT]:
+        errors.append({"field": "defaults.transport.mode",
+                       "message": f"{doc.defaults.transport.mode.value} does not take a patient anywhere"})
+    return errors
+
+
+def _outcome_errors(rule: Rule, where: str) -> list[dict[str, str]]:
+    then, errors = rule.then, []
+    outcome = then.outcome or Outcome.TRANSPORT
+    if then.transport is not None and then.transport.mode not in OUTCOME_MODES[outcome]:
+        allowed = ", ".join(m.value for m in OUTCOME_MODES[outcome])
+        errors.append({"field": f"{where}.then.transport.mode",
+                       "message": f"outcome {outcome.value} travels by one of: {allowed}"})
+    if outcome == Outcome.TRANSPORT:
+        if then.place is not None:
+            errors.append({"field": f"{where}.then.place",
+                           "message": "a place is for outcomes refer, home_visit or callback_by_doctor"})
+        return errors
+    severities = rule.when.severity
+    if severities is None or Severity.CRITICAL in severities:
+        errors.append({"field": f"{where}.when.severity",
+                       "message": f"outcome {outcome.value} must limit `when.severity` to non-critical "
+                                  "patients (critical patients go by 120 ambulance, 004 二)"})
+    if then.place is None and outcome != Outcome.CALLBACK_BY_DOCTOR:
+        errors.append({"field": f"{where}.then.place",
+                       "message": f"outcome {outcome.value} needs a place to send the caller to"})
+    for name in ("destination", "paperwork"):
+        if getattr(then, name):
+            errors.append({"field": f"{where}.then.{name}",
+                           "message": f"outcome {outcome.value} sends nobody to a hospital"})
+    if rule.stop:
+        errors.append({"field": f"{where}.stop", "message": "a community care rule may not stop the "
+                       "reading: the rules after it decide the transport if no place is open"})
     return errors
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from dispatch.fleet.models import UnitCapability
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
@@ -15,9 +15,12 @@ from dispatch.zones.models import ZoneStatus
 
 
 class Outcome(StrEnum):
-    """What happens to the patient. Later: refer, home_visit, callback_by_doctor."""
+    """What happens to the patient."""
 
-    TRANSPORT = "transport"
+    TRANSPORT = "transport"  # to a hospital
+    REFER = "refer"  # the caller goes to a named community place (fever clinic, oxygen station)
+    HOME_VISIT = "home_visit"  # a temporary medical point's team goes to the patient (003)
+    CALLBACK_BY_DOCTOR = "callback_by_doctor"  # a family doctor calls the patient back
 
 
 class TransportMode(StrEnum):
@@ -25,6 +28,13 @@ class TransportMode(StrEnum):
     NEGATIVE_PRESSURE_AMBULANCE = "negative_pressure_ambulance"  # 负压救护车
     CLOSED_LOOP_VEHICLE = "closed_loop_vehicle"  # volunteer/community car, point to point
     SELF_TRAVEL = "self_travel"  # on foot or own car (防范区普通/慢性病患者)
+    HOME_VISIT = "home_visit"  # nobody travels but the medical point's team (上门服务)
+    NONE = "none"  # nobody travels: the doctor calls back
+
+
+# Facts about the patient that community care rules read; each must be true or false.
+COMMUNITY_FLAGS = ("fever", "danger_signs", "needs_oxygen", "prescription_refill")
+FlagValue = bool | int | float | str
 
 
 class Paperwork(StrEnum):
@@ -46,6 +56,29 @@ class ZoneRef(BaseModel):
     status: ZoneStatus
 
 
+class PlaceChoice(BaseModel):
+    """The place a caller is sent to (or whose team comes), with what the caller needs to know."""
+
+    place_id: str | None = Field(description="null when a hospital's own fever clinic is meant")
+    hospital_id: str | None = None
+    kind: str
+    name: str
+    name_zh: str | None
+    phone: str | None
+    hours: str | None = Field(description='"24h", local windows "08:00-17:30", or null when not known')
+    address: str | None = None
+    lat: float
+    lon: float
+    location_approximate: bool
+    distance_km: float
+    bearing_deg: float
+    direction: str = Field(description="compass point from the patient: N, NE, E, SE, S, SW, W, NW")
+    directions: str = Field(description="what to tell the caller: distance, direction, address")
+    unit_id: str | None = Field(default=None, description="the medical point team's unit (home visits)")
+    served_zone_id: str | None = None
+    reason: str
+
+
 class MatchedRule(BaseModel):
     id: str
     why: str
@@ -58,6 +91,8 @@ class Decision(BaseModel):
 
     outcome: Outcome = Outcome.TRANSPORT
     destination: HospitalChoice | None
+    referral: PlaceChoice | None = Field(
+        default=None, description="refer / home_visit / callback_by_doctor: the place, its phone and hours")
     alternatives: list[HospitalChoice] = Field(default_factory=list)
     transport_mode: TransportMode
     required_unit_capabilities: list[UnitCapability]
@@ -85,6 +120,9 @@ class EvaluateRequest(BaseModel):
     has_certificate: bool = False
     registered_hospital_id: str | None = Field(default=None, max_length=64)
     treating_hospital_id: str | None = Field(default=None, max_length=64)
+    referred_by: str | None = Field(
+        default=None, max_length=64,
+        description="the community health centre referring the patient upward (a place id)")
     flags: dict[str, bool | int | float | str] = Field(default_factory=dict, max_length=50)
     at: AwareDatetime | None = None
     zone_status: ZoneStatus | None = Field(
@@ -94,6 +132,17 @@ class EvaluateRequest(BaseModel):
         default=None, ge=1, le=2_147_483_647,
         description="Evaluate with this rule set instead of the active one.",
     )
+
+
+    @field_validator("flags")
+    @classmethod
+    def _community_flags(cls, flags: dict[str, FlagValue]) -> dict[str, FlagValue]:
+        for name in COMMUNITY_FLAGS:
+            if name in flags and not isinstance(flags[name], bool):
+                raise ValueError(f"{name} must be true or false")
+        if "referred_by" in flags and not isinstance(flags["referred_by"], str):
+            raise ValueError("referred_by must be a place id")
+        return flags
 
 
 class DecideRequest(BaseModel):

@@ -17,6 +17,9 @@ from dispatch.errors import InvalidInput, NotFound, validation_errors
 from dispatch.hospitals import service as hospitals_service
 from dispatch.hospitals.snapshot import HospitalSnapshot
 from dispatch.incidents.models import Incident
+from dispatch.places import service as places_service
+from dispatch.places.models import PlaceKind
+from dispatch.places.snapshot import PLACES, PlaceSnapshot
 from dispatch.realtime.schemas import Scope
 from dispatch.routing import rule_sets
 from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate
@@ -31,12 +34,13 @@ from dispatch.zones.index import ZoneIndex, ZoneMatch
 __all__ = ["decide_for_incident", "decisions_for_incident", "default_source",
            "evaluate_hypothetical", "install_default_rule_set", "routing_context"]
 
-KNOWN_FLAGS = ("isolation", "has_certificate", "registered_hospital_id", "treating_hospital_id")
+KNOWN_FLAGS = ("isolation", "has_certificate", "registered_hospital_id", "treating_hospital_id",
+               "referred_by")
 
 
 @cache
 def default_source() -> str:
-    """The default rule set shipped with the hub (seeds 000, 001, 003, 004)."""
+    """The default rule set shipped with the hub (seeds 000-004)."""
     data = resources.files("dispatch.routing").joinpath("data", "default_rules.yaml")
     return data.read_text(encoding="utf-8")
 
@@ -49,18 +53,20 @@ async def install_default_rule_set(rt: Runtime) -> None:
 async def routing_context(
     *, rt: Runtime, session: AsyncSession, at: datetime, rule_set_version: int | None = None
 ) -> tuple[RoutingContext, ZoneIndex]:
-    """Zones, hospitals and rules as every instance sees them now (one Redis round trip)."""
+    """Zones, hospitals, places and rules as every instance sees them now (one Redis round trip)."""
     current = await versions.read(rt.redis, rt.keys, versions.ZONES, versions.HOSPITALS,
-                                  versions.RULES)
+                                  versions.RULES, PLACES)
     zones = await zones_service.index_cache(rt).get_at(rt, current[versions.ZONES], session=session)
     hospitals: HospitalSnapshot = await hospitals_service.snapshot_cache(rt).get_at(
         rt, current[versions.HOSPITALS], session=session)
+    places: PlaceSnapshot = await places_service.snapshot_cache(rt).get_at(
+        rt, current[PLACES], session=session)
     rules: CompiledRuleSet
     if rule_set_version is None:
         rules = await rule_sets.active_cache(rt).get_at(rt, current[versions.RULES], session=session)
     else:
         rules = await rule_sets.compiled(rt=rt, session=session, version=rule_set_version)
-    return RoutingContext(rules=rules, hospitals=hospitals, zones=zones, at=at), zones
+    return RoutingContext(rules=rules, hospitals=hospitals, zones=zones, places=places, at=at), zones
 
 
 async def evaluate_hypothetical(
@@ -74,6 +80,10 @@ async def evaluate_hypothetical(
         wanted = getattr(request, name)
         if wanted is not None and wanted not in ctx.hospitals.by_id:
             raise InvalidInput.field(f"body.{name}", f"unknown hospital {wanted!r}")
+    referred_by = request.referred_by
+    if referred_by is None and isinstance(request.flags.get("referred_by"), str):
+        referred_by = str(request.flags["referred_by"])
+    check_referrer(ctx.places, referred_by)
     zone = None
     if request.zone_status is not None:
         zone = ZoneMatch(name="what-if", status=request.zone_status)
@@ -82,9 +92,22 @@ async def evaluate_hypothetical(
         infection_status=request.infection_status, isolation=request.isolation,
         has_certificate=request.has_certificate,
         registered_hospital_id=request.registered_hospital_id,
-        treating_hospital_id=request.treating_hospital_id, flags=request.flags, zone=zone,
+        treating_hospital_id=request.treating_hospital_id, referred_by=referred_by,
+        flags={k: v for k, v in request.flags.items() if k != "referred_by"}, zone=zone,
     )
     return evaluate(patient, ctx)
+
+
+def check_referrer(places: PlaceSnapshot | None, place_id: str | None) -> None:
+    """A referral upward names a known community health centre (000 二(二))."""
+    if place_id is None:
+        return
+    place = places.by_id.get(place_id) if places is not None else None
+    if place is None:
+        raise InvalidInput.field("body.referred_by", f"no place {place_id!r}")
+    if place.kind != PlaceKind.COMMUNITY_HEALTH_CENTRE:
+        raise InvalidInput.field("body.referred_by", f"{place_id!r} is a {place.kind}, not a "
+                                 "community health centre: only centres refer upward")
 
 
 def patient_of(incident: Incident, zone: ZoneMatch) -> PatientFacts:
@@ -101,7 +124,7 @@ def patient_of(incident: Incident, zone: ZoneMatch) -> PatientFacts:
             registered_hospital_id=incident.registered_hospital_id
             or flags.get("registered_hospital_id"),
             treating_hospital_id=incident.treating_hospital_id or flags.get("treating_hospital_id"),
-            flags=extra, zone=zone,
+            referred_by=flags.get("referred_by") or None, flags=extra, zone=zone,
         )
     except ValidationError as error:
         fields = ", ".join(e["field"] for e in validation_errors(error.errors()))
@@ -146,6 +169,7 @@ def _event_data(row: RoutingDecision, decision: Decision) -> dict[str, Any]:
         "decision_id": str(row.id), "incident_id": str(row.incident_id),
         "rule_set_version": row.rule_set_version, "outcome": row.outcome,
         "destination": decision.destination.model_dump(mode="json") if decision.destination else None,
+        "referral": decision.referral.model_dump(mode="json") if decision.referral else None,
         "transport_mode": row.transport_mode, "required_unit_capabilities": row.required_capabilities,
         "closed_loop": decision.closed_loop, "paperwork": decision.paperwork,
         "zone": decision.zone.model_dump(mode="json"), "matched_rules": row.matched_rules,

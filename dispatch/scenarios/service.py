@@ -20,9 +20,13 @@ from dispatch.calls.models import Position
 from dispatch.fleet.livestate import write_units
 from dispatch.fleet.models import Post, Unit, UnitStatus
 from dispatch.hospitals.models import Hospital
+from dispatch.places import medical_points
+from dispatch.places import service as places_service
+from dispatch.places.models import PlaceKind
+from dispatch.places.snapshot import PLACES
 from dispatch.redis import Keys
 from dispatch.scenarios.models import ScenarioInfo
-from dispatch.scenarios.schemas import Scenario, ScenarioSummary
+from dispatch.scenarios.schemas import PlaceIn, Scenario, ScenarioSummary
 from dispatch.zones import service as zones_service
 from dispatch.zones.models import SubDistrict
 
@@ -140,6 +144,21 @@ async def load_scenario(
     who = Actor(name=actor, source=f"scenario:{scenario.name}"[:64])
     for z in scenario.zones:
         await zones_service.apply_zone(session, z, actor=who, at=now)
+    for place in scenario.places:
+        values = _place_values(place, posts, approximate=scenario.coordinates_approximate)
+        await places_service.apply_place(session, values, actor=who, at=now)
+    points = 0
+    if scenario.medical_points is not None:
+        sizing = scenario.medical_points
+        for z in scenario.zones:
+            if z.status.value not in sizing.zone_statuses:
+                continue
+            plan = await medical_points.plan(
+                session, zone_id=z.id, actor=who, at=now, per=sizing.people_per_point,
+                population=sizing.zone_population.get(z.id),
+                approximate=scenario.coordinates_approximate)
+            units += plan.units
+            points += len(plan.created) + len(plan.existing)
     await session.merge(ScenarioInfo(
         name=scenario.name, title=scenario.title, centre_lat=scenario.centre.lat,
         centre_lon=scenario.centre.lon, loaded_at=now, checksum=checksum,
@@ -148,13 +167,37 @@ async def load_scenario(
     ))
     await session.commit()
     # Every instance reloads zones and hospitals for its next routing decision.
-    await versions.bump(redis, keys, versions.ZONES, versions.HOSPITALS)
+    await versions.bump(redis, keys, versions.ZONES, versions.HOSPITALS, PLACES)
     await write_units(redis, keys, units, posts)
     return ScenarioSummary(
         name=scenario.name, title=scenario.title, sub_districts=len(scenario.sub_districts),
         posts=len(scenario.posts), hospitals=len(scenario.hospitals), units=len(scenario.units),
         positions=len(scenario.positions), zones=len(scenario.zones),
+        places=len(scenario.places), medical_points=points,
     )
+
+
+def _place_values(place: PlaceIn, posts: dict[str, Post], *, approximate: bool) -> dict[str, Any]:
+    """A scenario place as the columns of a Place; a place at a post takes its location."""
+    post = posts.get(place.post) if place.post else None
+    if place.location is not None:
+        lat, lon = place.location.lat, place.location.lon
+    else:
+        assert post is not None  # checked by Scenario.reference_errors
+        lat, lon = post.lat, post.lon
+    paired = place.paired_hospital
+    if paired is None and post is not None and place.kind == PlaceKind.COMMUNITY_HEALTH_CENTRE:
+        paired = post.paired_hospital_id
+    return {
+        "id": place.id, "kind": place.kind.value, "name": place.name, "name_zh": place.name_zh,
+        "lat": lat, "lon": lon, "location_approximate": approximate, "address": place.address,
+        "phone": place.phone, "hours": place.hours, "timezone": place.timezone,
+        "status": place.status.value, "status_reason": place.status_reason,
+        "services": [s.value for s in place.services], "paired_hospital_id": paired,
+        "parent_id": place.parent, "served_sub_district_ids": list(place.served_sub_districts),
+        "served_zone_id": None, "population_served": None, "unit_id": None,
+        "source": place.source, "notes": place.notes,
+    }
 
 
 async def current_scenario(*, session: AsyncSession) -> ScenarioInfo | None:

@@ -23,6 +23,16 @@ export class HubSocket {
     this.ws = null;
     this.online = false;
     this.pinger = null;
+    this.watchdog = null;
+    this.retry = null;
+    this.lastHeard = 0;
+    // Back on the network: try at once instead of waiting out the backoff.
+    window.addEventListener("online", () => {
+      if (this.ws || this.retry === null) return;
+      clearTimeout(this.retry);
+      this.backoff = 500;
+      this.connect();
+    });
   }
 
   url() {
@@ -34,26 +44,53 @@ export class HubSocket {
   }
 
   connect() {
+    this.retry = null;
     if (Date.now() < this.heldUntil) {
-      setTimeout(() => this.connect(), this.heldUntil - Date.now());
+      this.retry = setTimeout(() => this.connect(), this.heldUntil - Date.now());
       return;
     }
     // Browsers cannot set headers on a WebSocket: the token travels as a subprotocol.
     const token = authToken();
     const ws = new WebSocket(this.url(), token ? ["dispatch.v1", `bearer.${token}`] : []);
     this.ws = ws;
-    ws.onmessage = (message) => this.receive(JSON.parse(message.data));
-    ws.onclose = (closed) => {
-      if (this.ws !== ws) return;
-      if (closed.code === 4401 || closed.code === 4403) this.onDenied(closed.code, closed.reason);
-      this.setOnline(false);
-      clearInterval(this.pinger);
-      for (const { reject } of this.pending.values()) reject(new Error("connection lost"));
-      this.pending.clear();
-      const delay = Math.min(this.backoff, 5000) * (0.8 + Math.random() * 0.4);
-      this.backoff = Math.min(this.backoff * 2, 5000);
-      setTimeout(() => this.connect(), Math.max(delay, this.heldUntil - Date.now()));
+    this.lastHeard = Date.now();
+    ws.onmessage = (message) => {
+      if (this.ws === ws) this.receive(JSON.parse(message.data));
     };
+    ws.onclose = (closed) => this.closed(ws, closed.code, closed.reason);
+    setTimeout(() => {
+      if (this.ws === ws && !this.online) {
+        this.closed(ws, 4000, "no hello from the hub");
+        ws.close();
+      }
+    }, 10000);
+  }
+
+  /** The connection ended (or went silent): say so and try again with backoff. */
+  closed(ws, code, reason) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    if (code === 4401 || code === 4403) this.onDenied(code, reason);
+    this.setOnline(false);
+    clearInterval(this.pinger);
+    clearInterval(this.watchdog);
+    for (const { reject } of this.pending.values()) reject(new Error("connection lost"));
+    this.pending.clear();
+    const delay = Math.min(this.backoff, 5000) * (0.8 + Math.random() * 0.4);
+    this.backoff = Math.min(this.backoff * 2, 5000);
+    this.retry = setTimeout(() => this.connect(), Math.max(delay, this.heldUntil - Date.now()));
+  }
+
+  /** A network that drops silently never closes the socket: the hub's heartbeats stopping does. */
+  watch(heartbeatMs) {
+    const limit = Math.max(2 * heartbeatMs, heartbeatMs + 2000);
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(() => {
+      const ws = this.ws;
+      if (!ws || Date.now() - this.lastHeard <= limit) return;
+      this.closed(ws, 4000, "nothing heard from the hub");
+      ws.close();
+    }, Math.min(1000, heartbeatMs / 2));
   }
 
   setOnline(online) {
@@ -64,6 +101,7 @@ export class HubSocket {
   }
 
   receive(frame) {
+    this.lastHeard = Date.now();
     switch (frame.kind) {
       case "hello":
         this.backoff = 500;
@@ -72,7 +110,8 @@ export class HubSocket {
         if (!this.lastEventId) this.lastEventId = frame.last_event_id;
         clearInterval(this.pinger);
         this.pinger = setInterval(() => this.raw({ action: "ping" }),
-          Math.max(1000, (frame.heartbeat_seconds * 1000) / 2));
+          Math.max(500, (frame.heartbeat_seconds * 1000) / 2));
+        this.watch(frame.heartbeat_seconds * 1000);
         this.onHello(frame);
         break;
       case "event":

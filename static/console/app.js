@@ -41,6 +41,9 @@ function showConnection(online) {
   pill.className = `pill ${online ? "online" : "offline"}`;
   pill.dataset.i18n = online ? "online" : "offline";
   pill.textContent = t(pill.dataset.i18n);
+  $("offline-banner").hidden = online;
+  document.body.dataset.online = String(online);
+  if (desk) renderCalls(); // answering needs the hub
 }
 
 // --- alerts -------------------------------------------------------------------------------
@@ -61,7 +64,10 @@ async function reload() {
     get("/api/v1/calls"), get("/api/v1/positions"), get("/api/v1/units"), get("/api/v1/hospitals"),
     get("/api/v1/zones"), get("/api/v1/posts"), get("/api/v1/callbacks"),
   ]);
-  state.calls = new Map(calls.map((c) => [c.id, { ...c, call_id: c.id }]));
+  state.calls = new Map(calls.map((c) => [c.id, {
+    ...c, call_id: c.id,
+    carrier_location: c.carrier_lat == null ? null : { lat: c.carrier_lat, lon: c.carrier_lon },
+  }]));
   state.positions = new Map(positions.map((p) => [p.id, p]));
   state.units = new Map(units.map((u) => [u.id, u]));
   state.callbacks = new Map(callbacks.map((c) => [c.id, c]));
@@ -77,7 +83,7 @@ async function reload() {
   map.drawPosts(posts);
   for (const unit of units) map.updateUnit(unit);
   if (!state.framed) {
-    map.fit([...posts.map((p) => [p.lat, p.lon]), ...units.map((u) => [u.lat, u.lon])]);
+    map.frame([...posts.map((p) => [p.lat, p.lon]), ...units.map((u) => [u.lat, u.lon])]);
     state.framed = true;
   }
   desk.setHospitals(hospitals);
@@ -97,7 +103,7 @@ async function loadSlo() {
 async function loadHandovers() {
   if (!state.features.handovers) return;
   try {
-    const rows = await get("/api/v1/handovers?active=true");
+    const rows = await get("/api/v1/handovers");
     state.handovers = new Map(rows.map((h) => [h.id, h]));
   } catch (error) {
     state.handovers = new Map(); // the hospital side may not be deployed
@@ -130,11 +136,13 @@ function handle(event) {
     case "slo.breach":
       alert("critical", `${t("breach")} (${d.ring_seconds}s)`);
       break;
-    case "call.answered":
+    case "call.answered": {
+      const call = state.calls.get(d.call_id);
       state.calls.delete(d.call_id);
-      if (state.me && d.position_id === state.me.position) desk.openCall(d.call_id);
+      if (state.me && d.position_id === state.me.position) desk.openCall(d.call_id, call);
       renderCalls();
       break;
+    }
     case "call.abandoned":
     case "call.ended":
       state.calls.delete(d.call_id);
@@ -167,6 +175,7 @@ function handle(event) {
     case "incident.created":
     case "incident.updated":
     case "routing.decided":
+    case "home_visit.escalated":
       desk.incidentEvent(event);
       break;
     case "hospitals.changed":
@@ -211,7 +220,7 @@ function renderCalls() {
     <li data-call="${esc(c.id)}" class="${c.offered_to && c.offered_to === mine ? "mine" : ""}">
       <span><span class="timer">0.0s</span>
         ${c.priority ? `<span class="pill">${esc(t("priority"))}</span>` : ""}</span>
-      <button class="answer primary" ${mine ? "" : "disabled"}>${esc(t("answer"))}</button>
+      <button class="answer primary" ${mine && socket.online ? "" : "disabled"}>${esc(t("answer"))}</button>
       <span class="meta">${esc(t("line"))} ${esc(c.line)} · ${esc(c.caller_number || t("withheld"))}
         ${c.offered_to ? `· ${esc(t("offered_to"))} ${esc(c.offered_to)}` : ""}</span>
     </li>`).join("");
@@ -232,7 +241,7 @@ function tickTimers() {
   }
   for (const li of $("handovers").querySelectorAll("li[data-handover]")) {
     const handover = state.handovers.get(li.dataset.handover);
-    if (!handover) continue;
+    if (!handover?.arrived_at) continue; // still on the way: no clock yet
     const minutes = (socket.now() - Date.parse(handover.arrived_at)) / 60000;
     const clock = li.querySelector(".clock");
     clock.textContent = `${Math.floor(minutes)}:${String(Math.floor((minutes % 1) * 60)).padStart(2, "0")}`;
@@ -242,9 +251,10 @@ function tickTimers() {
 
 async function answer(callId) {
   if (!state.me) return;
+  const call = state.calls.get(callId);
   try {
     await socket.request("call.answer", { call_id: callId, position_id: state.me.position });
-    desk.openCall(callId);
+    desk.openCall(callId, call);
   } catch (error) {
     alert("warning", error.message);
   }
@@ -290,8 +300,10 @@ function renderPositions() {
   if (me && me.state !== "logged_out") {
     $("me-position").textContent = me.id;
     $("me-user").textContent = me.user || "";
+    const settable = ["ready", "not_ready", "wrap_up"].includes(me.state);
     $("me-state-now").textContent = t(`state_${me.state}`);
-    if (["ready", "not_ready", "wrap_up"].includes(me.state)) $("me-state").value = me.state;
+    $("me-state-now").hidden = settable; // on a call, calling back: not chosen in the menu
+    if (settable) $("me-state").value = me.state;
   }
   renderCalls();
   renderCallbacks();
@@ -324,20 +336,29 @@ async function logout() {
 
 // --- unit board, SLO, handovers -------------------------------------------------------------
 
+function postName(id) {
+  const found = state.posts.find((p) => p.id === id);
+  return found ? (currentLang() === "zh" && found.name_zh ? found.name_zh : found.name) : (id || "");
+}
+
 function renderBoard() {
   const rows = [...state.units.values()].sort((a, b) => a.id.localeCompare(b.id));
   $("board").querySelector("tbody").innerHTML = rows.map((u) => `
     <tr data-unit="${esc(u.id)}">
-      <td><strong>${esc(u.call_sign || u.id)}</strong></td>
+      <td title="${esc(u.call_sign || u.id)}"><strong>${esc(u.call_sign || u.id)}</strong></td>
       <td class="muted">${esc(u.kind ? t(u.kind) : "")}</td>
       <td><span class="status ${esc(u.status)}">${esc(t(u.status))}</span></td>
-      <td class="muted">${esc(u.post_id || "")}</td>
+      <td class="muted post" title="${esc(postName(u.post_id))}">${esc(postName(u.post_id))}</td>
       <td>${u.position_stale ? `<span class="stale">${esc(t("stale"))}</span>` : ""}</td>
     </tr>`).join("");
 }
 
 function pct(value) {
   return value == null ? "—" : `${(value * 100).toFixed(1)}%`;
+}
+
+function seconds(value) {
+  return value == null ? "—" : `${Number(value).toFixed(1)} s`;
 }
 
 function renderSlo() {
@@ -347,12 +368,12 @@ function renderSlo() {
   const bad = quarter.share_within_target != null && quarter.share_within_target < slo.target_share;
   $("slo-strip").innerHTML = `
     <span>${esc(t("within_target"))} <b class="${bad ? "bad" : ""}">${pct(quarter.share_within_target)}</b></span>
-    <span>${esc(t("p95"))} <b>${quarter.answer_p95_s == null ? "—" : quarter.answer_p95_s + "s"}</b></span>
+    <span>${esc(t("p95"))} <b>${seconds(quarter.answer_p95_s)}</b></span>
     <span>${esc(t("staffing"))} <b>${slo.staffing.needed}</b> / ${esc(t("ready_now"))} <b>${slo.staffing.ready}</b></span>`;
   $("slo").innerHTML = `<table><thead><tr><th></th>${slo.windows.map((w) => `<th>${esc(w.window)}</th>`).join("")}</tr></thead>
     <tbody>
       <tr><td>${esc(t("within_target"))}</td>${slo.windows.map((w) => `<td>${pct(w.share_within_target)}</td>`).join("")}</tr>
-      <tr><td>${esc(t("p95"))}</td>${slo.windows.map((w) => `<td>${w.answer_p95_s ?? "—"}</td>`).join("")}</tr>
+      <tr><td>${esc(t("p95"))}</td>${slo.windows.map((w) => `<td>${seconds(w.answer_p95_s)}</td>`).join("")}</tr>
       <tr><td>${esc(t("abandoned"))}</td>${slo.windows.map((w) => `<td>${w.abandoned}</td>`).join("")}</tr>
       <tr><td>${esc(t("answer_rate"))}</td>${slo.windows.map((w) => `<td>${pct(w.answer_rate)}</td>`).join("")}</tr>
     </tbody></table>
@@ -366,9 +387,11 @@ function handoverEvent(event) {
 }
 
 function renderHandovers() {
-  $("handovers").innerHTML = [...state.handovers.values()].map((h) => `
+  const rows = [...state.handovers.values()];
+  $("handovers").innerHTML = rows.length ? rows.map((h) => `
     <li data-handover="${esc(h.id)}"><span>${esc(h.unit_call_sign || h.unit_id)} → ${esc(h.hospital_name || h.hospital_id)}</span>
-      <span class="clock">0:00</span></li>`).join("");
+      <span class="clock">${h.arrived_at ? "0:00" : esc(t("en_route"))}</span></li>`).join("")
+    : `<li class="muted">${esc(t("no_handovers"))}</li>`;
 }
 
 // --- start --------------------------------------------------------------------------------
@@ -416,6 +439,7 @@ async function start() {
   };
   const config = await get("/api/v1/console/config");
   state.features = config.features || {};
+  $("handover-panel").hidden = !state.features.handovers;
   map = new ConsoleMap($("map"), config, { onPick: (lat, lon) => desk.picked(lat, lon) });
   desk = new IncidentDesk({ socket, map, alert, state });
   if (state.me) desk.setPosition(state.me.position);
@@ -423,7 +447,6 @@ async function start() {
   socket.connect();
   setInterval(tickTimers, 200);
   setInterval(loadSlo, 5000);
-  setTimeout(() => map.resize(), 100);
   document.body.dataset.ready = "true";
 }
 

@@ -58,7 +58,8 @@ export class IncidentDesk {
     }
   }
 
-  openCall(callId) {
+  /** Open the call in hand; `call` is what the ringing queue knew of it (number, location). */
+  openCall(callId, call = this.state.calls.get(callId)) {
     if (this.callId === callId) return;
     this.callId = callId;
     this.incident = null;
@@ -67,8 +68,8 @@ export class IncidentDesk {
     this.form.call_id.value = callId;
     this.form.incident_id.value = "";
     this.form.hidden = false;
+    $("incident-idle").hidden = true;
     this.clearErrors();
-    const call = this.state.calls.get(callId);
     $("my-call").textContent = call ? `· ${call.caller_number || t("withheld")}` : "";
     if (call?.carrier_location) {
       this.form.lat.value = call.carrier_location.lat.toFixed(5);
@@ -82,6 +83,7 @@ export class IncidentDesk {
   close() {
     this.callId = null;
     this.form.hidden = true;
+    $("incident-idle").hidden = false;
     $("my-call").textContent = "";
   }
 
@@ -95,6 +97,7 @@ export class IncidentDesk {
 
   clearErrors() {
     $("incident-error").textContent = "";
+    $("incident-error").classList.remove("ok");
     for (const el of this.form.querySelectorAll(".invalid")) el.classList.remove("invalid");
     for (const el of this.form.querySelectorAll(".field-error")) el.remove();
   }
@@ -139,6 +142,7 @@ export class IncidentDesk {
         : await post("/api/v1/incidents", { call_id: this.callId, ...body });
       this.form.incident_id.value = this.incident.id;
       $("incident-error").textContent = t("saved");
+      $("incident-error").classList.add("ok");
       await this.loadRecommendations();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
@@ -146,6 +150,7 @@ export class IncidentDesk {
       for (const [name, message] of Object.entries(error.fieldErrors())) this.markError(name, message);
     }
     this.render();
+    if (this.incident?.decision) $("decision-panel").scrollIntoView({ block: "nearest" });
   }
 
   async hangUp() {
@@ -165,9 +170,11 @@ export class IncidentDesk {
     this.render();
   }
 
+  /** assignment.proposed / confirmed / acknowledged / declined / …: `status` is the suffix. */
   async assignmentEvent(event) {
     const d = event.data;
-    if (d.assignment_id || d.id) this.assignments.set(d.assignment_id || d.id, { ...d, status: event.type.split(".")[1] });
+    const id = d.assignment_id || d.id;
+    if (id) this.assignments.set(id, { ...this.assignments.get(id), ...d, id, status: event.type.split(".")[1] });
     if (this.incident && d.incident_id === this.incident.id) {
       await this.loadRecommendations();
       this.render();
@@ -178,37 +185,36 @@ export class IncidentDesk {
     if (this.recommendations?.candidates?.some((c) => c.unit_id === unit.id)) this.render();
   }
 
+  /** GET /api/v1/incidents/{id}/recommendations, once the patient's destination is decided. */
   async loadRecommendations() {
     if (!this.incident?.decision) {
       this.recommendations = null;
       return;
     }
+    if (!this.state.features.fleet) {
+      this.recommendations = { error: t("fleet_unavailable") };
+      return;
+    }
     try {
-      const [recommendations, assignments] = await Promise.all([
-        get(`/api/v1/incidents/${this.incident.id}/recommendations`),
-        get(`/api/v1/assignments?incident_id=${this.incident.id}`),
-      ]);
-      this.recommendations = recommendations;
-      this.assignments = new Map(assignments.map((a) => [a.id, a]));
+      const rec = await get(`/api/v1/incidents/${this.incident.id}/recommendations`);
+      this.recommendations = Array.isArray(rec) ? { candidates: rec } : { candidates: [], ...rec };
     } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
       this.recommendations = { error: error.message };
     }
   }
 
-  async assign(unitId, topUnitId) {
-    let overrideReason;
-    if (unitId !== topUnitId) {
-      overrideReason = window.prompt(t("override_reason"));
-      if (!overrideReason) return;
-    }
+  /** POST /api/v1/assignments {incident_id, unit_id}: the hub reserves the unit atomically. */
+  async assign(unitId) {
     try {
-      const assignment = await post("/api/v1/assignments", {
-        incident_id: this.incident.id, unit_id: unitId, override_reason: overrideReason,
-      });
-      await post(`/api/v1/assignments/${assignment.id}/confirm`);
+      const assignment = await post("/api/v1/assignments", { incident_id: this.incident.id, unit_id: unitId });
+      const id = assignment.assignment_id || assignment.id;
+      this.assignments.set(id, { ...assignment, id, unit_id: assignment.unit_id || unitId,
+        incident_id: this.incident.id, status: assignment.status || "proposed" });
       await this.loadRecommendations();
       this.render();
     } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
       this.alert("warning", error.message);
     }
   }
@@ -226,22 +232,39 @@ export class IncidentDesk {
       return;
     }
     const dest = decision.destination;
+    const care = decision.outcome && decision.outcome !== "transport";
     box.innerHTML = `<div class="decision">
       <dl>
-        <dt>${esc(t("destination"))}</dt>
+        ${care ? `<dt>${esc(t("outcome"))}</dt><dd class="outcome">${esc(t(decision.outcome))}</dd>` : ""}
+        ${decision.referral ? this.referralHtml(decision.referral) : `<dt>${esc(t("destination"))}</dt>
         <dd class="dest">${dest ? esc(dest.name_zh || dest.name) : "—"}
           ${dest?.distance_km != null ? `<span class="muted">${dest.distance_km.toFixed(1)} km</span>` : ""}</dd>
-        ${dest?.reason ? `<dt>${esc(t("why"))}</dt><dd>${esc(dest.reason)}</dd>` : ""}
+        ${dest?.reason ? `<dt>${esc(t("why"))}</dt><dd>${esc(dest.reason)}</dd>` : ""}`}
         <dt>${esc(t("transport"))}</dt><dd class="transport">${esc(t(decision.transport_mode))}</dd>
         <dt>${esc(t("capabilities"))}</dt><dd>${esc((decision.required_unit_capabilities || []).join(", "))}</dd>
-        <dt>${esc(t("zone"))}</dt><dd>${esc(decision.zone?.name || "")} · ${esc(t(decision.zone?.status || "normal"))}</dd>
+        <dt>${esc(t("zone"))}</dt><dd>${decision.zone?.name ? `${esc(decision.zone.name)} · ` : ""}${esc(t(decision.zone?.status || "normal"))}</dd>
         ${decision.paperwork?.length ? `<dt>${esc(t("paperwork"))}</dt><dd>${decision.paperwork.map((p) => esc(t(p))).join(", ")}</dd>` : ""}
         ${decision.closed_loop ? `<dt></dt><dd>${esc(t("closed_loop"))}</dd>` : ""}
         ${decision.crew_notes?.length ? `<dt>${esc(t("crew_notes"))}</dt><dd>${decision.crew_notes.map(esc).join("<br>")}</dd>` : ""}
       </dl>
-      <p class="muted">${esc(t("why"))}</p>
+      <p class="muted rules">${esc(t("rules_applied"))}</p>
       <ol>${(decision.matched_rules || []).map((r) => `<li><b>${esc(r.id)}</b> — ${esc(r.why)}${r.seed ? ` <span class="muted">(${esc(r.seed)})</span>` : ""}</li>`).join("")}</ol>
     </div>`;
+  }
+
+  /** The place the caller is sent to (or whose team comes): what to tell the caller. */
+  referralHtml(ref) {
+    const hours = ref.hours === "24h" ? t("hours_24h") : ref.hours || t("not_known");
+    const phone = ref.phone ? `<a href="tel:${esc(ref.phone)}">${esc(ref.phone)}</a>` : esc(t("not_known"));
+    const where = `${ref.distance_km.toFixed(1)} km ${t(`dir_${ref.direction}`)}${ref.location_approximate ? ` · ${t("approximate")}` : ""}`;
+    return `<dt>${esc(t("place"))}</dt>
+      <dd class="dest referral">${esc(ref.name_zh || ref.name)} <span class="muted">${esc(t(ref.kind))}</span></dd>
+      <dt>${esc(t("phone"))}</dt><dd class="phone">${phone}</dd>
+      <dt>${esc(t("hours"))}</dt><dd class="hours">${esc(hours)}</dd>
+      <dt>${esc(t("distance"))}</dt><dd class="distance">${esc(where)}</dd>
+      ${ref.address ? `<dt>${esc(t("address"))}</dt><dd>${esc(ref.address)}</dd>` : ""}
+      ${ref.unit_id ? `<dt>${esc(t("team"))}</dt><dd>${esc(ref.unit_id)}</dd>` : ""}
+      <dt>${esc(t("why"))}</dt><dd>${esc(ref.reason)}</dd>`;
   }
 
   renderRecommendations() {
@@ -256,14 +279,15 @@ export class IncidentDesk {
       return;
     }
     const active = [...this.assignments.values()].filter((a) =>
-      ["proposed", "confirmed", "acknowledged"].includes(a.status));
-    const activeHtml = active.map((a) => `<p>🚑 <b>${esc(a.unit_id)}</b> · ${esc(a.status)}</p>`).join("");
-    const top = rec.candidates[0]?.unit_id;
+      a.incident_id === this.incident?.id && ["proposed", "confirmed", "acknowledged"].includes(a.status));
+    const callSign = (id) => this.state.units.get(id)?.call_sign || id;
+    const activeHtml = active.map((a) => `<p class="dispatched" data-assignment="${esc(a.id)}">
+      <b>${esc(callSign(a.unit_id))}</b> · ${esc(t("dispatched"))} · ${esc(t(`assignment_${a.status}`))}</p>`).join("");
     const rows = rec.candidates.map((c, i) => `
       <tr class="${i === 0 ? "top" : ""}" data-unit="${esc(c.unit_id)}">
         <td><b>${esc(c.call_sign || c.unit_id)}</b> <span class="muted">${esc(t(c.kind))}</span></td>
-        <td class="eta">${Math.round(c.eta_seconds / 60)} min</td>
-        <td class="muted">${c.distance_km.toFixed(1)} km</td>
+        <td class="eta">${c.eta_seconds == null ? "—" : `${Math.round(c.eta_seconds / 60)} min`}</td>
+        <td class="muted">${c.distance_km == null ? "" : `${c.distance_km.toFixed(1)} km`}</td>
         <td><button class="${i === 0 ? "primary" : ""}" data-assign="${esc(c.unit_id)}">${esc(t(i === 0 ? "assign" : "override"))}</button></td>
       </tr>`).join("");
     box.innerHTML = `${activeHtml}
@@ -273,7 +297,7 @@ export class IncidentDesk {
         ${rec.excluded.map((e) => `<div>${esc(e.call_sign || e.unit_id)}: ${esc(e.reason)}</div>`).join("")}</details>` : ""}`;
     for (const button of box.querySelectorAll("[data-assign]")) {
       button.disabled = active.length > 0;
-      button.onclick = () => this.assign(button.dataset.assign, top);
+      button.onclick = () => this.assign(button.dataset.assign);
     }
   }
 }

@@ -7,6 +7,8 @@ import { t } from "/common/i18n.js";
 
 const L = window.L;
 const ZONE_COLOURS = { sealed: "#c0182b", controlled: "#e07b00", precaution: "#d8b400", normal: "#6b7c8f" };
+// Room on the right for the units' call-sign labels.
+const FRAME_PADDING = { paddingTopLeft: [20, 20], paddingBottomRight: [70, 20], maxZoom: 14 };
 const UNIT_COLOURS = {
   available: "#1d7a3a", assigned: "#c79100", acknowledged: "#c79100", en_route: "#d35400",
   on_scene: "#d35400", transporting: "#0b5cad", at_hospital: "#0b5cad", handover_done: "#0b5cad",
@@ -15,7 +17,9 @@ const UNIT_COLOURS = {
 
 export class ConsoleMap {
   constructor(element, config, { onPick }) {
-    this.map = L.map(element, { zoomControl: true, attributionControl: Boolean(config.tiles_url) })
+    this.map = L.map(element, {
+      zoomControl: true, attributionControl: Boolean(config.tiles_url), zoomSnap: 0.25,
+    })
       .setView([config.centre.lat, config.centre.lon], config.zoom || 11);
     if (config.tiles_url) {
       L.tileLayer(config.tiles_url, { attribution: config.tiles_attribution || "", maxZoom: 19 })
@@ -23,6 +27,8 @@ export class ConsoleMap {
     }
     this.zones = L.layerGroup().addTo(this.map);
     this.hospitals = L.layerGroup().addTo(this.map);
+    // Posts sit under the units drawn at them.
+    this.map.createPane("posts").style.zIndex = 390;
     this.posts = L.layerGroup().addTo(this.map);
     this.units = new Map();
     this.unitLayer = L.layerGroup().addTo(this.map);
@@ -36,6 +42,14 @@ export class ConsoleMap {
       this.onPick(e.latlng.lat, e.latlng.lng);
     });
     this.element = element;
+    this.framing = null;
+    // Keep the service area framed as the panel settles or the window changes size, until the
+    // dispatcher moves the map.
+    this.map.on("dragstart", () => { this.framing = null; });
+    new ResizeObserver(() => {
+      this.map.invalidateSize();
+      if (this.framing) this.map.fitBounds(this.framing, FRAME_PADDING);
+    }).observe(element);
   }
 
   startPicking() {
@@ -61,7 +75,7 @@ export class ConsoleMap {
       L.circleMarker([h.lat, h.lon], {
         radius: 6, color: suspended ? "#8a96a3" : "#b0003a", weight: 2,
         fillColor: suspended ? "#d7dde4" : "#ffffff", fillOpacity: 1, dashArray: suspended ? "2 3" : null,
-      }).bindTooltip(`🏥 ${esc(h.name_zh || h.name)}${suspended ? " · " + esc(t("suspended")) : ""}`)
+      }).bindTooltip(`${esc(h.name_zh || h.name)}${suspended ? " · " + esc(t("suspended")) : ""}`)
         .addTo(this.hospitals);
     }
   }
@@ -70,7 +84,7 @@ export class ConsoleMap {
     this.posts.clearLayers();
     for (const p of posts) {
       L.marker([p.lat, p.lon], {
-        icon: L.divIcon({ className: "post-icon", html: "✚", iconSize: [14, 14] }),
+        pane: "posts", icon: L.divIcon({ className: "post-icon", html: "✚", iconSize: [18, 18] }),
       }).bindTooltip(esc(p.name_zh || p.name)).addTo(this.posts);
     }
   }
@@ -81,13 +95,34 @@ export class ConsoleMap {
     let marker = this.units.get(unit.id);
     if (!marker) {
       marker = L.circleMarker([unit.lat, unit.lon], { radius: 7, weight: 2, fillOpacity: 0.9 })
-        .bindTooltip("", { permanent: true, direction: "right", className: "unit-label", offset: [6, 0] })
         .addTo(this.unitLayer);
       this.units.set(unit.id, marker);
     }
+    marker.label = unit.call_sign || unit.id;
     marker.setLatLng([unit.lat, unit.lon]);
     marker.setStyle({ color: "#fff", fillColor: colour });
-    marker.setTooltipContent(esc(unit.call_sign || unit.id));
+    this.relabel();
+  }
+
+  /** Call-sign labels; units at the same spot (a post) get their labels stacked, not piled. */
+  relabel() {
+    const spots = new Map();
+    for (const [id, marker] of [...this.units].sort(([a], [b]) => a.localeCompare(b))) {
+      const { lat, lng } = marker.getLatLng();
+      const key = `${lat.toFixed(4)},${lng.toFixed(4)}`;
+      spots.set(key, [...(spots.get(key) || []), marker]);
+      marker.unitId = id;
+    }
+    for (const group of spots.values()) {
+      group.forEach((marker, i) => {
+        const offset = [8, (i - (group.length - 1) / 2) * 13];
+        const tooltip = marker.getTooltip();
+        if (tooltip && tooltip.options.offset[1] === offset[1] && marker.shownLabel === marker.label) return;
+        marker.unbindTooltip().bindTooltip(esc(marker.label),
+          { permanent: true, direction: "right", className: "unit-label", offset });
+        marker.shownLabel = marker.label;
+      });
+    }
   }
 
   showIncident(lat, lon) {
@@ -95,17 +130,16 @@ export class ConsoleMap {
     this.incident = null;
     if (lat == null || lon == null || Number.isNaN(lat) || Number.isNaN(lon)) return;
     this.incident = L.marker([lat, lon], {
-      icon: L.divIcon({ className: "incident-icon", html: "🚑", iconSize: [20, 20] }),
+      icon: L.divIcon({ className: "incident-icon", html: "<span></span>", iconSize: [22, 22] }),
     }).addTo(this.map);
   }
 
-  resize() {
-    this.map.invalidateSize();
-  }
-
-  /** Frame the service area: posts, units and zones (hospitals may lie far outside it). */
-  fit(points) {
+  /** Frame the service area: posts and units (hospitals may lie far outside it). */
+  frame(points) {
     const valid = points.filter(([lat, lon]) => lat != null && lon != null);
-    if (valid.length > 1) this.map.fitBounds(L.latLngBounds(valid), { padding: [20, 20], maxZoom: 14 });
+    if (valid.length < 2) return;
+    this.framing = L.latLngBounds(valid);
+    this.map.invalidateSize();
+    this.map.fitBounds(this.framing, FRAME_PADDING);
   }
 }

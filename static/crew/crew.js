@@ -2,7 +2,7 @@
 // machine, acknowledge with a countdown, position sharing, and status changes queued while
 // the tablet is offline and sent, in order, when it reconnects.
 
-import { authToken, esc, get, setDeviceToken, whenUnauthorized } from "/common/api.js";
+import { ApiError, authToken, esc, get, post, setDeviceToken, whenUnauthorized } from "/common/api.js";
 import { currentLang, setLang, t, toggleLang } from "/common/i18n.js";
 import { HubSocket } from "/common/socket.js";
 
@@ -29,16 +29,23 @@ const NEXT = {
   available: ["out_of_service"],
 };
 
-const state = { unit: null, job: null, queue: [] };
+const state = { unit: null, job: null, queue: [], fleet: false };
 let socket = null;
+const unitPath = () => `/api/v1/units/${encodeURIComponent(unitId)}`;
 
+/** The unit's live state and its current job (GET /api/v1/units/{id}/job → {job}). */
 async function refresh() {
-  const [unit, job] = await Promise.all([
-    get(`/api/v1/units/${encodeURIComponent(unitId)}`),
-    get(`/api/v1/units/${encodeURIComponent(unitId)}/job`),
-  ]);
-  state.unit = unit;
-  state.job = job.job;
+  try {
+    const [units, job] = await Promise.all([
+      get("/api/v1/units"),
+      state.fleet ? get(`${unitPath()}/job`) : { job: null },
+    ]);
+    state.unit = units.find((u) => u.id === unitId) || state.unit;
+    state.job = job.job;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.status !== 0) showMessage(error.message, true); // status 0: offline, retried later
+  }
   render();
 }
 
@@ -68,7 +75,7 @@ function nextStatuses() {
 }
 
 function setStatus(status) {
-  const change = { status, at: new Date(socket.now()).toISOString() };
+  const change = { status };
   state.queue.push(change);
   localStorage.setItem(QUEUE_KEY, JSON.stringify(state.queue));
   state.unit = { ...state.unit, status };
@@ -76,6 +83,8 @@ function setStatus(status) {
   flush();
 }
 
+// Status changes go out in order (POST /api/v1/units/{id}/status {status}); while the tablet
+// is offline they wait in localStorage and are sent when the hub can be reached again.
 let flushing = false;
 async function flush() {
   if (flushing || !socket.online) return;
@@ -84,10 +93,10 @@ async function flush() {
     while (state.queue.length && socket.online) {
       const change = state.queue[0];
       try {
-        await socket.request("unit.status", change);
+        await post(`${unitPath()}/status`, { status: change.status });
       } catch (error) {
-        if (!error.problem) break; // lost the connection: keep it queued
-        showMessage(`${t(change.status)}: ${error.problem.detail}`, true);
+        if (!(error instanceof ApiError) || error.status === 0) break; // unreachable: keep it queued
+        showMessage(`${t(change.status)}: ${error.message}`, true);
       }
       state.queue.shift();
       localStorage.setItem(QUEUE_KEY, JSON.stringify(state.queue));
@@ -107,10 +116,12 @@ function render() {
   const unit = state.unit;
   $("unit-name").textContent = unit ? unit.call_sign : unitId;
   $("unit-status").textContent = unit ? t(unit.status) : "";
-  $("queued").textContent = state.queue.length ? `${t("queued")}: ${state.queue.map((c) => t(c.status)).join(" → ")}` : "";
+  $("unit-status").className = `status big ${unit ? unit.status : ""}`;
+  $("queued").textContent = state.queue.length ? ` · ${t("queued")}: ${state.queue.map((c) => t(c.status)).join(" → ")}` : "";
   const job = state.job;
   if (!job) {
-    $("job").innerHTML = `<p class="job-title">${esc(t("no_job"))}</p>`;
+    $("job").innerHTML = `<p class="job-title">${esc(t("no_job"))}</p>
+      <p class="waiting">${esc(t("waiting_for_job"))}</p>`;
   } else {
     const inc = job.incident || {};
     const dest = job.destination || {};
@@ -127,10 +138,11 @@ function render() {
       ${inc.notes ? `<p class="note">${esc(inc.notes)}</p>` : ""}
     </div>`;
   }
-  const awaitingAck = unit?.status === "assigned" && job?.status === "confirmed";
+  const awaitingAck = Boolean(job) && ["proposed", "confirmed"].includes(job.status);
   $("ack").hidden = !awaitingAck;
+  // The next step of the job stands out; taking the unit out of service never does.
   $("statuses").innerHTML = awaitingAck ? "" : nextStatuses().map((s, i) =>
-    `<button class="huge ${i === 0 ? "next" : ""}" data-status="${s}">${esc(t(s))}</button>`).join("");
+    `<button class="huge ${i === 0 && s !== "out_of_service" ? "next" : ""}" data-status="${s}">${esc(t(s))}</button>`).join("");
   for (const button of $("statuses").querySelectorAll("[data-status]")) {
     button.onclick = () => setStatus(button.dataset.status);
   }
@@ -144,22 +156,13 @@ function tick() {
   $("countdown").textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
 }
 
-async function acknowledge() {
+/** POST /api/v1/assignments/{id}/acknowledge or …/decline. */
+async function answerJob(verb) {
   try {
-    await socket.request("assignment.ack", { assignment_id: state.job.assignment_id });
+    await post(`/api/v1/assignments/${encodeURIComponent(state.job.assignment_id)}/${verb}`);
   } catch (error) {
-    showMessage(error.problem?.detail || error.message, true);
-  }
-  refresh();
-}
-
-async function decline() {
-  const reason = window.prompt(t("reason"));
-  if (!reason) return;
-  try {
-    await socket.request("assignment.decline", { assignment_id: state.job.assignment_id, reason });
-  } catch (error) {
-    showMessage(error.problem?.detail || error.message, true);
+    if (!(error instanceof ApiError)) throw error;
+    showMessage(error.message, true);
   }
   refresh();
 }
@@ -178,11 +181,8 @@ function sharePosition(on) {
     const now = Date.now();
     if (now - lastSent < 5000) return;
     lastSent = now;
-    socket.request("unit.position", {
-      lat: pos.coords.latitude, lon: pos.coords.longitude,
-      speed_kmh: pos.coords.speed == null ? null : pos.coords.speed * 3.6,
-      heading: pos.coords.heading, at: new Date(socket.now()).toISOString(),
-    }).then(() => { $("position-state").textContent = t("position_shared"); })
+    post(`${unitPath()}/position`, { lat: pos.coords.latitude, lon: pos.coords.longitude })
+      .then(() => { $("position-state").textContent = t("position_shared"); })
       .catch(() => {});
   }, () => {}, { enableHighAccuracy: true, maximumAge: 5000 });
 }
@@ -200,8 +200,8 @@ function pair() {
 async function start() {
   setLang(currentLang());
   $("lang").onclick = () => { toggleLang(); render(); };
-  $("ack-button").onclick = acknowledge;
-  $("decline-button").onclick = decline;
+  $("ack-button").onclick = () => answerJob("acknowledge");
+  $("decline-button").onclick = () => answerJob("decline");
   $("share-position").onchange = (e) => sharePosition(e.target.checked);
   whenUnauthorized(() => { setDeviceToken(null); pair(); });
   if (!authToken()) {
@@ -215,6 +215,8 @@ async function start() {
     return;
   }
   QUEUE_KEY = `dispatch.crew.queue.${unitId}`;
+  const config = await get("/api/v1/console/config");
+  state.fleet = Boolean(config.features?.fleet);
   state.queue = JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
   socket = new HubSocket(`/ws/crew/${encodeURIComponent(unitId)}`, {
     onEvent: handle,
