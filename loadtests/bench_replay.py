@@ -91,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", choices=["week", "overlay"])
     parser.add_argument("--speed", type=float, default=100.0, help="speed of the week replay")
-    parser.add_argument("--crews", choices=["auto", "on", "off"], default="auto")
+    parser.add_argument("--crews", choices=["auto", "on", "off"], default="on")
     parser.add_argument("--rates", type=float, nargs="+", default=RAMP,
                         help="call events per second of the overlay runs (the last is the bar)")
     args = parser.parse_args()

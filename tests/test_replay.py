@@ -96,6 +96,12 @@ async def test_an_hour_of_the_sf_stream_replays_with_nothing_lost(
     assert result["latency"]["ring_to_console"]["count"] == calls * 2
     assert result["latency"]["ring_to_offer"]["count"] == calls
     assert result["throughput"]["by_kind"]["ring"] == calls
+    # Crews ran on the hub's fleet: every assignment reached its unit's tablet.
+    assert result["config"]["crews"] is True
+    assignments = result["throughput"]["by_kind"]["assignment"]
+    assert assignments > 0
+    assert result["latency"]["assignment_to_crew"]["count"] == assignments
+    assert result["throughput"]["by_kind"]["unit_status"] >= assignments
     async with pg_engine.connect() as connection:
         stored = await connection.scalar(text(
             "SELECT count(*) FROM calls WHERE telephony_id LIKE 'sf-%-smoke'"))
