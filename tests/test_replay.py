@@ -94,7 +94,9 @@ async def test_an_hour_of_the_sf_stream_replays_with_nothing_lost(
         1 for f in replay.recorder.calls.values() if f.abandoned and f.scheduled.call.medical)
     # Every console saw every ring, and each ring has its hub-added latency.
     assert result["latency"]["ring_to_console"]["count"] == calls * 2
-    assert result["latency"]["ring_to_offer"]["count"] == calls
+    # Every answered call was offered first; a caller who hangs up (their patience is scaled
+    # with the stream, 14 ms here) may go before an offer on a loaded machine.
+    assert result["calls"]["answered"] <= result["latency"]["ring_to_offer"]["count"] <= calls
     assert result["throughput"]["by_kind"]["ring"] == calls
     # Crews ran on the hub's fleet: every assignment reached its unit's tablet.
     assert result["config"]["crews"] is True
