@@ -13,7 +13,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from dispatch.replay.client import HubClient, Tokens
 from dispatch.replay.config import ReplayConfig
-from dispatch.replay.crews import Crews, fleet_available
+from dispatch.replay.crews import Crews, fleet_available, missing_steps
 from dispatch.replay.record import Recorder
 from dispatch.replay.stream import CallRecord
 from tests.conftest import serve
@@ -112,3 +112,10 @@ async def test_crews_are_off_on_a_hub_without_the_fleet_routes() -> None:
         client = HubClient(f"http://{address}", Tokens.single("t"), Recorder())
         assert not await fleet_available(client)
         await client.close()
+
+
+def test_steps_the_stream_skips_are_filled_in() -> None:
+    assert missing_steps("acknowledged", "transporting") == ["en_route", "on_scene"]
+    assert missing_steps("en_route", "on_scene") == []
+    assert missing_steps("transporting", "available") == ["at_hospital", "handover_done"]
+    assert missing_steps("on_scene", "available") == []  # treated on the spot

@@ -19,6 +19,18 @@ from dispatch.replay.sockets import HubSocket
 from dispatch.replay.stream import CallRecord, UnitTimes
 
 NEEDED_PATHS = ("/api/v1/assignments", "/api/v1/units/{unit_id}/status")
+# A job's states in the order the unit state machine passes them.
+JOB_STATES = ("acknowledged", "en_route", "on_scene", "transporting", "at_hospital", "handover_done")
+
+
+def missing_steps(last: str, status: str) -> list[str]:
+    """States the stream skipped between `last` and `status` that the state machine needs."""
+    if status == "available":  # after a transport the handover comes first
+        return {"transporting": ["at_hospital", "handover_done"],
+                "at_hospital": ["handover_done"]}.get(last, [])
+    if status in JOB_STATES and last in JOB_STATES:
+        return list(JOB_STATES[JOB_STATES.index(last) + 1: JOB_STATES.index(status)])
+    return []
 TABLET_WAIT = 10.0
 
 
@@ -165,9 +177,7 @@ class Crews:
                         self.recorder.event("unit_status")
                     return
                 # The stream may skip steps the hub's state machine needs: fill them in.
-                fill = {"transporting": ["at_hospital", "handover_done"],
-                        "at_hospital": ["handover_done"]}.get(last, []) if status == "available" else []
-                for step in fill:
+                for step in missing_steps(last, status):
                     if not await self._status(unit, step):
                         return
                 last = status
