@@ -36,7 +36,7 @@ class ManualClock:
         return self._now
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 

@@ -88,6 +88,11 @@ class Keys:
     def ringing(self) -> str:
         return f"{self.prefix}:{{acd}}:ringing"
 
+    @property
+    def acd_indexes(self) -> list[str]:
+        """The ringing queue's indexes kept by the Lua scripts (waiting for an offer, timers)."""
+        return [f"{self.prefix}:{{acd}}:{name}" for name in ("waiting", "escalate-due", "breach-due")]
+
     def call(self, call_id: str) -> str:
         return f"{self.prefix}:{{acd}}:call:{call_id}"
 

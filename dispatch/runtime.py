@@ -34,7 +34,7 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

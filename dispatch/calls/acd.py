@@ -122,7 +122,7 @@ class Acd:
         """Forget all distribution state (before a rebuild)."""
         ringing = [str(i) for i in await self.redis.zrange(self.keys.ringing, 0, -1)]
         positions = [str(i) for i in await self.redis.smembers(self.keys.positions)]  # type: ignore[misc]
-        keys = [self.keys.ringing, self.keys.ready_positions, self.keys.callbacks,
-                self.keys.positions, *(self.keys.call(c) for c in ringing),
+        keys = [self.keys.ringing, *self.keys.acd_indexes, self.keys.ready_positions,
+                self.keys.callbacks, self.keys.positions, *(self.keys.call(c) for c in ringing),
                 *(self.keys.position(p) for p in positions)]
         await self.redis.delete(*keys)

@@ -7,12 +7,11 @@ local pkey = position_key(pos)
 local state = redis.call('HGET', pkey, 'state')
 if state ~= 'ready' then return {'position_' .. (state or 'logged_out'), ''} end
 local offered_to = redis.call('HGET', call_key(id), 'offered') or ''
-redis.call('ZREM', RINGING, id)
-redis.call('DEL', call_key(id))
+forget_call(id)
 if offered_to ~= '' and offered_to ~= pos then back_to_ready(offered_to) end
 local own = redis.call('HGET', pkey, 'offered')
 if own and own ~= '' and own ~= id and redis.call('EXISTS', call_key(own)) == 1 then
-  redis.call('HSET', call_key(own), 'offered', '')
+  wait_for_offer(own)
 end
 redis.call('ZREM', READY, pos)
 redis.call('HSET', pkey, 'state', 'on_call', 'call', id, 'offered', '', 'since', now)

@@ -2,17 +2,16 @@
 -- ARGV: prefix, now (ms), escalate after (ms), breach after (ms).
 -- Returns {{escalated call ids}, {breached call ids}}.
 local now, esc_after, breach_after = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local escalated, breached = {}, {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', RINGING, '-inf', now - esc_after)) do
-  local key = call_key(id)
-  local rung = tonumber(redis.call('HGET', key, 'rung'))
-  if redis.call('HGET', key, 'esc') == '0' then
-    redis.call('HSET', key, 'esc', '1')
-    table.insert(escalated, id)
+local function take(index, flag, older_than)
+  local ids = redis.call('ZRANGEBYSCORE', index, '-inf', older_than)
+  local marked = {}
+  for _, id in ipairs(ids) do
+    redis.call('ZREM', index, id)
+    if redis.call('EXISTS', call_key(id)) == 1 then
+      redis.call('HSET', call_key(id), flag, '1')
+      table.insert(marked, id)
+    end
   end
-  if rung and rung <= now - breach_after and redis.call('HGET', key, 'breach') == '0' then
-    redis.call('HSET', key, 'breach', '1')
-    table.insert(breached, id)
-  end
+  return marked
 end
-return {escalated, breached}
+return {take(ESCALATE_DUE, 'esc', now - esc_after), take(BREACH_DUE, 'breach', now - breach_after)}

@@ -1,12 +1,42 @@
 -- Shared by the ACD scripts (prepended at load time). Every key is built from the prefix in
 -- ARGV[1], which ends in the {acd} hash tag, so all of them live in one Cluster slot.
+--
+-- Besides RINGING (every ringing call, by ring time) the scripts keep three indexes so that
+-- no step scans the whole queue, however long it grows in a surge:
+--   WAITING      ringing calls nobody has on offer; priority lines sort before the rest,
+--                then the longest-ringing call first
+--   ESCALATE_DUE ringing calls not yet escalated, by ring time
+--   BREACH_DUE   ringing calls not yet past the answer target, by ring time
 local P = ARGV[1]
 local RINGING = P .. 'ringing'
+local WAITING = P .. 'waiting'
+local ESCALATE_DUE = P .. 'escalate-due'
+local BREACH_DUE = P .. 'breach-due'
 local READY = P .. 'ready'
 local CALLBACKS = P .. 'callbacks'
 local POSITIONS = P .. 'positions'
+local ORDINARY_LINE = 1e13 -- added to the ring time (ms) of calls on ordinary lines
 local function call_key(id) return P .. 'call:' .. id end
 local function position_key(id) return P .. 'position:' .. id end
+
+-- The call goes back among those waiting for an offer.
+local function wait_for_offer(id)
+  local key = call_key(id)
+  local rung = tonumber(redis.call('HGET', key, 'rung'))
+  if rung == nil then return end
+  redis.call('HSET', key, 'offered', '')
+  if redis.call('HGET', key, 'prio') ~= '1' then rung = rung + ORDINARY_LINE end
+  redis.call('ZADD', WAITING, rung, id)
+end
+
+-- The call leaves every index (answered or hung up).
+local function forget_call(id)
+  redis.call('ZREM', RINGING, id)
+  redis.call('ZREM', WAITING, id)
+  redis.call('ZREM', ESCALATE_DUE, id)
+  redis.call('ZREM', BREACH_DUE, id)
+  redis.call('DEL', call_key(id))
+end
 
 -- Put a position back among those waiting for an offer, keeping its idle-since time.
 local function back_to_ready(pos)
@@ -22,21 +52,17 @@ end
 local function distribute()
   local out = {}
   while redis.call('ZCARD', READY) > 0 do
-    local best = nil
-    for _, id in ipairs(redis.call('ZRANGE', RINGING, 0, -1)) do
-      local offered = redis.call('HGET', call_key(id), 'offered')
-      if offered == '' or offered == false then
-        if redis.call('HGET', call_key(id), 'prio') == '1' then best = id; break end
-        if best == nil then best = id end
-      end
-    end
+    local best = redis.call('ZRANGE', WAITING, 0, 0)[1]
     if best == nil then break end
-    local pos = redis.call('ZRANGE', READY, 0, 0)[1]
-    redis.call('ZREM', READY, pos)
-    redis.call('HSET', call_key(best), 'offered', pos)
-    redis.call('HSET', position_key(pos), 'offered', best)
-    table.insert(out, best)
-    table.insert(out, pos)
+    redis.call('ZREM', WAITING, best)
+    if redis.call('EXISTS', call_key(best)) == 1 then
+      local pos = redis.call('ZRANGE', READY, 0, 0)[1]
+      redis.call('ZREM', READY, pos)
+      redis.call('HSET', call_key(best), 'offered', pos)
+      redis.call('HSET', position_key(pos), 'offered', best)
+      table.insert(out, best)
+      table.insert(out, pos)
+    end
   end
   return out
 end

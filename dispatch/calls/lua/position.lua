@@ -14,7 +14,7 @@ if old == 'ready' then
   redis.call('ZREM', READY, pos)
   local offered = redis.call('HGET', pkey, 'offered')
   if offered and offered ~= '' and redis.call('EXISTS', call_key(offered)) == 1 then
-    redis.call('HSET', call_key(offered), 'offered', '')
+    wait_for_offer(offered)
   end
 end
 if new == 'logged_out' then

@@ -3,8 +3,7 @@
 local id = ARGV[2]
 if redis.call('EXISTS', call_key(id)) == 0 then return {'not_ringing'} end
 local offered_to = redis.call('HGET', call_key(id), 'offered') or ''
-redis.call('ZREM', RINGING, id)
-redis.call('DEL', call_key(id))
+forget_call(id)
 if offered_to ~= '' then back_to_ready(offered_to) end
 local out = {'ok'}
 for _, v in ipairs(distribute()) do table.insert(out, v) end
