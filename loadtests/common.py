@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from dispatch.replay.ownhub import stop as stop_hub
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "loadtests" / "results"
 BENCH_DATABASE_URL = os.environ.get(
@@ -163,7 +165,7 @@ def hubs(count: int, *, workers: int = 1, **env: str) -> Iterator[list[str]]:
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "dispatch.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(port), "--workers", str(workers)],
-                env=hub_env(**env), cwd=ROOT,
+                env=hub_env(**env), cwd=ROOT, start_new_session=True,
             ))
             urls.append(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 60
@@ -179,10 +181,5 @@ def hubs(count: int, *, workers: int = 1, **env: str) -> Iterator[list[str]]:
                 time.sleep(0.2)
         yield urls
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        for proc in procs:  # the whole process group: an overloaded worker may outlive its master
+            stop_hub(proc)
