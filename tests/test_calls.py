@@ -279,6 +279,41 @@ async def test_slo_figures_match_a_hand_computed_sequence(
     assert 'dispatch_slo_answered_within_target_ratio{window="1h"} 0.7273' in metrics
 
 
+async def test_one_instance_computes_the_slo_gauges_and_the_others_copy_them(
+    make_app: Any, redis: Redis
+) -> None:
+    a, b = make_app(), make_app()
+    async with running(a), running(b):
+        await factories.load(a, factories.small_scenario())
+        async with client_for(a) as ca:
+            await ready(ca, "P1")
+            clock = ManualClock(a.state.runtime.clock.now())
+            answered = await post_call(ca, clock, ago=3)
+            assert (await ca.post(f"/api/v1/calls/{answered['id']}/answer",
+                                  json={"position_id": "P1"})).status_code == 200
+            late = await post_call(ca, clock, ago=12)
+            await ca.post(f"/api/v1/calls/{late['id']}/abandoned", json={})
+        computed: list[str] = []
+        real_compute = timers.compute
+
+        async def counting(**kwargs: Any) -> Any:
+            computed.append("x")
+            return await real_compute(**kwargs)
+
+        timers.compute = counting  # type: ignore[assignment]
+        try:
+            await timers.refresh_slo(a.state.runtime)
+            await timers.refresh_slo(b.state.runtime)
+        finally:
+            timers.compute = real_compute  # type: ignore[assignment]
+        assert computed == ["x"], "only one instance reads the calls in a period"
+        for hub in (a, b):
+            async with client_for(hub) as c:
+                metrics = (await c.get("/metrics")).text
+            assert 'dispatch_slo_answered_within_target_ratio{window="1h"} 0.5' in metrics
+            assert "dispatch_callbacks_pending 1.0" in metrics
+
+
 def test_erlang_c_against_hand_values() -> None:
     assert slo.erlang_c(2, 1.0) == pytest.approx(1 / 3)  # B(2,1) = 0.2 -> C = 0.4/1.2
     assert slo.erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: C = utilisation

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jwt
@@ -63,12 +66,23 @@ def issue(principal: Principal, *, key: str, now: datetime, lifetime: timedelta)
     return token, Claims(principal, token_id, now, expires)
 
 
+@functools.lru_cache(maxsize=4096)
+def _signed_payload(token: str, key: str) -> Mapping[str, Any] | None:
+    """The payload of a token whose signature holds (remembered: every request of a console
+    or tablet carries the same token, and checking the signature was a tenth of a request)."""
+    try:
+        payload: dict[str, Any] = jwt.decode(
+            token, key, algorithms=[ALGORITHM],
+            options={"require": ["sub", "exp", "iat", "jti"], "verify_exp": False})
+    except jwt.PyJWTError:
+        return None
+    return MappingProxyType(payload)
+
+
 def verify(token: str, *, key: str, now: datetime) -> Claims | None:
     """The token's claims if its signature and expiry hold, else None."""
-    try:
-        payload = jwt.decode(token, key, algorithms=[ALGORITHM],
-                             options={"require": ["sub", "exp", "iat", "jti"], "verify_exp": False})
-    except jwt.PyJWTError:
+    payload = _signed_payload(token, key)
+    if payload is None:
         return None
     if payload["exp"] <= now.timestamp():
         return None
