@@ -5,6 +5,8 @@ one console socket, and posts calls at a fixed rate. For each call it measures: 
 201 received, POST sent → `call.ringing` on the console, POST sent → `call.offered` on the
 console. Each offered call is then reported abandoned, which frees its position for the next
 call, so offers keep flowing at the posted rate.
+When the hub cannot keep up, `acknowledged_per_s` (calls acknowledged over the time from the first
+POST to the last 201) is the rate it sustained.
 Run: `python -m loadtests.bench_intake [--rates 100 500] [--seconds 20]`.
 """
 
@@ -136,11 +138,15 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
     finally:
         await http.pool.close()
     by_telephony = {tid: cid for cid, tid in call_ids.items()}
+    span = (max(created.values()) - min(sent.values())) if created else 0.0
     return {
         "rate_per_s": rate,
         "seconds": seconds,
         "calls_posted": total,
         "calls_acknowledged": len(created),
+        # What the hub kept up with: acknowledged calls over the time from the first POST to
+        # the last 201 (below the posted rate when the hub is saturated).
+        "acknowledged_per_s": round(len(created) / span, 1) if span else 0.0,
         "rings_seen": sum(1 for t in created if t in rung),
         "offers_seen": sum(1 for t in created if by_telephony.get(t) in offered),
         "post_to_201": summary_ms([created[t] - sent[t] for t in created]),
@@ -168,7 +174,8 @@ def main() -> None:
             ring, offer, ack = (row["post_to_ring_on_console"], row["post_to_offer_on_console"],
                                 row["post_to_201"])
             print(
-                f"{rate:>5.0f} calls/s  acknowledged {row['calls_acknowledged']}/{row['calls_posted']}  "
+                f"{rate:>5.0f} calls/s  acknowledged {row['calls_acknowledged']}/{row['calls_posted']} "
+                f"({row['acknowledged_per_s']:.0f}/s)  "
                 f"POST→201 p50 {ack['p50_ms']:.1f} p99 {ack['p99_ms']:.1f} ms  "
                 f"POST→ring p50 {ring['p50_ms']:.1f} p99 {ring['p99_ms']:.1f} ms  "
                 f"POST→offer p50 {offer['p50_ms']:.1f} p99 {offer['p99_ms']:.1f} ms  "
