@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.background import raise_if_cancelled
 from dispatch.realtime.service import EVERYONE
 from dispatch.redis import Keys
 from dispatch.runtime import Runtime
@@ -54,6 +55,7 @@ async def rebuild(rt: Runtime, rebuilders: list[Rebuilder], *, force: bool = Fal
 async def watch(rt: Runtime, rebuilders: list[Rebuilder], *, interval: float = 1.0) -> None:
     """Keep checking that live state is present; rebuild it when Redis has lost it."""
     while True:
+        raise_if_cancelled()
         await asyncio.sleep(interval)
         try:
             await rebuild(rt, rebuilders)

@@ -44,15 +44,29 @@ def replay(*options: str) -> int:
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
 
+def call_events(call: Any, crews: bool) -> int:
+    """Call events one call of the stream makes in the simulation: ring and answer; an incident
+    when it is medical and located; and for each unit sent, the assignment, the crew's
+    acknowledgement and each status its timeline reaches (as dispatch.replay.crews sends them)."""
+    from dispatch.replay.crews import Crews
+
+    events = 2
+    if not (call.medical and call.location):
+        return events
+    events += 1
+    if crews:
+        for unit in call.units:
+            if unit.dispatched_s is not None:
+                events += 2 + len(Crews.milestones(unit))
+    return events
+
+
 def overlay_plan(rate: float, crews: bool) -> tuple[float, int]:
     """Speed and number of copies of the week that offer `rate` call events per second."""
     from dispatch.replay.adapters import open_stream
 
     stream = open_stream("sf")
-    medical = sum(1 for c in stream.calls if c.medical and c.location)
-    events = 2 * len(stream.calls) + medical  # ring and answer for each, an incident for most
-    if crews:  # an assignment, an acknowledgement and about seven statuses per ambulance
-        events += 9 * sum(len(c.units) for c in stream.calls)
+    events = sum(call_events(c, crews) for c in stream.calls)
     calls_per_s = rate * len(stream.calls) / events
     fastest = stream.span_seconds / OVERLAY_SECONDS  # the whole week in the run
     copies = max(1, math.ceil(calls_per_s * stream.span_seconds / len(stream.calls) / fastest))

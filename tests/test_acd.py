@@ -156,3 +156,19 @@ async def test_timers_take_each_call_once_and_forget_answered_calls(redis: Redis
     await acd.enqueue("c0", rung_ms=t0, priority=False, escalated=True, breached=False)
     assert await acd.due(now_ms=t0 + 60_000, **due) == ([], ["c0"])
     assert await redis.hget(keys.call("c0"), "esc") == "1"
+
+
+async def test_a_call_whose_queue_entry_was_lost_is_queued_again(redis: Redis) -> None:
+    """A rebuild's clear can race a new call: its hash survives without its queue entry."""
+    keys = Keys("acdtest")
+    acd = Acd(redis, keys)
+    t0 = 1_800_000_000_000
+    await acd.set_position("P1", "ready", user="u", now_ms=t0)
+    assert await acd.enqueue("c1", rung_ms=t0, priority=False) == [Offer("c1", "P1")]
+    await redis.zrem(keys.ringing, "c1")  # what the race leaves: the hash, not the entry
+    assert await acd.ringing() == []
+    again = await acd.enqueue("c1", rung_ms=t0, priority=False)
+    assert again == [Offer("c1", "P1")]  # P1's stale offer was taken back and made again
+    assert [row["id"] for row in await acd.ringing()] == ["c1"]
+    assert await acd.enqueue("c1", rung_ms=t0, priority=False) == []  # queued once only
+    assert (await acd.answer("c1", "P1", now_ms=t0 + 1000)).status == "ok"

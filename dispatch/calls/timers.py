@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.background import raise_if_cancelled
 from dispatch.calls.acd import Acd
 from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus, Position, PositionState
 from dispatch.calls.schemas import SloOut
@@ -128,6 +129,7 @@ async def run(rt: Runtime) -> None:
     """The call timer: ticks four times a second for the life of the process."""
     count = 0
     while True:
+        raise_if_cancelled()
         await asyncio.sleep(TICK_SECONDS)
         count += 1
         try:

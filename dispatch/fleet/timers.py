@@ -8,6 +8,7 @@ import logging
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from dispatch.background import raise_if_cancelled
 from dispatch.fleet import assignments, coverage
 from dispatch.fleet.service import flush_positions, live, ms
 from dispatch.runtime import Runtime
@@ -29,6 +30,7 @@ async def tick(rt: Runtime) -> list[str]:
 async def run(rt: Runtime) -> None:
     count = 0
     while True:
+        raise_if_cancelled()
         await asyncio.sleep(TICK_SECONDS)
         count += 1
         try:

@@ -8,6 +8,7 @@ import logging
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from dispatch.background import raise_if_cancelled
 from dispatch.handovers.service import overdue_tick
 from dispatch.hospitals.suspension import apply_scheduled
 from dispatch.runtime import Runtime
@@ -18,6 +19,7 @@ TICK_SECONDS = 5.0
 
 async def run(rt: Runtime) -> None:
     while True:
+        raise_if_cancelled()
         await asyncio.sleep(TICK_SECONDS)
         try:
             await overdue_tick(rt)

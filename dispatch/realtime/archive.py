@@ -18,6 +18,7 @@ from typing import Any, cast
 import orjson
 from redis.exceptions import RedisError, ResponseError
 
+from dispatch.background import raise_if_cancelled
 from dispatch.db import insert_ignoring
 from dispatch.realtime.models import Event
 from dispatch.realtime.service import StreamEntries
@@ -100,6 +101,7 @@ async def run(rt: Runtime) -> None:
     await ensure_group(rt)
     loops = 0
     while True:
+        raise_if_cancelled()
         try:
             await archive_once(rt, consumer, block_ms=1000)
             loops += 1

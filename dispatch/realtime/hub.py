@@ -12,6 +12,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from dispatch.background import raise_if_cancelled
 from dispatch.metrics import Metrics
 from dispatch.realtime.direct import DirectWriter
 from dispatch.realtime.schemas import StreamEvent
@@ -195,6 +196,7 @@ class Hub:
     async def _run(self) -> None:
         backoff = 0.1
         while True:
+            raise_if_cancelled()
             try:
                 response = cast(list[tuple[str, StreamEntries]], await self.redis.xread(
                     {self.keys.events: self.last_id}, block=self.block_ms, count=READ_COUNT

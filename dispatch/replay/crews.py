@@ -165,7 +165,7 @@ class Crews:
                 self.recorder.event("unit_status")
             start = self.recorder.now()
             last = "acknowledged"
-            for status, offset in self._milestones(times):
+            for status, offset in self.milestones(times):
                 delay = start + self._wall(offset - dispatched) - self.recorder.now()
                 await asyncio.sleep(max(delay, 0.0))
                 if status == "available" and last in ("acknowledged", "en_route"):
@@ -192,7 +192,7 @@ class Crews:
             self.busy.discard(unit)
 
     @staticmethod
-    def _milestones(times: UnitTimes) -> list[tuple[str, float]]:
+    def milestones(times: UnitTimes) -> list[tuple[str, float]]:
         steps: list[tuple[str, float]] = []
         for status, value in (("en_route", times.en_route_s), ("on_scene", times.on_scene_s),
                               ("transporting", times.transporting_s),
