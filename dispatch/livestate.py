@@ -18,7 +18,9 @@ from dispatch.runtime import Runtime
 log = logging.getLogger(__name__)
 
 Rebuilder = Callable[[AsyncSession, Redis, Keys], Awaitable[object]]
-LIVE = "live"
+# Bumped when the shape of live state changes, so that the first instance of a new version
+# rebuilds it from PostgreSQL (v2: the ringing queue's waiting and timer indexes).
+LIVE = "live-v2"
 LOCK_MS = 30_000
 
 

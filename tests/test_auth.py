@@ -298,3 +298,20 @@ async def test_json_with_a_lone_surrogate_is_refused_naming_the_body(
                               headers={"Content-Type": "application/json"})
     assert emoji.status_code == 201
     assert emoji.json()["text"] == "ok 🚑"
+
+
+def test_verified_signatures_are_remembered_and_refusals_are_not() -> None:
+    from dispatch.auth.tokens import _signed_payload
+
+    now = datetime.now(UTC)
+    key = "a test signing key of at least 32 bytes"
+    token, _ = tokens.issue(Principal(name="cache-test", roles=frozenset({Role.CALL_TAKER})),
+                            key=key, now=now, lifetime=timedelta(minutes=5))
+    _signed_payload.cache_clear()
+    assert tokens.verify(token, key=key, now=now) is not None
+    assert tokens.verify(token, key=key, now=now) is not None
+    assert _signed_payload.cache_info().hits == 1
+    assert tokens.verify(token, key=key[::-1] + "x", now=now) is None  # wrong key: refused...
+    assert tokens.verify(token + "x", key=key, now=now) is None  # bad signature: refused...
+    assert _signed_payload.cache_info().currsize == 1  # ...and neither refusal remembered
+    assert tokens.verify(token, key=key, now=now + timedelta(minutes=6)) is None  # expired

@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dispatch import livestate
 from dispatch.audit.models import AuditEntry
 from dispatch.calls import slo, timers
 from dispatch.calls.models import Call
@@ -312,6 +314,38 @@ async def test_one_instance_computes_the_slo_gauges_and_the_others_copy_them(
                 metrics = (await c.get("/metrics")).text
             assert 'dispatch_slo_answered_within_target_ratio{window="1h"} 0.5' in metrics
             assert "dispatch_callbacks_pending 1.0" in metrics
+        # Redis down: each instance works its gauges out from PostgreSQL alone.
+        rt = b.state.runtime
+        rt.metrics.callbacks_pending.set(0)
+
+        async def unreachable(*_args: Any, **_kwargs: Any) -> None:
+            raise RedisConnectionError("Redis is down")
+
+        original = rt.redis.set
+        rt.redis.set = unreachable
+        try:
+            await timers.refresh_slo(rt)
+        finally:
+            rt.redis.set = original
+        async with client_for(b) as c:
+            assert "dispatch_callbacks_pending 1.0" in (await c.get("/metrics")).text
+
+
+async def test_a_new_version_rebuilds_the_queue_indexes_an_older_one_did_not_keep(
+    app: Any, client: httpx.AsyncClient, clock: ManualClock, scenario: Any, redis: Redis
+) -> None:
+    rt = app.state.runtime
+    call = await post_call(client, clock)
+    # What Redis holds after an earlier version: the ringing queue without its indexes.
+    await redis.delete(*rt.keys.acd_indexes, rt.keys.marker(livestate.LIVE))
+    await redis.set(rt.keys.marker("live"), "1")
+    assert await livestate.rebuild(rt, rt.extras["rebuilders"])
+    waiting, escalate, breach = rt.keys.acd_indexes
+    for index in (waiting, escalate, breach):
+        assert await redis.zrange(index, 0, -1) == [call["id"]]
+    await ready(client, "P1")  # and it is offered as soon as a position is ready
+    calls = {c["id"]: c for c in (await client.get("/api/v1/calls")).json()}
+    assert calls[call["id"]]["offered_to"] == "P1"
 
 
 def test_erlang_c_against_hand_values() -> None:

@@ -67,22 +67,22 @@ def issue(principal: Principal, *, key: str, now: datetime, lifetime: timedelta)
 
 
 @functools.lru_cache(maxsize=4096)
-def _signed_payload(token: str, key: str) -> Mapping[str, Any] | None:
+def _signed_payload(token: str, key: str) -> Mapping[str, Any]:
     """The payload of a token whose signature holds (remembered: every request of a console
-    or tablet carries the same token, and checking the signature was a tenth of a request)."""
-    try:
-        payload: dict[str, Any] = jwt.decode(
-            token, key, algorithms=[ALGORITHM],
-            options={"require": ["sub", "exp", "iat", "jti"], "verify_exp": False})
-    except jwt.PyJWTError:
-        return None
+    or tablet carries the same token, and checking the signature was a tenth of a request).
+    A refusal raises, so it is not remembered: a token issued a moment "in the future" by a
+    host whose clock runs ahead is accepted once this host's clock catches up."""
+    payload: dict[str, Any] = jwt.decode(
+        token, key, algorithms=[ALGORITHM],
+        options={"require": ["sub", "exp", "iat", "jti"], "verify_exp": False})
     return MappingProxyType(payload)
 
 
 def verify(token: str, *, key: str, now: datetime) -> Claims | None:
     """The token's claims if its signature and expiry hold, else None."""
-    payload = _signed_payload(token, key)
-    if payload is None:
+    try:
+        payload = _signed_payload(token, key)
+    except jwt.PyJWTError:
         return None
     if payload["exp"] <= now.timestamp():
         return None

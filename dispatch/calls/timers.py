@@ -114,7 +114,14 @@ async def refresh_slo(rt: Runtime) -> None:
     """Refresh the SLO gauges: one instance a period computes the figures and shares them, the
     others copy them (reading a busy day's calls in every process was the hub's largest pause)."""
     period_ms = int(SLO_EVERY * TICK_SECONDS * 1000)
-    if await rt.redis.set(rt.keys.marker("slo-refresh"), "1", nx=True, px=period_ms * 9 // 10):
+    try:
+        ours = await rt.redis.set(rt.keys.marker("slo-refresh"), "1", nx=True,
+                                  px=period_ms * 9 // 10)
+    except (RedisError, OSError):  # Redis is down: every instance works from PostgreSQL alone
+        async with rt.sessionmaker() as session:
+            await compute(session=session, rt=rt)
+        return
+    if ours:
         async with rt.sessionmaker() as session:
             figures = await compute(session=session, rt=rt)
         await rt.redis.set(rt.keys.marker("slo-figures"), figures.model_dump_json(),
