@@ -406,6 +406,28 @@ async def test_reconcile_queues_calls_redis_missed(
     assert await timers.reconcile(rt) == (0, 0)
 
 
+async def test_reconcile_puts_back_a_ringing_call_its_indexes_lost(
+    app: Any, client: httpx.AsyncClient, clock: ManualClock, redis: Redis, scenario: Any
+) -> None:
+    """A call in the queue but in none of its indexes (left so by an instance of an earlier
+    version during a rolling deploy) would never be offered or escalated."""
+    rt = app.state.runtime
+    waiting, escalate, breach = rt.keys.acd_indexes
+    call = await post_call(client, clock)
+    for index in (waiting, escalate, breach):
+        await redis.zrem(index, call["id"])
+    await ready(client, "P1")
+    calls = {c["id"]: c for c in (await client.get("/api/v1/calls")).json()}
+    assert calls[call["id"]]["offered_to"] is None  # the position is ready, the call unseen
+    clock.advance(3)
+    assert await timers.reconcile(rt) == (0, 0)
+    calls = {c["id"]: c for c in (await client.get("/api/v1/calls")).json()}
+    assert calls[call["id"]]["offered_to"] == "P1"
+    assert await redis.zrange(escalate, 0, -1) == [call["id"]]
+    clock.advance(4)  # 7 s after the ring: escalated as it should be
+    assert await timers.tick(rt) == ([call["id"]], [])
+
+
 async def test_answer_transfer_and_end_over_http_and_websocket(
     app: Any, client: httpx.AsyncClient, clock: ManualClock, server: str, scenario: Any,
     db: AsyncConnection,

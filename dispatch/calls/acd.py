@@ -16,7 +16,7 @@ from redis.commands.core import AsyncScript
 
 from dispatch.redis import Keys
 
-SCRIPTS = ("enqueue", "answer", "release", "position", "due")
+SCRIPTS = ("enqueue", "answer", "release", "position", "due", "repair")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +91,13 @@ class Acd:
             self.prefix, now_ms, escalate_ms, breach_ms
         ])
         return [str(i) for i in escalated], [str(i) for i in breached]
+
+    async def repair(self, call_ids: Sequence[str]) -> tuple[int, list[Offer]]:
+        """Put ringing calls back in the indexes they are missing from; offer what waits."""
+        if not call_ids:
+            return 0, []
+        out = await self.scripts["repair"](args=[self.prefix, *call_ids])
+        return int(out[0]), _offers(out[1:])
 
     async def ringing(self) -> list[dict[str, str]]:
         ids = [str(i) for i in await self.redis.zrange(self.keys.ringing, 0, -1)]

@@ -104,8 +104,11 @@ async def reconcile(rt: Runtime, now: datetime | None = None) -> tuple[int, int]
     for call_id in stale:
         _, more = await acd(rt).release(call_id)
         offers += more
-    if added or stale:
-        log.info("call queue repaired: %d queued, %d removed", added, len(stale))
+    repaired, more = await acd(rt).repair([i for i in live if i in ringing])
+    offers += more
+    if added or stale or repaired:
+        log.info("call queue repaired: %d queued, %d removed, %d re-indexed",
+                 added, len(stale), repaired)
         await rt.bus.publish(*offer_events(rt, offers))
     return added, len(stale)
 
