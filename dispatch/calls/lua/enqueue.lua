@@ -14,8 +14,6 @@ if redis.call('ZSCORE', RINGING, id) == false then
   redis.call('HSET', key, 'rung', ARGV[3], 'prio', ARGV[4], 'offered', '',
              'esc', ARGV[5], 'breach', ARGV[6])
   redis.call('ZADD', RINGING, rung, id)
-  if ARGV[5] == '0' then redis.call('ZADD', ESCALATE_DUE, rung, id) end
-  if ARGV[6] == '0' then redis.call('ZADD', BREACH_DUE, rung, id) end
-  wait_for_offer(id)
+  index_call(id, rung)
 end
 return distribute()

@@ -29,6 +29,28 @@ local function wait_for_offer(id)
   redis.call('ZADD', WAITING, rung, id)
 end
 
+-- A ringing call joins each index its hash says it belongs in and is missing from: waiting
+-- when nobody has it on offer, escalation and breach due unless already raised. Returns
+-- whether it was missing from any.
+local function index_call(id, rung)
+  local key = call_key(id)
+  local missing = false
+  local offered = redis.call('HGET', key, 'offered')
+  if (offered == '' or offered == false) and redis.call('ZSCORE', WAITING, id) == false then
+    wait_for_offer(id)
+    missing = true
+  end
+  if redis.call('HGET', key, 'esc') ~= '1' and redis.call('ZSCORE', ESCALATE_DUE, id) == false then
+    redis.call('ZADD', ESCALATE_DUE, rung, id)
+    missing = true
+  end
+  if redis.call('HGET', key, 'breach') ~= '1' and redis.call('ZSCORE', BREACH_DUE, id) == false then
+    redis.call('ZADD', BREACH_DUE, rung, id)
+    missing = true
+  end
+  return missing
+end
+
 -- The call leaves every index (answered or hung up).
 local function forget_call(id)
   redis.call('ZREM', RINGING, id)
