@@ -27,8 +27,9 @@ BENCH_DATABASE_URL = os.environ.get(
 )
 BENCH_REDIS_URL = os.environ.get("DISPATCH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 BENCH_PREFIX = "bench"
-# Signs the benchmark's own tokens; made afresh for every run, never stored.
-BENCH_SECRET = os.environ.get("DISPATCH_BENCH_SECRET_KEY") or os.urandom(32).hex()
+# Signs the benchmark's own tokens; made afresh for every run, never stored. Kept in the
+# environment so that the client processes a benchmark spawns sign with the same key.
+BENCH_SECRET = os.environ.setdefault("DISPATCH_BENCH_SECRET_KEY", os.urandom(32).hex())
 
 
 def bench_token(*roles: str, unit_id: str | None = None, name: str = "bench") -> str:
