@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from dispatch.replay.wsclient import connect
 from loadtests.common import (
     BENCH_PREFIX,
     BENCH_REDIS_URL,
@@ -27,7 +28,6 @@ from loadtests.common import (
     summary_ms,
     write_result,
 )
-from loadtests.wsclient import connect
 
 
 @dataclass
@@ -47,7 +47,7 @@ async def _clients(urls: list[str], count: int, offset: int, expected: int, dead
     finished = [0]
 
     def handler(index: int) -> Any:
-        def on_message(raw: bytes) -> None:
+        def on_message(raw: bytes, _arrived: float) -> None:
             now = time.time()
             frame = orjson.loads(raw)
             kind = frame.get("kind")

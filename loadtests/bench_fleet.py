@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from dispatch.replay.wsclient import connect
 from loadtests.common import (
     BENCH_DATABASE_URL,
     BENCH_PREFIX,
@@ -37,7 +38,6 @@ from loadtests.common import (
     write_result,
 )
 from loadtests.scenario import load_bench_scenario
-from loadtests.wsclient import connect
 
 TARGET_RECOMMEND_P99_MS = 5.0
 TARGET_POSITIONS_PER_SECOND = 2000
@@ -116,7 +116,7 @@ async def positions(url: str, units: int, rate_per_unit: float, seconds: float) 
     acked = [0]
     last_reply = [time.perf_counter()]
 
-    def on_message(raw: bytes) -> None:
+    def on_message(raw: bytes, _arrived: float) -> None:
         frame = orjson.loads(raw)
         kind = frame.get("kind")
         if kind == "result":

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from dispatch.replay.http import HttpPool
+from dispatch.replay.wsclient import connect
 from loadtests.common import (
     auth_headers,
     bench_token,
@@ -33,7 +34,6 @@ from loadtests.common import (
     write_result,
 )
 from loadtests.scenario import load_bench_scenario
-from loadtests.wsclient import connect
 
 POSITIONS = 60
 
@@ -86,7 +86,7 @@ async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:
                 key = f"abandon {response.status}"
                 errors[key] = errors.get(key, 0) + 1
 
-        def on_message(raw: bytes) -> None:
+        def on_message(raw: bytes, _arrived: float) -> None:
             now = time.time()
             frame = orjson.loads(raw)
             if frame.get("kind") != "event":
