@@ -16,9 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from dispatch.replay.ownhub import stop as stop_hub
+from dispatch.replay.ownhub import wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "loadtests" / "results"
@@ -170,16 +169,8 @@ def hubs(count: int, *, workers: int = 1, **env: str) -> Iterator[list[str]]:
             ))
             urls.append(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 60
-        for url in urls:
-            while True:
-                try:
-                    if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"hub at {url} did not become ready")
-                time.sleep(0.2)
+        for url, proc in zip(urls, procs, strict=True):
+            wait_ready(url, proc, deadline=deadline)
         yield urls
     finally:
         for proc in procs:  # the whole process group: an overloaded worker may outlive its master

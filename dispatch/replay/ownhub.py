@@ -137,22 +137,27 @@ def serve(database_url: str, redis_url: str, *, workers: int,
          "--workers", str(workers)], env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise HubStartError(f"the hub exited with {process.returncode} while starting")
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise HubStartError("the hub did not become ready within 60 s")
-            time.sleep(0.2)
+        wait_ready(url, process, deadline=time.monotonic() + 60)
         time.sleep(0.5 * workers)  # every worker up, not only the first
         yield url, key, process.pid
     finally:
         stop(process)
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], *, deadline: float) -> None:
+    """Wait until the hub at `url` answers /readyz (HubStartError if it exits first or is not
+    ready by `deadline`, a time.monotonic() value)."""
+    while True:
+        if process.poll() is not None:
+            raise HubStartError(f"the hub at {url} exited with {process.returncode} while starting")
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise HubStartError(f"the hub at {url} did not become ready in time")
+        time.sleep(0.2)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
