@@ -93,6 +93,22 @@ def upsert(session: AsyncSession, model: Any, keys: list[str], values: dict[str,
     return statement.on_conflict_do_update(index_elements=keys, set_=changes)
 
 
+async def recreate_database(url: str) -> None:
+    """Drop the PostgreSQL database `url` names and create it empty, ending every connection to
+    it (for load tests and test servers, never a hub's own database)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        await admin.dispose()
+
+
 def create_engine(url: str, *, pool_size: int = 32) -> AsyncEngine:
     """Create the async engine for PostgreSQL (asyncpg) or the embedded SQLite file."""
     if url.startswith("sqlite"):

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
@@ -16,8 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from dispatch.replay.ownhub import free_port, wait_ready
 from dispatch.replay.ownhub import stop as stop_hub
-from dispatch.replay.ownhub import wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "loadtests" / "results"
@@ -107,13 +106,6 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def hub_env(**extra: str) -> dict[str, str]:
     env = {
         **os.environ,
@@ -132,19 +124,12 @@ def prepare_database() -> None:
     """Create the benchmark database afresh (empty, migrated) and flush the benchmark Redis."""
     import asyncio
 
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
+    from redis.asyncio import Redis
+
+    from dispatch.db import recreate_database
 
     async def create() -> None:
-        url = make_url(BENCH_DATABASE_URL)
-        engine = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-        await engine.dispose()
-        from redis.asyncio import Redis
-
+        await recreate_database(BENCH_DATABASE_URL)
         redis = Redis.from_url(BENCH_REDIS_URL)
         await redis.flushdb()
         await redis.aclose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from dispatch.db import create_engine
 from dispatch.main import create_app
 from dispatch.models import Base
 from dispatch.redis import create_redis
+from dispatch.replay.ownhub import free_port
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get(
@@ -198,13 +198,6 @@ def make_app(settings: Settings, redis: Redis, committed: AsyncEngine) -> Callab
         return create_app(settings.model_copy(update=overrides))
 
     return build
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.asynccontextmanager

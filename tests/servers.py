@@ -13,14 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.conftest import IN_CI, free_port
 
 
 def reachable(port: int) -> bool:

@@ -20,12 +20,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from dispatch.auth import tokens
 from dispatch.auth.schemas import Principal, Role
+from dispatch.db import recreate_database
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, TEST_SECRET, unavailable
 from tests.servers import free_port
 
@@ -37,21 +36,12 @@ EXAMPLES = int(os.environ.get("DISPATCH_FUZZ_EXAMPLES", "8"))
 pytestmark = pytest.mark.slow
 
 
-async def fresh_database() -> None:
-    url = make_url(FUZZ_DATABASE_URL)
-    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-    finally:
-        await admin.dispose()
 
 
 @pytest.fixture(scope="module")
 def hub_url() -> Iterator[str]:
     try:
-        asyncio.run(fresh_database())
+        asyncio.run(recreate_database(FUZZ_DATABASE_URL))
     except Exception as error:
         unavailable("PostgreSQL", error)
     env = {**os.environ, "DISPATCH_DATABASE_URL": FUZZ_DATABASE_URL,

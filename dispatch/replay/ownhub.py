@@ -35,21 +35,15 @@ def free_port() -> int:
 
 async def _recreate(database_url: str, redis_url: str) -> None:
     from redis.asyncio import Redis
-    from sqlalchemy import text
     from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from dispatch.db import recreate_database
 
     url = make_url(database_url)
     if not url.database or "replay" not in url.database:
         raise HubStartError(f"--fresh drops the database: its name must contain 'replay' "
                             f"(got {url.database!r})")
-    engine = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-    finally:
-        await engine.dispose()
+    await recreate_database(database_url)
     redis = Redis.from_url(redis_url)
     try:
         await redis.flushdb()
