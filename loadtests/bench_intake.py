@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ import orjson
 from dispatch.replay.http import HttpPool
 from dispatch.replay.wsclient import connect
 from loadtests.common import (
+    Client,
     auth_headers,
     bench_token,
     hubs,
@@ -36,32 +36,6 @@ from loadtests.common import (
 from loadtests.scenario import load_bench_scenario
 
 POSITIONS = 60
-
-
-class Client:
-    """JSON over the replay's lean HTTP client (a general client costs more CPU than the hub)."""
-
-    def __init__(self, pool: HttpPool, headers: dict[str, str]) -> None:
-        self.pool, self.headers = pool, headers
-
-    async def post(self, path: str, body: Any) -> Reply:
-        status, payload = await self.pool.request("POST", path, headers=self.headers,
-                                                  body=orjson.dumps(body))
-        return Reply(status, payload)
-
-    async def put(self, path: str, body: Any) -> Reply:
-        status, payload = await self.pool.request("PUT", path, headers=self.headers,
-                                                  body=orjson.dumps(body))
-        return Reply(status, payload)
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-
-    def json(self) -> Any:
-        return orjson.loads(self.body)
 
 
 async def run_rate(base: str, rate: float, seconds: float) -> dict[str, Any]:

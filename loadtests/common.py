@@ -10,11 +10,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from dispatch.replay.http import HttpPool
 from dispatch.replay.ownhub import free_port, wait_ready
 from dispatch.replay.ownhub import stop as stop_hub
 
@@ -45,6 +49,35 @@ def bench_token(*roles: str, unit_id: str | None = None, name: str = "bench") ->
 
 def auth_headers(*roles: str, unit_id: str | None = None) -> dict[str, str]:
     return {"Authorization": f"Bearer {bench_token(*roles, unit_id=unit_id)}"}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+class Client:
+    """JSON over the replay's lean HTTP client (a general client costs more CPU than the hub)."""
+
+    def __init__(self, pool: HttpPool, headers: dict[str, str]) -> None:
+        self.pool, self.headers = pool, headers
+
+    async def send(self, method: str, path: str, body: Any = None,
+                   headers: dict[str, str] | None = None) -> Reply:
+        status, payload = await self.pool.request(
+            method, path, headers=headers or self.headers,
+            body=orjson.dumps(body) if body is not None else None)
+        return Reply(status, payload)
+
+    async def post(self, path: str, body: Any) -> Reply:
+        return await self.send("POST", path, body)
+
+    async def put(self, path: str, body: Any) -> Reply:
+        return await self.send("PUT", path, body)
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -139,11 +172,17 @@ def prepare_database() -> None:
                    check=True, capture_output=True, cwd=ROOT)
 
 
+class HubUrl(str):
+    """A hub's base URL, with the process id that serves it (its workers are its children)."""
+
+    pid: int = 0
+
+
 @contextlib.contextmanager
-def hubs(count: int, *, workers: int = 1, **env: str) -> Iterator[list[str]]:
+def hubs(count: int, *, workers: int = 1, **env: str) -> Iterator[list[HubUrl]]:
     """Start `count` hub processes on free ports; yield their base URLs."""
     procs: list[subprocess.Popen[bytes]] = []
-    urls = []
+    urls: list[HubUrl] = []
     try:
         for _ in range(count):
             port = free_port()
@@ -152,7 +191,9 @@ def hubs(count: int, *, workers: int = 1, **env: str) -> Iterator[list[str]]:
                  "--port", str(port), "--workers", str(workers)],
                 env=hub_env(**env), cwd=ROOT, start_new_session=True,
             ))
-            urls.append(f"http://127.0.0.1:{port}")
+            url = HubUrl(f"http://127.0.0.1:{port}")
+            url.pid = procs[-1].pid
+            urls.append(url)
         deadline = time.monotonic() + 60
         for url, proc in zip(urls, procs, strict=True):
             wait_ready(url, proc, deadline=deadline)

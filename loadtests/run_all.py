@@ -10,6 +10,7 @@ BENCHMARKS = [
     "loadtests.bench_fanout",
     "loadtests.bench_intake",
     "loadtests.bench_fleet",
+    "loadtests.bench_requests",
     "loadtests.bench_replay",
 ]
 
