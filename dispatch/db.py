@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -64,6 +64,12 @@ class Base(DeclarativeBase):
         list[str]: JSONType,
         list[dict[str, Any]]: JSONType,
     }
+
+
+def table(model: type[Base]) -> Table:
+    """A mapped class's table. Statements on the table skip the ORM's bookkeeping (an ORM
+    UPDATE looks for the rows it changes in the session), which busy paths do not need."""
+    return cast(Table, model.__table__)
 
 
 def insert_ignoring(session_or_dialect: AsyncSession | str, model: Any, conflict: list[str]) -> Any:

@@ -119,6 +119,11 @@ class Acd:
             rows = await pipe.execute()
         return {i: row for i, row in zip(ids, rows, strict=True) if row}
 
+    async def position(self, position_id: str) -> dict[str, str]:
+        """One position's live state (empty when Redis has none)."""
+        row: dict[str, str] = await self.redis.hgetall(self.keys.position(position_id))  # type: ignore[misc,assignment]
+        return row
+
     async def add_callback(self, callback_id: str, *, created_ms: int) -> None:
         await self.redis.zadd(self.keys.callbacks, {callback_id: created_ms})
 

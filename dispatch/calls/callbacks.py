@@ -11,6 +11,7 @@ from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Callback, CallbackStatus, Position, PositionState
 from dispatch.calls.service import acd, callback_event, find_position, ms, position_event
+from dispatch.db import table
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.runtime import Runtime
 
@@ -70,7 +71,7 @@ async def take_callback(
         await session.refresh(callback)
         raise Conflict(f"callback is {callback.status} (taken by {callback.taken_by})",
                        status_now=callback.status)
-    await session.execute(update(Position).where(Position.id == position_id).values(
+    await session.execute(update(table(Position)).where(Position.id == position_id).values(
         state=PositionState.DIALLING, state_since=now))
     await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
                        action="callback.take", target_type="callback", target_id=str(callback.id),
@@ -108,7 +109,7 @@ async def record_outcome(
     if not resolved:
         callback.taken_by = None
     if position_id:
-        await session.execute(update(Position).where(Position.id == position_id).values(
+        await session.execute(update(table(Position)).where(Position.id == position_id).values(
             state=PositionState.WRAP_UP, state_since=now))
     await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
                        action="callback.outcome", target_type="callback", target_id=str(callback.id),

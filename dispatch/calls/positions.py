@@ -13,6 +13,7 @@ from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Position, PositionState
 from dispatch.calls.schemas import PositionOut
 from dispatch.calls.service import acd, find_position, ms, offer_events, position_event
+from dispatch.db import table
 from dispatch.errors import Conflict
 from dispatch.runtime import Runtime
 
@@ -40,7 +41,7 @@ async def change_state(
             values["user"] = user
         if state != PositionState.ON_CALL:
             values["call_id"] = None
-        await session.execute(update(Position).where(Position.id == position_id).values(**values))
+        await session.execute(update(table(Position)).where(Position.id == position_id).values(**values))
         await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
                            action="position.state", target_type="position", target_id=position_id,
                            before=before, after={"state": state, "user": values.get("user")}, at=now)
@@ -49,35 +50,36 @@ async def change_state(
             position_event(rt, position_id, state, result.previous, user=user or position.user),
             *offer_events(rt, result.offers),
         )
-    return (await list_positions(session=session, rt=rt, only=position_id))[0]
+        position = Position(**{  # the row as now recorded
+            "id": position.id, "name": position.name, "supervisor": position.supervisor,
+            "user": position.user, "call_id": position.call_id, **values})
+    try:
+        row = await acd(rt).position(position_id)
+    except (RedisError, OSError):
+        row = {}
+    return position_out(position, row)
 
 
-async def list_positions(
-    *, session: AsyncSession, rt: Runtime, only: str | None = None
-) -> list[PositionOut]:
+def position_out(p: Position, row: dict[str, str]) -> PositionOut:
+    """A position with its live state from Redis (`row`), else the last one recorded."""
+    if row:
+        since = datetime.fromtimestamp(int(row["since"]) / 1000, UTC) if row.get("since") else None
+        return PositionOut(
+            id=p.id, name=p.name, supervisor=p.supervisor, state=row.get("state", p.state),
+            user=row.get("user") or p.user, since=since, call_id=row.get("call") or None,
+            offered_call_id=row.get("offered") or None,
+        )
+    return PositionOut(
+        id=p.id, name=p.name, supervisor=p.supervisor, state=p.state, user=p.user,
+        since=p.state_since, call_id=str(p.call_id) if p.call_id else None, offered_call_id=None,
+    )
+
+
+async def list_positions(*, session: AsyncSession, rt: Runtime) -> list[PositionOut]:
     """Every position with its live state (from Redis, else the last one recorded)."""
-    query = select(Position).order_by(Position.id)
-    if only:
-        query = query.where(Position.id == only)
-    positions = (await session.scalars(query)).all()
+    positions = (await session.scalars(select(Position).order_by(Position.id))).all()
     try:
         live = await acd(rt).positions()
     except (RedisError, OSError):
         live = {}
-    out = []
-    for p in positions:
-        row = live.get(p.id)
-        if row:
-            since = datetime.fromtimestamp(int(row["since"]) / 1000, UTC) if row.get("since") else None
-            out.append(PositionOut(
-                id=p.id, name=p.name, supervisor=p.supervisor, state=row.get("state", p.state),
-                user=row.get("user") or p.user, since=since, call_id=row.get("call") or None,
-                offered_call_id=row.get("offered") or None,
-            ))
-        else:
-            out.append(PositionOut(
-                id=p.id, name=p.name, supervisor=p.supervisor, state=p.state, user=p.user,
-                since=p.state_since, call_id=str(p.call_id) if p.call_id else None,
-                offered_call_id=None,
-            ))
-    return out
+    return [position_out(p, live.get(p.id, {})) for p in positions]

@@ -17,7 +17,7 @@ from dispatch.audit.schemas import Actor
 from dispatch.calls.acd import Acd, Offer
 from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus, Position, PositionState
 from dispatch.calls.schemas import CallIn
-from dispatch.db import insert_ignoring
+from dispatch.db import insert_ignoring, table
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.runtime import Runtime
@@ -89,6 +89,15 @@ async def find_position(session: AsyncSession, position_id: str, field: str) -> 
     if position is None:
         raise InvalidInput.field(field, f"no position {position_id!r}")
     return position
+
+
+def as_recorded(session: AsyncSession, call: Call, **values: Any) -> Call:
+    """The call as the committed UPDATE left it, without reading it back (which would take a
+    transaction of its own)."""
+    session.expunge(call)
+    for name, value in values.items():
+        setattr(call, name, value)
+    return call
 
 
 def ended_conflict(call: Call) -> Conflict:
@@ -169,7 +178,7 @@ async def answer_call(
                   escalated_at=call.escalated_at, breached_at=call.breached_at)
     try:
         updated = await session.execute(
-            update(Call)
+            update(table(Call))
             .where(Call.id == call.id, Call.status == CallStatus.RINGING)
             .values(status=CallStatus.ANSWERED, answered_at=now, answered_by=position_id)
             .returning(Call.id)
@@ -177,7 +186,7 @@ async def answer_call(
         if updated.first() is None:
             raise Conflict("the call was answered or ended meanwhile")
         await session.execute(
-            update(Position).where(Position.id == position_id)
+            update(table(Position)).where(Position.id == position_id)
             .values(state=PositionState.ON_CALL, state_since=now, call_id=call.id)
         )
         await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
@@ -190,7 +199,7 @@ async def answer_call(
         await undo_answer(rt, queued, position_id, now,
                           requeue=await still_ringing(session, queued.id))
         raise
-    await session.refresh(call)
+    as_recorded(session, call, status=CallStatus.ANSWERED, answered_at=now, answered_by=position_id)
     wait = (now - call.rung_at).total_seconds()
     rt.metrics.calls_answered.inc()
     rt.metrics.answer_seconds.observe(max(wait, 0.0))
@@ -258,7 +267,7 @@ async def abandon_call(
     if at < call.rung_at:
         raise InvalidInput.field("body.at", "is before the call rang")
     updated = await session.execute(
-        update(Call).where(Call.id == call.id, Call.status == CallStatus.RINGING)
+        update(table(Call)).where(Call.id == call.id, Call.status == CallStatus.RINGING)
         .values(status=CallStatus.ABANDONED, abandoned_at=at).returning(Call.id)
     )
     if updated.first() is None:
@@ -275,7 +284,7 @@ async def abandon_call(
                        before={"status": "ringing"},
                        after={"status": "abandoned", "callback_id": str(callback.id)}, at=now)
     await session.commit()
-    await session.refresh(call)
+    as_recorded(session, call, status=CallStatus.ABANDONED, abandoned_at=at)
     rt.metrics.calls_abandoned.inc()
     events = [
         rt.bus.event("call.abandoned", {
@@ -318,18 +327,18 @@ async def end_call(
     now = rt.clock.now()
     at = at or now
     position_id = call.answered_by
-    await session.execute(update(Call).where(Call.id == call.id)
+    await session.execute(update(table(Call)).where(Call.id == call.id)
                           .values(status=CallStatus.ENDED, ended_at=at))
     if position_id:
         await session.execute(
-            update(Position).where(Position.id == position_id, Position.call_id == call.id)
+            update(table(Position)).where(Position.id == position_id, Position.call_id == call.id)
             .values(state=PositionState.WRAP_UP, state_since=now, call_id=None)
         )
     await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
                        action="call.ended", target_type="call", target_id=str(call.id),
                        before={"status": "answered"}, after={"status": "ended"}, at=now)
     await session.commit()
-    await session.refresh(call)
+    as_recorded(session, call, status=CallStatus.ENDED, ended_at=at)
     events = [rt.bus.event("call.ended", {"call_id": str(call.id), "ended_at": at,
                                           "position_id": position_id}, at=now)]
     if position_id:
@@ -362,17 +371,17 @@ async def transfer_call(
             await acd(rt).set_position(target.id, taken.previous, user=None, now_ms=ms(now))
         raise Conflict(f"position {target.id} is {taken.previous}, not ready",
                        position_state=taken.previous)
-    await session.execute(update(Call).where(Call.id == call.id).values(answered_by=target.id))
-    await session.execute(update(Position).where(Position.id == target.id).values(
+    await session.execute(update(table(Call)).where(Call.id == call.id).values(answered_by=target.id))
+    await session.execute(update(table(Position)).where(Position.id == target.id).values(
         state=PositionState.ON_CALL, state_since=now, call_id=call.id))
     if source:
-        await session.execute(update(Position).where(Position.id == source).values(
+        await session.execute(update(table(Position)).where(Position.id == source).values(
             state=PositionState.WRAP_UP, state_since=now, call_id=None))
     await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
                        action="call.transfer", target_type="call", target_id=str(call.id),
                        before={"position_id": source}, after={"position_id": target.id}, at=now)
     await session.commit()
-    await session.refresh(call)
+    as_recorded(session, call, answered_by=target.id)
     events = [
         rt.bus.event("call.transferred", {"call_id": str(call.id), "from_position_id": source,
                                           "to_position_id": target.id}, at=now),

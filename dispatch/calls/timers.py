@@ -17,6 +17,7 @@ from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus, Po
 from dispatch.calls.schemas import SloOut
 from dispatch.calls.service import acd, ms, offer_events
 from dispatch.calls.slo import compute, export
+from dispatch.db import table
 from dispatch.redis import Keys
 from dispatch.runtime import Runtime
 
@@ -43,11 +44,11 @@ async def tick(rt: Runtime, now: datetime | None = None) -> tuple[list[str], lis
             select(Call).where(Call.id.in_([*escalated, *breached]))
         )).all()}
         if escalated:
-            await session.execute(update(Call).where(
+            await session.execute(update(table(Call)).where(
                 Call.id.in_([c.id for k, c in calls.items() if k in escalated]),
                 Call.escalated_at.is_(None)).values(escalated_at=now))
         if breached:
-            await session.execute(update(Call).where(
+            await session.execute(update(table(Call)).where(
                 Call.id.in_([c.id for k, c in calls.items() if k in breached]),
                 Call.breached_at.is_(None)).values(breached_at=now))
         await session.commit()

@@ -21,7 +21,7 @@ from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.errors import Conflict, DispatchError, NotFound
 from dispatch.fleet import states
-from dispatch.fleet.models import Assignment, AssignmentStatus, Unit
+from dispatch.fleet.models import Assignment, AssignmentStatus, UnitRef
 from dispatch.fleet.models import UnitStatus as S
 from dispatch.fleet.recommend import Recommendation, recommend
 from dispatch.fleet.service import (
@@ -369,8 +369,9 @@ async def propose(rt: Runtime, incident_id: uuid.UUID, *, reason: str) -> str | 
 
 async def report(
     *, session: AsyncSession, rt: Runtime, unit_id: str, to: S, actor: Actor, reason: str | None
-) -> None:
-    """Apply a crew's status report and what it means for the unit's job."""
+) -> dict[str, str]:
+    """Apply a crew's status report and what it means for the unit's job; return the unit's
+    live state after it."""
     row = await live(rt).unit(unit_id)
     if not row:
         raise NotFound(f"no unit {unit_id!r}")
@@ -420,6 +421,7 @@ async def report(
                                                assignment_id=current or None))
     if repropose and assignment is not None:
         await propose(rt, assignment.incident_id, reason=f"unit {unit_id} went out of service")
+    return moved.row
 
 
 async def handed_over(rt: Runtime, *, unit_id: str, assignment_id: uuid.UUID, actor: Actor) -> bool:
@@ -438,7 +440,7 @@ async def handed_over(rt: Runtime, *, unit_id: str, assignment_id: uuid.UUID, ac
 
 
 async def _job_effects(
-    session: AsyncSession, rt: Runtime, assignment: Assignment, unit: Unit, *, to: S,
+    session: AsyncSession, rt: Runtime, assignment: Assignment, unit: UnitRef, *, to: S,
     at: datetime, actor: Actor, reason: str | None,
 ) -> list[OutgoingEvent]:
     """What the hospital must hear when the unit moves on a job."""

@@ -45,6 +45,7 @@ class Moved:
     result: str  # ok | unknown | illegal | mismatch | infectious
     previous: str
     assignment: str
+    row: dict[str, str]  # the unit's live state after an ok move (empty otherwise)
 
     @property
     def ok(self) -> bool:
@@ -94,7 +95,8 @@ class FleetLive:
             keys=[k.unit(unit_id), k.available_geo, k.ack_deadlines],
             args=[unit_id, to, now_ms, ",".join(sorted(allowed)), expect, assignment, incident,
                   deadline, infectious, int(needs_clean)])
-        return Moved(str(out[0]), str(out[1]), str(out[2]))
+        flat = [str(item) for item in out[3:]]
+        return Moved(str(out[0]), str(out[1]), str(out[2]), dict(zip(flat[::2], flat[1::2], strict=True)))
 
     async def report_position(
         self, unit_id: str, lat: float, lon: float, *, at_ms: int, publish_every_ms: int

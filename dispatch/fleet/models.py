@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -91,6 +92,16 @@ class Unit(Base):
     position_at: Mapped[datetime | None]
     assignment_id: Mapped[uuid.UUID | None]
     infectious_load: Mapped[bool] = mapped_column(default=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRef:
+    """What a status change reads back from the unit's row (for the hospital's notice)."""
+
+    id: str
+    call_sign: str
+    lat: float | None
+    lon: float | None
 
 
 class UnitEvent(Base):

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
+from dispatch.db import table
 from dispatch.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound
 from dispatch.fleet import states
 from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units
-from dispatch.fleet.models import Post, Unit, UnitEvent
+from dispatch.fleet.models import Post, Unit, UnitEvent, UnitRef
 from dispatch.fleet.models import UnitStatus as S
 from dispatch.fleet.schemas import PostOut, UnitOut
 from dispatch.fleet.travel import Osrm, StraightLine, TravelModel
@@ -125,28 +126,35 @@ def refused(unit_id: str, to: str, moved: Moved) -> DispatchError:
         status_now=moved.previous, to=to)
 
 
+UNITS = table(Unit).c
+UPDATE_UNIT = update(table(Unit)).returning(UNITS.id, UNITS.call_sign, UNITS.lat, UNITS.lon)
+INSERT_UNIT_EVENT = insert(table(UnitEvent))
+
+
 async def write_status(
     session: AsyncSession, *, unit_id: str, previous: str, to: str, at: datetime, actor: Actor,
     assignment_id: uuid.UUID | str | None = "keep", infectious: bool | None = None,
     reason: str | None = None, action: str = "unit.status",
-) -> Unit:
-    """Record a status change in PostgreSQL: the unit row, its history and the audit log."""
-    unit = await session.get(Unit, unit_id, with_for_update=True)
-    if unit is None:
-        raise NotFound(f"no unit {unit_id!r}")
-    unit.status, unit.status_at = to, at
+) -> UnitRef:
+    """Record a status change in PostgreSQL: the unit row, its history and the audit log
+    (three statements; the UPDATE locks the row until the caller commits)."""
+    values: dict[str, Any] = {"status": to, "status_at": at}
     if assignment_id != "keep":
-        unit.assignment_id = assignment_id if not isinstance(assignment_id, str) else None
+        values["assignment_id"] = assignment_id if not isinstance(assignment_id, str) else None
     if infectious is not None:
-        unit.infectious_load = infectious
-    session.add(UnitEvent(unit_id=unit_id, at=at, type="status", from_status=previous,
-                          to_status=to, actor=actor.name[:64],
-                          data={"reason": reason} if reason else {}))
+        values["infectious_load"] = infectious
+    row = (await session.execute(UPDATE_UNIT.where(UNITS.id == unit_id).values(values))).first()
+    if row is None:
+        raise NotFound(f"no unit {unit_id!r}")
+    await session.execute(INSERT_UNIT_EVENT, {
+        "unit_id": unit_id, "at": at, "type": "status", "from_status": previous, "to_status": to,
+        "lat": None, "lon": None, "actor": actor.name[:64],
+        "data": {"reason": reason} if reason else {}})
     await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
                        action=action, target_type="unit", target_id=unit_id,
                        before={"status": previous},
                        after={"status": to, **({"reason": reason} if reason else {})}, at=at)
-    return unit
+    return UnitRef(id=row.id, call_sign=row.call_sign, lat=row.lat, lon=row.lon)
 
 
 def status_event(rt: Runtime, unit_id: str, previous: str, to: str, at: datetime,
@@ -184,9 +192,9 @@ async def change_status(
         return await get_unit(rt=rt, unit_id=unit_id)
     if to not in states.REPORTED:
         raise InvalidInput.field("body.status", f"{to} is set by the hub, not reported")
-    await assignments.report(session=session, rt=rt, unit_id=unit_id, to=to, actor=actor,
-                             reason=reason)
-    return await get_unit(rt=rt, unit_id=unit_id)
+    row = await assignments.report(session=session, rt=rt, unit_id=unit_id, to=to, actor=actor,
+                                   reason=reason)
+    return unit_out({"id": unit_id, **row}, now_ms=ms(rt.clock.now()), stale_after_ms=stale_ms(rt))
 
 
 async def report_position(

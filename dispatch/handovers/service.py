@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.errors import Conflict, InvalidInput, NotFound
-from dispatch.fleet.models import Assignment, Unit
+from dispatch.fleet.models import Assignment, Unit, UnitRef
 from dispatch.handovers.models import Handover, HandoverStatus
 from dispatch.hospitals.models import Hospital
 from dispatch.incidents.models import Incident
@@ -45,7 +45,7 @@ def scope_of(handover: Handover) -> Scope:
 
 
 def handover_data(handover: Handover, hospital: Hospital | None = None,
-                  unit: Unit | None = None) -> dict[str, Any]:
+                  unit: Unit | UnitRef | None = None) -> dict[str, Any]:
     return {
         "handover_id": str(handover.id), "id": str(handover.id),
         "assignment_id": str(handover.assignment_id), "incident_id": str(handover.incident_id),
@@ -61,7 +61,7 @@ def handover_data(handover: Handover, hospital: Hospital | None = None,
 
 
 async def on_transporting(
-    *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: Unit, at: datetime
+    *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: UnitRef, at: datetime
 ) -> list[OutgoingEvent]:
     """The unit starts transporting: tell the destination hospital what is coming, and when."""
     if assignment.destination_hospital_id is None:
@@ -91,7 +91,7 @@ async def on_transporting(
 
 
 async def on_arrival(
-    *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: Unit, at: datetime
+    *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: UnitRef, at: datetime
 ) -> list[OutgoingEvent]:
     """The crew marks arrival: the handover clock starts."""
     handover = (await session.scalars(
@@ -114,7 +114,7 @@ async def on_arrival(
 
 
 async def on_handover_done(
-    *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: Unit, at: datetime,
+    *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: UnitRef, at: datetime,
     actor: Actor, reason: str | None,
 ) -> list[OutgoingEvent]:
     """The unit reports the handover done; unless the hospital already did, a reason is needed."""

@@ -5,7 +5,8 @@
 --       incident to set (same), ack deadline ms ('*' keep, '' clear, ms),
 --       infectious load ('*' keep, '0', '1'), needs a clean unit ('1' or '0')
 -- Returns {result, previous status, current assignment}; result is ok, unknown, illegal,
--- mismatch or infectious. Nothing changes unless result is ok.
+-- mismatch or infectious. Nothing changes unless result is ok; then the unit's hash as it
+-- now is follows (field, value, ...), so the caller need not read it again.
 local unit, geo, deadlines = KEYS[1], KEYS[2], KEYS[3]
 local id, to, now = ARGV[1], ARGV[2], ARGV[3]
 local allowed, expect = ARGV[4], ARGV[5]
@@ -37,4 +38,6 @@ if to == 'available' and cur[6] == '1' and cur[4] and cur[4] ~= '' and cur[5] an
 else
   redis.call('ZREM', geo, id)
 end
-return {'ok', status, assignment}
+local out = {'ok', status, assignment}
+for _, item in ipairs(redis.call('HGETALL', unit)) do out[#out + 1] = item end
+return out
