@@ -37,30 +37,39 @@ def snapshot(incident: Incident) -> dict[str, Any]:
 
 
 async def incident_out(session: AsyncSession, incident: Incident) -> IncidentOut:
-    out = IncidentOut.model_validate(incident)
-    out.call_ids = list((await session.scalars(
+    call_ids = list((await session.scalars(
         select(Call.id).where(Call.incident_id == incident.id).order_by(Call.rung_at))).all())
     latest = (await session.scalars(
         select(RoutingDecision).where(RoutingDecision.incident_id == incident.id)
         .order_by(RoutingDecision.decided_at.desc(), RoutingDecision.id.desc()).limit(1))).first()
+    return out_of(incident, call_ids, latest)
+
+
+def out_of(incident: Incident, call_ids: list[uuid.UUID], latest: RoutingDecision | None) -> IncidentOut:
+    """The incident as consoles see it: its calls and its latest routing decision."""
+    out = IncidentOut.model_validate(incident)
+    out.call_ids = call_ids
     if latest is not None:
         out.decision = {"id": str(latest.id), "decided_at": latest.decided_at.isoformat(),
                         **latest.decision}
     return out
 
 
-async def route(session: AsyncSession, rt: Runtime, incident: Incident, actor: Actor) -> None:
-    """Decide where the patient goes as soon as the incident has a location.
+async def route(
+    session: AsyncSession, rt: Runtime, incident: Incident, actor: Actor
+) -> RoutingDecision | None:
+    """Decide where the patient goes as soon as the incident has a location; the decision made.
 
     A routing failure never loses the incident: it is logged and the console can ask again.
     """
     if incident.lat is None or incident.lon is None or incident.status != IncidentStatus.OPEN:
-        return
+        return None
     try:
-        await routing_service.decide_for_incident(session=session, rt=rt, incident_id=incident.id,
-                                                  actor=actor.name)
+        return await routing_service.decide_for_incident(
+            session=session, rt=rt, incident_id=incident.id, actor=actor.name)
     except DispatchError as error:
         log.warning("incident %s not routed: %s", incident.id, error.detail)
+        return None
 
 
 async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incident:
@@ -114,8 +123,8 @@ async def create_incident(
                        action="incident.create", target_type="incident", target_id=str(incident.id),
                        before=None, after=snapshot(incident), at=now)
     await session.commit()
-    await route(session, rt, incident, actor)
-    out = await incident_out(session, incident)
+    decision = await route(session, rt, incident, actor)
+    out = out_of(incident, [call.id], decision)  # a new incident: one call, no other decision
     await rt.bus.publish(rt.bus.event("incident.created", out.model_dump(mode="json"), at=now))
     await fleet.propose(rt, incident.id, reason="incident recorded")
     return out
