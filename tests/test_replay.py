@@ -136,3 +136,31 @@ def test_the_command_converts_a_csv_into_a_stream(tmp_path: Path) -> None:
     assert len(stream.calls) == 77
     assert all(c.rung_at.hour in (0, 1) for c in stream.calls)
     assert "Block" not in out.read_text()  # no addresses in a stream
+
+
+def test_cpu_figures_put_every_process_on_one_bar() -> None:
+    # 1,000 call events in 10 s: hub 12 s, simulation 1 s, PostgreSQL 3 s, Redis 0.5 s of CPU.
+    info = {"hub_cpu_s": 12.0, "client_cpu_s": 1.0,
+            "server_cpu_s": {"postgresql": 3.0, "redis": 0.5}}
+    figures = report.cpu_figures(info, events=1000, elapsed=10.0)
+    assert figures["hub_cores_busy"] == 1.2
+    assert figures["ms_per_call_event"] == {"hub": 12.0, "simulation": 1.0, "postgresql": 3.0,
+                                            "redis": 0.5}
+    # 16.5 ms per call event at 500 call events/s: 8.25 cores.
+    assert figures["cores_at_bar_rate"] == 8.25
+    # A hub the replay did not start: nothing to add up.
+    assert report.cpu_figures({"client_cpu_s": 1.0}, events=1000, elapsed=10.0)["cores_at_bar_rate"] is None
+
+
+def test_only_servers_on_this_host_are_counted() -> None:
+    from dispatch.replay import ownhub
+
+    local = ownhub.local_servers("postgresql+asyncpg://postgres@127.0.0.1:5432/x", "redis://localhost:6379/0")
+    assert local == {"postgresql", "redis"}
+    assert ownhub.local_servers("postgresql+asyncpg://db.example:5432/x", "redis://cache.example/0") == set()
+    assert ownhub.local_servers("sqlite+aiosqlite:///hub.db", "redis://10.0.0.5/0") == set()
+    assert ownhub.server_cpu_seconds(set()) == {}
+    # This host runs the test Redis: it is found by name, and its CPU time only grows.
+    assert any(name == "redis-server" for _, name, _, _ in (ownhub._processes() or {}).values())
+    first = ownhub.server_cpu_seconds({"redis"})["redis"]
+    assert ownhub.server_cpu_seconds({"redis"})["redis"] >= first >= 0

@@ -146,8 +146,10 @@ def own_hub_run(args: argparse.Namespace, config: ReplayConfig, stream: CallStre
     ownhub.prepare(args.database_url, args.redis_url, scenario, fresh=args.fresh)
     with ownhub.serve(args.database_url, args.redis_url, workers=args.workers) as (url, key, pid):
         config.url = url
+        servers = ownhub.local_servers(args.database_url, args.redis_url)
         replay = Replay(config, items, Tokens.minted(key, run=run), own_hub=True,
-                        cpu=lambda: ownhub.cpu_seconds(pid))
+                        cpu=lambda: ownhub.cpu_seconds(pid),
+                        server_cpu=lambda: ownhub.server_cpu_seconds(servers))
         info = run_async(replay.run())
     hub = {"started_by_replay": True, "workers": args.workers, "scenario": scenario["name"],
            "units": len(scenario["units"]), "positions": positions,

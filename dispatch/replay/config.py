@@ -11,6 +11,10 @@ from typing import Literal
 HumanTime = Literal["real", "scaled"]
 
 
+# The overlay bar: call events per second the hub must take on 2 workers (issue 9).
+BAR_RATE = 500.0
+
+
 @dataclass(frozen=True)
 class People:
     """Human-like durations in seconds of real life (log-normal: median, spread).
@@ -54,7 +58,7 @@ class ReplayConfig:
     drain_seconds: float | None = None  # after the last ring, how long calls may take to finish
     settle_seconds: float = 10.0  # how long to wait for the last events on sockets
     # Overlay acceptance: sustained call events per second, and the p99 of hub-added latency.
-    target_rate: float = 500.0
+    target_rate: float = BAR_RATE
     latency_limit_ms: float = 50.0
     progress: bool = True
     out: Path | None = None  # folder for report.json and report.html

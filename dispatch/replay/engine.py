@@ -58,8 +58,10 @@ def staffing(schedule: list[Scheduled], config: ReplayConfig) -> int:
 
 class Replay:
     def __init__(self, config: ReplayConfig, schedule: list[Scheduled], tokens: Tokens, *,
-                 own_hub: bool = False, cpu: Callable[[], float | None] | None = None) -> None:
+                 own_hub: bool = False, cpu: Callable[[], float | None] | None = None,
+                 server_cpu: Callable[[], dict[str, float]] | None = None) -> None:
         self.cpu = cpu or (lambda: None)
+        self.server_cpu = server_cpu or dict
         self.config = config
         self.schedule = schedule
         self.tokens = tokens
@@ -88,6 +90,7 @@ class Replay:
             progress = Progress(self._line, enabled=self.config.progress)
             rec.started = rec.now()
             cpu_before, client_before = self.cpu(), time.process_time()
+            servers_before = self.server_cpu()
             progress.start()
             try:
                 await self._ring_all()
@@ -97,8 +100,10 @@ class Replay:
                 lag.cancel()
                 await self._stop_people()
             rec.finished = rec.now()
-            cpu_after = self.cpu()
+            cpu_after, servers_after = self.cpu(), self.server_cpu()
             self.info["client_cpu_s"] = round(time.process_time() - client_before, 2)
+            self.info["server_cpu_s"] = {name: round(used - servers_before.get(name, used), 2)
+                                         for name, used in servers_after.items()}
             if cpu_before is not None and cpu_after is not None:
                 self.info["hub_cpu_s"] = round(cpu_after - cpu_before, 2)
             await verify.settle(rec.calls.values(), self.seen, self.config.settle_seconds)

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -81,32 +82,66 @@ def prepare(database_url: str, redis_url: str, scenario: dict[str, Any], *, fres
                             f"{type(error).__name__}: {str(error)[:200]}") from None
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time used so far by a process and its children (Linux /proc), None elsewhere."""
+def _processes() -> dict[int, tuple[int, str, float, float]] | None:
+    """Every process's parent, name, CPU seconds so far and CPU seconds of its children that
+    have exited (Linux /proc), None elsewhere."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    parents: dict[int, int] = {}
-    used: dict[int, int] = {}
     try:
         names = os.listdir("/proc")
     except OSError:
         return None
+    found: dict[int, tuple[int, str, float, float]] = {}
     for name in names:
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
+                head, tail = handle.read().rsplit(")", 1)
         except OSError:
             continue
-        parents[int(name)] = int(fields[1])
-        used[int(name)] = int(fields[11]) + int(fields[12])
-    if pid not in used:
+        fields = tail.split()
+        found[int(name)] = (int(fields[1]), head.split("(", 1)[1],
+                            (int(fields[11]) + int(fields[12])) / ticks,
+                            (int(fields[13]) + int(fields[14])) / ticks)
+    return found
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by a process and its children (Linux /proc), None elsewhere."""
+    found = _processes()
+    if found is None or pid not in found:
         return None
-    family = {pid}
-    for child, parent in parents.items():  # workers are children of the serving process
-        if parent == pid:
-            family.add(child)
-    return sum(used[p] for p in family) / ticks
+    # workers are children of the serving process
+    return sum(used for p, (parent, _, used, _) in found.items() if p == pid or parent == pid)
+
+
+SERVERS = {"postgres": "postgresql", "redis-server": "redis"}
+LOCAL = {"127.0.0.1", "localhost", "::1", "", None}
+
+
+def local_servers(database_url: str, redis_url: str) -> set[str]:
+    """Which of the hub's servers run on this host (their CPU can be read here)."""
+    from sqlalchemy.engine import make_url
+
+    found = set()
+    if make_url(database_url).get_backend_name() == "postgresql" and make_url(database_url).host in LOCAL:
+        found.add("postgresql")
+    if urlsplit(redis_url).hostname in LOCAL:
+        found.add("redis")
+    return found
+
+
+def server_cpu_seconds(servers: set[str]) -> dict[str, float]:
+    """CPU time used so far by the PostgreSQL and Redis servers running on this host (their
+    processes by name, with the backends that have exited), to show what a run costs the
+    servers beside the hub."""
+    found = _processes() or {}
+    totals = dict.fromkeys(servers, 0.0)
+    for _, name, used, reaped in found.values():
+        server = SERVERS.get(name.split(":", 1)[0].strip())
+        if server in totals:
+            totals[server] += used + reaped
+    return totals
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-from dispatch.replay.config import ReplayConfig
+from dispatch.replay.config import BAR_RATE, ReplayConfig
 from dispatch.replay.record import CALL_EVENTS, LATENCIES, Recorder
 from dispatch.replay.stream import CallStream
 
@@ -97,12 +97,19 @@ def throughput(recorder: Recorder) -> dict[str, Any]:
 
 
 def cpu_figures(info: dict[str, Any], events: int, elapsed: float) -> dict[str, Any]:
-    """CPU the hub (if the replay started it) and the simulation used during the run."""
+    """CPU the hub (if the replay started it), the simulation and the servers on this host
+    used during the run; per call event, and the cores that cost would take at the bar's rate."""
     hub, client = info.get("hub_cpu_s"), info.get("client_cpu_s")
+    parts = {"hub": hub, "simulation": client, **info.get("server_cpu_s", {})}
+    per_event = {name: round(used * 1000 / events, 2) for name, used in parts.items()
+                 if used is not None and events}
     return {
-        "hub_cpu_s": hub, "client_cpu_s": client,
+        "hub_cpu_s": hub, "client_cpu_s": client, "server_cpu_s": info.get("server_cpu_s", {}),
         "hub_cores_busy": round(hub / elapsed, 2) if hub is not None and elapsed > 0 else None,
-        "hub_ms_per_call_event": round(hub * 1000 / events, 2) if hub is not None and events else None,
+        "hub_ms_per_call_event": per_event.get("hub"),
+        "ms_per_call_event": per_event,
+        "cores_at_bar_rate": (round(sum(per_event.values()) * BAR_RATE / 1000, 2)
+                              if hub is not None and per_event else None),
     }
 
 
@@ -257,6 +264,10 @@ def summary(result: dict[str, Any]) -> str:
     lines.append(f"  client loop lag p99 {lag['p99_ms']} ms max {lag['max_ms']} ms; CPU: simulation "
                  f"{cpu['client_cpu_s']} s, hub {cpu['hub_cpu_s']} s ({cpu['hub_cores_busy']} cores, "
                  f"{cpu['hub_ms_per_call_event']} ms per call event)")
+    if cpu.get("cores_at_bar_rate") is not None:
+        lines.append("  CPU per call event: " + ", ".join(
+            f"{name} {ms} ms" for name, ms in cpu["ms_per_call_event"].items())
+            + f"; at {BAR_RATE} call events/s that is {cpu['cores_at_bar_rate']} cores")
     lines.extend(f"  note: {note}" for note in result["notes"])
     verdict = result.get("acceptance")
     if verdict:
