@@ -230,10 +230,11 @@ async def test_ack_timeout_releases_the_unit_and_proposes_the_next(
 
 
 async def test_auto_dispatch_sends_the_next_unit_after_a_decline(
-    app: Any, client: httpx.AsyncClient, scenario: Any
+    app: Any, client: httpx.AsyncClient, scenario: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rt = runtime(app)
-    rt.settings.auto_dispatch_severities = ["critical"]
+    # The settings are shared by every test's app: put them back afterwards.
+    monkeypatch.setattr(rt.settings, "auto_dispatch_severities", ["critical"])
     incident_id = await new_incident(app, severity="critical")
     from dispatch.fleet import assignments
 

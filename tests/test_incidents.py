@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -105,3 +106,21 @@ async def test_invalid_incidents_name_the_field_and_change_nothing(
     unchanged = (await client.get(f"/api/v1/incidents/{made['id']}")).json()
     assert unchanged["severity"] == "critical"
     assert unchanged["status"] == "open"
+
+
+async def test_a_new_critical_incident_is_sent_a_unit_at_once_when_auto_dispatch_is_on(
+    app: Any, client: httpx.AsyncClient, clock: ManualClock, scenario: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app.state.runtime.settings, "auto_dispatch_severities", ["critical"])
+    await ready(client, "P1")
+    created = await client.post("/api/v1/incidents", json=incident_body(await answered_call(client, clock)))
+    assert created.status_code == 201, created.text
+    incident = created.json()
+    # The answer is the incident as recorded: its one call and the routing decision just made.
+    assert len(incident["call_ids"]) == 1
+    assert incident["decision"]["destination"]["hospital_id"] == "general"
+    jobs = (await client.get(f"/api/v1/assignments?incident_id={incident['id']}")).json()
+    assert [(j["status"], j["confirmed_by"]) for j in jobs] == [("confirmed", "hub:auto-dispatch")]
+    assert jobs[0]["unit_id"] in ("A1", "A2")  # the two units at the North post
+    assert (await client.get(f"/api/v1/incidents/{incident['id']}")).json()["status"] == "dispatched"

@@ -333,15 +333,19 @@ async def time_out(rt: Runtime, unit_id: str) -> bool:
     return True
 
 
-async def propose(rt: Runtime, incident_id: uuid.UUID, *, reason: str) -> str | None:
-    """Tell consoles which unit should go next; send it at once for auto-dispatch severities."""
+async def propose(rt: Runtime, incident_id: uuid.UUID, *, reason: str,
+                  new: Incident | None = None) -> str | None:
+    """Tell consoles which unit should go next; send it at once for auto-dispatch severities.
+
+    `new` is an incident its caller has just created (it has no jobs yet): it is not read again."""
     async with rt.sessionmaker() as session:
-        incident = await session.get(Incident, incident_id)
+        incident = (await session.merge(new, load=False) if new is not None
+                    else await session.get(Incident, incident_id))
         if (incident is None or incident.lat is None
                 or incident.status not in (IncidentStatus.OPEN, IncidentStatus.DISPATCHED)):
             return None
-        open_jobs = await session.scalar(select(func.count()).select_from(Assignment).where(
-            Assignment.incident_id == incident_id, Assignment.status.in_(OPEN)))
+        open_jobs = new is None and await session.scalar(select(func.count()).select_from(
+            Assignment).where(Assignment.incident_id == incident_id, Assignment.status.in_(OPEN)))
         if open_jobs:
             return None
         try:
@@ -376,7 +380,9 @@ async def report(
     if not row:
         raise NotFound(f"no unit {unit_id!r}")
     current = row.get("assignment") or ""
-    assignment = await session.get(Assignment, uuid.UUID(current)) if current else None
+    # Going en route or on scene changes nothing about the job itself: no need to read it.
+    needs_job = bool(current) and to not in (S.EN_ROUTE, S.ON_SCENE)
+    assignment = await session.get(Assignment, uuid.UUID(current)) if needs_job else None
     if assignment is not None and assignment.status not in OPEN:
         assignment = None
     job_ends = assignment is not None and (

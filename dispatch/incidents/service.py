@@ -126,7 +126,7 @@ async def create_incident(
     decision = await route(session, rt, incident, actor)
     out = out_of(incident, [call.id], decision)  # a new incident: one call, no other decision
     await rt.bus.publish(rt.bus.event("incident.created", out.model_dump(mode="json"), at=now))
-    await fleet.propose(rt, incident.id, reason="incident recorded")
+    await fleet.propose(rt, incident.id, reason="incident recorded", new=incident)
     return out
 
 
