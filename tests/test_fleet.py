@@ -296,6 +296,37 @@ async def test_cancel_stands_the_unit_down(app: Any, client: httpx.AsyncClient, 
     assert again.status_code == 409
 
 
+async def test_the_incident_closes_with_its_last_job_and_reopens_when_its_units_stand_down(
+    app: Any, client: httpx.AsyncClient, scenario: Any
+) -> None:
+    incident_id = await new_incident(app)
+
+    async def incident_status() -> str:
+        async with runtime(app).sessionmaker() as session:
+            incident = await session.get(Incident, incident_id)
+            assert incident is not None
+            return incident.status
+
+    first = (await dispatch(client, incident_id, "A1")).json()
+    second = (await dispatch(client, incident_id, "A2")).json()
+    assert await incident_status() == "dispatched"
+    response = await client.post(f"/api/v1/assignments/{first['id']}/cancel", json={})
+    assert response.status_code == 200
+    assert await incident_status() == "dispatched"  # A2 is still on its way
+    response = await client.post(f"/api/v1/assignments/{second['id']}/cancel", json={})
+    assert response.status_code == 200
+    assert await incident_status() == "open"  # no unit left: back to the dispatchers
+    third = (await dispatch(client, incident_id, "A1")).json()
+    assert await incident_status() == "dispatched"
+    assert (await client.post(f"/api/v1/assignments/{third['id']}/acknowledge")).status_code == 200
+    for to in ("en_route", "on_scene", "available"):  # treated on scene, not transported
+        response = await client.post("/api/v1/units/A1/status", json={"status": to})
+        assert response.status_code == 200, (to, response.text)
+    assert await incident_status() == "closed"
+    closed = await published(app, "incident.closed")
+    assert [e["incident_id"] for e in closed] == [str(incident_id)]
+
+
 async def test_rebuild_after_flushdb_restores_units_and_open_assignments(
     app: Any, client: httpx.AsyncClient, scenario: Any
 ) -> None:

@@ -83,6 +83,43 @@ async def test_events_arrive_in_order_and_are_recorded(app: Any, server: str, db
     assert [r.data["n"] for r in rows] == list(range(50))
 
 
+async def test_the_archiver_writes_a_steady_trickle_in_few_batches(
+    app: Any, db: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One event every 10 ms for about a second: archived whole, in a few transactions (it
+    lingers after a short batch), not one transaction per event."""
+    rt = runtime(app)
+    batches: list[int] = []
+    store = archive.store
+
+    async def counted(rt_: Runtime, entries: Any) -> int:
+        if entries:
+            batches.append(len(entries))
+        return await store(rt_, entries)
+
+    monkeypatch.setattr(archive, "store", counted)
+    archiver = asyncio.create_task(archive.run(rt))
+    try:
+        ids = []
+        for n in range(80):
+            event = await rt.bus.emit("test.trickle", {"n": n}, scope=Scope())
+            ids.append(event.id)
+            await asyncio.sleep(0.01)
+        for _ in range(100):
+            if sum(batches) >= len(ids):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        archiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await archiver
+    rows = (await db.execute(select(Event.stream_id).where(Event.type == "test.trickle")
+                             .order_by(Event.id))).scalars().all()
+    assert list(rows) == ids
+    assert sum(batches) >= len(ids)  # and whatever the app published before
+    assert len(batches) <= 12, batches  # one per event without the linger
+
+
 async def test_resume_after_disconnect_loses_nothing_and_repeats_nothing(app: Any, server: str) -> None:
     ws, _ = await open_socket(server, "/ws/console")
     async with ws:

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -232,15 +232,18 @@ async def acknowledge(
 async def _incident_after_job(
     session: AsyncSession, incident_id: uuid.UUID, *, completed: bool
 ) -> str | None:
-    """Close the incident when its last job is done; reopen it when its only unit stood down."""
+    """Close the incident when its last job is done; reopen it when its only unit stood down
+    (one UPDATE, guarded by the incident's status and the absence of another open job)."""
     await session.flush()
-    others = await session.scalar(select(func.count()).select_from(Assignment).where(
-        Assignment.incident_id == incident_id, Assignment.status.in_(OPEN)))
-    incident = await session.get(Incident, incident_id)
-    if incident is None or others or incident.status != IncidentStatus.DISPATCHED:
-        return None
-    incident.status = IncidentStatus.CLOSED if completed else IncidentStatus.OPEN
-    return incident.status
+    to = IncidentStatus.CLOSED if completed else IncidentStatus.OPEN
+    another_open = select(Assignment.id).where(
+        Assignment.incident_id == incident_id, Assignment.status.in_(OPEN)).exists()
+    moved = await session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id, Incident.status == IncidentStatus.DISPATCHED,
+               ~another_open)
+        .values(status=to).returning(Incident.id))
+    return to if moved.first() is not None else None
 
 
 async def release(

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 GROUP = "archive"
 BATCH = 500
 CLAIM_IDLE_MS = 30_000
+# After a batch smaller than BATCH, let the stream fill for this long before reading again: under
+# load one transaction then archives a few hundred events, not one or two (the live stream is
+# Redis; the archive is for history and audit, and a fraction of a second behind is fine).
+LINGER_S = 0.25
 
 
 def consumer_name() -> str:
@@ -95,7 +99,7 @@ async def reclaim(rt: Runtime, consumer: str) -> int:
     return await store(rt, cast(StreamEntries, result[1]))
 
 
-async def run(rt: Runtime) -> None:
+async def run(rt: Runtime, *, linger_s: float = LINGER_S) -> None:
     """The archiver timer: runs for the life of the process."""
     consumer = consumer_name()
     await ensure_group(rt)
@@ -103,10 +107,12 @@ async def run(rt: Runtime) -> None:
     while True:
         raise_if_cancelled()
         try:
-            await archive_once(rt, consumer, block_ms=1000)
+            archived = await archive_once(rt, consumer, block_ms=1000)
             loops += 1
             if loops % 30 == 0:
                 await reclaim(rt, consumer)
+            if 0 < archived < BATCH:
+                await asyncio.sleep(linger_s)
         except asyncio.CancelledError:
             raise
         except (RedisError, OSError) as error:
