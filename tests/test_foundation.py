@@ -83,6 +83,52 @@ async def test_embedded_default_smoke(tmp_path: Path) -> None:
     assert suspended == {"xian-gaoxin", "xian-international-medical-center"}
 
 
+async def test_embedded_default_carries_a_call_to_the_hospital(tmp_path: Path) -> None:
+    """`make demo`'s SQLite file and in-process Redis take a call from ring to handover."""
+    settings = Settings(data_dir=tmp_path, background_tasks=False, secret_key=TEST_SECRET)
+    app = create_app(settings)
+    async with running(app):
+        rt = app.state.runtime
+        scenario, checksum = read_scenario("xian-high-tech-zone")
+        from dispatch.scenarios import service
+
+        async with rt.sessionmaker() as session:
+            await service.load_scenario(session=session, redis=rt.redis, keys=rt.keys,
+                                        scenario=scenario, checksum=checksum, now=rt.clock.now())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub", headers=AUTH) as http:
+            async def ok(method: str, url: str, body: Any = None, status: int = 200) -> Any:
+                reply = await http.request(method, url, json=body)
+                assert reply.status_code == status, (url, reply.text)
+                return reply.json()
+
+            await ok("POST", "/api/v1/positions/P01/login", {"user": "demo", "ready": True})
+            call = await ok("POST", "/api/v1/calls", {
+                "telephony_call_id": "demo-1", "line": "120-1", "rung_at": rt.clock.now().isoformat()},
+                status=201)
+            await ok("POST", f"/api/v1/calls/{call['id']}/answer", {"position_id": "P01"})
+            incident = await ok("POST", "/api/v1/incidents", {
+                "call_id": call["id"], "location": {"lat": 34.2, "lon": 108.88},
+                "severity": "urgent", "category": "ordinary", "complaint": "fall"}, status=201)
+            best = (await ok("GET", f"/api/v1/incidents/{incident['id']}/recommendations"))
+            unit = best["candidates"][0]["unit_id"]
+            job = await ok("POST", "/api/v1/assignments",
+                           {"incident_id": incident["id"], "unit_id": unit}, status=201)
+            await ok("POST", f"/api/v1/assignments/{job['id']}/acknowledge", {})
+            for to in ("en_route", "on_scene", "transporting", "at_hospital"):
+                await ok("POST", f"/api/v1/units/{unit}/status", {"status": to})
+            coming = await ok("GET", "/api/v1/handovers")
+            refused = await http.post(f"/api/v1/units/{unit}/status", json={"status": "handover_done"})
+            await ok("POST", f"/api/v1/units/{unit}/status",
+                     {"status": "handover_done", "reason": "triage nurse took the patient"})
+            waiting = await ok("GET", "/api/v1/handovers")
+    assert [(h["unit_id"], h["status"], h["hospital_id"]) for h in coming] == [
+        (unit, "arrived", job["destination_hospital_id"])]
+    assert coming[0]["category"] == "ordinary" and coming[0]["hospital_name"]
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.reason"
+    assert waiting == []
+
+
 def test_builtin_scenario_matches_seed_000() -> None:
     scenario, _ = read_scenario("xian-high-tech-zone")
     crews = {p.id: p.crews for p in scenario.posts}

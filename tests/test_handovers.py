@@ -100,6 +100,46 @@ async def test_pre_arrival_notice_reaches_only_that_hospital(
     assert unknown.status_code == 404
 
 
+async def test_one_notice_per_job_and_an_arrival_without_one_sends_both(
+    app: Any, server: str, client: httpx.AsyncClient
+) -> None:
+    await factories.load(app, scenario_with_two_hospitals())
+    rt: Runtime = app.state.runtime
+    general, _ = await open_socket(server, "/ws/hospital/general")
+    async with general:
+        first = await assignment_to(app, "general", category="trauma")
+        await transport(app, first)
+        assert [e["type"] for e in await events(general, 1)] == ["handover.notice"]
+        async with rt.sessionmaker() as session:  # the crew's tablet sends transporting again
+            unit = await session.get(Unit, "A1")
+            assert unit is not None
+            again = await handovers.on_transporting(session=session, rt=rt, assignment=first,
+                                                    unit=unit, at=rt.clock.now())
+            await session.commit()
+        assert again == []
+        second = await assignment_to(app, "general", unit_id="B1", infection_status="confirmed")
+
+        async def destination(hospital_id: str | None) -> None:
+            async with rt.sessionmaker() as session:
+                row = await session.get(Assignment, second.id)
+                assert row is not None
+                row.destination_hospital_id = hospital_id
+                await session.commit()
+
+        await destination(None)  # transporting before a hospital was chosen: no notice
+        await move(app, "B1", "en_route", "on_scene", "transporting")
+        assert await no_event(general)
+        await destination("general")
+        await move(app, "B1", "at_hospital")
+        news = await events(general, 2)
+    assert [e["type"] for e in news] == ["handover.notice", "handover.arrived"]
+    assert news[1]["data"]["infection_status"] == "confirmed"
+    assert news[1]["data"]["hospital_name"]
+    listed = (await client.get("/api/v1/hospitals/general/incoming")).json()
+    assert sorted((h["assignment_id"], h["status"], h["category"]) for h in listed) == sorted([
+        (str(first.id), "incoming", "trauma"), (str(second.id), "arrived", "dialysis")])
+
+
 async def test_overdue_alert_fires_at_the_target_and_keeps_escalating(
     app: Any, server: str, clock: ManualClock
 ) -> None:

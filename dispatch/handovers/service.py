@@ -12,15 +12,18 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
+from dispatch.db import insert_ignoring, table
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.fleet.models import Assignment, Unit, UnitRef
 from dispatch.handovers.models import Handover, HandoverStatus
 from dispatch.hospitals.models import Hospital
+from dispatch.hospitals.service import snapshot_cache
+from dispatch.hospitals.snapshot import HospitalView
 from dispatch.incidents.models import Incident
 from dispatch.realtime.schemas import OutgoingEvent, Scope
 from dispatch.runtime import Runtime
@@ -29,6 +32,8 @@ from dispatch.runtime import Runtime
 ROAD_FACTOR = 1.35
 TRANSPORT_SPEED_KMH = 40.0
 ACTIVE = (HandoverStatus.INCOMING, HandoverStatus.ARRIVED)
+HANDOVERS = table(Handover).c
+INCIDENTS = table(Incident).c
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -39,13 +44,15 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
-def scope_of(handover: Handover) -> Scope:
+def scope_of(handover: Any) -> Scope:
     """Handover news goes to consoles, the receiving hospital and the unit's tablet."""
     return Scope(console=True, hospitals=(handover.hospital_id,), units=(handover.unit_id,))
 
 
-def handover_data(handover: Handover, hospital: Hospital | None = None,
+def handover_data(handover: Any, hospital: Hospital | HospitalView | None = None,
                   unit: Unit | UnitRef | None = None) -> dict[str, Any]:
+    """A handover as consoles, hospitals and tablets see it (`handover` is a Handover or a row
+    of the handovers table)."""
     return {
         "handover_id": str(handover.id), "id": str(handover.id),
         "assignment_id": str(handover.assignment_id), "incident_id": str(handover.incident_id),
@@ -60,55 +67,67 @@ def handover_data(handover: Handover, hospital: Hospital | None = None,
     }
 
 
+async def hospital_of(session: AsyncSession, rt: Runtime,
+                      hospital_id: str) -> Hospital | HospitalView | None:
+    """A hospital's name and position, from this process's routing snapshot when it holds one
+    (routing keeps it current; names and positions change rarely), else from PostgreSQL."""
+    cached = snapshot_cache(rt).value
+    view = cached.by_id.get(hospital_id) if cached is not None else None
+    return view if view is not None else await session.get(Hospital, hospital_id)
+
+
 async def on_transporting(
     *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: UnitRef, at: datetime
 ) -> list[OutgoingEvent]:
-    """The unit starts transporting: tell the destination hospital what is coming, and when."""
+    """The unit starts transporting: tell the destination hospital what is coming, and when.
+
+    One statement writes the notice with the incident's category, severity and infection
+    status (INSERT … SELECT), and writes nothing if the job already has one."""
     if assignment.destination_hospital_id is None:
         return []
-    existing = (await session.scalars(
-        select(Handover).where(Handover.assignment_id == assignment.id))).first()
-    if existing is not None:
-        return []
-    hospital = await session.get(Hospital, assignment.destination_hospital_id)
-    incident = await session.get(Incident, assignment.incident_id)
-    if hospital is None or incident is None:
+    hospital = await hospital_of(session, rt, assignment.destination_hospital_id)
+    if hospital is None:
         return []
     eta = None
     if unit.lat is not None and unit.lon is not None:
         km = distance_km(unit.lat, unit.lon, hospital.lat, hospital.lon) * ROAD_FACTOR
         eta = at + timedelta(hours=km / TRANSPORT_SPEED_KMH)
-    handover = Handover(
-        id=uuid.uuid4(), assignment_id=assignment.id, incident_id=incident.id, unit_id=unit.id,
-        hospital_id=hospital.id, status=HandoverStatus.INCOMING, category=incident.category,
-        severity=incident.severity, infection_status=incident.infection_status, notice_at=at,
-        eta_at=eta, overdue_level=0,
-    )
-    session.add(handover)
-    await session.flush()
-    return [rt.bus.event("handover.notice", handover_data(handover, hospital, unit),
-                         scope=scope_of(handover), at=at)]
+    given = {"id": uuid.uuid4(), "assignment_id": assignment.id, "unit_id": unit.id,
+             "hospital_id": hospital.id, "status": HandoverStatus.INCOMING.value,
+             "notice_at": at, "eta_at": eta, "overdue_level": 0}
+    source = select(
+        *(literal(value, HANDOVERS[name].type).label(name) for name, value in given.items()),
+        INCIDENTS.id.label("incident_id"), INCIDENTS.category, INCIDENTS.severity,
+        INCIDENTS.infection_status,
+    ).where(INCIDENTS.id == assignment.incident_id)
+    written = (await session.execute(
+        insert_ignoring(session, table(Handover), ["assignment_id"])
+        .from_select([*given, "incident_id", "category", "severity", "infection_status"], source)
+        .returning(*HANDOVERS))).first()
+    if written is None:  # the job has its notice already, or its incident is gone
+        return []
+    return [rt.bus.event("handover.notice", handover_data(written, hospital, unit),
+                         scope=scope_of(written), at=at)]
 
 
 async def on_arrival(
     *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: UnitRef, at: datetime
 ) -> list[OutgoingEvent]:
     """The crew marks arrival: the handover clock starts."""
-    handover = (await session.scalars(
-        select(Handover).where(Handover.assignment_id == assignment.id))).first()
+    arrive = (update(table(Handover))
+              .where(HANDOVERS.assignment_id == assignment.id,
+                     HANDOVERS.status == HandoverStatus.INCOMING)
+              .values(status=HandoverStatus.ARRIVED, arrived_at=at).returning(*HANDOVERS))
     events: list[OutgoingEvent] = []
+    handover = (await session.execute(arrive)).first()
     if handover is None:  # no notice went out (no transport status): send it with the arrival
         events = await on_transporting(session=session, rt=rt, assignment=assignment, unit=unit, at=at)
-        handover = (await session.scalars(
-            select(Handover).where(Handover.assignment_id == assignment.id))).first()
-        if handover is None:
+        if not events:  # no destination, or the handover is past arrival already
             return []
-    if handover.status != HandoverStatus.INCOMING:
-        return events
-    handover.status = HandoverStatus.ARRIVED
-    handover.arrived_at = at
-    await session.flush()
-    hospital = await session.get(Hospital, handover.hospital_id)
+        handover = (await session.execute(arrive)).first()
+        if handover is None:
+            return events
+    hospital = await hospital_of(session, rt, handover.hospital_id)
     return [*events, rt.bus.event("handover.arrived", handover_data(handover, hospital, unit),
                                   scope=scope_of(handover), at=at)]
 
@@ -118,14 +137,22 @@ async def on_handover_done(
     actor: Actor, reason: str | None,
 ) -> list[OutgoingEvent]:
     """The unit reports the handover done; unless the hospital already did, a reason is needed."""
-    handover = (await session.scalars(
-        select(Handover).where(Handover.assignment_id == assignment.id))).first()
-    if handover is None or handover.status == HandoverStatus.HANDED_OVER:
-        return []
+    unfinished = (HANDOVERS.assignment_id == assignment.id,
+                  HANDOVERS.status != HandoverStatus.HANDED_OVER)
     if not reason:
+        if await session.scalar(select(HANDOVERS.id).where(*unfinished)) is None:
+            return []  # the hospital confirmed it (or there was none): nothing to explain
         raise InvalidInput.field(
             "body.reason", "the hospital has not confirmed the handover: the crew must give a reason")
-    return await _finish(session, rt, handover, at=at, by=actor, crew_reason=reason)
+    handover = (await session.execute(
+        update(table(Handover)).where(*unfinished)
+        .values(status=HandoverStatus.HANDED_OVER, done_at=at, done_by=actor.name[:64],
+                done_by_crew_reason=reason,
+                arrived_at=func.coalesce(HANDOVERS.arrived_at, literal(at, HANDOVERS.arrived_at.type)))
+        .returning(*HANDOVERS))).first()
+    if handover is None:
+        return []
+    return await _handed_over(session, rt, handover, at=at, by=actor, crew_reason=reason)
 
 
 async def _finish(session: AsyncSession, rt: Runtime, handover: Handover, *, at: datetime,
@@ -137,9 +164,15 @@ async def _finish(session: AsyncSession, rt: Runtime, handover: Handover, *, at:
     handover.done_by = by.name[:64]
     handover.done_by_crew_reason = crew_reason
     await session.flush()
+    return await _handed_over(session, rt, handover, at=at, by=by, crew_reason=crew_reason)
+
+
+async def _handed_over(session: AsyncSession, rt: Runtime, handover: Any, *, at: datetime,
+                       by: Actor, crew_reason: str | None) -> list[OutgoingEvent]:
+    """What follows a handover written as done: its time, the audit row and the news."""
     seconds = (at - handover.arrived_at).total_seconds()
     rt.metrics.handover_seconds.labels(handover.hospital_id).observe(max(seconds, 0.0))
-    hospital = await session.get(Hospital, handover.hospital_id)
+    hospital = await hospital_of(session, rt, handover.hospital_id)
     await audit.record(session, actor=by.name, role=by.role, source=by.source,
                        action="handover.done", target_type="handover", target_id=str(handover.id),
                        before={"status": "arrived"},
