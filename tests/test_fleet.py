@@ -169,6 +169,12 @@ async def test_a_job_from_dispatch_to_handover(app: Any, client: httpx.AsyncClie
         "assigned", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital",
         "handover_done", "available"]
     assert {e.actor for e in audit} == {"test-operator"}
+    history = (await client.get("/api/v1/units/A1/history")).json()[::-1]  # oldest first
+    assert [(h["type"], h["from"], h["to"], h["actor"]) for h in history] == [
+        ("status", before, after, "test-operator") for before, after in itertools.pairwise([
+            "available", "assigned", "acknowledged", "en_route", "on_scene", "transporting",
+            "at_hospital", "handover_done", "available"])]
+    assert history[-2]["data"] == {"reason": "no one at the desk"}
     statuses = [e["status"] for e in await published(app, "unit.status") if e["unit_id"] == "A1"]
     assert statuses[-1] == "available"
     assert len(statuses) == 8

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.audit.models import AuditEntry
 from dispatch.audit.schemas import Actor
 
-INSERT_ENTRY = insert(cast(Table, AuditEntry.__table__))
+table_ = cast(Table, AuditEntry.__table__)
+ENTRIES = table_.c
+INSERT_ENTRY = insert(table_)
 
 
 async def record(

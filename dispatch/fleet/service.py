@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
@@ -127,6 +127,8 @@ def refused(unit_id: str, to: str, moved: Moved) -> DispatchError:
 
 
 UNITS = table(Unit).c
+EVENTS = table(UnitEvent).c
+AUDIT = audit.ENTRIES
 UPDATE_UNIT = update(table(Unit)).returning(UNITS.id, UNITS.call_sign, UNITS.lat, UNITS.lon)
 INSERT_UNIT_EVENT = insert(table(UnitEvent))
 
@@ -136,24 +138,35 @@ async def write_status(
     assignment_id: uuid.UUID | str | None = "keep", infectious: bool | None = None,
     reason: str | None = None, action: str = "unit.status",
 ) -> UnitRef:
-    """Record a status change in PostgreSQL: the unit row, its history and the audit log
-    (three statements; the UPDATE locks the row until the caller commits)."""
+    """Record a status change in PostgreSQL: the unit row, its history and the audit log (the
+    UPDATE locks the row until the caller commits). On PostgreSQL it is one statement: the
+    two INSERTs ride along as data-modifying CTEs, and write nothing if the unit is unknown."""
     values: dict[str, Any] = {"status": to, "status_at": at}
     if assignment_id != "keep":
         values["assignment_id"] = assignment_id if not isinstance(assignment_id, str) else None
     if infectious is not None:
         values["infectious_load"] = infectious
-    row = (await session.execute(UPDATE_UNIT.where(UNITS.id == unit_id).values(values))).first()
+    event = {"at": at, "type": "status", "from_status": previous, "to_status": to, "lat": None,
+             "lon": None, "actor": actor.name[:64], "data": {"reason": reason} if reason else {}}
+    entry = audit.row(actor=actor, action=action, target_type="unit", target_id=unit_id,
+                      before={"status": previous},
+                      after={"status": to, **({"reason": reason} if reason else {})}, at=at)
+    moving = UPDATE_UNIT.where(UNITS.id == unit_id).values(values)
+    if session.get_bind().dialect.name == "postgresql":
+        moved = moving.cte("moved")
+        statement: Any = select(moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon).add_cte(
+            insert(table(UnitEvent)).from_select(["unit_id", *event], select(
+                moved.c.id, *(literal(v, EVENTS[k].type) for k, v in event.items()))).cte("event"),
+            insert(audit.table_).from_select(list(entry), select(
+                *(literal(v, AUDIT[k].type) for k, v in entry.items())).select_from(moved)).cte("audited"))
+        row = (await session.execute(statement)).first()
+    else:
+        row = (await session.execute(moving)).first()
+        if row is not None:
+            await session.execute(INSERT_UNIT_EVENT, {"unit_id": unit_id, **event})
+            await session.execute(audit.INSERT_ENTRY, entry)
     if row is None:
         raise NotFound(f"no unit {unit_id!r}")
-    await session.execute(INSERT_UNIT_EVENT, {
-        "unit_id": unit_id, "at": at, "type": "status", "from_status": previous, "to_status": to,
-        "lat": None, "lon": None, "actor": actor.name[:64],
-        "data": {"reason": reason} if reason else {}})
-    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
-                       action=action, target_type="unit", target_id=unit_id,
-                       before={"status": previous},
-                       after={"status": to, **({"reason": reason} if reason else {})}, at=at)
     return UnitRef(id=row.id, call_sign=row.call_sign, lat=row.lat, lon=row.lon)
 
 
