@@ -124,8 +124,10 @@ async def test_embedded_default_carries_a_call_to_the_hospital(tmp_path: Path) -
             waiting = await ok("GET", "/api/v1/handovers")
     assert [(h["unit_id"], h["status"], h["hospital_id"]) for h in coming] == [
         (unit, "arrived", job["destination_hospital_id"])]
-    assert coming[0]["category"] == "ordinary" and coming[0]["hospital_name"]
-    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.reason"
+    assert coming[0]["category"] == "ordinary"
+    assert coming[0]["hospital_name"]
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "body.reason"
     assert waiting == []
 
 
