@@ -72,29 +72,27 @@ def table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def insert_ignoring(session_or_dialect: AsyncSession | str, model: Any, conflict: list[str]) -> Any:
-    """INSERT … ON CONFLICT (conflict) DO NOTHING, for PostgreSQL or SQLite."""
+def dialect_insert(session_or_dialect: AsyncSession | str, model: Any) -> Any:
+    """The INSERT of PostgreSQL or SQLite, with their ON CONFLICT clauses."""
     dialect = (session_or_dialect if isinstance(session_or_dialect, str)
                else session_or_dialect.get_bind().dialect.name)
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(model).on_conflict_do_nothing(index_elements=conflict)
+        return pg_insert(model)
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(model).on_conflict_do_nothing(index_elements=conflict)
+    return sqlite_insert(model)
+
+
+def insert_ignoring(session_or_dialect: AsyncSession | str, model: Any, conflict: list[str]) -> Any:
+    """INSERT … ON CONFLICT (conflict) DO NOTHING, for PostgreSQL or SQLite."""
+    return dialect_insert(session_or_dialect, model).on_conflict_do_nothing(index_elements=conflict)
 
 
 def upsert(session: AsyncSession, model: Any, keys: list[str], values: dict[str, Any]) -> Any:
     """INSERT one row, or UPDATE every other column when its key exists (PostgreSQL, SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        statement: Any = pg_insert(model).values(values)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(model).values(values)
+    statement = dialect_insert(session, model).values(values)
     changes = {k: statement.excluded[k] for k in values if k not in keys}
     return statement.on_conflict_do_update(index_elements=keys, set_=changes)
 

@@ -17,8 +17,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dispatch.fleet.models import Assignment
+from dispatch.audit.schemas import Actor
+from dispatch.fleet import assignments as fleet
+from dispatch.fleet.models import Assignment, AssignmentStatus
 from dispatch.fleet.travel import Origin, Osrm, StraightLine
+from dispatch.incidents.models import Incident, IncidentStatus
 from tests import factories
 from tests.conftest import AUTH, running, token_for
 from tests.realtime_helpers import events, next_frame, open_socket
@@ -33,6 +36,43 @@ def fifty_units() -> dict[str, Any]:
               "capabilities": ["ambulance"], "post": "post-n" if n % 2 else "post-s"}
              for n in range(UNITS)]
     return factories.small_scenario(units=units)
+
+
+async def test_the_last_two_jobs_ending_at_once_close_the_incident(
+    make_app: Any, committed: AsyncEngine
+) -> None:
+    """Two crews end their jobs on one incident in overlapping transactions: the second waits
+    for the first to commit, sees no open job left and closes the incident."""
+    hub = make_app(database_pool_size=4)
+    async with running(hub):
+        await factories.load(hub, factories.small_scenario())
+        rt = hub.state.runtime
+        incident_id = await factories.add_incident(hub, lat=34.25, lon=108.85, severity="urgent",
+                                                   category="ordinary", infection_status="none")
+        jobs = []
+        for unit_id in ("A1", "B1"):
+            async with rt.sessionmaker() as session:
+                jobs.append((await fleet.dispatch_unit(
+                    session=session, rt=rt, incident_id=incident_id, unit_id=unit_id,
+                    actor=Actor(name="dispatcher-1", role="dispatcher", source="test"))).id)
+
+        async def end(session: Any, job_id: Any) -> str | None:
+            job = await session.get(Assignment, job_id)
+            job.status, job.ended_at = AssignmentStatus.COMPLETED, rt.clock.now()
+            return await fleet._incident_after_job(session, incident_id, completed=True)
+
+        async with rt.sessionmaker() as first, rt.sessionmaker() as second:
+            assert await end(first, jobs[0]) is None  # the other job is open
+            later = asyncio.create_task(end(second, jobs[1]))
+            await asyncio.sleep(0.3)
+            assert not later.done()  # it waits for the first transaction
+            await first.commit()
+            assert await later == IncidentStatus.CLOSED
+            await second.commit()
+        async with rt.sessionmaker() as session:
+            incident = await session.get(Incident, incident_id)
+            assert incident is not None
+            assert incident.status == IncidentStatus.CLOSED
 
 
 async def test_a_thousand_concurrent_attempts_from_two_instances_never_double_assign(

@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from sqlalchemy import select
 
 from dispatch.config import ConfigurationError, Settings, load_settings
+from dispatch.handovers.models import Handover
 from dispatch.lifespan import StartupError, open_runtime
 from dispatch.main import create_app
 from dispatch.scenarios.service import ScenarioError, parse_scenario, read_scenario
@@ -122,6 +124,8 @@ async def test_embedded_default_carries_a_call_to_the_hospital(tmp_path: Path) -
             await ok("POST", f"/api/v1/units/{unit}/status",
                      {"status": "handover_done", "reason": "triage nurse took the patient"})
             waiting = await ok("GET", "/api/v1/handovers")
+        async with rt.sessionmaker() as session:
+            [handover] = (await session.scalars(select(Handover))).all()
     assert [(h["unit_id"], h["status"], h["hospital_id"]) for h in coming] == [
         (unit, "arrived", job["destination_hospital_id"])]
     assert coming[0]["category"] == "ordinary"
@@ -129,6 +133,11 @@ async def test_embedded_default_carries_a_call_to_the_hospital(tmp_path: Path) -
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "body.reason"
     assert waiting == []
+    assert (handover.status, handover.done_by_crew_reason) == (
+        "handed_over", "triage nurse took the patient")
+    assert handover.arrived_at is not None
+    assert handover.done_at is not None
+    assert handover.arrived_at <= handover.done_at
 
 
 def test_builtin_scenario_matches_seed_000() -> None:

@@ -16,6 +16,7 @@ from dispatch.errors import InvalidInput
 from dispatch.fleet import assignments as fleet
 from dispatch.fleet import service as fleet_service
 from dispatch.fleet.models import Assignment, Unit, UnitStatus
+from dispatch.fleet.service import live
 from dispatch.handovers import service as handovers
 from dispatch.hospitals.suspension import apply_scheduled
 from dispatch.runtime import Runtime
@@ -254,10 +255,23 @@ async def test_suspension_reroutes_new_decisions_and_flags_units_on_the_way(
                                          category="dialysis", infection_status="none")
     decision = await client.post("/api/v1/routing/decisions", json={"incident_id": str(later)})
     assert decision.json()["destination_hospital_id"] == "east"
-    accepted = await client.post(f"/api/v1/assignments/{heading.id}/reroute", json={})
-    assert accepted.json()["destination_hospital_id"] == "east"
+    east, _ = await open_socket(server, "/ws/hospital/east")
+    async with east:
+        accepted = await client.post(f"/api/v1/assignments/{heading.id}/reroute", json={})
+        assert accepted.json()["destination_hospital_id"] == "east"
+        notice = (await events(east, 1))[0]  # the patient on board: the new hospital hears now
+    assert notice["type"] == "handover.notice"
+    assert (notice["data"]["assignment_id"], notice["data"]["status"]) == (str(heading.id), "incoming")
     incoming = (await client.get("/api/v1/hospitals/general/incoming")).json()
     assert incoming == []  # the notice to the suspended hospital was withdrawn
+    rerouted = (await client.get("/api/v1/hospitals/east/incoming")).json()
+    assert [(h["assignment_id"], h["status"]) for h in rerouted] == [(str(heading.id), "incoming")]
+    await move(app, "A1", "at_hospital")
+    arrived = (await client.get("/api/v1/hospitals/east/incoming")).json()
+    assert [(h["hospital_id"], h["status"]) for h in arrived] == [("east", "arrived")]
+    done = await client.post(f"/api/v1/handovers/{arrived[0]['id']}/done", json={})
+    assert done.json()["status"] == "handed_over"
+    assert (await live(app.state.runtime).unit("A1"))["status"] == "handover_done"
     refused = await client.post("/api/v1/hospitals/general/suspend", json={})
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "body.reason"

@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.audit.models import AuditEntry
 from dispatch.audit.schemas import Actor
 
-table_ = cast(Table, AuditEntry.__table__)
-ENTRIES = table_.c
-INSERT_ENTRY = insert(table_)
+ENTRIES = cast(Table, AuditEntry.__table__).c
+INSERT_ENTRY = insert(cast(Table, AuditEntry.__table__))
 
 
 async def record(

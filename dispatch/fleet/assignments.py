@@ -233,8 +233,13 @@ async def _incident_after_job(
     session: AsyncSession, incident_id: uuid.UUID, *, completed: bool
 ) -> str | None:
     """Close the incident when its last job is done; reopen it when its only unit stood down
-    (one UPDATE, guarded by the incident's status and the absence of another open job)."""
+    (an UPDATE guarded by the incident's status and the absence of another open job).
+
+    The incident's row is locked first: when its last two jobs end at once, the second waits
+    for the first to commit and then sees that no job is left (under READ COMMITTED, each
+    statement sees what committed before it began)."""
     await session.flush()
+    await session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
     to = IncidentStatus.CLOSED if completed else IncidentStatus.OPEN
     another_open = select(Assignment.id).where(
         Assignment.incident_id == incident_id, Assignment.status.in_(OPEN)).exists()

@@ -155,9 +155,9 @@ async def write_status(
     if session.get_bind().dialect.name == "postgresql":
         moved = moving.cte("moved")
         statement: Any = select(moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon).add_cte(
-            insert(table(UnitEvent)).from_select(["unit_id", *event], select(
+            INSERT_UNIT_EVENT.from_select(["unit_id", *event], select(
                 moved.c.id, *(literal(v, EVENTS[k].type) for k, v in event.items()))).cte("event"),
-            insert(audit.table_).from_select(list(entry), select(
+            audit.INSERT_ENTRY.from_select(list(entry), select(
                 *(literal(v, AUDIT[k].type) for k, v in entry.items())).select_from(moved)).cte("audited"))
         row = (await session.execute(statement)).first()
     else:

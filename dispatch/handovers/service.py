@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
-from dispatch.db import insert_ignoring, table
+from dispatch.db import dialect_insert, table
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.fleet.models import Assignment, Unit, UnitRef
 from dispatch.handovers.models import Handover, HandoverStatus
@@ -27,6 +27,7 @@ from dispatch.hospitals.snapshot import HospitalView
 from dispatch.incidents.models import Incident
 from dispatch.realtime.schemas import OutgoingEvent, Scope
 from dispatch.runtime import Runtime
+from dispatch.versions import UNKNOWN
 
 # Straight-line distance × this factor ÷ speed gives a conservative ETA for the notice.
 ROAD_FACTOR = 1.35
@@ -34,6 +35,7 @@ TRANSPORT_SPEED_KMH = 40.0
 ACTIVE = (HandoverStatus.INCOMING, HandoverStatus.ARRIVED)
 HANDOVERS = table(Handover).c
 INCIDENTS = table(Incident).c
+HOSPITALS = table(Hospital).c
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -69,10 +71,10 @@ def handover_data(handover: Any, hospital: Hospital | HospitalView | None = None
 
 async def hospital_of(session: AsyncSession, rt: Runtime,
                       hospital_id: str) -> Hospital | HospitalView | None:
-    """A hospital's name and position, from this process's routing snapshot when it holds one
-    (routing keeps it current; names and positions change rarely), else from PostgreSQL."""
-    cached = snapshot_cache(rt).value
-    view = cached.by_id.get(hospital_id) if cached is not None else None
+    """A hospital's name and position: from this process's routing snapshot while it is recent
+    (names and positions change rarely), else from the database."""
+    cache = snapshot_cache(rt)
+    view = cache.value.by_id.get(hospital_id) if cache.fresh(UNKNOWN) and cache.value else None
     return view if view is not None else await session.get(Hospital, hospital_id)
 
 
@@ -82,7 +84,9 @@ async def on_transporting(
     """The unit starts transporting: tell the destination hospital what is coming, and when.
 
     One statement writes the notice with the incident's category, severity and infection
-    status (INSERT … SELECT), and writes nothing if the job already has one."""
+    status (INSERT … SELECT). A job has one handover row: it is written again only if its
+    notice was withdrawn (the patient was rerouted), and nothing is written for a hospital or
+    incident that no longer exists."""
     if assignment.destination_hospital_id is None:
         return []
     hospital = await hospital_of(session, rt, assignment.destination_hospital_id)
@@ -95,16 +99,23 @@ async def on_transporting(
     given = {"id": uuid.uuid4(), "assignment_id": assignment.id, "unit_id": unit.id,
              "hospital_id": hospital.id, "status": HandoverStatus.INCOMING.value,
              "notice_at": at, "eta_at": eta, "overdue_level": 0}
+    copied = ("category", "severity", "infection_status")
     source = select(
         *(literal(value, HANDOVERS[name].type).label(name) for name, value in given.items()),
-        INCIDENTS.id.label("incident_id"), INCIDENTS.category, INCIDENTS.severity,
-        INCIDENTS.infection_status,
-    ).where(INCIDENTS.id == assignment.incident_id)
-    written = (await session.execute(
-        insert_ignoring(session, table(Handover), ["assignment_id"])
-        .from_select([*given, "incident_id", "category", "severity", "infection_status"], source)
-        .returning(*HANDOVERS))).first()
-    if written is None:  # the job has its notice already, or its incident is gone
+        INCIDENTS.id.label("incident_id"), *(INCIDENTS[name] for name in copied),
+    ).where(INCIDENTS.id == assignment.incident_id,
+            select(HOSPITALS.id).where(HOSPITALS.id == hospital.id).exists())
+    notice = dialect_insert(session, table(Handover)).from_select(
+        [*given, "incident_id", *copied], source)
+    renewed = {name: notice.excluded[name] for name in
+               ("unit_id", "hospital_id", "status", "notice_at", "eta_at", *copied)}
+    cleared = dict.fromkeys(("notice_acknowledged_at", "notice_acknowledged_by", "arrived_at",
+                             "done_at", "done_by", "done_by_crew_reason"))
+    written = (await session.execute(notice.on_conflict_do_update(
+        index_elements=["assignment_id"], set_={**renewed, **cleared, "overdue_level": 0},
+        where=HANDOVERS.status == HandoverStatus.CANCELLED,
+    ).returning(*HANDOVERS))).first()
+    if written is None:  # the job has its notice already
         return []
     return [rt.bus.event("handover.notice", handover_data(written, hospital, unit),
                          scope=scope_of(written), at=at)]
@@ -124,12 +135,20 @@ async def on_arrival(
         events = await on_transporting(session=session, rt=rt, assignment=assignment, unit=unit, at=at)
         if not events:  # no destination, or the handover is past arrival already
             return []
-        handover = (await session.execute(arrive)).first()
-        if handover is None:
-            return events
+        handover = (await session.execute(arrive)).one()
     hospital = await hospital_of(session, rt, handover.hospital_id)
     return [*events, rt.bus.event("handover.arrived", handover_data(handover, hospital, unit),
                                   scope=scope_of(handover), at=at)]
+
+
+def finishing(*where: Any, at: datetime, by: Actor, crew_reason: str | None) -> Any:
+    """Mark a handover that is still open done (a patient handed over at the door waited 0 min)."""
+    return (update(table(Handover)).where(*where, HANDOVERS.status.in_(ACTIVE))
+            .values(status=HandoverStatus.HANDED_OVER, done_at=at, done_by=by.name[:64],
+                    done_by_crew_reason=crew_reason,
+                    arrived_at=func.coalesce(HANDOVERS.arrived_at,
+                                             literal(at, HANDOVERS.arrived_at.type)))
+            .returning(*HANDOVERS))
 
 
 async def on_handover_done(
@@ -137,34 +156,17 @@ async def on_handover_done(
     actor: Actor, reason: str | None,
 ) -> list[OutgoingEvent]:
     """The unit reports the handover done; unless the hospital already did, a reason is needed."""
-    unfinished = (HANDOVERS.assignment_id == assignment.id,
-                  HANDOVERS.status != HandoverStatus.HANDED_OVER)
+    of_job = HANDOVERS.assignment_id == assignment.id
     if not reason:
-        if await session.scalar(select(HANDOVERS.id).where(*unfinished)) is None:
-            return []  # the hospital confirmed it (or there was none): nothing to explain
+        if await session.scalar(select(HANDOVERS.id).where(
+                of_job, HANDOVERS.status.in_(ACTIVE))) is None:
+            return []  # the hospital confirmed it (or there is none): nothing to explain
         raise InvalidInput.field(
             "body.reason", "the hospital has not confirmed the handover: the crew must give a reason")
-    handover = (await session.execute(
-        update(table(Handover)).where(*unfinished)
-        .values(status=HandoverStatus.HANDED_OVER, done_at=at, done_by=actor.name[:64],
-                done_by_crew_reason=reason,
-                arrived_at=func.coalesce(HANDOVERS.arrived_at, literal(at, HANDOVERS.arrived_at.type)))
-        .returning(*HANDOVERS))).first()
+    handover = (await session.execute(finishing(of_job, at=at, by=actor, crew_reason=reason))).first()
     if handover is None:
         return []
     return await _handed_over(session, rt, handover, at=at, by=actor, crew_reason=reason)
-
-
-async def _finish(session: AsyncSession, rt: Runtime, handover: Handover, *, at: datetime,
-                  by: Actor, crew_reason: str | None) -> list[OutgoingEvent]:
-    if handover.arrived_at is None:
-        handover.arrived_at = at  # handed over at the door: the clock ran zero
-    handover.status = HandoverStatus.HANDED_OVER
-    handover.done_at = at
-    handover.done_by = by.name[:64]
-    handover.done_by_crew_reason = crew_reason
-    await session.flush()
-    return await _handed_over(session, rt, handover, at=at, by=by, crew_reason=crew_reason)
 
 
 async def _handed_over(session: AsyncSession, rt: Runtime, handover: Any, *, at: datetime,
@@ -224,23 +226,33 @@ async def acknowledge_notice(
 async def mark_done(
     *, session: AsyncSession, rt: Runtime, handover_id: str, actor: Actor, crew_reason: str | None,
     hospital_id: str | None = None,
-) -> Handover:
-    """The hospital takes the patient over (or the crew, giving a reason)."""
+) -> Any:
+    """The hospital takes the patient over (or the crew, giving a reason); returns the handover.
+
+    The write is guarded by the handover's status: when the hospital and the crew finish it at
+    the same moment, one of them does and the other sees it done."""
     handover = await find(session, handover_id)
     check_hospital(hospital_id, handover)
     if handover.status == HandoverStatus.HANDED_OVER:
         return handover
     if handover.status == HandoverStatus.CANCELLED:
         raise Conflict("the handover was cancelled", status_now=handover.status)
-    events = await _finish(session, rt, handover, at=rt.clock.now(), by=actor,
-                           crew_reason=crew_reason)
+    now = rt.clock.now()
+    done = (await session.execute(finishing(HANDOVERS.id == handover.id, at=now, by=actor,
+                                            crew_reason=crew_reason))).first()
+    if done is None:  # finished or withdrawn a moment ago
+        await session.refresh(handover)
+        if handover.status == HandoverStatus.CANCELLED:
+            raise Conflict("the handover was cancelled", status_now=handover.status)
+        return handover
+    events = await _handed_over(session, rt, done, at=now, by=actor, crew_reason=crew_reason)
     await session.commit()
     await rt.bus.publish(*events)
     from dispatch.fleet import assignments as fleet  # the fleet calls this module too
 
-    await fleet.handed_over(rt, unit_id=handover.unit_id, assignment_id=handover.assignment_id,
+    await fleet.handed_over(rt, unit_id=done.unit_id, assignment_id=done.assignment_id,
                             actor=actor)
-    return handover
+    return done
 
 
 async def cancel_for_assignment(

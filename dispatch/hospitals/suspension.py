@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import SYSTEM, Actor
 from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
-from dispatch.fleet.models import Assignment, AssignmentStatus
+from dispatch.fleet.models import Assignment, AssignmentStatus, Unit, UnitRef
 from dispatch.handovers import service as handovers
 from dispatch.hospitals import service as hospitals_service
 from dispatch.hospitals.models import Hospital, HospitalStatus
@@ -141,6 +141,11 @@ async def accept_reroute(
     assignment.decision_id = decision.id
     events = await handovers.cancel_for_assignment(session=session, rt=rt, assignment_id=assignment.id,
                                                    at=now, reason="rerouted")
+    unit = await session.get(Unit, assignment.unit_id) if events else None
+    if unit is not None:  # the patient is on board: the new hospital hears what is coming
+        events += await handovers.on_transporting(
+            session=session, rt=rt, assignment=assignment, at=now,
+            unit=UnitRef(id=unit.id, call_sign=unit.call_sign, lat=unit.lat, lon=unit.lon))
     await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
                        action="assignment.reroute", target_type="assignment",
                        target_id=str(assignment.id), before=before,
