@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,8 @@ from dispatch.config import ConfigurationError, Settings, load_settings
 from dispatch.handovers.models import Handover
 from dispatch.lifespan import StartupError, open_runtime
 from dispatch.main import create_app
-from dispatch.scenarios.service import ScenarioError, parse_scenario, read_scenario
-from tests.conftest import AUTH, TEST_SECRET, running
+from dispatch.scenarios.service import ScenarioError, load_scenario, parse_scenario, read_scenario
+from tests.conftest import TEST_SECRET, client_for, running
 from tests.factories import small_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,24 +62,29 @@ async def test_unknown_route_is_problem_json(client: httpx.AsyncClient) -> None:
     assert response.json()["status"] == 404
 
 
-async def test_embedded_default_smoke(tmp_path: Path) -> None:
-    """With no URLs the hub runs on a SQLite file and in-process Redis."""
-    settings = Settings(data_dir=tmp_path, background_tasks=False, secret_key=TEST_SECRET)
+@contextlib.asynccontextmanager
+async def demo_hub(data_dir: Path) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """The hub as `make demo` runs it (a SQLite file and in-process Redis) with seed 000's
+    scenario loaded, and a client signed in with every role."""
+    settings = Settings(data_dir=data_dir, background_tasks=False, secret_key=TEST_SECRET)
     assert settings.embedded
     app = create_app(settings)
     async with running(app):
         rt = app.state.runtime
         scenario, checksum = read_scenario("xian-high-tech-zone")
-        from dispatch.scenarios import service
-
         async with rt.sessionmaker() as session:
-            await service.load_scenario(session=session, redis=rt.redis, keys=rt.keys,
-                                        scenario=scenario, checksum=checksum, now=rt.clock.now())
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub", headers=AUTH) as http:
-            assert (await http.get("/readyz")).status_code == 200
-            units = (await http.get("/api/v1/units")).json()
-            hospitals = (await http.get("/api/v1/hospitals")).json()
+            await load_scenario(session=session, redis=rt.redis, keys=rt.keys,
+                                scenario=scenario, checksum=checksum, now=rt.clock.now())
+        async with client_for(app) as http:
+            yield app, http
+
+
+async def test_embedded_default_smoke(tmp_path: Path) -> None:
+    """With no URLs the hub runs on a SQLite file and in-process Redis."""
+    async with demo_hub(tmp_path) as (_, http):
+        assert (await http.get("/readyz")).status_code == 200
+        units = (await http.get("/api/v1/units")).json()
+        hospitals = (await http.get("/api/v1/hospitals")).json()
     assert (tmp_path / "dispatch.sqlite3").is_file()
     ambulances = [u for u in units if u["kind"] in ("ambulance", "negative_pressure_ambulance")]
     assert len(ambulances) == 10  # seed 000: 10 crews
@@ -87,43 +94,34 @@ async def test_embedded_default_smoke(tmp_path: Path) -> None:
 
 async def test_embedded_default_carries_a_call_to_the_hospital(tmp_path: Path) -> None:
     """`make demo`'s SQLite file and in-process Redis take a call from ring to handover."""
-    settings = Settings(data_dir=tmp_path, background_tasks=False, secret_key=TEST_SECRET)
-    app = create_app(settings)
-    async with running(app):
+    async with demo_hub(tmp_path) as (app, http):
         rt = app.state.runtime
-        scenario, checksum = read_scenario("xian-high-tech-zone")
-        from dispatch.scenarios import service
 
-        async with rt.sessionmaker() as session:
-            await service.load_scenario(session=session, redis=rt.redis, keys=rt.keys,
-                                        scenario=scenario, checksum=checksum, now=rt.clock.now())
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub", headers=AUTH) as http:
-            async def ok(method: str, url: str, body: Any = None, status: int = 200) -> Any:
-                reply = await http.request(method, url, json=body)
-                assert reply.status_code == status, (url, reply.text)
-                return reply.json()
+        async def ok(method: str, url: str, body: Any = None, status: int = 200) -> Any:
+            reply = await http.request(method, url, json=body)
+            assert reply.status_code == status, (url, reply.text)
+            return reply.json()
 
-            await ok("POST", "/api/v1/positions/P01/login", {"user": "demo", "ready": True})
-            call = await ok("POST", "/api/v1/calls", {
-                "telephony_call_id": "demo-1", "line": "120-1", "rung_at": rt.clock.now().isoformat()},
-                status=201)
-            await ok("POST", f"/api/v1/calls/{call['id']}/answer", {"position_id": "P01"})
-            incident = await ok("POST", "/api/v1/incidents", {
-                "call_id": call["id"], "location": {"lat": 34.2, "lon": 108.88},
-                "severity": "urgent", "category": "ordinary", "complaint": "fall"}, status=201)
-            best = (await ok("GET", f"/api/v1/incidents/{incident['id']}/recommendations"))
-            unit = best["candidates"][0]["unit_id"]
-            job = await ok("POST", "/api/v1/assignments",
-                           {"incident_id": incident["id"], "unit_id": unit}, status=201)
-            await ok("POST", f"/api/v1/assignments/{job['id']}/acknowledge", {})
-            for to in ("en_route", "on_scene", "transporting", "at_hospital"):
-                await ok("POST", f"/api/v1/units/{unit}/status", {"status": to})
-            coming = await ok("GET", "/api/v1/handovers")
-            refused = await http.post(f"/api/v1/units/{unit}/status", json={"status": "handover_done"})
-            await ok("POST", f"/api/v1/units/{unit}/status",
-                     {"status": "handover_done", "reason": "triage nurse took the patient"})
-            waiting = await ok("GET", "/api/v1/handovers")
+        await ok("POST", "/api/v1/positions/P01/login", {"user": "demo", "ready": True})
+        call = await ok("POST", "/api/v1/calls", {
+            "telephony_call_id": "demo-1", "line": "120-1", "rung_at": rt.clock.now().isoformat()},
+            status=201)
+        await ok("POST", f"/api/v1/calls/{call['id']}/answer", {"position_id": "P01"})
+        incident = await ok("POST", "/api/v1/incidents", {
+            "call_id": call["id"], "location": {"lat": 34.2, "lon": 108.88},
+            "severity": "urgent", "category": "ordinary", "complaint": "fall"}, status=201)
+        best = (await ok("GET", f"/api/v1/incidents/{incident['id']}/recommendations"))
+        unit = best["candidates"][0]["unit_id"]
+        job = await ok("POST", "/api/v1/assignments",
+                       {"incident_id": incident["id"], "unit_id": unit}, status=201)
+        await ok("POST", f"/api/v1/assignments/{job['id']}/acknowledge", {})
+        for to in ("en_route", "on_scene", "transporting", "at_hospital"):
+            await ok("POST", f"/api/v1/units/{unit}/status", {"status": to})
+        coming = await ok("GET", "/api/v1/handovers")
+        refused = await http.post(f"/api/v1/units/{unit}/status", json={"status": "handover_done"})
+        await ok("POST", f"/api/v1/units/{unit}/status",
+                 {"status": "handover_done", "reason": "triage nurse took the patient"})
+        waiting = await ok("GET", "/api/v1/handovers")
         async with rt.sessionmaker() as session:
             [handover] = (await session.scalars(select(Handover))).all()
     assert [(h["unit_id"], h["status"], h["hospital_id"]) for h in coming] == [

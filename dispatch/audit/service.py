@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit.models import AuditEntry
 from dispatch.audit.schemas import Actor
+from dispatch.db import table
 
-ENTRIES = cast(Table, AuditEntry.__table__).c
-INSERT_ENTRY = insert(cast(Table, AuditEntry.__table__))
+ENTRIES = table(AuditEntry).c
+INSERT_ENTRY = insert(table(AuditEntry))
 
 
 async def record(

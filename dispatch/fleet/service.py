@@ -128,7 +128,6 @@ def refused(unit_id: str, to: str, moved: Moved) -> DispatchError:
 
 UNITS = table(Unit).c
 EVENTS = table(UnitEvent).c
-AUDIT = audit.ENTRIES
 UPDATE_UNIT = update(table(Unit)).returning(UNITS.id, UNITS.call_sign, UNITS.lat, UNITS.lon)
 INSERT_UNIT_EVENT = insert(table(UnitEvent))
 
@@ -154,11 +153,12 @@ async def write_status(
     moving = UPDATE_UNIT.where(UNITS.id == unit_id).values(values)
     if session.get_bind().dialect.name == "postgresql":
         moved = moving.cte("moved")
+        history = INSERT_UNIT_EVENT.from_select(["unit_id", *event], select(
+            moved.c.id, *(literal(v, EVENTS[k].type) for k, v in event.items())))
+        audited = audit.INSERT_ENTRY.from_select(list(entry), select(
+            *(literal(v, audit.ENTRIES[k].type) for k, v in entry.items())).select_from(moved))
         statement: Any = select(moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon).add_cte(
-            INSERT_UNIT_EVENT.from_select(["unit_id", *event], select(
-                moved.c.id, *(literal(v, EVENTS[k].type) for k, v in event.items()))).cte("event"),
-            audit.INSERT_ENTRY.from_select(list(entry), select(
-                *(literal(v, AUDIT[k].type) for k, v in entry.items())).select_from(moved)).cte("audited"))
+            history.cte("event"), audited.cte("audited"))
         row = (await session.execute(statement)).first()
     else:
         row = (await session.execute(moving)).first()
