@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
+import json
 import logging
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Callable, Sequence
 
@@ -135,34 +138,86 @@ DEMO_ACCOUNTS = (
 
 
 async def run_demo_accounts(settings: Settings, unit: str) -> dict[str, str]:
-    """Demo accounts with fresh passwords, and fresh device tokens (older demo ones revoked)."""
-    from sqlalchemy import update
+    """The demo's accounts and device tokens: made on the first start and kept in the data
+    folder (readable by its owner only), so a restart leaves signed-in tablets paired."""
+    from sqlalchemy import select
 
     from dispatch.audit.schemas import Actor
     from dispatch.auth import service as auth_service
+    from dispatch.auth import tokens
     from dispatch.auth.models import Device
     from dispatch.auth.schemas import Role
 
+    path = settings.data_dir / "demo-accounts.json"
+    try:
+        kept: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError:
+        kept = {}
     out: dict[str, str] = {}
     async with open_runtime(settings) as rt, rt.sessionmaker() as session:
         now = rt.clock.now()
         for username, roles, hospital in DEMO_ACCOUNTS:
-            password = secrets.token_urlsafe(9)
-            await auth_service.ensure_user(session=session, username=username, password=password,
+            out[username] = kept.get(username) or secrets.token_urlsafe(9)
+            await auth_service.ensure_user(session=session, username=username,
+                                           password=out[username],
                                            roles=[Role(r) for r in roles], now=now,
                                            hospital_id=hospital)
-            out[username] = password
-        await session.execute(update(Device).where(Device.name.like("demo-%"),
-                                                   Device.revoked_at.is_(None))
-                              .values(revoked_at=now))
-        await session.commit()
         actor = Actor(name="demo")
-        _, out["crew-token"] = await auth_service.create_device(
-            session=session, rt=rt, kind="crew", name=f"demo-{unit}", now=now, actor=actor,
-            unit_id=unit)
-        _, out["telephony-token"] = await auth_service.create_device(
-            session=session, rt=rt, kind="telephony", name="demo-cti", now=now, actor=actor)
+        for key, kind, name in (("crew-token", "crew", f"demo-{unit}"),
+                                ("telephony-token", "telephony", "demo-cti")):
+            token = kept.get(key)
+            valid = token and await session.scalar(select(Device.id).where(
+                Device.token_hash == tokens.token_hash(token), Device.revoked_at.is_(None)))
+            if token and valid:
+                out[key] = token
+                continue
+            _, out[key] = await auth_service.create_device(
+                session=session, rt=rt, kind=kind, name=name, now=now, actor=actor,
+                unit_id=unit if kind == "crew" else None)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(out, indent=1))
     return out
+
+
+def claim_port(host: str, port: int) -> socket.socket:
+    """Bind the demo's port before anything else, so a second start fails first and touches
+    nothing; uvicorn then serves on this very socket."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise CommandError(f"{host}:{port} is in use ({error.strerror}): is a hub already "
+                           "running? Stop it, or pass --port") from None
+    return sock
+
+
+def claim_data_dir(settings: Settings) -> object | None:
+    """The embedded default keeps its database in the data folder: one hub at a time."""
+    if not settings.embedded:
+        return None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = (settings.data_dir / "hub.lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise CommandError(f"another hub is using {settings.data_dir}/ (its database and "
+                           "in-process Redis): stop it first") from None
+    return lock
+
+
+async def scenario_loaded(settings: Settings) -> str | None:
+    """The name of the scenario already in the database, if any."""
+    from sqlalchemy import select
+
+    from dispatch.scenarios.models import ScenarioInfo
+
+    async with open_runtime(settings) as rt, rt.sessionmaker() as session:
+        return await session.scalar(select(ScenarioInfo.name).limit(1))
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -171,8 +226,14 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from dispatch.main import create_app
 
     settings = load_settings()
+    sock = claim_port(args.host, args.port)
+    lock = claim_data_dir(settings)
     asyncio.run(run_migrate(settings))
-    asyncio.run(run_scenario_load(settings, args.scenario))
+    loaded = asyncio.run(scenario_loaded(settings))
+    if loaded is None:
+        asyncio.run(run_scenario_load(settings, args.scenario))
+    else:  # a running centre's changes (suspensions, zones, units) are kept
+        print(f"scenario {loaded} is already loaded; `dispatch scenario load` loads one again")
     accounts = asyncio.run(run_demo_accounts(settings, "GX-01"))
     app = create_app(settings)
     url = f"http://{args.host}:{args.port}"
@@ -181,13 +242,17 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"  console:   {url}/console/")
     print(f"  crew:      {url}/crew/?unit=GX-01#token={accounts['crew-token']}")
     print(f"  API docs:  {url}/docs")
-    print("  demo accounts (passwords are new at every start):")
+    print(f"  demo accounts (kept in {settings.data_dir}/demo-accounts.json):")
     for username, roles, _hospital in DEMO_ACCOUNTS:
         print(f"    {username:<11} {accounts[username]:<14} {', '.join(roles)}")
     print(f"  telephony token (POST /api/v1/calls): {accounts['telephony-token']}")
     sys.stdout.flush()
-    config = uvicorn.Config(app, host=args.host, port=args.port, **uvicorn_options(settings))  # type: ignore[arg-type]
-    asyncio.run(uvicorn.Server(config).serve())
+    config = uvicorn.Config(app, **uvicorn_options(settings))  # type: ignore[arg-type]
+    try:
+        asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    finally:
+        sock.close()
+        del lock
 
 
 async def preflight(settings: Settings) -> None:
@@ -215,11 +280,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
         raise CommandError(
             "several workers need shared storage: set DISPATCH_DATABASE_URL and DISPATCH_REDIS_URL"
         )
+    claim_port(args.host, args.port).close()  # uvicorn binds it again, in each worker's master
+    lock = claim_data_dir(settings)
     asyncio.run(preflight(settings))
     uvicorn.run(
         "dispatch.main:create_app", factory=True, host=args.host, port=args.port,
         workers=args.workers, **uvicorn_options(settings),  # type: ignore[arg-type]
     )
+    del lock
 
 
 def cmd_replay(args: argparse.Namespace) -> None:

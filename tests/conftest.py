@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -146,6 +147,34 @@ async def truncate_all(engine: AsyncEngine) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+class ErrorLog(logging.Handler):
+    """Keeps the ERROR records the hub (or the server under it) logs during a test."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.split(".")[0] in ("dispatch", "uvicorn"):
+            self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_error_logged(request: pytest.FixtureRequest) -> Iterator[ErrorLog]:
+    """An ERROR in the hub's log during a test fails the test (mark `logs_errors` where the
+    test provokes one on purpose and checks it)."""
+    handler = ErrorLog()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+    if handler.records and request.node.get_closest_marker("logs_errors") is None:
+        lines = "\n".join(f"{r.name}: {r.getMessage()}" for r in handler.records[:5])
+        pytest.fail(f"the hub logged {len(handler.records)} ERROR line(s):\n{lines}", pytrace=False)
 
 
 @pytest.fixture

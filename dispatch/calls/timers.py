@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
@@ -39,9 +40,10 @@ async def tick(rt: Runtime, now: datetime | None = None) -> tuple[list[str], lis
     )
     if not escalated and not breached:
         return escalated, breached
+    ids = [uuid.UUID(i) for i in {*escalated, *breached}]  # SQLite binds only UUID objects
     async with rt.sessionmaker() as session:
         calls = {str(c.id): c for c in (await session.scalars(
-            select(Call).where(Call.id.in_([*escalated, *breached]))
+            select(Call).where(Call.id.in_(ids))
         )).all()}
         if escalated:
             await session.execute(update(table(Call)).where(
@@ -91,7 +93,8 @@ async def reconcile(rt: Runtime, now: datetime | None = None) -> tuple[int, int]
         stale = [i for i in live if i not in ringing]
         if stale:
             still = {str(i) for i in (await session.scalars(
-                select(Call.id).where(Call.id.in_(stale), Call.status == CallStatus.RINGING)
+                select(Call.id).where(Call.id.in_([uuid.UUID(i) for i in stale]),
+                                      Call.status == CallStatus.RINGING)
             )).all()}
             stale = [i for i in stale if i not in still]
     added = 0
