@@ -31,6 +31,7 @@ from dispatch.handovers import actions as handover_actions
 from dispatch.handovers import router as handovers_router
 from dispatch.handovers import timers as handover_timers
 from dispatch.hospitals import router as hospitals_router
+from dispatch.idempotency import Idempotency
 from dispatch.incidents import router as incidents_router
 from dispatch.lifespan import Wiring, build_lifespan
 from dispatch.messages import router as messages_router
@@ -72,6 +73,7 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(Idempotency)
     app.add_middleware(RequestMetrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CaptureRawSend)

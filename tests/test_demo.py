@@ -101,7 +101,8 @@ def test_restart_keeps_changes_and_a_second_start_touches_nothing(tmp_path: Path
     assert f"127.0.0.1:{port} is in use" in again.stderr
     assert elsewhere.returncode == 2
     assert "another hub is using" in elsewhere.stderr
-    assert again.stdout == "" and elsewhere.stdout == ""
+    assert again.stdout == ""
+    assert elsewhere.stdout == ""
     assert took < 20
 
     with demo(tmp_path, port) as (_, second):

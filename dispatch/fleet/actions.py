@@ -33,6 +33,7 @@ class StatusMessage(ClientMessage):
     action: Literal["unit.status"]
     status: UnitStatus
     reason: str | None = Field(default=None, max_length=300)
+    at: AwareDatetime | None = None
 
 
 class PositionMessage(ClientMessage):
@@ -59,7 +60,8 @@ class DispatchMessage(ClientMessage):
 async def status(conn: Connection, msg: StatusMessage) -> dict[str, Any]:
     async with conn.runtime.sessionmaker() as session:
         unit = await service.change_status(session=session, rt=conn.runtime, unit_id=unit_of(conn),
-                                           to=msg.status, actor=actor_of(conn), reason=msg.reason)
+                                           to=msg.status, actor=actor_of(conn), reason=msg.reason,
+                                           at=msg.at)
     return unit.model_dump(mode="json")
 
 

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
-from dispatch.errors import Conflict, DispatchError, NotFound
+from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
 from dispatch.fleet import states
+from dispatch.fleet.livestate import from_ms
 from dispatch.fleet.models import Assignment, AssignmentStatus, UnitRef
 from dispatch.fleet.models import UnitStatus as S
 from dispatch.fleet.recommend import Recommendation, recommend
@@ -49,6 +50,8 @@ OPEN = (A.CONFIRMED, A.ACKNOWLEDGED)
 AUTO = Actor(name="hub:auto-dispatch", role=None, source="hub")
 TIMER = Actor(name="hub:ack-timer", role=None, source="hub")
 AUTO_ATTEMPTS = 3
+TAP_SKEW = timedelta(seconds=30)  # a tablet's clock may run a little ahead
+OLDEST_TAP = timedelta(days=1)
 
 
 async def latest_decision(session: AsyncSession, incident_id: uuid.UUID) -> RoutingDecision | None:
@@ -141,7 +144,10 @@ async def dispatch_unit(
     now = rt.clock.now()
     aid = uuid.uuid4()
     deadline = now + timedelta(seconds=rt.settings.ack_timeout_seconds)
-    infectious = incident.infection_status != InfectionStatus.NONE
+    # An infected or suspected patient, or one the decision sends by negative-pressure
+    # ambulance (sealed areas, isolation): the unit is disinfected before its next job.
+    infectious = (incident.infection_status != InfectionStatus.NONE
+                  or "negative_pressure" in required)
     moved = await live(rt).move(
         unit_id, S.ASSIGNED, now_ms=ms(now), allowed=states.RESERVE_FROM, expect="",
         assignment=str(aid), incident=str(incident.id), deadline=str(ms(deadline)),
@@ -379,8 +385,22 @@ async def propose(rt: Runtime, incident_id: uuid.UUID, *, reason: str,
     return None
 
 
+def when_tapped(tapped_at: datetime | None, now: datetime, row: dict[str, str]) -> datetime:
+    """The time a status change is recorded at: when the crew tapped it (a tablet that was
+    offline sends it late), never ahead of the hub's clock nor before the unit's last change."""
+    if tapped_at is None:
+        return now
+    if tapped_at > now + TAP_SKEW:
+        raise InvalidInput.field("body.at", "is in the future")
+    if tapped_at < now - OLDEST_TAP:
+        raise InvalidInput.field("body.at", "is more than a day ago")
+    last = from_ms(row.get("status_at"))
+    return max(min(tapped_at, now), last) if last else min(tapped_at, now)
+
+
 async def report(
-    *, session: AsyncSession, rt: Runtime, unit_id: str, to: S, actor: Actor, reason: str | None
+    *, session: AsyncSession, rt: Runtime, unit_id: str, to: S, actor: Actor, reason: str | None,
+    tapped_at: datetime | None = None,
 ) -> dict[str, str]:
     """Apply a crew's status report and what it means for the unit's job; return the unit's
     live state after it."""
@@ -396,7 +416,7 @@ async def report(
     job_ends = assignment is not None and (
         to in (S.HANDOVER_DONE, S.OUT_OF_SERVICE)
         or (to in (S.AVAILABLE, S.DISINFECTING) and row["status"] == S.ON_SCENE))
-    now = rt.clock.now()
+    now = when_tapped(tapped_at, rt.clock.now(), row)
     moved = await live(rt).move(unit_id, to, now_ms=ms(now), allowed=states.allowed_from(to),
                                 expect=current, assignment="" if job_ends else "*",
                                 incident="" if job_ends else "*",
@@ -500,6 +520,7 @@ async def job(*, session: AsyncSession, rt: Runtime, unit_id: str) -> dict[str, 
         "transport_mode": made.get("transport_mode"), "closed_loop": made.get("closed_loop", False),
         "crew_notes": made.get("crew_notes", []), "paperwork": made.get("paperwork", []),
         "infectious": row.get("infectious") == "1",
+        "handover": await handovers.of_assignment(session, assignment.id),
         "next_statuses": [s.value for s in states.next_statuses(
             S(row["status"]), infectious=row.get("infectious") == "1")],
     }

@@ -86,7 +86,7 @@ async def change_status(unit_id: UnitId, body: StatusIn, session: SessionDep, rt
                         actor: ActorDep) -> UnitOut:
     """Report the unit's new status; an illegal move is refused and changes nothing."""
     return await service.change_status(session=session, rt=rt, unit_id=unit_id, to=body.status,
-                                       actor=actor, reason=body.reason)
+                                       actor=actor, reason=body.reason, at=body.at)
 
 
 @router.post("/units/{unit_id}/position", response_model=PositionAck,

@@ -54,6 +54,8 @@ class StatusIn(In):
     status: UnitStatus
     reason: str | None = Field(default=None, max_length=300,
                                description="why (needed for handover_done before the hospital confirms)")
+    at: AwareDatetime | None = Field(
+        default=None, description="when the crew tapped it; a tablet that was offline sends it late")
 
 
 class PositionIn(In):

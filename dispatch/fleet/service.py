@@ -188,7 +188,7 @@ async def undo(rt: Runtime, unit_id: str, *, back_to: str, now_to: str, row: dic
 
 async def change_status(
     *, session: AsyncSession, rt: Runtime, unit_id: str, to: S, actor: Actor,
-    reason: str | None = None,
+    reason: str | None = None, at: datetime | None = None,
 ) -> UnitOut:
     """A crew reports its unit's new status (the state machine decides if it may)."""
     from dispatch.fleet import assignments  # the job side of the same state machine
@@ -206,7 +206,7 @@ async def change_status(
     if to not in states.REPORTED:
         raise InvalidInput.field("body.status", f"{to} is set by the hub, not reported")
     row = await assignments.report(session=session, rt=rt, unit_id=unit_id, to=to, actor=actor,
-                                   reason=reason)
+                                   reason=reason, tapped_at=at)
     return unit_out({"id": unit_id, **row}, now_ms=ms(rt.clock.now()), stale_after_ms=stale_ms(rt))
 
 

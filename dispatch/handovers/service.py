@@ -33,6 +33,8 @@ from dispatch.versions import UNKNOWN
 ROAD_FACTOR = 1.35
 TRANSPORT_SPEED_KMH = 40.0
 ACTIVE = (HandoverStatus.INCOMING, HandoverStatus.ARRIVED)
+# Why a crew closes a handover the hospital has not confirmed (the tablet offers these).
+CREW_REASONS = ("hospital_not_on_system", "no_response_within_target", "handed_over_in_person")
 HANDOVERS = table(Handover).c
 INCIDENTS = table(Incident).c
 HOSPITALS = table(Hospital).c
@@ -162,7 +164,8 @@ async def on_handover_done(
                 of_job, HANDOVERS.status.in_(ACTIVE))) is None:
             return []  # the hospital confirmed it (or there is none): nothing to explain
         raise InvalidInput.field(
-            "body.reason", "the hospital has not confirmed the handover: the crew must give a reason")
+            "body.reason", "the hospital has not confirmed the handover: say why it is closed "
+            f"without them ({', '.join(CREW_REASONS)})")
     handover = (await session.execute(finishing(of_job, at=at, by=actor, crew_reason=reason))).first()
     if handover is None:
         return []
@@ -183,6 +186,18 @@ async def _handed_over(session: AsyncSession, rt: Runtime, handover: Any, *, at:
     return [rt.bus.event("handover.done", {**handover_data(handover, hospital),
                                            "minutes": round(seconds / 60, 2)},
                          scope=scope_of(handover), at=at)]
+
+
+async def of_assignment(session: AsyncSession, assignment_id: uuid.UUID) -> dict[str, Any] | None:
+    """Where the job's handover stands, for the crew's tablet (None before transport)."""
+    row = (await session.execute(select(
+        HANDOVERS.status, HANDOVERS.notice_acknowledged_at, HANDOVERS.arrived_at,
+        HANDOVERS.done_at, HANDOVERS.overdue_level).where(
+        HANDOVERS.assignment_id == assignment_id, HANDOVERS.status != HandoverStatus.CANCELLED)
+    )).first()
+    if row is None:
+        return None
+    return {**row._asdict(), "crew_reasons": list(CREW_REASONS)}
 
 
 async def find(session: AsyncSession, handover_id: str) -> Handover:
