@@ -86,7 +86,7 @@ class Idempotency:
                 scope, receive, send)
             return
         if "status" not in stored:  # the first attempt is still running (or just expired)
-            await _problem(scope, 409, "conflict", "Conflict",
+            await _problem(scope, 409, "request-in-progress", "Request in progress",
                            "the same request is being applied: try again in a moment")(
                 scope, receive, send)
             return

@@ -590,7 +590,7 @@ async def test_a_job_goes_from_the_console_to_the_crew_tablet_and_its_status_bac
         await crew.context.set_offline(True)
         await crew.wait_for_selector("#offline:not([hidden])", timeout=6000)
         await crew.click("#statuses button[data-status=on_scene]")
-        assert "Queued: On scene" in await crew.inner_text("#offline")
+        assert "Waiting to send: On scene" in await crew.inner_text("#offline")
         assert await board.inner_text() == "En route"
         await crew.context.set_offline(False)
         await crew.wait_for_selector("#offline", state="hidden", timeout=8000)

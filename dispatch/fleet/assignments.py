@@ -310,7 +310,8 @@ async def decline(
     events = await release(session=session, rt=rt, assignment=assignment, ending=A.DECLINED,
                            actor=actor, reason=reason)
     await rt.bus.publish(*events)
-    await propose(rt, assignment.incident_id, reason=f"unit {assignment.unit_id} declined")
+    await propose(rt, assignment.incident_id, reason=f"unit {assignment.unit_id} declined",
+                  lost=(assignment.unit_id, A.DECLINED))
     return assignment
 
 
@@ -343,15 +344,18 @@ async def time_out(rt: Runtime, unit_id: str) -> bool:
         except Conflict:  # another instance took it first, or the crew just acknowledged
             return False
     await rt.bus.publish(*events)
-    await propose(rt, assignment.incident_id, reason=f"unit {unit_id} did not acknowledge")
+    await propose(rt, assignment.incident_id, reason=f"unit {unit_id} did not acknowledge",
+                  lost=(unit_id, A.TIMED_OUT))
     return True
 
 
 async def propose(rt: Runtime, incident_id: uuid.UUID, *, reason: str,
-                  new: Incident | None = None) -> str | None:
+                  new: Incident | None = None, lost: tuple[str, A] | None = None) -> str | None:
     """Tell consoles which unit should go next; send it at once for auto-dispatch severities.
 
-    `new` is an incident its caller has just created (it has no jobs yet): it is not read again."""
+    `new` is an incident its caller has just created (it has no jobs yet): it is not read again.
+    `lost` is the unit the incident just lost and how (declined, timed out, out of service):
+    consoles raise an alert that stays until someone sends a unit."""
     async with rt.sessionmaker() as session:
         incident = (await session.merge(new, load=False) if new is not None
                     else await session.get(Incident, incident_id))
@@ -370,6 +374,9 @@ async def propose(rt: Runtime, incident_id: uuid.UUID, *, reason: str,
         top = rec.candidates[0] if rec.candidates else None
         await rt.bus.emit("assignment.proposed", {
             "incident_id": str(incident_id), "unit_id": top.unit_id if top else None,
+            "call_sign": top.call_sign if top else None,
+            "lost": {"unit_id": lost[0], "ending": lost[1].value} if lost else None,
+            "incident": incident_summary(incident),
             "eta_seconds": top.eta_seconds if top else None, "reason": reason,
             "candidates": [{"unit_id": c.unit_id, "call_sign": c.call_sign, "eta_seconds": c.eta_seconds}
                            for c in rec.candidates], "warnings": rec.warnings})
@@ -454,7 +461,8 @@ async def report(
     await rt.bus.publish(*events, status_event(rt, unit_id, moved.previous, to, now,
                                                assignment_id=current or None))
     if repropose and assignment is not None:
-        await propose(rt, assignment.incident_id, reason=f"unit {unit_id} went out of service")
+        await propose(rt, assignment.incident_id, reason=f"unit {unit_id} went out of service",
+                      lost=(unit_id, A.CANCELLED))
     return moved.row
 
 

@@ -41,8 +41,8 @@ export function whenUnauthorized(handler) {
   onUnauthorized = handler;
 }
 
-export async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
+export async function api(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const token = authToken();
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -57,14 +57,19 @@ export async function api(method, path, body) {
     throw new ApiError(0, { title: "offline", detail: String(error) });
   }
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: text.slice(0, 200) }; // a proxy's HTML error page, say
+  }
   if (response.status === 401) onUnauthorized();
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
 
 export const get = (path) => api("GET", path);
-export const post = (path, body) => api("POST", path, body ?? {});
+export const post = (path, body, headers) => api("POST", path, body ?? {}, headers);
 export const put = (path, body) => api("PUT", path, body);
 export const patch = (path, body) => api("PATCH", path, body);
 
@@ -73,4 +78,10 @@ export function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ({
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
   })[c]);
+}
+
+/** A random key for a write that may be retried (works without a secure context too). */
+export function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -26,6 +26,7 @@ export class HubSocket {
     this.watchdog = null;
     this.retry = null;
     this.lastHeard = 0;
+    this.stopped = false;
     // Back on the network: try at once instead of waiting out the backoff.
     window.addEventListener("online", () => {
       if (this.ws || this.retry === null) return;
@@ -45,6 +46,7 @@ export class HubSocket {
 
   connect() {
     this.retry = null;
+    if (this.stopped) return;
     if (Date.now() < this.heldUntil) {
       this.retry = setTimeout(() => this.connect(), this.heldUntil - Date.now());
       return;
@@ -70,12 +72,16 @@ export class HubSocket {
   closed(ws, code, reason) {
     if (this.ws !== ws) return;
     this.ws = null;
-    if (code === 4401 || code === 4403) this.onDenied(code, reason);
     this.setOnline(false);
+    if (code === 4401 || code === 4403) {
+      this.stop(); // the token is not good: trying again cannot help
+      this.onDenied(code, reason);
+    }
     clearInterval(this.pinger);
     clearInterval(this.watchdog);
     for (const { reject } of this.pending.values()) reject(new Error("connection lost"));
     this.pending.clear();
+    if (this.stopped) return;
     const delay = Math.min(this.backoff, 5000) * (0.8 + Math.random() * 0.4);
     this.backoff = Math.min(this.backoff * 2, 5000);
     this.retry = setTimeout(() => this.connect(), Math.max(delay, this.heldUntil - Date.now()));
@@ -163,6 +169,20 @@ export class HubSocket {
   /** Server time now, in ms (ring timers run on the hub's clock). */
   now() {
     return Date.now() + this.serverOffsetMs;
+  }
+
+  /** Close for good (signed out, token revoked): no more reconnecting. */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    clearInterval(this.pinger);
+    clearInterval(this.watchdog);
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.close();
+    }
+    this.setOnline(false);
   }
 
   /** Drop the connection and stay away for `ms` (used by drills and browser tests). */

@@ -47,14 +47,90 @@ function showConnection(online) {
 }
 
 // --- alerts -------------------------------------------------------------------------------
+// Information fades after a while; what needs a person (a lost unit, an overdue handover, a
+// breached call) stays, counted in the tab title and sounded, until someone acts on it or
+// acknowledges it. An alert with a `key` replaces the earlier one with the same key.
 
-function alert(level, text) {
+const INFO_SECONDS = 20;
+const alerts = new Map(); // key -> element
+let alertSeq = 0;
+
+function beep(level) {
+  try {
+    const audio = beep.audio || (beep.audio = new AudioContext());
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = level === "critical" ? 880 : 660;
+    gain.gain.value = 0.08;
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + (level === "critical" ? 0.45 : 0.2));
+  } catch {
+    // no sound on this machine: the strip and the title still show it
+  }
+}
+
+function titleCount() {
+  const open = [...alerts.values()].filter((el) => el.classList.contains("sticky")).length;
+  document.title = `${open ? `(${open}) ` : ""}${t("console_title")} · 120`;
+}
+
+/** Show an alert. `actions` are [label, handler] buttons; `sticky` keeps it until acted on. */
+function alert(level, text, { key = null, actions = [], sticky = level === "critical" } = {}) {
+  key = key || `a${++alertSeq}`;
+  resolveAlert(key);
   const box = document.createElement("div");
-  box.className = `alert ${level}`;
-  box.innerHTML = `<span>${esc(new Date().toLocaleTimeString())}</span><span>${esc(text)}</span><button aria-label="close">×</button>`;
-  box.querySelector("button").onclick = () => box.remove();
+  box.className = `alert ${level}${sticky ? " sticky" : ""}`;
+  box.dataset.key = key;
+  box.innerHTML = `<span>${esc(new Date().toLocaleTimeString())}</span><span class="text">${esc(text)}</span>
+    ${actions.map(([label], i) => `<button class="act" data-act="${i}">${esc(label)}</button>`).join("")}
+    <button class="dismiss" aria-label="${esc(t("acknowledge"))}" title="${esc(t("acknowledge"))}">×</button>`;
+  box.querySelector(".dismiss").onclick = () => resolveAlert(key);
+  for (const button of box.querySelectorAll("[data-act]")) {
+    button.onclick = async () => {
+      button.disabled = true;
+      try {
+        await actions[Number(button.dataset.act)][1]();
+        resolveAlert(key);
+      } catch (error) {
+        button.disabled = false;
+        box.querySelector(".text").textContent = `${text} — ${error.message}`;
+      }
+    };
+  }
   $("alerts").prepend(box);
-  while ($("alerts").children.length > 5) $("alerts").lastChild.remove();
+  alerts.set(key, box);
+  if (!sticky) setTimeout(() => { if (alerts.get(key) === box) resolveAlert(key); }, INFO_SECONDS * 1000);
+  if (level !== "info") beep(level);
+  titleCount();
+}
+
+function resolveAlert(key) {
+  const box = alerts.get(key);
+  if (!box) return;
+  box.remove();
+  alerts.delete(key);
+  titleCount();
+}
+
+function callSign(unitId) {
+  return state.units.get(unitId)?.call_sign || unitId;
+}
+
+/** A unit declined, did not acknowledge or went out of service: name the next unit to send. */
+function lostUnit(d) {
+  if (!d.lost) return;
+  const why = t(`lost_${d.lost.ending}`);
+  const inc = d.incident || {};
+  const where = inc.address || (inc.lat != null ? `${inc.lat.toFixed(4)}, ${inc.lon.toFixed(4)}` : "");
+  const next = d.unit_id
+    ? `${t("next_unit")}: ${d.call_sign || callSign(d.unit_id)}${d.eta_seconds != null ? ` (${Math.round(d.eta_seconds / 60)} min)` : ""}`
+    : t("no_candidates");
+  const actions = d.unit_id ? [[`${t("assign")} ${d.call_sign || callSign(d.unit_id)}`, () =>
+    post("/api/v1/assignments", { incident_id: d.incident_id, unit_id: d.unit_id })]] : [];
+  alert(inc.severity === "critical" ? "critical" : "warning",
+    `${callSign(d.lost.unit_id)} ${why} · ${t(inc.severity || "")} ${where} · ${next}`,
+    { key: `incident:${d.incident_id}`, actions, sticky: true });
 }
 
 // --- loading state over HTTP --------------------------------------------------------------
@@ -129,16 +205,18 @@ function handle(event) {
     case "call.escalated": {
       const call = state.calls.get(d.call_id);
       if (call) call.escalated_at = event.at;
-      alert("warning", `${t("escalated")}: ${call ? (call.caller_number || t("withheld")) : d.call_id}`);
+      alert("warning", `${t("escalated")}: ${call ? (call.caller_number || t("withheld")) : d.call_id}`,
+        { key: `call:${d.call_id}`, sticky: true });
       renderCalls();
       break;
     }
     case "slo.breach":
-      alert("critical", `${t("breach")} (${d.ring_seconds}s)`);
+      alert("critical", `${t("breach")} (${d.ring_seconds}s)`, { key: `call:${d.call_id}` });
       break;
     case "call.answered": {
       const call = state.calls.get(d.call_id);
       state.calls.delete(d.call_id);
+      resolveAlert(`call:${d.call_id}`);
       if (state.me && d.position_id === state.me.position) desk.openCall(d.call_id, call);
       renderCalls();
       break;
@@ -146,6 +224,7 @@ function handle(event) {
     case "call.abandoned":
     case "call.ended":
       state.calls.delete(d.call_id);
+      resolveAlert(`call:${d.call_id}`);
       if (desk.callId === d.call_id && event.type === "call.abandoned") desk.close();
       renderCalls();
       break;
@@ -194,7 +273,16 @@ function handle(event) {
       alert("info", t("resync"));
       reload();
       break;
+    case "assignment.proposed":
+      lostUnit(d);
+      desk.assignmentEvent(event);
+      break;
+    case "incident.closed":
+      resolveAlert(`incident:${d.incident_id}`);
+      desk.incidentClosed(d.incident_id);
+      break;
     default:
+      if (event.type === "assignment.confirmed") resolveAlert(`incident:${d.incident_id}`);
       if (event.type.startsWith("assignment.")) desk.assignmentEvent(event);
       if (event.type.startsWith("handover.")) handoverEvent(event);
       break;
@@ -382,15 +470,29 @@ function renderSlo() {
 }
 
 function handoverEvent(event) {
+  const d = event.data;
   loadHandovers();
-  if (event.type === "handover.overdue") alert("critical", `${t("handovers")}: ${event.data.hospital_name || event.data.hospital_id}`);
+  const key = `handover:${d.handover_id || d.id}`;
+  if (event.type === "handover.overdue") {
+    alert("critical", `${t("handover_overdue")}: ${d.unit_call_sign || callSign(d.unit_id)} → ${d.hospital_name || d.hospital_id}`, { key });
+  }
+  if (["handover.done", "handover.cancelled"].includes(event.type)) resolveAlert(key);
+}
+
+/** Where each patient on the way to or at a hospital stands: on the way (with the ETA), the
+ *  notice acknowledged, at the door (with the handover clock). */
+function handoverStage(h) {
+  if (h.arrived_at) return `<span class="clock">0:00</span>`;
+  const eta = h.eta_at ? ` · ${t("eta")} ${new Date(h.eta_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}` : "";
+  const seen = h.notice_acknowledged_at ? ` · ${t("hospital_acknowledged")}` : "";
+  return `<span class="stage">${esc(t("transporting"))}${esc(eta)}${esc(seen)}</span>`;
 }
 
 function renderHandovers() {
   const rows = [...state.handovers.values()];
   $("handovers").innerHTML = rows.length ? rows.map((h) => `
-    <li data-handover="${esc(h.id)}"><span>${esc(h.unit_call_sign || h.unit_id)} → ${esc(h.hospital_name || h.hospital_id)}</span>
-      <span class="clock">${h.arrived_at ? "0:00" : esc(t("en_route"))}</span></li>`).join("")
+    <li data-handover="${esc(h.id)}"><span>${esc(h.unit_call_sign || callSign(h.unit_id))} → ${esc(h.hospital_name || h.hospital_id)}</span>
+      ${handoverStage(h)}</li>`).join("")
     : `<li class="muted">${esc(t("no_handovers"))}</li>`;
 }
 

@@ -80,11 +80,37 @@ export class IncidentDesk {
     this.form.address.focus();
   }
 
+  /** The call is over. Its incident stays on the desk only while it still needs a unit
+   *  (decided, open, none sent); otherwise the desk is cleared for the next call. */
   close() {
     this.callId = null;
     this.form.hidden = true;
     $("incident-idle").hidden = false;
     $("my-call").textContent = "";
+    if (!this.needsUnit()) this.clear();
+  }
+
+  needsUnit() {
+    const open = this.incident && ["open", "dispatched"].includes(this.incident.status);
+    const transport = this.incident?.decision && (this.incident.decision.outcome || "transport") === "transport";
+    return Boolean(open && transport && !this.activeAssignments().length);
+  }
+
+  clear() {
+    this.incident = null;
+    this.recommendations = null;
+    this.render();
+  }
+
+  /** The incident ended (its last job completed): nothing more to do for it here. */
+  incidentClosed(incidentId) {
+    if (this.incident?.id === incidentId && !this.callId) this.clear();
+    else if (this.incident?.id === incidentId) this.incident = { ...this.incident, status: "closed" };
+  }
+
+  activeAssignments() {
+    return [...this.assignments.values()].filter((a) =>
+      a.incident_id === this.incident?.id && ["proposed", "confirmed", "acknowledged"].includes(a.status));
   }
 
   picked(lat, lon) {
@@ -174,7 +200,13 @@ export class IncidentDesk {
   async assignmentEvent(event) {
     const d = event.data;
     const id = d.assignment_id || d.id;
-    if (id) this.assignments.set(id, { ...this.assignments.get(id), ...d, id, status: event.type.split(".")[1] });
+    if (id && event.type !== "assignment.proposed") {
+      this.assignments.set(id, { ...this.assignments.get(id), ...d, id, status: event.type.split(".")[1] });
+    }
+    if (!this.callId && this.incident && d.incident_id === this.incident.id && event.type === "assignment.confirmed") {
+      this.clear(); // the call is over and a unit is on its way: the desk is free
+      return;
+    }
     if (this.incident && d.incident_id === this.incident.id) {
       await this.loadRecommendations();
       this.render();
@@ -278,8 +310,7 @@ export class IncidentDesk {
       box.innerHTML = `<p class="muted">${esc(rec.error)}</p>`;
       return;
     }
-    const active = [...this.assignments.values()].filter((a) =>
-      a.incident_id === this.incident?.id && ["proposed", "confirmed", "acknowledged"].includes(a.status));
+    const active = this.activeAssignments();
     const callSign = (id) => this.state.units.get(id)?.call_sign || id;
     const activeHtml = active.map((a) => `<p class="dispatched" data-assignment="${esc(a.id)}">
       <b>${esc(callSign(a.unit_id))}</b> · ${esc(t("dispatched"))} · ${esc(t(`assignment_${a.status}`))}</p>`).join("");

@@ -1,8 +1,10 @@
 // The crew tablet: the unit's current job, big status buttons that follow the unit state
-// machine, acknowledge with a countdown, position sharing, and status changes queued while
-// the tablet is offline and sent, in order, when it reconnects.
+// machine, acknowledge with a countdown, position sharing, and an outbox: every tap is kept
+// on the tablet (it survives a reload and a restart), sent with an idempotency key and the
+// time it was tapped, and retried with backoff until the hub answers. Until then it shows
+// "waiting to send".
 
-import { ApiError, authToken, esc, get, post, setDeviceToken, whenUnauthorized } from "/common/api.js";
+import { ApiError, authToken, esc, get, newKey, post, setDeviceToken, whenUnauthorized } from "/common/api.js";
 import { currentLang, setLang, t, toggleLang } from "/common/i18n.js";
 import { HubSocket } from "/common/socket.js";
 
@@ -14,37 +16,45 @@ if (fragment.get("token")) {
   history.replaceState(null, "", location.pathname + location.search);
 }
 let unitId = new URLSearchParams(location.search).get("unit");
-let QUEUE_KEY = "";
+const stored = (name) => `dispatch.crew.${name}.${unitId}`;
+const remember = (name, value) => localStorage.setItem(stored(name), JSON.stringify(value));
+const recall = (name, fallback) => JSON.parse(localStorage.getItem(stored(name)) || "null") ?? fallback;
 
-// What a crew may do next from each status (DESIGN.md's unit state machine).
+// What a crew may do next from each status when the hub cannot be asked (DESIGN.md).
 const NEXT = {
   acknowledged: ["en_route"],
   en_route: ["on_scene"],
-  on_scene: ["transporting", "available"],
+  on_scene: ["transporting", "available", "disinfecting"],
   transporting: ["at_hospital"],
   at_hospital: ["handover_done"],
-  handover_done: ["available"],
+  handover_done: ["available", "disinfecting"],
   disinfecting: ["available"],
   out_of_service: ["available"],
-  available: ["out_of_service"],
+  available: [],
 };
+const RETRY_MAX_MS = 30000;
 
-const state = { unit: null, job: null, queue: [], fleet: false };
+const state = { unit: null, job: null, outbox: [], fleet: false, offset: 0, hub: null, choosing: false };
 let socket = null;
 const unitPath = () => `/api/v1/units/${encodeURIComponent(unitId)}`;
 
-/** The unit's live state and its current job (GET /api/v1/units/{id}/job → {job}). */
+/** The unit's live state and its current job, kept on the tablet for when it is offline. */
 async function refresh() {
   try {
-    const [units, job] = await Promise.all([
-      get("/api/v1/units"),
+    const [unit, job] = await Promise.all([
+      get(unitPath()),
       state.fleet ? get(`${unitPath()}/job`) : { job: null },
     ]);
-    state.unit = units.find((u) => u.id === unitId) || state.unit;
+    state.hub = { status: unit.status, next: unit.next_statuses };
     state.job = job.job;
+    // A change still in the outbox stays on screen until the hub has it.
+    state.unit = state.outbox.length ? { ...unit, status: state.unit?.status || unit.status } : unit;
+    remember("unit", state.unit);
+    remember("job", state.job);
+    remember("hub", state.hub);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    if (error.status !== 0) showMessage(error.message, true); // status 0: offline, retried later
+    if (error.status !== 0 && error.status !== 401) showMessage(error.message, true);
   }
   render();
 }
@@ -56,60 +66,113 @@ function handle(event) {
       `<li class="${d.urgent ? "urgent" : ""}">${esc(new Date(event.at).toLocaleTimeString())} · ${esc(d.text)}</li>`);
     return;
   }
-  if (event.type === "unit.status" && d.unit_id === unitId) {
-    state.unit = { ...state.unit, status: d.status };
-  }
-  if (event.type.startsWith("assignment.") || event.type === "unit.status") {
+  if (event.type.startsWith("assignment.") || event.type.startsWith("handover.") || event.type === "unit.status") {
     refresh();
     return;
   }
   render();
 }
 
+function infectious() {
+  return Boolean(state.unit?.infectious_load || state.job?.infectious);
+}
+
 function nextStatuses() {
   const status = state.unit?.status;
-  let next = NEXT[status] || [];
-  if (status === "handover_done" && (state.unit?.infectious_load || state.job?.infectious)) next = ["disinfecting"];
-  if (status === "on_scene" && !state.job) next = ["available"];
+  let next = state.hub && state.hub.status === status ? [...state.hub.next] : [...(NEXT[status] || [])];
+  if (infectious()) next = next.filter((s) => s !== "available" || status === "disinfecting");
+  if (status === "on_scene" && !state.job) next = next.filter((s) => s !== "transporting");
+  if (status === "available") next.push("out_of_service");
   return next;
 }
 
-function setStatus(status) {
-  const change = { status };
-  state.queue.push(change);
-  localStorage.setItem(QUEUE_KEY, JSON.stringify(state.queue));
-  state.unit = { ...state.unit, status };
+// --- the outbox ---------------------------------------------------------------------------
+
+function tappedNow() {
+  return new Date(Date.now() + state.offset).toISOString();
+}
+
+/** Keep an action on the tablet and send it; the screen moves on at once. */
+function enqueue(kind, path, body, label) {
+  state.outbox.push({ key: newKey(), kind, path, body, label, tapped_at: tappedNow() });
+  remember("outbox", state.outbox);
+  if (kind === "status") state.unit = { ...state.unit, status: body.status };
+  if (kind === "ack" && state.job) state.job = { ...state.job, status: "acknowledged" };
+  if (kind === "decline") state.job = null;
   render();
   flush();
 }
 
-// Status changes go out in order (POST /api/v1/units/{id}/status {status}); while the tablet
-// is offline they wait in localStorage and are sent when the hub can be reached again.
+function setStatus(status, reason) {
+  enqueue("status", `${unitPath()}/status`,
+    { status, at: tappedNow(), ...(reason ? { reason } : {}) }, t(status));
+}
+
+function answerJob(verb) {
+  const id = encodeURIComponent(state.job.assignment_id);
+  enqueue(verb === "acknowledge" ? "ack" : "decline", `/api/v1/assignments/${id}/${verb}`, {},
+    t(verb === "acknowledge" ? "ack" : "decline"));
+}
+
 let flushing = false;
+let retryTimer = null;
+let backoff = 1000;
+
+function retryLater() {
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(flush, backoff * (0.8 + Math.random() * 0.4));
+  backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+}
+
+/** Send the outbox in order. An action leaves it when the hub has answered: done, already
+ *  done (a retry of something that went through), or refused (said on screen). */
 async function flush() {
-  if (flushing || !socket.online) return;
+  if (flushing || !state.outbox.length) return;
   flushing = true;
+  clearTimeout(retryTimer);
+  let refusal = false;
   try {
-    while (state.queue.length && socket.online) {
-      const change = state.queue[0];
+    while (state.outbox.length) {
+      const item = state.outbox[0];
       try {
-        await post(`${unitPath()}/status`, { status: change.status });
+        await post(item.path, item.body, { "Idempotency-Key": item.key });
       } catch (error) {
-        if (!(error instanceof ApiError) || error.status === 0) break; // unreachable: keep it queued
-        showMessage(`${t(change.status)}: ${error.message}`, true);
+        if (!(error instanceof ApiError)) throw error;
+        const retriable = error.status === 0 || error.status >= 500 || error.status === 429
+          || error.status === 401 || error.problem.type === "/problems/request-in-progress";
+        if (retriable) {
+          retryLater();
+          return;
+        }
+        const already = item.kind === "status" && error.problem.status_now === item.body.status;
+        if (!already) {
+          showMessage(`${t("send_refused")}: ${item.label} — ${error.message}`, true);
+          refusal = true;
+        }
       }
-      state.queue.shift();
-      localStorage.setItem(QUEUE_KEY, JSON.stringify(state.queue));
+      state.outbox.shift();
+      remember("outbox", state.outbox);
+      backoff = 1000;
     }
   } finally {
     flushing = false;
     render();
   }
-  if (!state.queue.length) refresh();
+  if (refusal || !state.outbox.length) refresh();
 }
 
 function showMessage(text, urgent = false) {
-  $("messages").insertAdjacentHTML("afterbegin", `<li class="${urgent ? "urgent" : ""}">${esc(text)}</li>`);
+  $("messages").insertAdjacentHTML("afterbegin",
+    `<li class="${urgent ? "urgent" : ""}">${esc(new Date().toLocaleTimeString())} · ${esc(text)}</li>`);
+}
+
+// --- the screen ---------------------------------------------------------------------------
+
+function handoverLine(handover) {
+  if (!handover) return "";
+  const said = handover.status === "handed_over" ? t("hospital_confirmed")
+    : handover.notice_acknowledged_at ? t("hospital_acknowledged") : t("hospital_waiting");
+  return `<dt>${esc(t("handovers"))}</dt><dd class="handover-state">${esc(said)}</dd>`;
 }
 
 function render() {
@@ -117,7 +180,10 @@ function render() {
   $("unit-name").textContent = unit ? unit.call_sign : unitId;
   $("unit-status").textContent = unit ? t(unit.status) : "";
   $("unit-status").className = `status big ${unit ? unit.status : ""}`;
-  $("queued").textContent = state.queue.length ? ` · ${t("queued")}: ${state.queue.map((c) => t(c.status)).join(" → ")}` : "";
+  const waiting = state.outbox.map((c) => `${c.label} (${t("sent_at")} ${new Date(c.tapped_at).toLocaleTimeString()})`);
+  $("queued").textContent = waiting.length ? ` · ${t("waiting_to_send")}: ${waiting.join(" → ")}` : "";
+  $("outbox").hidden = !waiting.length;
+  $("outbox").innerHTML = `<b>${esc(t("waiting_to_send"))}</b> ${waiting.map((w) => `<span class="item">${esc(w)}</span>`).join(" → ")}`;
   const job = state.job;
   if (!job) {
     $("job").innerHTML = `<p class="job-title">${esc(t("no_job"))}</p>
@@ -132,6 +198,7 @@ function render() {
         <dt>${esc(t("destination"))}</dt><dd class="dest">${esc(dest.name_zh || dest.name || "—")}</dd>
         <dt>${esc(t("transport"))}</dt><dd>${esc(t(job.transport_mode || ""))}</dd>
         ${inc.complaint ? `<dt>${esc(t("complaint"))}</dt><dd>${esc(inc.complaint)}</dd>` : ""}
+        ${handoverLine(job.handover)}
       </dl>
       ${job.closed_loop ? `<p class="note">${esc(t("closed_loop"))}</p>` : ""}
       ${(job.crew_notes || []).map((n) => `<p class="note">${esc(n)}</p>`).join("")}
@@ -140,31 +207,46 @@ function render() {
   }
   const awaitingAck = Boolean(job) && ["proposed", "confirmed"].includes(job.status);
   $("ack").hidden = !awaitingAck;
+  renderStatuses(awaitingAck);
+  tick();
+}
+
+function renderStatuses(awaitingAck) {
+  if (state.choosing) {
+    // The hospital has not confirmed the handover: the crew says why it closes it.
+    const reasons = state.job?.handover?.crew_reasons || ["hospital_not_on_system", "no_response_within_target", "handed_over_in_person"];
+    $("statuses").innerHTML = `<p class="reason-title">${esc(t("handover_reason"))}</p>
+      ${reasons.map((r) => `<button class="huge" data-reason="${esc(r)}">${esc(t(r))}</button>`).join("")}
+      <button class="huge" data-cancel>${esc(t("cancel"))}</button>`;
+    for (const button of $("statuses").querySelectorAll("[data-reason]")) {
+      button.onclick = () => { state.choosing = false; setStatus("handover_done", button.dataset.reason); };
+    }
+    $("statuses").querySelector("[data-cancel]").onclick = () => { state.choosing = false; render(); };
+    return;
+  }
   // The next step of the job stands out; taking the unit out of service never does.
   $("statuses").innerHTML = awaitingAck ? "" : nextStatuses().map((s, i) =>
     `<button class="huge ${i === 0 && s !== "out_of_service" ? "next" : ""}" data-status="${s}">${esc(t(s))}</button>`).join("");
   for (const button of $("statuses").querySelectorAll("[data-status]")) {
-    button.onclick = () => setStatus(button.dataset.status);
+    button.onclick = () => choose(button.dataset.status);
   }
-  tick();
+}
+
+function choose(status) {
+  const handover = state.job?.handover;
+  if (status === "handover_done" && handover && handover.status !== "handed_over") {
+    state.choosing = true;
+    render();
+    return;
+  }
+  setStatus(status);
 }
 
 function tick() {
   const deadline = state.job?.ack_deadline;
   if (!deadline || $("ack").hidden) return;
-  const left = Math.max(0, Math.round((Date.parse(deadline) - socket.now()) / 1000));
+  const left = Math.max(0, Math.round((Date.parse(deadline) - Date.now() - state.offset) / 1000));
   $("countdown").textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-}
-
-/** POST /api/v1/assignments/{id}/acknowledge or …/decline. */
-async function answerJob(verb) {
-  try {
-    await post(`/api/v1/assignments/${encodeURIComponent(state.job.assignment_id)}/${verb}`);
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    showMessage(error.message, true);
-  }
-  refresh();
 }
 
 let watcher = null;
@@ -187,14 +269,26 @@ function sharePosition(on) {
   }, () => {}, { enableHighAccuracy: true, maximumAge: 5000 });
 }
 
-function pair() {
+function pair(message) {
+  socket?.stop();
   $("pair").hidden = false;
-  for (const el of document.querySelectorAll("header, main")) el.hidden = true;
+  $("pair-message").textContent = message || "";
+  for (const el of document.querySelectorAll("header, main, #offline")) el.hidden = true;
   $("pair").onsubmit = (event) => {
     event.preventDefault();
     setDeviceToken(new FormData($("pair")).get("token").trim());
     location.reload();
   };
+}
+
+/** GET that answers null when the hub cannot be reached (the tablet then uses what it kept). */
+async function reachable(path) {
+  try {
+    return await get(path);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 0) return null;
+    throw error;
+  }
 }
 
 async function start() {
@@ -203,31 +297,45 @@ async function start() {
   $("ack-button").onclick = () => answerJob("acknowledge");
   $("decline-button").onclick = () => answerJob("decline");
   $("share-position").onchange = (e) => sharePosition(e.target.checked);
-  whenUnauthorized(() => { setDeviceToken(null); pair(); });
+  const unpaired = () => { setDeviceToken(null); pair(t("unpaired")); };
+  whenUnauthorized(unpaired);
   if (!authToken()) {
     pair();
     return;
   }
-  const me = await get("/api/v1/auth/me");
-  unitId = me.unit_id || unitId;  // a crew tablet's token names its unit
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/crew/sw.js").catch(() => {});
+  const me = await reachable("/api/v1/auth/me");
+  if (!authToken()) return; // refused: the pairing screen is up
+  unitId = me?.unit_id || unitId || localStorage.getItem("dispatch.crew.unit");
   if (!unitId) {
     $("job").innerHTML = "<p class='job-title'>?unit=…</p>";
     return;
   }
-  QUEUE_KEY = `dispatch.crew.queue.${unitId}`;
-  const config = await get("/api/v1/console/config");
-  state.fleet = Boolean(config.features?.fleet);
-  state.queue = JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
+  localStorage.setItem("dispatch.crew.unit", unitId);
+  const config = await reachable("/api/v1/console/config");
+  if (config) remember("features", config.features || {});
+  state.fleet = Boolean((config?.features || recall("features", {})).fleet);
+  state.outbox = recall("outbox", []);
+  state.unit = recall("unit", null);
+  state.job = recall("job", null);
+  state.hub = recall("hub", null);
+  state.offset = recall("offset", 0);
   socket = new HubSocket(`/ws/crew/${encodeURIComponent(unitId)}`, {
     onEvent: handle,
     onStatus: (online) => { $("offline").hidden = online; if (online) flush(); },
+    onHello: () => { state.offset = socket.serverOffsetMs; remember("offset", state.offset); },
     onResync: () => refresh(),
-    onDenied: () => { setDeviceToken(null); pair(); },
+    onDenied: unpaired,
   });
-  window.dispatchCrew = { socket, state };
+  window.dispatchCrew = { socket, state, flush };
+  window.addEventListener("online", () => { backoff = 1000; flush(); });
+  render();
   await refresh();
   socket.connect();
+  setTimeout(() => { if (!socket.online && !socket.stopped) $("offline").hidden = false; }, 2000);
+  flush();
   setInterval(tick, 500);
+  setInterval(flush, RETRY_MAX_MS); // a backstop: nothing waits for a reconnect
   document.body.dataset.ready = "true";
 }
 
