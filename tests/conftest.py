@@ -230,9 +230,9 @@ def make_app(settings: Settings, redis: Redis, committed: AsyncEngine) -> Callab
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
+async def serve(app: Any, port: int | None = None) -> AsyncIterator[str]:
     """Serve an already-started app over real sockets in this event loop; yield its base URL."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
         ws_per_message_deflate=False,

@@ -96,11 +96,16 @@ function tappedNow() {
 function enqueue(kind, path, body, label) {
   state.outbox.push({ key: newKey(), kind, path, body, label, tapped_at: tappedNow() });
   remember("outbox", state.outbox);
-  if (kind === "status") state.unit = { ...state.unit, status: body.status };
-  if (kind === "ack" && state.job) state.job = { ...state.job, status: "acknowledged" };
-  if (kind === "decline") state.job = null;
+  ahead(state.outbox[state.outbox.length - 1]);
   render();
   flush();
+}
+
+/** The screen as it will be once the hub has the action (it is shown at once). */
+function ahead(item) {
+  if (item.kind === "status") state.unit = { ...state.unit, status: item.body.status };
+  if (item.kind === "ack" && state.job) state.job = { ...state.job, status: "acknowledged" };
+  if (item.kind === "decline") state.job = null;
 }
 
 function setStatus(status, reason) {
@@ -172,7 +177,7 @@ function handoverLine(handover) {
   if (!handover) return "";
   const said = handover.status === "handed_over" ? t("hospital_confirmed")
     : handover.notice_acknowledged_at ? t("hospital_acknowledged") : t("hospital_waiting");
-  return `<dt>${esc(t("handovers"))}</dt><dd class="handover-state">${esc(said)}</dd>`;
+  return `<dt>${esc(t("handover"))}</dt><dd class="handover-state">${esc(said)}</dd>`;
 }
 
 function render() {
@@ -320,6 +325,7 @@ async function start() {
   state.job = recall("job", null);
   state.hub = recall("hub", null);
   state.offset = recall("offset", 0);
+  state.outbox.forEach(ahead); // what was tapped before a reload still shows
   socket = new HubSocket(`/ws/crew/${encodeURIComponent(unitId)}`, {
     onEvent: handle,
     onStatus: (online) => { $("offline").hidden = online; if (online) flush(); },
