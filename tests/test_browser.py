@@ -522,6 +522,21 @@ async def test_the_crew_tablet_pairs_with_its_device_token_and_shows_its_unit(
     unpaired = await new_page(browser, hub, "/crew/", size=CREW_SIZE, log=log, token=None)
     await unpaired.wait_for_selector("#pair:not([hidden])")
     assert await unpaired.is_hidden("main")
+
+    # A revoked token: the tablet asks to be paired again and stops knocking on the socket.
+    devices = (await hub.http.get("/api/v1/devices")).json()
+    [device] = [d for d in devices if d["name"] == "tablet GX-01"]
+    assert (await hub.http.post(f"/api/v1/devices/{device['id']}/revoke")).status_code == 204
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    with log.expecting(UNAUTHORIZED):
+        hub.drop_sockets("crew")
+        await page.wait_for_selector("#pair:not([hidden])", timeout=10000)
+        assert await page.inner_text("#pair-message")
+        tried = len(sockets)
+        await page.wait_for_timeout(4000)
+    assert len(sockets) == tried
+    assert await page.evaluate("window.dispatchCrew.socket.stopped") is True
     assert log.errors == []
 
 
@@ -599,4 +614,13 @@ async def test_a_job_goes_from_the_console_to_the_crew_tablet_and_its_status_bac
     await console.wait_for_selector(f"#board tr[data-unit='{unit_id}'] .status.transporting")
     assert await board.inner_text() == "Transporting"
     await shot(console, "console-dispatched.png")
+    # The handover panel says the patient is on the way (not "en route"), with the ETA.
+    stage = console.locator("#handovers li[data-handover] .stage")
+    await stage.wait_for()
+    assert "Transporting" in await stage.inner_text()
+    # The call ends with a unit on its way: the desk is cleared, no dispatch button is left.
+    await console.click("#hang-up")
+    await console.wait_for_selector("#incident-form", state="hidden")
+    assert await console.locator("#recommendations button[data-assign]").count() == 0
+    assert await console.locator("#decision .decision").count() == 0
     assert log.errors == []
