@@ -32,15 +32,13 @@ from dispatch.incidents.models import Incident
 from dispatch.main import create_app
 from dispatch.replay.ownhub import free_port
 from dispatch.routing.models import RoutingDecision
-from tests import factories
+from tests import factories, test_browser
 from tests.conftest import AUTH, TEST_SECRET, running, serve
 from tests.test_browser import (
     CONSOLE_SIZE,
     CREW_SIZE,
     NETWORK_DOWN,
     Log,
-    browser,  # noqa: F401  (the session's Chromium)
-    log,  # noqa: F401
     log_in_position,
     new_page,
     ready,
@@ -48,6 +46,8 @@ from tests.test_browser import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+browser = test_browser.browser  # the session's Chromium
+log = test_browser.log
 
 TABLET_UNIT = "GX-01"
 SHIFT = {"background_tasks": True, "ack_timeout_seconds": 4.0, "ws_heartbeat_seconds": 1.0,
@@ -315,13 +315,13 @@ async def check_nothing_lost(shift: Shift, job: dict[str, Any], tapped: str) -> 
 
 @pytest.mark.committed
 async def test_a_shift_on_postgresql_and_redis(settings: Settings, redis: Any, committed: Any,
-                                               browser: Any, log: Log) -> None:  # noqa: F811
+                                               browser: Any, log: Log) -> None:
     shift = Shift(settings.model_copy(update=SHIFT))
     await the_shift(shift, browser, log, calls=24, screenshots=True)
 
 
 async def test_a_shorter_shift_on_the_embedded_default(tmp_path: Path, browser: Any,
-                                                       log: Log) -> None:  # noqa: F811
+                                                       log: Log) -> None:
     shift = Shift(Settings(data_dir=tmp_path, secret_key=TEST_SECRET, **SHIFT))
     assert shift.settings.embedded
     await the_shift(shift, browser, log, calls=6, screenshots=False)
