@@ -1,7 +1,7 @@
 // The call-taker's desk: the incident of the call in hand, where the patient goes and why,
 // and the units that can go, with one-click assignment.
 
-import { ApiError, esc, get, patch, post } from "/common/api.js";
+import { ApiError, esc, get, newKey, patch, post } from "/common/api.js";
 import { t } from "/common/i18n.js";
 
 const SEVERITIES = ["critical", "urgent", "non_urgent"];
@@ -62,6 +62,7 @@ export class IncidentDesk {
   openCall(callId, call = this.state.calls.get(callId)) {
     if (this.callId === callId) return;
     this.callId = callId;
+    this.createKey = newKey(); // a retried save of this call's incident makes one incident
     this.incident = null;
     this.recommendations = null;
     this.form.reset();
@@ -165,7 +166,8 @@ export class IncidentDesk {
     try {
       this.incident = this.incident
         ? await patch(`/api/v1/incidents/${this.incident.id}`, body)
-        : await post("/api/v1/incidents", { call_id: this.callId, ...body });
+        : await post("/api/v1/incidents", { call_id: this.callId, ...body },
+          { "Idempotency-Key": this.createKey });
       this.form.incident_id.value = this.incident.id;
       $("incident-error").textContent = t("saved");
       $("incident-error").classList.add("ok");
