@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+# What a loop waits out with a warning (a server restarting, a network dropping), as opposed to
+# a fault in the hub itself, which is logged as an error with its traceback.
+OUTAGES = (RedisError, OSError, TimeoutError, InterfaceError, OperationalError)
+
 
 def raise_if_cancelled() -> None:
     """Stop a loop whose task was asked to stop, even if a library swallowed the request.

@@ -116,7 +116,7 @@ async def recreate_database(url: str) -> None:
 def create_engine(url: str, *, pool_size: int = 32) -> AsyncEngine:
     """Create the async engine for PostgreSQL (asyncpg) or the embedded SQLite file."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
@@ -125,6 +125,7 @@ def create_engine(url: str, *, pool_size: int = 32) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
+        hide_parameters=True,  # an error's log line never carries a caller's number or address
         # The pool's rollback on return is enough; asyncpg's full RESET costs a round trip.
         connect_args={"server_settings": {"application_name": "dispatch-120"}},
     )

@@ -7,10 +7,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.background import raise_if_cancelled
+from dispatch.background import OUTAGES, raise_if_cancelled
 from dispatch.realtime.service import EVERYONE
 from dispatch.redis import Keys
 from dispatch.runtime import Runtime
@@ -63,7 +62,7 @@ async def watch(rt: Runtime, rebuilders: list[Rebuilder], *, interval: float = 1
             await rebuild(rt, rebuilders)
         except asyncio.CancelledError:
             raise
-        except (RedisError, OSError) as error:
+        except OUTAGES as error:
             log.warning("live state check failed (%s)", type(error).__name__)
         except Exception:
             log.exception("live state rebuild failed")

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.background import raise_if_cancelled
+from dispatch.background import OUTAGES, raise_if_cancelled
 from dispatch.calls.acd import Acd
 from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus, Position, PositionState
 from dispatch.calls.schemas import SloOut
@@ -154,7 +154,7 @@ async def run(rt: Runtime) -> None:
                 await refresh_slo(rt)
         except asyncio.CancelledError:
             raise
-        except (RedisError, OSError) as error:
+        except OUTAGES as error:
             log.warning("call timer paused (%s)", type(error).__name__)
         except Exception:
             log.exception("call timer failed")

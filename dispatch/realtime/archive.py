@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
-from dispatch.background import raise_if_cancelled
+from dispatch.background import OUTAGES, raise_if_cancelled
 from dispatch.db import insert_ignoring
 from dispatch.realtime.models import Event
 from dispatch.realtime.service import StreamEntries
@@ -115,7 +115,7 @@ async def run(rt: Runtime, *, linger_s: float = LINGER_S) -> None:
                 await asyncio.sleep(linger_s)
         except asyncio.CancelledError:
             raise
-        except (RedisError, OSError) as error:
+        except OUTAGES as error:
             log.warning("event archive paused (%s)", type(error).__name__)
             await asyncio.sleep(1.0)
         except Exception:
