@@ -4,6 +4,7 @@
 import { ApiError, authToken, esc, get, post, setPersonToken, whenUnauthorized } from "/common/api.js";
 import { t, toggleLang, translate, setLang, currentLang } from "/common/i18n.js";
 import { HubSocket } from "/common/socket.js";
+import { tone } from "/common/tone.js";
 import { ConsoleMap } from "./map.js";
 import { IncidentDesk } from "./incident.js";
 
@@ -55,21 +56,6 @@ const INFO_SECONDS = 20;
 const alerts = new Map(); // key -> element
 let alertSeq = 0;
 
-function beep(level) {
-  try {
-    const audio = beep.audio || (beep.audio = new AudioContext());
-    const tone = audio.createOscillator();
-    const gain = audio.createGain();
-    tone.frequency.value = level === "critical" ? 880 : 660;
-    gain.gain.value = 0.08;
-    tone.connect(gain).connect(audio.destination);
-    tone.start();
-    tone.stop(audio.currentTime + (level === "critical" ? 0.45 : 0.2));
-  } catch {
-    // no sound on this machine: the strip and the title still show it
-  }
-}
-
 function titleCount() {
   const open = [...alerts.values()].filter((el) => el.classList.contains("sticky")).length;
   document.title = `${open ? `(${open}) ` : ""}${t("console_title")} · 120`;
@@ -101,7 +87,7 @@ function alert(level, text, { key = null, actions = [], sticky = level === "crit
   $("alerts").prepend(box);
   alerts.set(key, box);
   if (!sticky) setTimeout(() => { if (alerts.get(key) === box) resolveAlert(key); }, INFO_SECONDS * 1000);
-  if (level !== "info") beep(level);
+  if (level !== "info") tone(level);
   titleCount();
 }
 
