@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     auto_dispatch_severities: list[Literal["critical", "urgent", "non_urgent"]] = Field(
         default_factory=list,
         description="severities whose first recommended unit is sent without a dispatcher's click")
+    service_radius_km: float = Field(
+        default=100.0, gt=0, le=2000,
+        description="a location farther than this from every hospital is outside the service area")
     road_factor: float = Field(default=1.35, ge=1.0, le=3.0,
                                description="road distance ÷ straight-line distance")
     unit_speeds_kmh: dict[str, float] = Field(

@@ -84,6 +84,24 @@ class MatchedRule(BaseModel):
     why: str
     seed: str | None = None
     decided: list[str] = Field(default_factory=list)  # which parts of the decision it set
+    description: str | None = Field(default=None, description="what the rule does, in plain words")
+
+
+class PathwayRef(BaseModel):
+    """The patient's clinical pathway and what it asked of the hospital and the unit."""
+
+    id: str
+    label_zh: str
+    label_en: str
+    seed: str
+    hospital_needs: list[str]
+    hospital_needs_words: str = Field(description="the capabilities in plain words, both languages")
+    unit_needs: list[str]
+    outside_rule_set: bool = Field(
+        description="the deciding rule's first set (e.g. the yellow-code hospital) had no open "
+                    "hospital with the care: the destination was looked for outside it")
+    onset_minutes: int | None = Field(default=None, description="minutes since last known well")
+    onset: str | None = Field(default=None, description="last known well, for the crew and the team")
 
 
 class Decision(BaseModel):
@@ -99,6 +117,7 @@ class Decision(BaseModel):
     closed_loop: bool
     paperwork: list[str] = Field(default_factory=list)
     crew_notes: list[str] = Field(default_factory=list)
+    pathway: PathwayRef | None = None
     zone: ZoneRef
     matched_rules: list[MatchedRule] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
