@@ -31,7 +31,9 @@ class Location(Strict):
 
 
 class Flags(Strict):
-    """Facts about the patient that change where and how they travel."""
+    """Facts about the patient that change where and how they travel (true or false, strictly)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     isolation: bool = Field(default=False, description="under isolation or medical observation")
     has_certificate: bool = Field(default=False, description="holds the community identity certificate")

@@ -255,11 +255,12 @@ def _semantic_errors(doc: RuleSetDoc) -> list[dict[str, str]]:
                            "patients (seed 004 二: critical patients never wait for paperwork)",
             })
         errors += _outcome_errors(rule, where)
+    seen_pathways: set[str] = set()
     for i, pathway in enumerate(doc.pathways):
         where = f"pathways[{i}] ({pathway.id})"
-        if pathway.id in seen:
-            errors.append({"field": f"{where}.id", "message": f"duplicate id {pathway.id!r}"})
-        seen.add(pathway.id)
+        if pathway.id in seen_pathways:
+            errors.append({"field": f"{where}.id", "message": f"duplicate pathway id {pathway.id!r}"})
+        seen_pathways.add(pathway.id)
         if wrong := sorted(c.value for c in pathway.unit if c.value not in PATHWAY_UNIT):
             errors.append({"field": f"{where}.unit", "message": f"a pathway adds only "
                            f"{sorted(PATHWAY_UNIT)} to an ambulance, not {wrong}"})

@@ -7,10 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from dispatch.fleet.models import UnitCapability
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.schemas import Flags
+from dispatch.incidents.triage import Triage
 from dispatch.zones.models import ZoneStatus
 
 
@@ -142,7 +144,8 @@ class EvaluateRequest(BaseModel):
     referred_by: str | None = Field(
         default=None, max_length=64,
         description="the community health centre referring the patient upward (a place id)")
-    flags: dict[str, bool | int | float | str] = Field(default_factory=dict, max_length=50)
+    flags: Flags = Field(default_factory=Flags, description="as an incident records them")
+    triage: Triage | None = None
     at: AwareDatetime | None = None
     zone_status: ZoneStatus | None = Field(
         default=None, description="Pretend the point is in a zone of this status (what-if)."
@@ -152,16 +155,6 @@ class EvaluateRequest(BaseModel):
         description="Evaluate with this rule set instead of the active one.",
     )
 
-
-    @field_validator("flags")
-    @classmethod
-    def _community_flags(cls, flags: dict[str, FlagValue]) -> dict[str, FlagValue]:
-        for name in COMMUNITY_FLAGS:
-            if name in flags and not isinstance(flags[name], bool):
-                raise ValueError(f"{name} must be true or false")
-        if "referred_by" in flags and not isinstance(flags["referred_by"], str):
-            raise ValueError("referred_by must be a place id")
-        return flags
 
 
 class DecideRequest(BaseModel):
