@@ -250,6 +250,8 @@ def _search(patient: PatientFacts, parts: _Parts, ctx: RoutingContext,
         search.walk(strategies[1:])
         if not search.found:
             search.walk(ctx.rules.doc.fallback, prefix="fallback: ")
+        if not search.found:
+            search.take_nearest_open()
         if not search.found:  # no open hospital has the care: the rule decides as usual
             zh, en = words.capabilities(sorted(pathway.needs))
             parts.warnings.append(f"no open hospital has {en} ({zh}): routed by the rules alone")

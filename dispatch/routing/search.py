@@ -191,6 +191,17 @@ class Search:
         return next((h for h in self._nearest_first(self.hospitals.with_capabilities(needs))
                      if h.open), None)
 
+    def take_nearest_open(self) -> None:
+        """The nearest open hospital with the care the pathway needs, wherever it is."""
+        best = self.nearest_open_with(self.needs) if self.needs else None
+        if best is not None and best.id not in self.seen:
+            zh, en = words.capabilities(sorted(self.needs))
+            self.seen.add(best.id)
+            self.found.append(Candidate(best, words.both(f"最近的具备{zh}的开放医院",
+                                                         f"nearest open hospital with {en}"),
+                                        False, tuple(self.trace)))
+            self.ready += 1
+
     def choice(self, c: Candidate, *, chosen: bool = False) -> HospitalChoice:
         category = self.patient.category_value
         reason = c.reason + (f"; full for {category}, {NO_REFUSAL}" if c.full else "")
