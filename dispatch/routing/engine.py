@@ -318,12 +318,12 @@ def evaluate(patient: PatientFacts, ctx: RoutingContext) -> Decision:
                               "away; check the location")
         parts.care = None
         return _nowhere(parts, zone, ctx)
-    if parts.care is not None:
+    pathway = ctx.rules.pathway_for(facts)
+    if parts.care is not None and pathway is None:  # a pathway needs a hospital
         decision = _care(parts, parts.care, patient, zone, ctx)
         if decision is not None:
             return decision
     doc = ctx.rules.doc
-    pathway = ctx.rules.pathway_for(facts)
     search, chosen_from, outside = _search(patient, parts, ctx, pathway)
     chosen, others = search.pick(chosen_from)
     category = patient.category.value
