@@ -18,13 +18,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
-from dispatch.hospitals.snapshot import HospitalSnapshot
+from dispatch.hospitals.models import Designation, HospitalCapability
+from dispatch.hospitals.snapshot import HospitalSnapshot, HospitalView
+from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.triage import ComplaintProtocol, Triage
+from dispatch.routing import rules
 from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate
 from dispatch.routing.schemas import Decision
+from dispatch.zones.index import IndexedZone, ZoneIndex
+from dispatch.zones.models import ZoneStatus
 from tests.test_routing_properties import default_rules, xian
 from tests.test_routing_table import CONTROLLED, NORMAL, PRECAUTION, SEALED
 
@@ -361,3 +370,124 @@ def test_at_least_sixty_cases_each_citing_its_clause() -> None:
     pathways = {c.pathway for c in cases}
     assert {"stroke", "chest-pain", "major-trauma", "poisoning", "critical-newborn",
             "critical-obstetric", "psychiatric"} <= pathways
+
+
+# ---- The guard as a property: random zones, hospitals and patients.
+
+LAT, LON = (34.0, 34.4), (108.6, 109.1)
+CAPS = [c.value for c in HospitalCapability]
+PROTOCOLS = [None, *(c.value for c in ComplaintProtocol)]
+NARROW_RULES = """
+name: narrow (a pathway that names one hospital, a rule that names the yellow-code set)
+defaults:
+  transport: {mode: ambulance, capabilities: [ambulance]}
+fallback:
+  - {designated: guarantee}
+pathways:
+  - id: stroke
+    seed: "003 2"
+    label_zh: 卒中
+    label_en: Stroke
+    when: {complaint: [stroke]}
+    hospital: [stroke]
+    destination: [{hospital: h0}]
+    unit: [als]
+  - id: critical-newborn
+    seed: "003 4"
+    label_zh: 危重新生儿
+    label_en: Critical newborn
+    when: {severity: [critical], category: [newborn]}
+    hospital: [neonatal]
+    destination: [{own: registered}]
+rules:
+  - id: sealed
+    seed: "004 一"
+    when: {zone_status: [sealed]}
+    then:
+      destination: [{nearest: [yellow_code]}]
+  - id: everyone
+    seed: "000 二(四)2"
+    then:
+      destination: [{designated: guarantee}]
+"""
+
+
+@cache
+def narrow_rules() -> rules.CompiledRuleSet:
+    return rules.load(NARROW_RULES, version=2)
+
+
+@st.composite
+def random_hospitals(draw: st.DrawFn) -> HospitalSnapshot:
+    count = draw(st.integers(1, 12))
+    return HospitalSnapshot.build(
+        HospitalView(
+            id=f"h{i}", name=f"Hospital {i}", name_zh=None, lat=draw(st.floats(*LAT)),
+            lon=draw(st.floats(*LON)), level="tertiary",
+            capabilities=draw(st.frozensets(st.sampled_from(CAPS), max_size=6)),
+            designations=tuple(draw(st.sets(st.sampled_from([d.value for d in Designation]),
+                                            max_size=2))),
+            status=draw(st.sampled_from(["open", "open", "suspended"])))
+        for i in range(count))
+
+
+@st.composite
+def random_zones(draw: st.DrawFn) -> ZoneIndex:
+    zones = []
+    for i in range(draw(st.integers(0, 4))):
+        lat, lon = draw(st.floats(*LAT)), draw(st.floats(*LON))
+        size = draw(st.floats(0.01, 0.2))
+        ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+        zones.append(IndexedZone(id=f"z{i}", name=f"zone {i}", status=draw(st.sampled_from(
+            [ZoneStatus.SEALED, ZoneStatus.CONTROLLED, ZoneStatus.PRECAUTION])), sub_district=None,
+            community=None, valid_from=datetime(2020, 1, 1, tzinfo=UTC), valid_to=None,
+            geometry={"type": "Polygon", "coordinates": [ring]}))
+    return ZoneIndex(zones)
+
+
+@st.composite
+def random_patients(draw: st.DrawFn, hospital_count: int = 12) -> PatientFacts:
+    ids = st.none() | st.sampled_from([f"h{i}" for i in range(hospital_count)])
+    protocol = draw(st.sampled_from(["stroke", "chest_pain", "major_trauma", "poisoning",
+                                     "psychiatric"]) | st.sampled_from(PROTOCOLS))
+    return PatientFacts(
+        lat=draw(st.floats(*LAT)), lon=draw(st.floats(*LON)),
+        severity=draw(st.sampled_from([Severity.CRITICAL, *Severity])),
+        category=draw(st.sampled_from(list(PatientCategory))),
+        infection_status=draw(st.sampled_from(list(InfectionStatus))),
+        isolation=draw(st.booleans()), registered_hospital_id=draw(ids),
+        treating_hospital_id=draw(ids),
+        flags={name: draw(st.booleans()) for name in ("fever", "danger_signs", "needs_oxygen")},
+        triage=Triage(protocol=protocol, age_years=draw(st.none() | st.integers(0, 100))),
+    )
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hospitals=random_hospitals(), zones=random_zones(), patient=random_patients(),
+       narrow=st.booleans())
+def test_a_pathway_patient_never_goes_without_the_care_while_it_is_open(
+    hospitals: HospitalSnapshot, zones: ZoneIndex, patient: PatientFacts, narrow: bool
+) -> None:
+    """Whatever the zone, the hospitals and the rule set: a patient whose pathway needs a
+    capability goes to a hospital with it whenever an open one has it, and never to a
+    suspended one; the alternatives have it too."""
+    ruleset = narrow_rules() if narrow else default_rules()
+    ctx = RoutingContext(rules=ruleset, hospitals=hospitals, zones=zones, at=AT)
+    decision = evaluate(patient, ctx)
+    event(f"pathway={decision.pathway.id if decision.pathway else None}")
+    destination = decision.destination
+    if destination is not None:
+        assert hospitals.by_id[destination.hospital_id].open
+    if decision.pathway is None:
+        return
+    needs = frozenset(decision.pathway.hospital_needs)
+    able = [h for h in hospitals.hospitals if h.open and needs <= h.capabilities]
+    if able:
+        assert destination is not None
+        assert needs <= hospitals.by_id[destination.hospital_id].capabilities, decision
+        assert all(needs <= hospitals.by_id[a.hospital_id].capabilities
+                   for a in decision.alternatives)
+    else:
+        assert any("no open hospital has" in w for w in decision.warnings)
+    if patient.critical:
+        assert "als" in decision.required_unit_capabilities
