@@ -351,8 +351,8 @@ def test_onset_reaches_the_decision() -> None:
     assert decision.pathway is not None
     assert decision.pathway.onset_minutes == 75
     assert decision.pathway.onset == decision.crew_notes[1]
-    assert "1 h 15 min ago" in decision.crew_notes[1]
-    assert "1小时15分钟" in decision.crew_notes[1]
+    assert decision.crew_notes[1] == ("最后正常时间 12-07 14:45，距今1小时15分钟 "
+                                      "(last known well 12-07 14:45, 1 h 15 min ago)")  # UTC+8
 
 
 def test_outside_the_service_area_goes_nowhere() -> None:

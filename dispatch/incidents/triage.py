@@ -7,7 +7,7 @@ much of its treatment window is left. The free-text complaint stays on the incid
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -90,12 +90,12 @@ class Triage(BaseModel):
         return max(0, int((at - self.last_known_well).total_seconds() // 60))
 
 
-def onset_note(triage: Triage, at: datetime) -> str | None:
-    """What the crew and the receiving team read about the onset, in both languages."""
+def onset_note(triage: Triage, at: datetime, local: tzinfo) -> str | None:
+    """What the crew and the receiving team read about the onset (local time), in both languages."""
     minutes = triage.onset_minutes(at)
     if minutes is None or triage.last_known_well is None:
         return None
-    when = triage.last_known_well.strftime("%Y-%m-%d %H:%M %Z").strip()
+    when = triage.last_known_well.astimezone(local).strftime("%m-%d %H:%M")
     hours, rest = divmod(minutes, 60)
     ago = f"{hours} h {rest} min" if hours else f"{rest} min"
     zh_ago = f"{hours}小时{rest}分钟" if hours else f"{rest}分钟"

@@ -23,6 +23,7 @@ from dispatch.fleet.models import UnitCapability
 from dispatch.hospitals.snapshot import HospitalSnapshot
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
 from dispatch.incidents.triage import Triage, onset_note
+from dispatch.places.hours import zone_info
 from dispatch.places.snapshot import PlaceSnapshot
 from dispatch.routing import community, words
 from dispatch.routing.rules import CompiledPathway, CompiledRule, CompiledRuleSet, Transport
@@ -99,6 +100,7 @@ class RoutingContext:
     zones: ZoneIndex | None = None
     places: PlaceSnapshot | None = None
     service_radius_km: float | None = None  # farther than this from every hospital: not served
+    timezone: str = "Asia/Shanghai"  # local time for what crews read (Settings.timezone)
 
 
 @dataclass
@@ -293,7 +295,7 @@ def _capabilities_of(search: Search, hospital_id: str) -> frozenset[str]:
     return hospital.capabilities if hospital is not None else frozenset()
 
 
-def _pathway_ref(pathway: CompiledPathway, patient: PatientFacts, at: datetime,
+def _pathway_ref(pathway: CompiledPathway, patient: PatientFacts, at: datetime, timezone: str,
                  outside: bool, unit: list[UnitCapability]) -> PathwayRef:
     zh, en = words.capabilities(sorted(pathway.needs))
     triage = patient.triage
@@ -302,7 +304,7 @@ def _pathway_ref(pathway: CompiledPathway, patient: PatientFacts, at: datetime,
         hospital_needs=sorted(pathway.needs), hospital_needs_words=words.both(zh, en),
         unit_needs=[c.value for c in unit], outside_rule_set=outside,
         onset_minutes=triage.onset_minutes(at) if triage else None,
-        onset=onset_note(triage, at) if triage else None)
+        onset=onset_note(triage, at, zone_info(timezone)) if triage else None)
 
 
 def evaluate(patient: PatientFacts, ctx: RoutingContext) -> Decision:
@@ -341,7 +343,8 @@ def evaluate(patient: PatientFacts, ctx: RoutingContext) -> Decision:
     notes = parts.notes
     ref = None
     if pathway is not None:
-        ref = _pathway_ref(pathway, patient, ctx.at, outside, list(pathway.pathway.unit))
+        ref = _pathway_ref(pathway, patient, ctx.at, ctx.timezone, outside,
+                           list(pathway.pathway.unit))
         notes = [*pathway.pathway.notes, *([ref.onset] if ref.onset else []), *notes]
         parts.matched.insert(0, MatchedRule.model_construct(
             id=f"pathway:{pathway.id}", why=f"{pathway.label_en} ({pathway.label_zh})",

@@ -68,7 +68,8 @@ async def routing_context(
     else:
         rules = await rule_sets.compiled(rt=rt, session=session, version=rule_set_version)
     return RoutingContext(rules=rules, hospitals=hospitals, zones=zones, places=places, at=at,
-                          service_radius_km=rt.settings.service_radius_km), zones
+                          service_radius_km=rt.settings.service_radius_km,
+                          timezone=rt.settings.timezone), zones
 
 
 async def check_service_area(*, session: AsyncSession, rt: Runtime, lat: float, lon: float,
