@@ -85,9 +85,10 @@ async def on_transporting(
     """The unit starts transporting: tell the destination hospital what is coming, and when.
 
     One statement writes the notice with the incident's category, severity, infection status
-    and triage (complaint protocol, age, sex, last known well, danger signs; INSERT … SELECT). A job has one handover row: it is written again only if its
-    notice was withdrawn (the patient was rerouted), and nothing is written for a hospital or
-    incident that no longer exists."""
+    and triage (complaint protocol, age, sex, last known well, danger signs; INSERT … SELECT).
+    A job has one handover row: it is written again only if its notice was withdrawn (the
+    patient was rerouted), and nothing is written for a hospital or incident that no longer
+    exists."""
     if assignment.destination_hospital_id is None:
         return []
     hospital = await hospital_of(session, rt, assignment.destination_hospital_id)
