@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -491,3 +492,29 @@ def test_a_pathway_patient_never_goes_without_the_care_while_it_is_open(
         assert any("no open hospital has" in w for w in decision.warnings)
     if patient.critical:
         assert "als" in decision.required_unit_capabilities
+
+
+@pytest.mark.parametrize(("pathway", "field", "message"), [
+    ({"unit": ["closed_loop"]}, "pathways[0] (stroke).unit", "a pathway adds only"),
+    ({"hospital": ["levitation"]}, "pathways[0] (stroke).hospital[0]", "Input should be"),
+    ({"hospital": []}, "pathways[0] (stroke).hospital", "at least 1 item"),
+    ({"when": {"complaint": ["hiccups"]}}, "pathways[0] (stroke).when.complaint[0]", "Input should be"),
+    ({"destination": [{"nearest": ["stroke"], "far": True}]}, "pathways[0] (stroke).destination[0].far",
+     "Extra inputs"),
+], ids=["unit-not-for-ambulance", "unknown-capability", "no-capability", "unknown-complaint",
+        "bad-destination"])
+def test_a_bad_pathway_is_named_in_the_rule_set_errors(
+    pathway: dict[str, Any], field: str, message: str
+) -> None:
+    good = {"id": "stroke", "seed": "003 2", "label_zh": "卒中", "label_en": "Stroke",
+            "when": {"complaint": ["stroke"]}, "hospital": ["stroke"],
+            "destination": [{"nearest": ["stroke"]}]}
+    source = yaml.safe_dump({
+        "name": "t", "defaults": {"transport": {"mode": "ambulance", "capabilities": ["ambulance"]}},
+        "fallback": [{"nearest": ["emergency"]}], "pathways": [{**good, **pathway}],
+        "rules": [{"id": "r", "seed": "s", "then": {"destination": [{"nearest": ["emergency"]}]}}],
+    }, allow_unicode=True)
+    with pytest.raises(rules.RuleSetInvalid) as raised:
+        rules.parse(source)
+    assert [e["field"] for e in raised.value.errors] == [field], raised.value.errors
+    assert message in raised.value.errors[0]["message"]
