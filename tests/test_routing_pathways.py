@@ -218,7 +218,10 @@ CASES = [
     case("obstetric-normal-registered-without-obstetrics",
          "003 4 (安排的机构): registered hospital without obstetrics → nearest with it", NORMAL,
          p(category="pregnant", registered_hospital_id="xian-childrens"), GUARANTEE, caps=ALS,
-         pathway="critical-obstetric"),
+         pathway="critical-obstetric", outside=True),
+    case("obstetric-normal-no-registered", "003 4: none recorded → nearest with obstetrics (no set "
+         "was passed over)", NORMAL, p(category="pregnant"), GUARANTEE, caps=ALS,
+         pathway="critical-obstetric", outside=False),
     case("obstetric-complaint", "003 4: obstetric complaint, category not set", NORMAL,
          p(protocol="obstetric", triage={"sex": "female", "age_years": 29}), GUARANTEE, caps=ALS,
          pathway="critical-obstetric"),

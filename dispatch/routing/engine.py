@@ -246,7 +246,7 @@ def _search(patient: PatientFacts, parts: _Parts, ctx: RoutingContext,
     if pathway is not None:
         search.walk(strategies[:1])
         if not search.found:
-            outside = True
+            outside = search.lacking > 0  # the set had open hospitals, none with the care
             label = words.both(pathway.label_zh, pathway.label_en)
             search.walk(pathway.pathway.destination, prefix=f"{label}: ")
         search.walk(strategies[1:])

@@ -100,8 +100,8 @@ class PathwayRef(BaseModel):
     hospital_needs_words: str = Field(description="the capabilities in plain words, both languages")
     unit_needs: list[str]
     outside_rule_set: bool = Field(
-        description="the deciding rule's first set (e.g. the yellow-code hospital) had no open "
-                    "hospital with the care: the destination was looked for outside it")
+        description="the deciding rule's first set (e.g. the yellow-code hospital) had open "
+                    "hospitals but none with the care: the destination was looked for outside it")
     onset_minutes: int | None = Field(default=None, description="minutes since last known well")
     onset: str | None = Field(default=None, description="last known well, for the crew and the team")
 

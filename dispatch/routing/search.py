@@ -61,6 +61,7 @@ class Search:
     seen: set[str] = field(default_factory=set)
     found: list[Candidate] = field(default_factory=list)
     ready: int = 0  # candidates found that are not full
+    lacking: int = 0  # open hospitals passed over for lack of the care the pathway needs
     trace: list[str] = field(default_factory=list)
     _distances: npt.NDArray[np.float64] | None = None
 
@@ -132,6 +133,7 @@ class Search:
                     continue
                 if not self.needs <= h.capabilities:
                     lacking.append(h.name_zh or h.name)
+                    self.lacking += 1
                     continue
                 if h.id in self.seen:
                     continue

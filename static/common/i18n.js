@@ -4,7 +4,7 @@ const LABELS = {
   zh: {
     protocol: "主诉分类", age_years: "年龄(岁)", sex: "性别", last_known_well: "最后正常时间",
     female: "女", male: "男", unknown: "不详", pathway: "救治路径", onset: "发病", minutes_ago: "分钟前",
-    looked_outside: "区域指定医院不具备该能力，已就近另选", hospital_needs: "医院需具备",
+    looked_outside: "常规去向医院不具备该能力，已就近另选有该能力的医院", hospital_needs: "医院需具备",
     protocol_stroke: "卒中", protocol_chest_pain: "胸痛", protocol_major_trauma: "严重创伤",
     protocol_poisoning: "中毒", protocol_breathing: "呼吸困难", protocol_unconscious: "意识不清",
     protocol_obstetric: "产科急症", protocol_fever: "发热", protocol_psychiatric: "精神行为异常",
@@ -65,7 +65,7 @@ const LABELS = {
   en: {
     protocol: "Complaint protocol", age_years: "Age (years)", sex: "Sex", last_known_well: "Last known well",
     female: "Female", male: "Male", unknown: "Unknown", pathway: "Pathway", onset: "Onset",
-    minutes_ago: "min ago", looked_outside: "the zone's hospital lacks this care: nearest with it instead",
+    minutes_ago: "min ago", looked_outside: "the usual hospital lacks this care: the nearest with it instead",
     hospital_needs: "Hospital needs",
     protocol_stroke: "Stroke", protocol_chest_pain: "Chest pain", protocol_major_trauma: "Major trauma",
     protocol_poisoning: "Poisoning", protocol_breathing: "Breathing difficulty",
