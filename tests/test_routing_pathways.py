@@ -30,9 +30,10 @@ from dispatch.hospitals.models import Designation, HospitalCapability
 from dispatch.hospitals.snapshot import HospitalSnapshot, HospitalView
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
 from dispatch.incidents.triage import ComplaintProtocol, Triage
-from dispatch.routing import rules
+from dispatch.routing import engine, rules
 from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate
-from dispatch.routing.schemas import Decision
+from dispatch.routing.schemas import Decision, HospitalChoice
+from dispatch.routing.search import Search
 from dispatch.zones.index import IndexedZone, ZoneIndex
 from dispatch.zones.models import ZoneStatus
 from tests.test_routing_properties import default_rules, xian
@@ -521,3 +522,25 @@ def test_a_bad_pathway_is_named_in_the_rule_set_errors(
         rules.parse(source)
     assert [e["field"] for e in raised.value.errors] == [field], raised.value.errors
     assert message in raised.value.errors[0]["message"]
+
+
+def test_the_capability_guard_replaces_a_destination_without_the_care() -> None:
+    """The last line of defence, whatever chose the hospital: one without a stroke centre is
+    replaced by the nearest open one with it, and the guard names itself."""
+    hospitals, _ = xian()
+    snapshot = HospitalSnapshot.build(hospitals)
+    patient = PatientFacts(**NORMAL, severity="critical", triage=Triage(protocol="stroke"))
+    pathway = default_rules().pathway_for({
+        "severity": "critical", "category": "ordinary", "infection": "none",
+        "zone_status": "normal", "complaint": "stroke", "flags": {}})
+    assert pathway is not None
+    search = Search(patient=patient, hospitals=snapshot)
+    wrong = HospitalChoice(hospital_id="xian-aerospace-general", name="Aerospace", name_zh=None,
+                           distance_km=1.0, reason="a rule set that forgot the pathway")
+    parts = engine._Parts()
+    chosen = engine._capability_guard(parts, search, wrong, pathway)
+    assert chosen is not None
+    assert chosen.hospital_id == GUARANTEE
+    assert [m.id for m in parts.matched] == ["guard:pathway-capability"]
+    right = engine._capability_guard(engine._Parts(), search, chosen, pathway)
+    assert right is chosen

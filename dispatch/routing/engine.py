@@ -131,7 +131,7 @@ def _facts(patient: PatientFacts, zone: ZoneMatch) -> dict[str, Any]:
             "complaint": protocol, "flags": flags}
 
 
-DECIDING = ("outcome", "destination", "transport", "closed_loop", "paperwork")
+DECIDING = ("outcome", "destination", "transport", "closed_loop")
 
 
 def _apply_rules(rules: CompiledRuleSet, facts: dict[str, Any], zone: ZoneMatch) -> _Parts:
@@ -165,7 +165,7 @@ def _apply_rules(rules: CompiledRuleSet, facts: dict[str, Any], zone: ZoneMatch)
                 parts.paperwork.append(paper.value)
                 if "paperwork" not in decided:
                     decided.append("paperwork")
-        only_notes = not any(getattr(then, name) for name in DECIDING)
+        only_notes = not then.paperwork and all(getattr(then, name) is None for name in DECIDING)
         if decided or only_notes:
             for note in then.notes:
                 if note not in parts.notes:
