@@ -371,7 +371,9 @@ async def test_answering_a_call_and_recording_the_incident_shows_where_the_patie
     for index, rule in enumerate(deciding):
         text = await why.nth(index).inner_text()
         assert rule["id"] in text
-        assert rule["why"] in text
+        assert rule["description"] in text
+        assert "zone_status=" not in text  # the facts in the console's words
+    assert "Severity: Critical · Zone: Sealed area (yuhua-sealed-1)" in await shown.locator("ol").inner_text()
     await assert_fits(page, "#decision-panel", "#incident-panel", "#map")
     assert await page.locator("#decision-panel").is_visible()
     await shot(page, "console-incident.png")

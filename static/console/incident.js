@@ -18,6 +18,22 @@ const DANGER_SIGNS = ["not_breathing_normally", "unresponsive", "severe_bleeding
   "chest_pain_sweating", "seizure", "low_spo2", "pale_cold_skin"];
 
 const $ = (id) => document.getElementById(id);
+const FACTS = { severity: "severity", category: "category", infection: "infection", zone_status: "zone",
+  complaint: "protocol" };
+
+/** A rule's "why" (`severity=critical, zone_status=sealed (z1)`) in the console's words. */
+function plainWhy(why) {
+  return why.split(", ").map((part) => {
+    const match = /^([a-z_]+)=([^ ]+)( \(.*\))?$/.exec(part);
+    if (!match) return part;
+    const [, fact, value, where] = match;
+    if (fact in FACTS) {
+      const shown = fact === "complaint" ? t(`protocol_${value}`) : t(value);
+      return `${t(FACTS[fact])}: ${shown}${where || ""}`;
+    }
+    return value === "true" ? t(fact) : value === "false" ? `${t(fact)} ✗` : `${t(fact)}: ${value}`;
+  }).join(" · ");
+}
 
 export class IncidentDesk {
   constructor({ socket, map, alert, state }) {
@@ -271,7 +287,7 @@ export class IncidentDesk {
         ${decision.crew_notes?.length ? `<dt>${esc(t("crew_notes"))}</dt><dd>${decision.crew_notes.map(esc).join("<br>")}</dd>` : ""}
       </dl>
       <p class="muted rules">${esc(t("rules_applied"))}</p>
-      <ol>${(decision.matched_rules || []).filter((r) => r.decided?.length).map((r) => `<li><b>${esc(r.description || r.id)}</b> — ${esc(r.why)} <span class="muted">(${esc(r.id)}${r.seed ? ` · ${esc(r.seed)}` : ""})</span></li>`).join("")}</ol>
+      <ol>${(decision.matched_rules || []).filter((r) => r.decided?.length).map((r) => `<li><b>${esc(r.description || r.id)}</b> — <span title="${esc(r.why)}">${esc(plainWhy(r.why))}</span> <span class="muted">(${esc(r.id)}${r.seed ? ` · ${esc(r.seed)}` : ""})</span></li>`).join("")}</ol>
     </div>`;
   }
 
