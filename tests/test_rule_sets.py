@@ -151,7 +151,7 @@ async def test_validate_reports_a_good_rule_set(client: httpx.AsyncClient) -> No
     assert response.status_code == 200
     body = response.json()
     assert body["valid"] is True
-    assert len(body["rules"]) == 46
+    assert len(body["rules"]) == 47
     assert await versions_of(client) == [(1, True)]
 
 
