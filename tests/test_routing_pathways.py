@@ -544,3 +544,15 @@ def test_the_capability_guard_replaces_a_destination_without_the_care() -> None:
     assert [m.id for m in parts.matched] == ["guard:pathway-capability"]
     right = engine._capability_guard(engine._Parts(), search, chosen, pathway)
     assert right is chosen
+
+
+def test_a_note_that_must_reach_the_crew_does_whichever_rule_chose() -> None:
+    """003: a critical patient who cannot be cleared of infection, in a sealed area: the
+    sealed-area rule chooses, the buffer-zone note still reaches the crew."""
+    suspected = Case("buffer", "003", SEALED, p(infection_status="suspected"), YELLOW)
+    decision, _ = decide(suspected)
+    assert any("缓冲区" in note for note in decision.crew_notes), decision.crew_notes
+    deciders = [m.id for m in decision.matched_rules if "destination" in m.decided]
+    assert deciders == ["critical-sealed-or-isolated"]
+    silent = [m.id for m in decision.matched_rules if not m.decided]
+    assert "critical-suspected" in silent  # matched, decided nothing, said nothing
