@@ -318,7 +318,6 @@ def evaluate(patient: PatientFacts, ctx: RoutingContext) -> Decision:
             ctx.hospitals, patient.lat, patient.lon, ctx.service_radius_km)) is not None:
         parts.warnings.append(f"outside the service area: the nearest hospital is {km:,.0f} km "
                               "away; check the location")
-        parts.care = None
         return _nowhere(parts, zone, ctx)
     pathway = ctx.rules.pathway_for(facts)
     if parts.care is not None and pathway is None:  # a pathway needs a hospital
