@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     auto_dispatch_severities: list[Literal["critical", "urgent", "non_urgent"]] = Field(
         default_factory=list,
         description="severities whose first recommended unit is sent without a dispatcher's click")
+    timezone: str = Field(default="Asia/Shanghai", max_length=64,
+                          description="local time of the centre, for times read to crews")
+    service_radius_km: float = Field(
+        default=100.0, gt=0, le=2000,
+        description="a location farther than this from every hospital is outside the service area")
     road_factor: float = Field(default=1.35, ge=1.0, le=3.0,
                                description="road distance ÷ straight-line distance")
     unit_speeds_kmh: dict[str, float] = Field(
@@ -100,6 +105,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown unit kind {kind!r}")
             if not 1 <= speed <= 200:
                 raise ValueError(f"speed of {kind} must be 1–200 km/h")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from dispatch.places.hours import HoursInvalid, zone_info  # pure; keeps config light
+
+        try:
+            zone_info(value)
+        except HoursInvalid as error:
+            raise ValueError(str(error)) from None
         return value
 
     @field_validator("redis_url")

@@ -6,7 +6,8 @@ and 200 hospitals (target: p99 ≤ 1 ms).
 
 Builds a synthetic area around the Xi'an High-tech Zone (random polygons, some overlapping and
 some outside their validity window; hospitals with random capabilities, designations, a tenth
-suspended, some full), evaluates the shipped default rule set for random patients, prints the
+suspended, some full), evaluates the shipped default rule set for random patients (with a
+triage, so the clinical pathways are taken), prints the
 latency figures with the machine's description and writes them as JSON.
 """
 
@@ -31,6 +32,7 @@ import shapely
 from dispatch.hospitals.models import Designation, HospitalCapability
 from dispatch.hospitals.snapshot import HospitalSnapshot, HospitalView
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.triage import ComplaintProtocol, Triage
 from dispatch.routing import rules
 from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate
 from dispatch.routing.service import default_source
@@ -105,8 +107,11 @@ def make_patients(rng: random.Random, count: int, hospital_ids: list[str]) -> li
     patients = []
     for _ in range(count):
         lat, lon = random_point(rng)
+        onset = NOW - timedelta(minutes=rng.randint(5, 600)) if rng.random() < 0.3 else None
+        triage = Triage(protocol=rng.choice([None, *ComplaintProtocol]),
+                        age_years=rng.choice([None, 0, 4, 35, 80]), last_known_well=onset)
         patients.append(PatientFacts(
-            lat=lat, lon=lon, severity=rng.choice(list(Severity)),
+            lat=lat, lon=lon, severity=rng.choice(list(Severity)), triage=triage,
             category=rng.choice(list(PatientCategory)),
             infection_status=rng.choices(list(InfectionStatus), weights=[8, 1, 1])[0],
             isolation=rng.random() < 0.05, has_certificate=rng.random() < 0.3,
@@ -157,7 +162,8 @@ def run(
     hospitals = make_hospitals(rng, hospital_count)
     snapshot = HospitalSnapshot.build(hospitals)
     compiled = rules.load(default_source(), version=1)
-    ctx = RoutingContext(rules=compiled, hospitals=snapshot, zones=index, at=NOW)
+    ctx = RoutingContext(rules=compiled, hospitals=snapshot, zones=index, at=NOW,
+                         service_radius_km=100.0)
     patients = make_patients(rng, iterations, [h.id for h in hospitals])
     build_s = time.perf_counter() - started
 

@@ -43,7 +43,7 @@ BASE: dict[str, Any] = {
         {"id": "A1", "call_sign": "Alpha 1", "kind": "ambulance",
          "capabilities": ["ambulance", "als"], "post": "post-n"},
         {"id": "A2", "call_sign": "Alpha 2", "kind": "negative_pressure_ambulance",
-         "capabilities": ["ambulance", "negative_pressure"], "post": "post-n"},
+         "capabilities": ["ambulance", "negative_pressure", "als"], "post": "post-n"},
         {"id": "B1", "call_sign": "Bravo 1", "kind": "ambulance",
          "capabilities": ["ambulance"], "post": "post-s"},
     ],

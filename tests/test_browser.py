@@ -16,9 +16,10 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -38,6 +39,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 CONSOLE_SIZE = {"width": 1280, "height": 800}
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the browser contexts' time zone
 CREW_SIZE = {"width": 800, "height": 1280}
 ADMIN = Actor(name="browser-test")
 # A point inside the demo sealed compound at Yuhuazhai, and one next to the Zhangba post.
@@ -364,14 +366,67 @@ async def test_answering_a_call_and_recording_the_incident_shows_where_the_patie
     assert "Sealed area" in await shown.inner_text()
     assert decision["destination"]["reason"] in await shown.inner_text()
     why = shown.locator("ol li")
-    assert await why.count() == len(decision["matched_rules"]) > 0
-    for index, rule in enumerate(decision["matched_rules"]):
+    deciding = [r for r in decision["matched_rules"] if r["decided"]]  # rules that decided it
+    assert await why.count() == len(deciding) > 0
+    for index, rule in enumerate(deciding):
         text = await why.nth(index).inner_text()
         assert rule["id"] in text
-        assert rule["why"] in text
+        assert rule["description"] in text
+        assert "zone_status=" not in text  # the facts in the console's words
+    assert "Severity: Critical · Zone: Sealed area (yuhua-sealed-1)" in await shown.locator("ol").inner_text()
     await assert_fits(page, "#decision-panel", "#incident-panel", "#map")
     assert await page.locator("#decision-panel").is_visible()
     await shot(page, "console-incident.png")
+    assert log.errors == []
+
+
+async def test_a_stroke_call_with_its_onset_goes_to_a_stroke_centre_outside_the_sealed_area(
+    browser: Any, hub: Hub, log: Log
+) -> None:
+    """Seed 003 2: a critical stroke in a sealed area goes to the nearest stroke centre, not the
+    yellow-code hospital (which has none); the console shows the pathway and the onset."""
+    page = await new_page(browser, hub, "/console/", size=CONSOLE_SIZE, log=log)
+    await ready(page)
+    await log_in_position(page)
+    call = await hub.ring("13900000002")
+    await page.locator(f"#ringing li[data-call='{call['id']}'] button.answer").click()
+    await page.wait_for_selector("#incident-form:not([hidden])")
+    await page.fill("input[name=address]", "鱼化寨街道 5 号楼 1 单元")
+    await page.fill("input[name=lat]", str(SEALED_POINT[0]))
+    await page.fill("input[name=lon]", str(SEALED_POINT[1]))
+    await page.select_option("select[name=protocol]", "stroke")
+    await page.fill("input[name=complaint]", "右侧肢体无力，说话含糊")
+    await page.fill("input[name=age_years]", "68")
+    await page.select_option("select[name=sex]", "male")
+    onset = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=50)
+    local = onset.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")  # the page's time zone
+    await page.fill("input[name=last_known_well]", local)
+    await page.check("input[name=sign_face_arm_speech]")
+    await page.select_option("select[name=severity]", "critical")
+    await page.click("#incident-form button[type=submit]")
+    await page.wait_for_selector("#decision .pathway")
+
+    [incident] = (await hub.http.get("/api/v1/incidents")).json()
+    triage = incident["triage"]
+    assert triage["protocol"] == "stroke"
+    assert (triage["age_years"], triage["sex"]) == (68, "male")
+    assert triage["danger_signs"] == ["face_arm_speech"]
+    assert datetime.fromisoformat(triage["last_known_well"]) == onset
+    assert incident["complaint"] == "右侧肢体无力，说话含糊"
+    decision = incident["decision"]
+    assert decision["destination"]["hospital_id"] == "xian-medical-university-first"
+    assert decision["pathway"]["id"] == "stroke"
+    assert decision["pathway"]["outside_rule_set"] is True
+    assert 50 <= decision["pathway"]["onset_minutes"] <= 52
+    assert "als" in decision["required_unit_capabilities"]
+    shown = page.locator("#decision")
+    assert "Stroke" in await shown.locator(".pathway").inner_text()
+    assert "stroke centre" in await shown.locator(".pathway").inner_text()
+    assert f"{decision['pathway']['onset_minutes']} min ago" in await shown.locator(".onset").inner_text()
+    assert "has no stroke centre" in await shown.inner_text()
+    assert "yellow_code" not in await shown.inner_text()
+    await page.locator("#decision-panel").scroll_into_view_if_needed()
+    await shot(page, "console-stroke.png")
     assert log.errors == []
 
 

@@ -75,7 +75,8 @@ async def test_full_category_is_ranked_last(client: httpx.AsyncClient, xian: Any
     # The rule names no other hospital: the alternatives come from the rule set's fallback.
     assert [a["hospital_id"] for a in decision["alternatives"][:2]] == [
         "xian-medical-university-first", "xian-ninth"]
-    assert decision["alternatives"][0]["reason"].startswith("fallback: designated hospital for guarantee")
+    assert decision["alternatives"][0]["reason"].startswith(
+        "fallback: 保障医院，由近及远 (guarantee hospital, nearest first)")
     critical = (await client.post("/api/v1/routing/evaluate",
                                   json={**SEALED, "severity": "critical"})).json()
     assert critical["destination"]["full"] is False  # "full" does not apply to critical patients

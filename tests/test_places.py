@@ -112,9 +112,9 @@ async def test_status_change_is_audited_and_needs_a_supervisor(
     ({"referred_by": "nowhere-chc"}, "body.referred_by", "no place 'nowhere-chc'"),
     ({"referred_by": "zhangba-oxygen"}, "body.referred_by", "not a community health centre"),
     ({"flags": {"referred_by": "zhangba-fdt"}}, "body.referred_by", "not a community health centre"),
-    ({"flags": {"fever": "yes"}}, "body.flags", "fever must be true or false"),
-    ({"flags": {"needs_oxygen": 1}}, "body.flags", "needs_oxygen must be true or false"),
-    ({"flags": {"referred_by": 7}}, "body.flags", "referred_by must be a place id"),
+    ({"flags": {"fever": "yes"}}, "body.flags.fever", "valid boolean"),
+    ({"flags": {"needs_oxygen": 1}}, "body.flags.needs_oxygen", "valid boolean"),
+    ({"flags": {"referred_by": 7}}, "body.flags.referred_by", "valid string"),
 ], ids=["unknown-place", "not-a-centre", "not-a-centre-in-flags", "fever-not-bool",
         "oxygen-not-bool", "referrer-not-text"])
 async def test_community_facts_are_validated(

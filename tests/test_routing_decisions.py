@@ -47,17 +47,20 @@ async def test_decision_is_recorded_on_the_incident(
     body = await decide(client, incident_id)
     assert body["incident_id"] == str(incident_id)
     assert body["rule_set_version"] == 1
-    assert body["destination_hospital_id"] == "xian-first"
+    # 003 4: her registered hospital, since the yellow-code hospital has no obstetrics.
+    assert body["destination_hospital_id"] == "xjtu-first"
     assert body["transport_mode"] == "negative_pressure_ambulance"
-    assert body["required_capabilities"] == ["ambulance", "negative_pressure"]
-    assert body["matched_rules"] == ["critical-sealed-or-isolated", "critical-pregnant", "critical"]
+    assert body["required_capabilities"] == ["ambulance", "negative_pressure", "als"]
+    assert body["matched_rules"] == ["pathway:critical-obstetric", "critical-no-wait",
+                                     "critical-sealed-or-isolated", "critical-pregnant", "critical"]
     assert body["decided_by"] == "test-operator"
     decision = body["decision"]
     assert decision["zone"] == {"id": "yuhua-sealed-1", "name": "Yuhuazhai compound (demo)",
                                 "status": "sealed"}
     assert decision["paperwork"] == []
     assert decision["closed_loop"] is True
-    assert decision["matched_rules"][0]["why"] == "severity=critical, zone_status=sealed (yuhua-sealed-1)"
+    assert decision["matched_rules"][2]["why"] == "severity=critical, zone_status=sealed (yuhua-sealed-1)"
+    assert decision["pathway"]["outside_rule_set"] is True
 
     rt = app.state.runtime
     await archive.ensure_group(rt)
@@ -68,14 +71,14 @@ async def test_decision_is_recorded_on_the_incident(
         assert (incident.zone_id, incident.zone_status) == ("yuhua-sealed-1", "sealed")
         row = await session.get(RoutingDecision, uuid.UUID(body["id"]))
         assert row is not None
-        assert row.decision["destination"]["hospital_id"] == "xian-first"
+        assert row.decision["destination"]["hospital_id"] == "xjtu-first"
         events = (await session.scalars(select(Event).where(Event.type == "routing.decided"))).all()
         assert [e.data["decision_id"] for e in events] == [body["id"]]
         assert events[0].scope == {"c": 1, "a": "yuhua"}
     stream = await rt.redis.xrange(rt.keys.events)
     published = [json.loads(fields["e"]) for _, fields in stream]
     decided = [e for e in published if e["type"] == "routing.decided"]
-    assert decided[0]["data"]["destination"]["hospital_id"] == "xian-first"
+    assert decided[0]["data"]["destination"]["hospital_id"] == "xjtu-first"
     assert decided[0]["data"]["rule_set_version"] == 1
 
     listed = (await client.get("/api/v1/routing/decisions",
@@ -164,7 +167,8 @@ async def test_what_if_zone_status(client: httpx.AsyncClient, xian: Any) -> None
     normal = (await client.post("/api/v1/routing/evaluate", json=where)).json()
     assert (normal["zone"]["status"], normal["transport_mode"]) == ("normal", "self_travel")
     sealed = (await client.post("/api/v1/routing/evaluate", json={**where, "zone_status": "sealed"})).json()
-    assert (sealed["zone"]["status"], sealed["transport_mode"]) == ("sealed", "negative_pressure_ambulance")
+    # 004 二, 000 三(三): non-urgent sealed-area patients go by the volunteer fleet's vehicle.
+    assert (sealed["zone"]["status"], sealed["transport_mode"]) == ("sealed", "closed_loop_vehicle")
     assert sealed["destination"]["hospital_id"] == "xian-first"
     assert sealed["paperwork"] == ["community_certificate"]
 

@@ -95,8 +95,10 @@ times = st.datetimes(min_value=datetime(2021, 1, 1), max_value=datetime(2027, 1,
 
 
 def isolating(patient: PatientFacts, decision: Decision) -> bool:
+    """Negative pressure: infected, suspected or isolated, or carried by ambulance from a sealed area."""
+    sealed = decision.zone.status == ZoneStatus.SEALED and decision.transport_mode in AMBULANCES
     return (patient.infection_status in (InfectionStatus.CONFIRMED, InfectionStatus.SUSPECTED)
-            or decision.zone.status == ZoneStatus.SEALED or patient.isolation)
+            or sealed or patient.isolation)
 
 
 def check_invariants(patient: PatientFacts, snapshot: HospitalSnapshot, decision: Decision) -> None:
@@ -106,6 +108,11 @@ def check_invariants(patient: PatientFacts, snapshot: HospitalSnapshot, decision
     if patient.critical:
         assert decision.paperwork == []
         assert decision.transport_mode in AMBULANCES
+        assert "als" in decision.required_unit_capabilities
+        if patient.infection_status != InfectionStatus.NONE:
+            assert "monitoring" in decision.required_unit_capabilities
+    if decision.zone.status == ZoneStatus.SEALED and not patient.critical:
+        assert decision.transport_mode in (*AMBULANCES, "closed_loop_vehicle", "home_visit")
     if isolating(patient, decision):
         assert decision.transport_mode == "negative_pressure_ambulance"
         assert {"ambulance", "negative_pressure"} <= set(decision.required_unit_capabilities)

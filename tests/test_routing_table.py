@@ -29,7 +29,10 @@ ZONE_OF = {id(SEALED): ("sealed", "yuhua-sealed-1"), id(CONTROLLED): ("controlle
            id(PRECAUTION): ("precaution", "zhangba-precaution-1"), id(NORMAL): ("normal", None)}
 
 A = ["ambulance"]
+ALS = ["ambulance", "als"]  # critical patients: advanced life support
 NP = ["ambulance", "negative_pressure"]
+NP_ALS = [*NP, "als"]
+NP_ALS_MON = [*NP, "als", "monitoring"]  # critical infected patients
 CL = ["closed_loop"]
 NONE: list[str] = []
 
@@ -72,9 +75,13 @@ CASES = [
          "004 一 sealed → yellow-code hospital; 004 二 certificate; 004 六 negative pressure",
          SEALED, p("urgent"), YELLOW, "negative_pressure_ambulance", NP, "sealed",
          closed_loop=True, certificate=True),
-    case("sealed-chronic", "004 一", SEALED, p("non_urgent", "chronic"), YELLOW,
-         "negative_pressure_ambulance", NP, "sealed", closed_loop=True, certificate=True),
-    case("sealed-psychiatric", "004 一", SEALED, p("urgent", "psychiatric"), YELLOW,
+    case("sealed-chronic",
+         "004 一 yellow-code; 004 二, 000 三(三): non-critical → volunteer fleet vehicle, closed loop",
+         SEALED, p("non_urgent", "chronic"), YELLOW,
+         "closed_loop_vehicle", CL, "sealed", closed_loop=True, certificate=True),
+    case("sealed-psychiatric",
+         "003 6 psychiatric pathway: the yellow-code hospital has no psychiatry → nearest with it",
+         SEALED, p("urgent", "psychiatric"), "xjtu-first",
          "negative_pressure_ambulance", NP, "sealed", closed_loop=True),
     case("sealed-disabled", "004 一", SEALED, p("non_urgent", "disabled"), YELLOW,
          "negative_pressure_ambulance", NP, "sealed"),
@@ -83,7 +90,7 @@ CASES = [
     case("sealed-pregnant-no-registered-hospital",
          "003 封控区内 4 → registered hospital; none recorded, yellow-code has no obstetrics → "
          "000 二(四)1 designated, nearest",
-         SEALED, p("non_urgent", "pregnant"), "norinco-521", "negative_pressure_ambulance", NP,
+         SEALED, p("non_urgent", "pregnant"), "norinco-521", "closed_loop_vehicle", CL,
          "sealed-pregnant", closed_loop=True, certificate=True),
     case("sealed-pregnant-registered", "003 封控区内 4: to the registered (建档) hospital",
          SEALED, p("urgent", "pregnant", registered_hospital_id="xjtu-first"), "xjtu-first",
@@ -94,22 +101,22 @@ CASES = [
     case("sealed-dialysis-treating",
          "003 封控区内 3: first-diagnosis responsibility, original treating hospital",
          SEALED, p("non_urgent", "dialysis", treating_hospital_id="xidian"), "xidian",
-         "negative_pressure_ambulance", NP, "sealed-dialysis"),
+         "closed_loop_vehicle", CL, "sealed-dialysis"),
     case("sealed-dialysis-designated",
          "003 封控区内 3 → 000 二(四)1 designated dialysis hospitals, nearest",
-         SEALED, p("non_urgent", "dialysis"), "xian-ninth", "negative_pressure_ambulance", NP,
+         SEALED, p("non_urgent", "dialysis"), "xian-ninth", "closed_loop_vehicle", CL,
          "sealed-dialysis"),
     case("sealed-cancer-designated", "003 封控区内 3 → 000 二(四)1 designated cancer hospitals, nearest",
          SEALED, p("urgent", "cancer"), "xjtu-first", "negative_pressure_ambulance", NP,
          "sealed-cancer"),
     case("sealed-critical",
          "004 一/二: critical → 120, yellow-code hospital, no certificate; 003 封控区内 2 closed loop",
-         SEALED, p("critical"), YELLOW, "negative_pressure_ambulance", NP,
+         SEALED, p("critical"), YELLOW, "negative_pressure_ambulance", NP_ALS,
          "critical-sealed-or-isolated", closed_loop=True, certificate=False),
     case("sealed-critical-pregnant",
-         "004 九: the sealed-area critical maternity team is at the yellow-code hospital",
-         SEALED, p("critical", "pregnant", registered_hospital_id="xjtu-first"), YELLOW,
-         "negative_pressure_ambulance", NP, "critical-sealed-or-isolated", certificate=False),
+         "003 4: critical pregnant → registered hospital; the yellow-code hospital has no obstetrics",
+         SEALED, p("critical", "pregnant", registered_hospital_id="xjtu-first"), "xjtu-first",
+         "negative_pressure_ambulance", NP_ALS, "critical-sealed-or-isolated", certificate=False),
     case("sealed-confirmed-mild", "001 二(一)4: makeshift hospital for mild cases; 004 一",
          SEALED, p("non_urgent", infection_status="confirmed"), MAKESHIFT,
          "negative_pressure_ambulance", NP, "confirmed-mild", closed_loop=True, certificate=True),
@@ -155,9 +162,9 @@ CASES = [
          "000 二(四)2 guarantee hospital", CONTROLLED, p("non_urgent", "chronic"),
          GUARANTEE, "closed_loop_vehicle", CL, "chronic-disabled-elderly"),
     case("controlled-psychiatric",
-         "003 6: critical-patient mode (ambulance); no psychiatric hospital → fallback",
-         CONTROLLED, p("non_urgent", "psychiatric"), GUARANTEE, "ambulance", A, "psychiatric",
-         closed_loop=True, fallback=True, warning="no open hospital among its destinations"),
+         "003 6: critical-patient mode (ambulance); psychiatric pathway → nearest with psychiatry",
+         CONTROLLED, p("non_urgent", "psychiatric"), "xjtu-first", "ambulance", A, "psychiatric",
+         closed_loop=True),
     case("controlled-disabled", "003 6: moved as in critical-patient mode", CONTROLLED,
          p("non_urgent", "disabled"), GUARANTEE, "ambulance", A, "chronic-disabled-elderly",
          closed_loop=True),
@@ -166,10 +173,10 @@ CASES = [
     case("controlled-critical",
          "003: nearest with strong capacity (emergency+ICU), suspended 西安高新医院 skipped; "
          "003 2 closed loop",
-         CONTROLLED, p("critical"), GUARANTEE, "ambulance", A, "critical", closed_loop=True,
+         CONTROLLED, p("critical"), GUARANTEE, "ambulance", ALS, "critical", closed_loop=True,
          certificate=False),
     case("controlled-critical-newborn", "004 三 nearest; 003 4 critical newborn", CONTROLLED,
-         p("critical", "newborn"), "xian-childrens", "ambulance", A, "critical-newborn",
+         p("critical", "newborn"), "xian-childrens", "ambulance", ALS, "critical-newborn",
          closed_loop=True, certificate=False),
     case("controlled-confirmed-pregnant", "001 二(一)5: designated hospital", CONTROLLED,
          p("non_urgent", "pregnant", infection_status="confirmed"), DESIGNATED_INFECTIOUS,
@@ -193,8 +200,8 @@ CASES = [
     case("precaution-cancer",
          "000 二(四)1 designated cancer, nearest", PRECAUTION, p("urgent", "cancer"),
          "xjtu-first", "ambulance", A, "cancer"),
-    case("precaution-psychiatric", "003 6 → fallback to the guarantee hospital", PRECAUTION,
-         p("urgent", "psychiatric"), GUARANTEE, "ambulance", A, "psychiatric", fallback=True),
+    case("precaution-psychiatric", "003 6 → nearest hospital with psychiatry", PRECAUTION,
+         p("urgent", "psychiatric"), "xian-mental-health", "ambulance", A, "psychiatric"),
     case("precaution-disabled",
          "003 6, 000 二(四)2", PRECAUTION, p("non_urgent", "disabled"), GUARANTEE,
          "ambulance", A, "chronic-disabled-elderly"),
@@ -203,7 +210,7 @@ CASES = [
          p("urgent", "immobile_elderly", treating_hospital_id="xidian"), "xidian", "ambulance", A,
          "chronic-disabled-elderly"),
     case("precaution-critical-dialysis", "004 三 nearest with dialysis; no certificate", PRECAUTION,
-         p("critical", "dialysis"), "xian-ninth", "ambulance", A, "critical-dialysis",
+         p("critical", "dialysis"), "xian-ninth", "ambulance", ALS, "critical-dialysis",
          closed_loop=False, certificate=False),
     case("precaution-certificate-held", "004 二: certificate held", PRECAUTION,
          p("non_urgent", has_certificate=True), GUARANTEE, "self_travel", NONE, "everyone-else",
@@ -240,34 +247,34 @@ CASES = [
          "004 二", NORMAL, p("non_urgent", "chronic"), GUARANTEE, "self_travel",
          NONE, "chronic-disabled-elderly"),
     case("normal-psychiatric",
-         "003 6 → fallback", NORMAL, p("non_urgent", "psychiatric"), GUARANTEE,
-         "ambulance", A, "psychiatric", fallback=True),
+         "003 6 → nearest hospital with psychiatry", NORMAL, p("non_urgent", "psychiatric"),
+         "xian-mental-health", "ambulance", A, "psychiatric"),
     case("normal-disabled", "003 6", NORMAL, p("urgent", "disabled"), GUARANTEE, "ambulance", A,
          "chronic-disabled-elderly"),
     case("normal-immobile-elderly", "003 6", NORMAL, p("non_urgent", "immobile_elderly"), GUARANTEE,
          "ambulance", A, "chronic-disabled-elderly"),
     case("normal-critical", "003 nearest emergency+ICU: both suspended hospitals skipped", NORMAL,
-         p("critical"), "xian-aerospace-general", "ambulance", A, "critical", closed_loop=False,
+         p("critical"), "xian-aerospace-general", "ambulance", ALS, "critical", closed_loop=False,
          certificate=False),
     case("normal-critical-pregnant", "004 三 nearest obstetrics (西安国际医学中心医院 suspended)", NORMAL,
-         p("critical", "pregnant"), GUARANTEE, "ambulance", A, "critical-pregnant"),
+         p("critical", "pregnant"), GUARANTEE, "ambulance", ALS, "critical-pregnant"),
     case("normal-confirmed-mild", "001 二(一)4: makeshift hospital", NORMAL,
          p("non_urgent", infection_status="confirmed"), MAKESHIFT, "negative_pressure_ambulance", NP,
          "confirmed-mild", closed_loop=True, certificate=False),
     case("normal-critical-confirmed", "004 一, 001 二(一)5: nearest designated hospital", NORMAL,
          p("critical", infection_status="confirmed"), DESIGNATED_INFECTIOUS,
-         "negative_pressure_ambulance", NP, "critical-confirmed", certificate=False),
+         "negative_pressure_ambulance", NP_ALS_MON, "critical-confirmed", certificate=False),
     case("normal-critical-suspected",
          "003: cannot exclude infection → nearest emergency with fever clinic",
          NORMAL, p("critical", infection_status="suspected"), "xian-ninth",
-         "negative_pressure_ambulance", NP, "critical-suspected"),
+         "negative_pressure_ambulance", NP_ALS_MON, "critical-suspected"),
     case("normal-isolation",
          "004 一: people under isolation → yellow-code hospital, like sealed areas",
          NORMAL, p("non_urgent", isolation=True), YELLOW, "negative_pressure_ambulance", NP, "sealed",
          closed_loop=True, certificate=True),
     case("normal-isolation-critical",
          "004 一 + 004 二", NORMAL, p("critical", isolation=True), YELLOW,
-         "negative_pressure_ambulance", NP, "critical-sealed-or-isolated", certificate=False),
+         "negative_pressure_ambulance", NP_ALS, "critical-sealed-or-isolated", certificate=False),
 
     # ---- Suspended hospitals: every later decision goes elsewhere.
     case("guarantee-suspended",
@@ -281,10 +288,10 @@ CASES = [
     case("designated-infectious-suspended",
          "004 一 designated suspended → nearest emergency+ICU", NORMAL,
          p("critical", infection_status="confirmed"), "xian-aerospace-general",
-         "negative_pressure_ambulance", NP, "critical-confirmed",
+         "negative_pressure_ambulance", NP_ALS_MON, "critical-confirmed",
          changes={DESIGNATED_INFECTIOUS: {"status": "suspended"}}),
     case("critical-nearest-suspended", "000 + 004 三: nearest capable open", PRECAUTION,
-         p("critical", "dialysis"), "xian-medical-university-first", "ambulance", A, "critical-dialysis",
+         p("critical", "dialysis"), "xian-medical-university-first", "ambulance", ALS, "critical-dialysis",
          changes={"xian-ninth": {"status": "suspended"}}),
 
     # ---- Full hospitals: ranked last for non-critical patients of that category, never refused.
@@ -309,7 +316,7 @@ CASES = [
          SEALED, p("urgent"), YELLOW, "negative_pressure_ambulance", NP, "sealed",
          changes={YELLOW: {"full_categories": ["ordinary"]}}, warning="is full for ordinary"),
     case("critical-ignores-full", "004 三: critical patients are never refused", NORMAL,
-         p("critical", "pregnant"), GUARANTEE, "ambulance", A, "critical-pregnant",
+         p("critical", "pregnant"), GUARANTEE, "ambulance", ALS, "critical-pregnant",
          changes={GUARANTEE: {"full_categories": ["pregnant"]}}),
 ]
 
@@ -330,7 +337,8 @@ async def test_seed_clause(c: Case, client: httpx.AsyncClient, xian: Any) -> Non
     status, zone_id = ZONE_OF[id(c.where)]
     assert decision["zone"]["status"] == status
     assert decision["zone"]["id"] == zone_id
-    deciding = [m["id"] for m in decision["matched_rules"] if "destination" in m["decided"]]
+    deciding = [m["id"] for m in decision["matched_rules"]
+                if "destination" in m["decided"] and not m["id"].startswith("pathway:")]
     assert deciding == [c.rule], decision["matched_rules"]
     assert ("fallback: " in destination["reason"]) is c.fallback, destination["reason"]
     if c.closed_loop is not None:

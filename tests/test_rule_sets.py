@@ -43,7 +43,7 @@ async def test_default_rule_set_is_active_from_the_start(client: httpx.AsyncClie
     active = (await client.get("/api/v1/routing/rule-sets/active")).json()
     assert (active["version"], active["created_by"], active["active"]) == (1, "system", True)
     assert active["source"] == default_source()
-    assert active["rules"][0] == "critical-confirmed"
+    assert active["rules"][0] == "critical-no-wait"
     assert "everyone-else" in active["rules"]
     # Every rule names its seed and clause.
     assert all(rule.get("seed") for rule in yaml.safe_load(active["source"])["rules"])
@@ -151,7 +151,7 @@ async def test_validate_reports_a_good_rule_set(client: httpx.AsyncClient) -> No
     assert response.status_code == 200
     body = response.json()
     assert body["valid"] is True
-    assert len(body["rules"]) == 41
+    assert len(body["rules"]) == 47
     assert await versions_of(client) == [(1, True)]
 
 

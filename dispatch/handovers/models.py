@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,6 +34,7 @@ class Handover(Base):
     category: Mapped[str] = mapped_column(String(24))
     severity: Mapped[str] = mapped_column(String(16))
     infection_status: Mapped[str] = mapped_column(String(16))
+    triage: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # the incident's, at notice
     notice_at: Mapped[datetime]
     eta_at: Mapped[datetime | None]
     notice_acknowledged_at: Mapped[datetime | None]

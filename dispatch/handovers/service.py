@@ -64,7 +64,8 @@ def handover_data(handover: Any, hospital: Hospital | HospitalView | None = None
         "hospital_id": handover.hospital_id,
         "hospital_name": (hospital.name_zh or hospital.name) if hospital else None,
         "status": handover.status, "category": handover.category, "severity": handover.severity,
-        "infection_status": handover.infection_status, "notice_at": handover.notice_at,
+        "infection_status": handover.infection_status, "triage": handover.triage,
+        "notice_at": handover.notice_at,
         "eta_at": handover.eta_at, "notice_acknowledged_at": handover.notice_acknowledged_at,
         "arrived_at": handover.arrived_at, "done_at": handover.done_at,
         "done_by": handover.done_by, "overdue_level": handover.overdue_level,
@@ -85,10 +86,11 @@ async def on_transporting(
 ) -> list[OutgoingEvent]:
     """The unit starts transporting: tell the destination hospital what is coming, and when.
 
-    One statement writes the notice with the incident's category, severity and infection
-    status (INSERT … SELECT). A job has one handover row: it is written again only if its
-    notice was withdrawn (the patient was rerouted), and nothing is written for a hospital or
-    incident that no longer exists."""
+    One statement writes the notice with the incident's category, severity, infection status
+    and triage (complaint protocol, age, sex, last known well, danger signs; INSERT … SELECT).
+    A job has one handover row: it is written again only if its notice was withdrawn (the
+    patient was rerouted), and nothing is written for a hospital or incident that no longer
+    exists."""
     if assignment.destination_hospital_id is None:
         return []
     hospital = await hospital_of(session, rt, assignment.destination_hospital_id)
@@ -101,7 +103,7 @@ async def on_transporting(
     given = {"id": uuid.uuid4(), "assignment_id": assignment.id, "unit_id": unit.id,
              "hospital_id": hospital.id, "status": HandoverStatus.INCOMING.value,
              "notice_at": at, "eta_at": eta, "overdue_level": 0}
-    copied = ("category", "severity", "infection_status")
+    copied = ("category", "severity", "infection_status", "triage")
     source = select(
         *(literal(value, HANDOVERS[name].type).label(name) for name, value in given.items()),
         INCIDENTS.id.label("incident_id"), *(INCIDENTS[name] for name in copied),

@@ -32,6 +32,7 @@ class HospitalCapability(StrEnum):
     TRAUMA = "trauma"
     STROKE = "stroke"
     CHEST_PAIN = "chest_pain"
+    POISONING = "poisoning"  # 中毒救治: toxicology with blood purification and intensive care
 
 
 class Designation(StrEnum):

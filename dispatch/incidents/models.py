@@ -59,7 +59,8 @@ class Incident(Base):
     category: Mapped[str] = mapped_column(String(24))
     infection_status: Mapped[str] = mapped_column(String(16), default=InfectionStatus.NONE)
     flags: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    complaint: Mapped[str | None] = mapped_column(String(300))
+    complaint: Mapped[str | None] = mapped_column(String(300))  # free text, as the caller said it
+    triage: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # incidents.triage.Triage
     notes: Mapped[str | None] = mapped_column(Text)
     registered_hospital_id: Mapped[str | None] = mapped_column(ForeignKey("hospitals.id"))
     treating_hospital_id: Mapped[str | None] = mapped_column(ForeignKey("hospitals.id"))

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.triage import Triage
 
 
 class Strict(BaseModel):
@@ -30,7 +31,9 @@ class Location(Strict):
 
 
 class Flags(Strict):
-    """Facts about the patient that change where and how they travel."""
+    """Facts about the patient that change where and how they travel (true or false, strictly)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     isolation: bool = Field(default=False, description="under isolation or medical observation")
     has_certificate: bool = Field(default=False, description="holds the community identity certificate")
@@ -51,6 +54,7 @@ class IncidentIn(Strict):
     infection_status: InfectionStatus = InfectionStatus.NONE
     flags: Flags = Field(default_factory=Flags)
     complaint: str | None = Field(default=None, max_length=300)
+    triage: Triage | None = None
     notes: str | None = Field(default=None, max_length=2000)
     registered_hospital_id: str | None = Field(default=None, max_length=64)
     treating_hospital_id: str | None = Field(default=None, max_length=64)
@@ -65,6 +69,7 @@ class IncidentUpdate(Strict):
     infection_status: InfectionStatus | None = None
     flags: Flags | None = None
     complaint: str | None = Field(default=None, max_length=300)
+    triage: Triage | None = None
     notes: str | None = Field(default=None, max_length=2000)
     registered_hospital_id: str | None = Field(default=None, max_length=64)
     treating_hospital_id: str | None = Field(default=None, max_length=64)
@@ -91,6 +96,7 @@ class IncidentOut(BaseModel):
     infection_status: str
     flags: dict[str, Any]
     complaint: str | None
+    triage: dict[str, Any] | None = None
     notes: str | None
     registered_hospital_id: str | None
     treating_hospital_id: str | None

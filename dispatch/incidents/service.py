@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +17,8 @@ from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
 from dispatch.fleet import assignments as fleet
 from dispatch.hospitals.models import Hospital
 from dispatch.incidents.models import Incident, IncidentStatus
-from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate
+from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, Location
+from dispatch.incidents.triage import Triage
 from dispatch.places import service as places_service
 from dispatch.routing import service as routing_service
 from dispatch.routing.models import RoutingDecision
@@ -25,11 +27,13 @@ from dispatch.runtime import Runtime
 log = logging.getLogger(__name__)
 
 # Changing any of these may change where the patient goes.
-ROUTING_FIELDS = {"location", "severity", "category", "infection_status", "flags",
+ROUTING_FIELDS = {"location", "severity", "category", "infection_status", "flags", "triage",
                   "registered_hospital_id", "treating_hospital_id"}
 
 FIELDS = ("status", "address", "lat", "lon", "severity", "category", "infection_status", "flags",
-          "complaint", "notes", "registered_hospital_id", "treating_hospital_id")
+          "complaint", "triage", "notes", "registered_hospital_id", "treating_hospital_id")
+# A clock a little ahead of the hub's may put the onset a moment in the future.
+ONSET_SKEW = timedelta(minutes=5)
 
 
 def snapshot(incident: Incident) -> dict[str, Any]:
@@ -85,6 +89,21 @@ async def _check_hospitals(session: AsyncSession, **ids: str | None) -> None:
             raise InvalidInput.field(f"body.{field}", f"no hospital {hospital_id!r}")
 
 
+def _triage(triage: Triage | None, now: datetime) -> dict[str, Any] | None:
+    """The triage as stored; an onset in the future is refused."""
+    if triage is None:
+        return None
+    if triage.last_known_well is not None and triage.last_known_well > now + ONSET_SKEW:
+        raise InvalidInput.field("body.triage.last_known_well", "is in the future")
+    return triage.model_dump(mode="json", exclude_defaults=True)
+
+
+async def _check_location(session: AsyncSession, rt: Runtime, location: Location | None) -> None:
+    if location is not None and location.lat is not None and location.lon is not None:
+        await routing_service.check_service_area(session=session, rt=rt, lat=location.lat,
+                                                 lon=location.lon, field="body.location")
+
+
 async def _answered_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
     call = await session.get(Call, call_id)
     if call is None:
@@ -107,12 +126,14 @@ async def create_incident(
                            treating_hospital_id=body.treating_hospital_id)
     await places_service.check_referrer(session, body.flags.referred_by, "body.flags.referred_by")
     now = rt.clock.now()
+    triage = _triage(body.triage, now)
+    await _check_location(session, rt, body.location)
     incident = Incident(
         id=uuid.uuid4(), created_at=now, updated_at=now, created_by=actor.name,
         status=IncidentStatus.OPEN, address=body.location.address, lat=body.location.lat,
         lon=body.location.lon, severity=body.severity, category=body.category,
         infection_status=body.infection_status, flags=body.flags.model_dump(),
-        complaint=body.complaint, notes=body.notes,
+        complaint=body.complaint, triage=triage, notes=body.notes,
         registered_hospital_id=body.registered_hospital_id,
         treating_hospital_id=body.treating_hospital_id,
     )
@@ -146,6 +167,9 @@ async def update_incident(
                            treating_hospital_id=body.treating_hospital_id)
     if body.flags is not None:
         await places_service.check_referrer(session, body.flags.referred_by, "body.flags.referred_by")
+    now = rt.clock.now()
+    triage = _triage(body.triage, now)
+    await _check_location(session, rt, body.location)
     before = snapshot(incident)
     if body.location is not None:
         incident.address, incident.lat, incident.lon = (
@@ -156,7 +180,8 @@ async def update_incident(
             setattr(incident, name, getattr(body, name))
     if body.flags is not None:
         incident.flags = body.flags.model_dump()
-    now = rt.clock.now()
+    if "triage" in given:
+        incident.triage = triage
     incident.updated_at = now
     await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
                        action="incident.update", target_type="incident", target_id=str(incident.id),

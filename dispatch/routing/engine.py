@@ -1,9 +1,12 @@
 """Evaluate a rule set for one patient: pure (no I/O, no clock; the time comes in).
 
-Besides the rules, three guards hold whatever rule set is active, and name themselves in
+Besides the rules, guards hold whatever rule set is active, and name themselves in
 `matched_rules` when they had to step in: critical patients never get paperwork and always
-travel by ambulance; infected, suspected, sealed-area and isolated patients transported by a
-unit always need a negative-pressure one. Suspended hospitals are never candidates at all.
+travel by ambulance with advanced life support (and monitoring when infected); infected,
+suspected and isolated patients transported by a unit, and sealed-area patients carried by
+ambulance, always need a negative-pressure one; a patient whose pathway needs a hospital
+capability never goes to a hospital without it while one with it is open. Suspended hospitals
+are never candidates at all, and a location outside the service area is routed nowhere.
 Community care outcomes (refer, home_visit, callback_by_doctor) have guards of their own
 (see `dispatch.routing.community`).
 """
@@ -14,43 +17,34 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch.fleet.models import UnitCapability
-from dispatch.hospitals.snapshot import HospitalSnapshot, HospitalView
+from dispatch.hospitals.snapshot import HospitalSnapshot
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.triage import Triage, onset_note
+from dispatch.places.hours import zone_info
 from dispatch.places.snapshot import PlaceSnapshot
-from dispatch.routing import community
-from dispatch.routing.rules import (
-    CompiledRule,
-    CompiledRuleSet,
-    DesignatedList,
-    Named,
-    Nearest,
-    Own,
-    Paired,
-    Strategy,
-    Transport,
-)
+from dispatch.routing import community, words
+from dispatch.routing.rules import CompiledPathway, CompiledRule, CompiledRuleSet, Transport
 from dispatch.routing.schemas import (
     Decision,
     HospitalChoice,
     MatchedRule,
     Outcome,
+    PathwayRef,
     TransportMode,
     ZoneRef,
 )
+from dispatch.routing.search import NO_REFUSAL, Search
 from dispatch.zones.index import NO_ZONE, ZoneIndex, ZoneMatch
 from dispatch.zones.models import ZoneStatus
 
-__all__ = ["Decision", "PatientFacts", "RoutingContext", "evaluate"]
+__all__ = ["Decision", "PatientFacts", "RoutingContext", "evaluate", "outside_service_area"]
 
-MAX_ALTERNATIVES = 5
 INFECTIOUS = frozenset({InfectionStatus.CONFIRMED, InfectionStatus.SUSPECTED})
 NP_CAPS = [UnitCapability.AMBULANCE, UnitCapability.NEGATIVE_PRESSURE]
-NO_REFUSAL = "hospitals may not refuse for lack of beds (seed 004 三)"
+AMBULANCE_MODES = (TransportMode.AMBULANCE, TransportMode.NEGATIVE_PRESSURE_AMBULANCE)
 NAMED_FLAGS = ("isolation", "has_certificate", "registered_hospital_id", "treating_hospital_id",
                "referred_by")
 
@@ -71,6 +65,7 @@ class PatientFacts(BaseModel):
     treating_hospital_id: str | None = None  # original treating hospital (首诊负责制)
     referred_by: str | None = None  # the community health centre referring upward (a place id)
     flags: dict[str, bool | int | float | str] = Field(default_factory=dict)
+    triage: Triage | None = None  # the call-taker's structured triage
     zone: ZoneMatch | None = None  # resolved already, or looked up in the context's index
 
     @model_validator(mode="before")
@@ -92,6 +87,10 @@ class PatientFacts(BaseModel):
     def critical(self) -> bool:
         return self.severity == Severity.CRITICAL
 
+    @property
+    def category_value(self) -> str:
+        return self.category.value
+
 
 @dataclass(frozen=True, slots=True)
 class RoutingContext:
@@ -100,154 +99,8 @@ class RoutingContext:
     at: datetime
     zones: ZoneIndex | None = None
     places: PlaceSnapshot | None = None
-
-
-@dataclass(slots=True)
-class _Candidate:
-    hospital: HospitalView
-    reason: str
-    full: bool
-    trace: tuple[str, ...]  # why the strategies before this one gave nothing
-
-
-@dataclass
-class _Search:
-    """Walks destination strategies in order, collecting open candidates nearest first."""
-
-    patient: PatientFacts
-    hospitals: HospitalSnapshot
-    places: PlaceSnapshot | None = None
-    seen: set[str] = field(default_factory=set)
-    found: list[_Candidate] = field(default_factory=list)
-    ready: int = 0  # candidates found that are not full
-    trace: list[str] = field(default_factory=list)
-    _distances: npt.NDArray[np.float64] | None = None
-
-    @property
-    def distances(self) -> npt.NDArray[np.float64]:
-        if self._distances is None:
-            self._distances = self.hospitals.distances_km(self.patient.lat, self.patient.lon)
-        return self._distances
-
-    def km(self, h: HospitalView) -> float:
-        return float(self.distances[self.hospitals.index_of[h.id]])
-
-    @property
-    def enough(self) -> bool:
-        return self.ready > MAX_ALTERNATIVES
-
-    def _nearest_first(self, positions: npt.NDArray[np.intp]) -> list[HospitalView]:
-        order = positions[np.argsort(self.distances[positions], kind="stable")]
-        hospitals = self.hospitals.hospitals
-        return [hospitals[i] for i in order.tolist()]
-
-    def _listed(self, strategy: Strategy) -> tuple[list[HospitalView], str]:
-        p = self.patient
-        if isinstance(strategy, Nearest):
-            caps = "+".join(c.value for c in strategy.nearest)
-            pool = self.hospitals.with_capabilities(
-                frozenset(c.value for c in strategy.nearest),
-                frozenset(c.value for c in strategy.exclude))
-            text = f"nearest hospital with {caps}"
-            if strategy.exclude:
-                text += " (not " + "/".join(c.value for c in strategy.exclude) + ")"
-            return self._nearest_first(pool), text
-        if isinstance(strategy, DesignatedList):
-            group = strategy.designated.value
-            pool = self.hospitals.designated(group)
-            return self._nearest_first(pool), f"designated hospital for {group}, nearest first"
-        if isinstance(strategy, Own):
-            wanted = p.registered_hospital_id if strategy.own == "registered" else p.treating_hospital_id
-            text = f"patient's {strategy.own} hospital"
-            if wanted is None:
-                self.trace.append(f"no {strategy.own} hospital recorded")
-                return [], text
-            own = self.hospitals.by_id.get(wanted)
-            if own is None:
-                self.trace.append(f"{strategy.own} hospital {wanted!r} is not known")
-                return [], text
-            return [own], text
-        if isinstance(strategy, Paired):
-            return self._paired()
-        assert isinstance(strategy, Named)
-        named = self.hospitals.by_id.get(strategy.hospital)
-        if named is None:
-            self.trace.append(f"hospital {strategy.hospital!r} is not known")
-        return ([named] if named else []), f"named hospital {strategy.hospital}"
-
-    def walk(self, strategies: list[Strategy] | tuple[Strategy, ...], prefix: str = "") -> None:
-        """Collect open candidates until the destination and every alternative are known."""
-        category = self.patient.category.value
-        critical = self.patient.critical
-        for strategy in strategies:
-            if self.enough:
-                return
-            listed, text = self._listed(strategy)
-            suspended: list[str] = []
-            added = 0
-            for h in listed:
-                if not h.open:
-                    if added == 0:
-                        suspended.append(h.name_zh or h.name)
-                    continue
-                if h.id in self.seen:
-                    continue
-                self.seen.add(h.id)
-                full = not critical and h.full_for(category)
-                reason = prefix + text
-                if suspended and added == 0:
-                    reason += f"; closer but {self._status(listed)}: {', '.join(suspended)}"
-                self.found.append(_Candidate(h, reason, full, tuple(self.trace)))
-                added += 1
-                if not full:
-                    self.ready += 1
-                    if self.enough:
-                        return
-            if listed and added == 0 and suspended:
-                self.trace.append(f"{text}: {', '.join(suspended)} {self._status(listed)}")
-            elif not listed and isinstance(strategy, Nearest | DesignatedList):
-                self.trace.append(f"{text}: none")
-
-    def _paired(self) -> tuple[list[HospitalView], str]:
-        referrer = self.patient.referred_by
-        text = "paired hospital of the referring community health centre"
-        if referrer is None:
-            self.trace.append("no referring community health centre recorded")
-            return [], text
-        place = self.places.by_id.get(referrer) if self.places is not None else None
-        if place is None or place.paired_hospital_id is None:
-            self.trace.append(f"referring place {referrer!r} has no paired hospital")
-            return [], text
-        paired = self.hospitals.by_id.get(place.paired_hospital_id)
-        if paired is None:
-            self.trace.append(f"paired hospital {place.paired_hospital_id!r} is not known")
-            return [], text
-        return [paired], f"paired hospital of {place.name_zh or place.name} (000 附件)"
-
-    @staticmethod
-    def _status(listed: list[HospitalView]) -> str:
-        return "suspended" if any(h.status == "suspended" for h in listed) else "not open"
-
-    def pick(self, first: int | None = None) -> tuple[_Candidate | None, list[_Candidate]]:
-        """The destination (among the first `first` candidates) and the ranked alternatives.
-
-        Candidates full for the patient's category come after every other one.
-        """
-        def ranked(candidates: list[_Candidate]) -> list[_Candidate]:
-            return [c for c in candidates if not c.full] + [c for c in candidates if c.full]
-
-        chosen = next(iter(ranked(self.found[:first])), None)
-        others = [c for c in ranked(self.found) if c is not chosen]
-        return chosen, others[:MAX_ALTERNATIVES]
-
-
-def _choice(c: _Candidate, search: _Search, category: str, *, chosen: bool = False) -> HospitalChoice:
-    reason = c.reason + (f"; full for {category}, {NO_REFUSAL}" if c.full else "")
-    if chosen and c.trace:
-        reason = "; ".join(c.trace) + " → " + reason
-    return HospitalChoice.model_construct(  # built from validated data: no need to validate
-        hospital_id=c.hospital.id, name=c.hospital.name, name_zh=c.hospital.name_zh,
-        distance_km=round(search.km(c.hospital), 2), reason=reason, full=c.full)
+    service_radius_km: float | None = None  # farther than this from every hospital: not served
+    timezone: str = "Asia/Shanghai"  # local time for what crews read (Settings.timezone)
 
 
 @dataclass
@@ -268,12 +121,21 @@ def _facts(patient: PatientFacts, zone: ZoneMatch) -> dict[str, Any]:
     flags["isolation"] = patient.isolation
     flags["has_certificate"] = patient.has_certificate
     flags["referred"] = patient.referred_by is not None
+    triage = patient.triage
+    if triage is not None:
+        flags["danger_signs"] = bool(flags.get("danger_signs")) or bool(triage.danger_signs)
+        flags["infant"] = triage.infant
+    protocol = triage.protocol.value if triage is not None and triage.protocol else "none"
     return {"severity": patient.severity.value, "category": patient.category.value,
             "infection": patient.infection_status.value, "zone_status": zone.status.value,
-            "flags": flags}
+            "complaint": protocol, "flags": flags}
+
+
+DECIDING = ("outcome", "destination", "transport", "closed_loop")
 
 
 def _apply_rules(rules: CompiledRuleSet, facts: dict[str, Any], zone: ZoneMatch) -> _Parts:
+    """Read the rules; a rule's crew notes count only if it decided something (or is a note)."""
     parts = _Parts()
     for rule in rules.rules:
         if not rule.when.matches(facts):
@@ -303,13 +165,15 @@ def _apply_rules(rules: CompiledRuleSet, facts: dict[str, Any], zone: ZoneMatch)
                 parts.paperwork.append(paper.value)
                 if "paperwork" not in decided:
                     decided.append("paperwork")
-        for note in then.notes:
-            if note not in parts.notes:
-                parts.notes.append(note)
-                if "notes" not in decided:
-                    decided.append("notes")
-        parts.matched.append(MatchedRule.model_construct(id=rule.id, why=why, seed=rule.seed,
-                                                         decided=decided))
+        only_notes = not then.paperwork and all(getattr(then, name) is None for name in DECIDING)
+        if decided or only_notes:
+            for note in then.notes:
+                if note not in parts.notes:
+                    parts.notes.append(note)
+                    if "notes" not in decided:
+                        decided.append("notes")
+        parts.matched.append(MatchedRule.model_construct(
+            id=rule.id, why=why, seed=rule.seed, decided=decided, description=rule.description))
         if rule.stop:
             break
     return parts
@@ -322,23 +186,125 @@ def _guard(parts: _Parts, patient: PatientFacts, zone: ZoneMatch,
         parts.matched.append(MatchedRule(
             id="guard:critical-no-paperwork", seed="004 二",
             why="critical patients never wait for paperwork", decided=["paperwork"]))
-    if patient.critical and mode not in (TransportMode.AMBULANCE,
-                                         TransportMode.NEGATIVE_PRESSURE_AMBULANCE):
+    if patient.critical and mode not in AMBULANCE_MODES:
         mode, caps = TransportMode.AMBULANCE, [UnitCapability.AMBULANCE]
         parts.matched.append(MatchedRule(
             id="guard:critical-by-ambulance", seed="004 二",
             why="critical patients travel by 120 ambulance", decided=["transport"]))
-    isolating = (patient.infection_status in INFECTIOUS or zone.status == ZoneStatus.SEALED
-                 or patient.isolation)
-    if isolating and (mode != TransportMode.NEGATIVE_PRESSURE_AMBULANCE
-                      or not set(NP_CAPS) <= set(caps)):
+    infectious = patient.infection_status in INFECTIOUS
+    sealed_by_ambulance = zone.status == ZoneStatus.SEALED and mode in AMBULANCE_MODES
+    if (infectious or patient.isolation or sealed_by_ambulance) and (
+            mode != TransportMode.NEGATIVE_PRESSURE_AMBULANCE or not set(NP_CAPS) <= set(caps)):
         keep = [c for c in caps if c in (UnitCapability.ALS, UnitCapability.MONITORING)]
         mode, caps = TransportMode.NEGATIVE_PRESSURE_AMBULANCE, [*NP_CAPS, *keep]
         parts.matched.append(MatchedRule(
             id="guard:negative-pressure", seed="004 六",
-            why="infected, suspected, sealed-area or isolated patients need a negative-pressure unit",
+            why="infected, suspected or isolated patients, and sealed-area patients carried by "
+                "ambulance, need a negative-pressure unit", decided=["transport"]))
+    wanted = [UnitCapability.ALS] if patient.critical else []
+    if patient.critical and infectious:
+        wanted.append(UnitCapability.MONITORING)
+    if missing := [c for c in wanted if c not in caps]:
+        caps = [*caps, *missing]
+        parts.matched.append(MatchedRule(
+            id="guard:critical-unit", seed="004 二, 004 六",
+            why="critical patients need advanced life support, and monitoring when infected",
             decided=["transport"]))
     return mode, caps
+
+
+def _pathway_unit(parts: _Parts, pathway: CompiledPathway | None, mode: TransportMode,
+                  caps: list[UnitCapability]) -> tuple[TransportMode, list[UnitCapability]]:
+    """The unit capabilities the pathway adds; they need an ambulance."""
+    if pathway is None or not pathway.pathway.unit:
+        return mode, caps
+    if mode not in AMBULANCE_MODES:
+        mode, caps = TransportMode.AMBULANCE, [UnitCapability.AMBULANCE]
+    return mode, [*caps, *(c for c in pathway.pathway.unit if c not in caps)]
+
+
+def outside_service_area(hospitals: HospitalSnapshot, lat: float, lon: float,
+                         radius_km: float) -> float | None:
+    """The distance to the nearest hospital when it is beyond `radius_km`, else None."""
+    if not hospitals.hospitals:
+        return None
+    nearest = float(hospitals.distances_km(lat, lon).min())
+    return nearest if nearest > radius_km else None
+
+
+def _search(patient: PatientFacts, parts: _Parts, ctx: RoutingContext,
+            pathway: CompiledPathway | None) -> tuple[Search, int | None, bool]:
+    """Walk the deciding rule's destinations (the pathway's between its first and the rest).
+
+    Returns the search, how many candidates the rule (and pathway) gave, and whether the
+    destination had to be looked for outside the rule's first set."""
+    search = Search(patient=patient, hospitals=ctx.hospitals, places=ctx.places,
+                    needs=pathway.needs if pathway else frozenset())
+    rule = parts.destination_rule
+    strategies = list(rule.then.destination or ()) if rule is not None else []
+    outside = False
+    if pathway is not None:
+        search.walk(strategies[:1])
+        if not search.found:
+            outside = search.lacking > 0  # the set had open hospitals, none with the care
+            label = words.both(pathway.label_zh, pathway.label_en)
+            search.walk(pathway.pathway.destination, prefix=f"{label}: ")
+        search.walk(strategies[1:])
+        if not search.found:
+            search.walk(ctx.rules.doc.fallback, prefix="fallback: ")
+        if not search.found:
+            search.take_nearest_open()
+        if not search.found:  # no open hospital has the care: the rule decides as usual
+            zh, en = words.capabilities(sorted(pathway.needs))
+            parts.warnings.append(f"no open hospital has {en} ({zh}): routed by the rules alone")
+            search.needs, search.trace = frozenset(), []
+    if not search.found:
+        search.walk(strategies)
+    if rule is not None and not search.found:
+        parts.warnings.append(f"rule {rule.id}: no open hospital among its destinations; "
+                              "using the rule set's fallback")
+    chosen_from = len(search.found) or None  # the destination comes from the rule if it can
+    search.walk(ctx.rules.doc.fallback, prefix="fallback: ")  # tops up the alternatives
+    return search, chosen_from, outside
+
+
+def _capability_guard(parts: _Parts, search: Search, destination: HospitalChoice | None,
+                      pathway: CompiledPathway | None) -> HospitalChoice | None:
+    """Never a hospital without the pathway's care while one with it is open."""
+    if pathway is None or destination is None:
+        return destination
+    if pathway.needs <= _capabilities_of(search, destination.hospital_id):
+        return destination
+    better = search.nearest_open_with(pathway.needs)
+    if better is None:
+        return destination
+    zh, en = words.capabilities(sorted(pathway.needs))
+    parts.matched.append(MatchedRule(
+        id="guard:pathway-capability", seed="003 2, 003 (就近转运至救治能力强的医疗机构)",
+        why=f"{pathway.id} needs {en}; {destination.name_zh or destination.name} has none",
+        decided=["destination"]))
+    return HospitalChoice.model_construct(
+        hospital_id=better.id, name=better.name, name_zh=better.name_zh,
+        distance_km=round(search.km(better), 2),
+        reason=words.both(f"最近的具备{zh}的开放医院", f"nearest open hospital with {en}"),
+        full=False)
+
+
+def _capabilities_of(search: Search, hospital_id: str) -> frozenset[str]:
+    hospital = search.hospitals.by_id.get(hospital_id)
+    return hospital.capabilities if hospital is not None else frozenset()
+
+
+def _pathway_ref(pathway: CompiledPathway, patient: PatientFacts, at: datetime, timezone: str,
+                 outside: bool, unit: list[UnitCapability]) -> PathwayRef:
+    zh, en = words.capabilities(sorted(pathway.needs))
+    triage = patient.triage
+    return PathwayRef(
+        id=pathway.id, label_zh=pathway.label_zh, label_en=pathway.label_en, seed=pathway.seed,
+        hospital_needs=sorted(pathway.needs), hospital_needs_words=words.both(zh, en),
+        unit_needs=[c.value for c in unit], outside_rule_set=outside,
+        onset_minutes=triage.onset_minutes(at) if triage else None,
+        onset=onset_note(triage, at, zone_info(timezone)) if triage else None)
 
 
 def evaluate(patient: PatientFacts, ctx: RoutingContext) -> Decision:
@@ -346,48 +312,69 @@ def evaluate(patient: PatientFacts, ctx: RoutingContext) -> Decision:
     zone = patient.zone
     if zone is None:
         zone = ctx.zones.lookup(patient.lat, patient.lon, ctx.at) if ctx.zones else NO_ZONE
-    parts = _apply_rules(ctx.rules, _facts(patient, zone), zone)
-    if parts.care is not None:
+    facts = _facts(patient, zone)
+    parts = _apply_rules(ctx.rules, facts, zone)
+    if ctx.service_radius_km is not None and (km := outside_service_area(
+            ctx.hospitals, patient.lat, patient.lon, ctx.service_radius_km)) is not None:
+        parts.warnings.append(f"outside the service area: the nearest hospital is {km:,.0f} km "
+                              "away; check the location")
+        return _nowhere(parts, zone, ctx)
+    pathway = ctx.rules.pathway_for(facts)
+    if parts.care is not None and pathway is None:  # a pathway needs a hospital
         decision = _care(parts, parts.care, patient, zone, ctx)
         if decision is not None:
             return decision
     doc = ctx.rules.doc
-
-    search = _Search(patient=patient, hospitals=ctx.hospitals, places=ctx.places)
-    rule = parts.destination_rule
-    if rule is not None and rule.then.destination:
-        search.walk(rule.then.destination)
-    if rule is not None and not search.found:
-        parts.warnings.append(f"rule {rule.id}: no open hospital among its destinations; "
-                              "using the rule set's fallback")
-    chosen_from = len(search.found) or None  # the destination comes from the rule if it can
-    search.walk(doc.fallback, prefix="fallback: ")  # tops up the alternatives
+    search, chosen_from, outside = _search(patient, parts, ctx, pathway)
     chosen, others = search.pick(chosen_from)
     category = patient.category.value
-    destination = _choice(chosen, search, category, chosen=True) if chosen else None
+    destination = search.choice(chosen, chosen=True) if chosen else None
+    destination = _capability_guard(parts, search, destination, pathway)
     if destination is None:
         parts.warnings.append("no open hospital can take this patient")
     elif destination.full:
         parts.warnings.append(f"{destination.hospital_id} is full for {category}; {NO_REFUSAL}")
 
     transport = parts.transport or doc.defaults.transport
-    mode, caps = _guard(parts, patient, zone, transport.mode, list(transport.capabilities))
+    mode, caps = _pathway_unit(parts, pathway, transport.mode, list(transport.capabilities))
+    mode, caps = _guard(parts, patient, zone, mode, caps)
     closed_loop = doc.defaults.closed_loop if parts.closed_loop is None else parts.closed_loop
+    notes = parts.notes
+    ref = None
+    if pathway is not None:
+        ref = _pathway_ref(pathway, patient, ctx.at, ctx.timezone, outside,
+                           list(pathway.pathway.unit))
+        notes = [*pathway.pathway.notes, *([ref.onset] if ref.onset else []), *notes]
+        parts.matched.insert(0, MatchedRule.model_construct(
+            id=f"pathway:{pathway.id}", why=f"{pathway.label_en} ({pathway.label_zh})",
+            seed=pathway.seed, decided=["destination"],
+            description=f"needs {ref.hospital_needs_words}"))
     return Decision(
         outcome=parts.outcome or Outcome.TRANSPORT,
         destination=destination,
-        alternatives=[_choice(c, search, category) for c in others],
+        alternatives=[search.choice(c) for c in others
+                      if destination is None or c.hospital.id != destination.hospital_id],
         transport_mode=mode,
         required_unit_capabilities=caps,
         closed_loop=closed_loop,
         paperwork=parts.paperwork,
-        crew_notes=parts.notes,
+        crew_notes=notes,
+        pathway=ref,
         zone=ZoneRef(id=zone.id, name=zone.name, status=zone.status),
         matched_rules=parts.matched,
         warnings=parts.warnings,
         rule_set_version=ctx.rules.version,
         at=ctx.at,
     )
+
+
+def _nowhere(parts: _Parts, zone: ZoneMatch, ctx: RoutingContext) -> Decision:
+    """No decision for a point outside the service area: nothing is sent, the warning says why."""
+    return Decision(
+        outcome=Outcome.TRANSPORT, destination=None, transport_mode=TransportMode.AMBULANCE,
+        required_unit_capabilities=[UnitCapability.AMBULANCE], closed_loop=False,
+        zone=ZoneRef(id=zone.id, name=zone.name, status=zone.status), matched_rules=[],
+        warnings=parts.warnings, rule_set_version=ctx.rules.version, at=ctx.at)
 
 
 ADVISORY = frozenset({"paperwork", "notes"})

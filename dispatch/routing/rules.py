@@ -6,6 +6,14 @@ rule that sets one decides it; `paperwork` and `notes` are gathered from every m
 `stop: true` ends the reading. What no rule sets comes from `defaults`; a destination whose
 strategies find no open hospital falls through to `fallback`.
 
+A pathway (stroke, chest pain, major trauma, …) names the hospital capabilities and unit
+capabilities its patients need; the first pathway whose `when` matches is the patient's. A
+patient on a pathway goes where the deciding rule sends them only if that hospital has the
+capabilities: the rule's first destination (the set a zone or group restricts to, e.g. the
+yellow-code hospital) is searched for one that has them, then the pathway's own destinations,
+then the rule's other destinations and the fallback, every one filtered the same way (see
+dispatch.routing.engine).
+
 A rule whose outcome is not `transport` (refer, home_visit, callback_by_doctor) is a plan of
 its own: its `place`, `transport`, `closed_loop` and `notes` apply only if it is taken, and the
 rules after it still decide the transport the patient gets should no open place be found.
@@ -23,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from dispatch.fleet.models import UnitCapability
 from dispatch.hospitals.models import Designation, HospitalCapability
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.triage import ComplaintProtocol
 from dispatch.places.models import PlaceKind, PlaceService
 from dispatch.routing.schemas import Outcome, Paperwork, TransportMode
 from dispatch.zones.models import ZoneStatus
@@ -114,6 +123,8 @@ MODE_NEEDS: dict[TransportMode, tuple[frozenset[str], frozenset[str]]] = {
                                frozenset({"ambulance", "negative_pressure", "closed_loop"})),
     TransportMode.NONE: (frozenset(), frozenset(c.value for c in UnitCapability)),
 }
+# What a pathway may add to the ambulance a rule gives (the rules choose the kind of unit).
+PATHWAY_UNIT = frozenset({"als", "monitoring"})
 # The transport modes each outcome allows, the first being its default.
 OUTCOME_MODES: dict[Outcome, tuple[TransportMode, ...]] = {
     Outcome.TRANSPORT: (TransportMode.AMBULANCE, TransportMode.NEGATIVE_PRESSURE_AMBULANCE,
@@ -146,6 +157,7 @@ class When(Strict):
     severity: list[Severity] | None = Field(default=None, min_length=1)
     category: list[PatientCategory] | None = Field(default=None, min_length=1)
     infection: list[InfectionStatus] | None = Field(default=None, min_length=1)
+    complaint: list[ComplaintProtocol] | None = Field(default=None, min_length=1)
     flags: dict[str, FlagValue] | None = Field(default=None, min_length=1)
     any: list[When] | None = Field(default=None, min_length=1)
 
@@ -169,6 +181,23 @@ class Rule(Strict):
     stop: bool = False
 
 
+class Pathway(Strict):
+    """A clinical pathway: whom it is for, the hospital care and the unit they need."""
+
+    id: str = Field(pattern=RULE_ID)
+    seed: str = Field(min_length=1, max_length=200, description="Seed document and clause.")
+    label_zh: str = Field(min_length=1, max_length=40)
+    label_en: str = Field(min_length=1, max_length=60)
+    when: When
+    hospital: list[HospitalCapability] = Field(
+        min_length=1, description="capabilities the receiving hospital must have, every one")
+    destination: list[Strategy] = Field(
+        min_length=1, description="where to look when the deciding rule's set has none with them")
+    unit: list[UnitCapability] = Field(
+        default_factory=list, description="unit capabilities added to the transport's (ambulance)")
+    notes: list[str] = Field(default_factory=list)
+
+
 class Defaults(Strict):
     transport: Transport
     closed_loop: bool = False
@@ -179,6 +208,7 @@ class RuleSetDoc(Strict):
     description: str | None = None
     defaults: Defaults
     fallback: list[Strategy] = Field(min_length=1)
+    pathways: list[Pathway] = Field(default_factory=list)
     rules: list[Rule] = Field(min_length=1)
 
 
@@ -197,9 +227,11 @@ def _path(loc: tuple[Any, ...], raw: Any) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
-            if out.startswith("rules[") and out.count("[") == 1 and isinstance(node, dict):
+            if (out.startswith(("rules[", "pathways[")) and out.count("[") == 1
+                    and isinstance(node, dict)):
                 out += f" ({node.get('id', '?')})"
-        elif k >= 2 and isinstance(loc[k - 1], int) and loc[k - 2] in ("destination", "fallback"):
+        elif (k >= 2 and isinstance(loc[k - 1], int)
+              and loc[k - 2] in ("destination", "fallback")):
             continue  # the strategy's tag, which pydantic adds before the strategy's own fields
         else:
             out += f".{part}" if out else str(part)
@@ -223,6 +255,15 @@ def _semantic_errors(doc: RuleSetDoc) -> list[dict[str, str]]:
                            "patients (seed 004 二: critical patients never wait for paperwork)",
             })
         errors += _outcome_errors(rule, where)
+    seen_pathways: set[str] = set()
+    for i, pathway in enumerate(doc.pathways):
+        where = f"pathways[{i}] ({pathway.id})"
+        if pathway.id in seen_pathways:
+            errors.append({"field": f"{where}.id", "message": f"duplicate pathway id {pathway.id!r}"})
+        seen_pathways.add(pathway.id)
+        if wrong := sorted(c.value for c in pathway.unit if c.value not in PATHWAY_UNIT):
+            errors.append({"field": f"{where}.unit", "message": f"a pathway adds only "
+                           f"{sorted(PATHWAY_UNIT)} to an ambulance, not {wrong}"})
     if doc.defaults.transport.mode not in OUTCOME_MODES[Outcome.TRANSPORT]:
         errors.append({"field": "defaults.transport.mode",
                        "message": f"{doc.defaults.transport.mode.value} does not take a patient anywhere"})
@@ -291,6 +332,10 @@ def named_hospitals(doc: RuleSetDoc) -> list[tuple[str, str]]:
         for j, s in enumerate(rule.then.destination or ()):
             if isinstance(s, Named):
                 found.append((f"rules[{i}] ({rule.id}).then.destination[{j}].hospital", s.hospital))
+    for i, pathway in enumerate(doc.pathways):
+        for j, s in enumerate(pathway.destination):
+            if isinstance(s, Named):
+                found.append((f"pathways[{i}] ({pathway.id}).destination[{j}].hospital", s.hospital))
     return found
 
 
@@ -329,7 +374,8 @@ def compile_when(when: When) -> CompiledWhen:
     checks = tuple(
         (fact, frozenset(str(v) for v in values))
         for fact, values in (("severity", when.severity), ("category", when.category),
-                             ("infection", when.infection), ("zone_status", when.zone_status))
+                             ("infection", when.infection), ("zone_status", when.zone_status),
+                             ("complaint", when.complaint))
         if values is not None
     )
     flags = tuple((name, value, False if isinstance(value, bool) else None)
@@ -345,6 +391,18 @@ class CompiledRule:
     then: Then
     stop: bool
     when: CompiledWhen
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPathway:
+    id: str
+    seed: str
+    label_zh: str
+    label_en: str
+    needs: frozenset[str]  # hospital capabilities
+    pathway: Pathway
+    when: CompiledWhen
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +412,11 @@ class CompiledRuleSet:
     checksum: str
     doc: RuleSetDoc
     rules: tuple[CompiledRule, ...]
+    pathways: tuple[CompiledPathway, ...] = ()
+
+    def pathway_for(self, facts: dict[str, Any]) -> CompiledPathway | None:
+        """The patient's pathway: the first whose `when` matches."""
+        return next((p for p in self.pathways if p.when.matches(facts)), None)
 
     @property
     def rule_ids(self) -> list[str]:
@@ -368,7 +431,12 @@ def compile_rule_set(doc: RuleSetDoc, *, version: int, source_checksum: str = ""
     return CompiledRuleSet(
         version=version, name=doc.name, checksum=source_checksum, doc=doc,
         rules=tuple(CompiledRule(id=r.id, seed=r.seed, then=r.then, stop=r.stop,
-                                 when=compile_when(r.when)) for r in doc.rules),
+                                 when=compile_when(r.when), description=r.description)
+                    for r in doc.rules),
+        pathways=tuple(CompiledPathway(
+            id=p.id, seed=p.seed, label_zh=p.label_zh, label_en=p.label_en,
+            needs=frozenset(c.value for c in p.hospital), pathway=p, when=compile_when(p.when))
+            for p in doc.pathways),
     )
 
 

@@ -7,10 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from dispatch.fleet.models import UnitCapability
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.schemas import Flags
+from dispatch.incidents.triage import Triage
 from dispatch.zones.models import ZoneStatus
 
 
@@ -84,6 +86,24 @@ class MatchedRule(BaseModel):
     why: str
     seed: str | None = None
     decided: list[str] = Field(default_factory=list)  # which parts of the decision it set
+    description: str | None = Field(default=None, description="what the rule does, in plain words")
+
+
+class PathwayRef(BaseModel):
+    """The patient's clinical pathway and what it asked of the hospital and the unit."""
+
+    id: str
+    label_zh: str
+    label_en: str
+    seed: str
+    hospital_needs: list[str]
+    hospital_needs_words: str = Field(description="the capabilities in plain words, both languages")
+    unit_needs: list[str]
+    outside_rule_set: bool = Field(
+        description="the deciding rule's first set (e.g. the yellow-code hospital) had open "
+                    "hospitals but none with the care: the destination was looked for outside it")
+    onset_minutes: int | None = Field(default=None, description="minutes since last known well")
+    onset: str | None = Field(default=None, description="last known well, for the crew and the team")
 
 
 class Decision(BaseModel):
@@ -99,6 +119,7 @@ class Decision(BaseModel):
     closed_loop: bool
     paperwork: list[str] = Field(default_factory=list)
     crew_notes: list[str] = Field(default_factory=list)
+    pathway: PathwayRef | None = None
     zone: ZoneRef
     matched_rules: list[MatchedRule] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
@@ -123,7 +144,8 @@ class EvaluateRequest(BaseModel):
     referred_by: str | None = Field(
         default=None, max_length=64,
         description="the community health centre referring the patient upward (a place id)")
-    flags: dict[str, bool | int | float | str] = Field(default_factory=dict, max_length=50)
+    flags: Flags = Field(default_factory=Flags, description="as an incident records them")
+    triage: Triage | None = None
     at: AwareDatetime | None = None
     zone_status: ZoneStatus | None = Field(
         default=None, description="Pretend the point is in a zone of this status (what-if)."
@@ -133,16 +155,6 @@ class EvaluateRequest(BaseModel):
         description="Evaluate with this rule set instead of the active one.",
     )
 
-
-    @field_validator("flags")
-    @classmethod
-    def _community_flags(cls, flags: dict[str, FlagValue]) -> dict[str, FlagValue]:
-        for name in COMMUNITY_FLAGS:
-            if name in flags and not isinstance(flags[name], bool):
-                raise ValueError(f"{name} must be true or false")
-        if "referred_by" in flags and not isinstance(flags["referred_by"], str):
-            raise ValueError("referred_by must be a place id")
-        return flags
 
 
 class DecideRequest(BaseModel):

@@ -17,12 +17,13 @@ from dispatch.errors import InvalidInput, NotFound, validation_errors
 from dispatch.hospitals import service as hospitals_service
 from dispatch.hospitals.snapshot import HospitalSnapshot
 from dispatch.incidents.models import Incident
+from dispatch.incidents.triage import Triage
 from dispatch.places import service as places_service
 from dispatch.places.models import PlaceKind
 from dispatch.places.snapshot import PLACES, PlaceSnapshot
 from dispatch.realtime.schemas import Scope
 from dispatch.routing import rule_sets
-from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate
+from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate, outside_service_area
 from dispatch.routing.exceptions import NotRoutable
 from dispatch.routing.models import RoutingDecision
 from dispatch.routing.rules import CompiledRuleSet
@@ -66,7 +67,21 @@ async def routing_context(
         rules = await rule_sets.active_cache(rt).get_at(rt, current[versions.RULES], session=session)
     else:
         rules = await rule_sets.compiled(rt=rt, session=session, version=rule_set_version)
-    return RoutingContext(rules=rules, hospitals=hospitals, zones=zones, places=places, at=at), zones
+    return RoutingContext(rules=rules, hospitals=hospitals, zones=zones, places=places, at=at,
+                          service_radius_km=rt.settings.service_radius_km,
+                          timezone=rt.settings.timezone), zones
+
+
+async def check_service_area(*, session: AsyncSession, rt: Runtime, lat: float, lon: float,
+                             field: str) -> None:
+    """Refuse a location farther than the service radius from every hospital (naming `field`)."""
+    current = await versions.read(rt.redis, rt.keys, versions.HOSPITALS)
+    hospitals: HospitalSnapshot = await hospitals_service.snapshot_cache(rt).get_at(
+        rt, current[versions.HOSPITALS], session=session)
+    km = outside_service_area(hospitals, lat, lon, rt.settings.service_radius_km)
+    if km is not None:
+        raise InvalidInput.field(field, f"outside the service area: the nearest hospital is "
+                                 f"{km:,.0f} km away (limit {rt.settings.service_radius_km:g} km)")
 
 
 async def evaluate_hypothetical(
@@ -74,26 +89,28 @@ async def evaluate_hypothetical(
 ) -> Decision:
     """Where the hub would send a patient like this, and why (nothing is recorded)."""
     at = request.at or rt.clock.now()
+    await check_service_area(session=session, rt=rt, lat=request.lat, lon=request.lon,
+                             field="body.lat")
     ctx, _ = await routing_context(rt=rt, session=session, at=at,
                                    rule_set_version=request.rule_set_version)
     for name in ("registered_hospital_id", "treating_hospital_id"):
         wanted = getattr(request, name)
         if wanted is not None and wanted not in ctx.hospitals.by_id:
             raise InvalidInput.field(f"body.{name}", f"unknown hospital {wanted!r}")
-    referred_by = request.referred_by
-    if referred_by is None and isinstance(request.flags.get("referred_by"), str):
-        referred_by = str(request.flags["referred_by"])
+    flags = request.flags.model_dump(exclude={"isolation", "has_certificate", "referred_by"})
+    referred_by = request.referred_by or request.flags.referred_by
     check_referrer(ctx.places, referred_by)
     zone = None
     if request.zone_status is not None:
         zone = ZoneMatch(name="what-if", status=request.zone_status)
     patient = PatientFacts(
         lat=request.lat, lon=request.lon, severity=request.severity, category=request.category,
-        infection_status=request.infection_status, isolation=request.isolation,
-        has_certificate=request.has_certificate,
+        infection_status=request.infection_status,
+        isolation=request.isolation or request.flags.isolation,
+        has_certificate=request.has_certificate or request.flags.has_certificate,
         registered_hospital_id=request.registered_hospital_id,
         treating_hospital_id=request.treating_hospital_id, referred_by=referred_by,
-        flags={k: v for k, v in request.flags.items() if k != "referred_by"}, zone=zone,
+        flags=flags, triage=request.triage, zone=zone,
     )
     return evaluate(patient, ctx)
 
@@ -125,6 +142,7 @@ def patient_of(incident: Incident, zone: ZoneMatch) -> PatientFacts:
             or flags.get("registered_hospital_id"),
             treating_hospital_id=incident.treating_hospital_id or flags.get("treating_hospital_id"),
             referred_by=flags.get("referred_by") or None, flags=extra, zone=zone,
+            triage=Triage.model_validate(incident.triage) if incident.triage else None,
         )
     except ValidationError as error:
         fields = ", ".join(e["field"] for e in validation_errors(error.errors()))

@@ -2,7 +2,7 @@
 // and the units that can go, with one-click assignment.
 
 import { ApiError, esc, get, newKey, patch, post } from "/common/api.js";
-import { t } from "/common/i18n.js";
+import { currentLang, t } from "/common/i18n.js";
 
 const SEVERITIES = ["critical", "urgent", "non_urgent"];
 const CATEGORIES = ["ordinary", "pregnant", "newborn", "dialysis", "cancer", "chronic", "psychiatric",
@@ -10,8 +10,30 @@ const CATEGORIES = ["ordinary", "pregnant", "newborn", "dialysis", "cancer", "ch
 const INFECTION = ["none", "suspected", "confirmed"];
 const FLAGS = ["isolation", "has_certificate", "in_labour", "fever", "danger_signs", "needs_oxygen",
   "prescription_refill"];
+// Structured triage, in the order a call-taker asks (dispatch/incidents/triage.py).
+const PROTOCOLS = ["stroke", "chest_pain", "major_trauma", "poisoning", "breathing", "unconscious",
+  "obstetric", "fever", "psychiatric", "other"];
+const SEXES = ["female", "male", "unknown"];
+const DANGER_SIGNS = ["not_breathing_normally", "unresponsive", "severe_bleeding", "face_arm_speech",
+  "chest_pain_sweating", "seizure", "low_spo2", "pale_cold_skin"];
 
 const $ = (id) => document.getElementById(id);
+const FACTS = { severity: "severity", category: "category", infection: "infection", zone_status: "zone",
+  complaint: "protocol" };
+
+/** A rule's "why" (`severity=critical, zone_status=sealed (z1)`) in the console's words. */
+function plainWhy(why) {
+  return why.split(", ").map((part) => {
+    const match = /^([a-z_]+)=([^ ]+)( \(.*\))?$/.exec(part);
+    if (!match) return part;
+    const [, fact, value, where] = match;
+    if (fact in FACTS) {
+      const shown = fact === "complaint" ? t(`protocol_${value}`) : t(value);
+      return `${t(FACTS[fact])}: ${shown}${where || ""}`;
+    }
+    return value === "true" ? t(fact) : value === "false" ? `${t(fact)} ✗` : `${t(fact)}: ${value}`;
+  }).join(" · ");
+}
 
 export class IncidentDesk {
   constructor({ socket, map, alert, state }) {
@@ -33,6 +55,12 @@ export class IncidentDesk {
     this.form.severity.innerHTML = `<option value=""></option>${options(SEVERITIES)}`;
     this.form.category.innerHTML = options(CATEGORIES);
     this.form.infection_status.innerHTML = options(INFECTION);
+    const labelled = (values, prefix) => values.map((v) =>
+      `<option value="${v}" data-i18n="${prefix}${v}">${esc(t(prefix + v))}</option>`).join("");
+    this.form.protocol.innerHTML = `<option value=""></option>${labelled(PROTOCOLS, "protocol_")}`;
+    this.form.sex.innerHTML = `<option value=""></option>${labelled(SEXES, "")}`;
+    $("danger-signs").insertAdjacentHTML("beforeend", DANGER_SIGNS.map((d) =>
+      `<label><input type="checkbox" name="sign_${d}"> <span data-i18n="sign_${d}">${esc(t(`sign_${d}`))}</span></label>`).join(""));
     $("flags").insertAdjacentHTML("beforeend", FLAGS.map((f) =>
       `<label><input type="checkbox" name="flag_${f}"> <span data-i18n="${f}">${esc(t(f))}</span></label>`).join(""));
     this.form.onsubmit = (e) => { e.preventDefault(); this.save(); };
@@ -148,10 +176,20 @@ export class IncidentDesk {
     if ((lat === null) !== (lon === null)) errors[lat === null ? "lat" : "lon"] = t("required");
     if (lat === null && !f.address.value.trim()) errors.address = t("required");
     if (!f.severity.value) errors.severity = t("required");
+    const age = f.age_years.value.trim() === "" ? null : Number(f.age_years.value);
+    if (age !== null && !(Number.isInteger(age) && age >= 0 && age <= 130)) errors.age_years = "0…130";
+    const lkw = f.last_known_well.value ? new Date(f.last_known_well.value) : null;
+    if (lkw && Number.isNaN(lkw.getTime())) errors.last_known_well = t("required");
     for (const [name, message] of Object.entries(errors)) this.markError(name, message);
     if (Object.keys(errors).length) return null;
     const flags = Object.fromEntries(FLAGS.map((flag) => [flag, f[`flag_${flag}`].checked]));
+    const triage = {
+      protocol: f.protocol.value || null, age_years: age, sex: f.sex.value || null,
+      last_known_well: lkw ? lkw.toISOString() : null,
+      danger_signs: DANGER_SIGNS.filter((d) => f[`sign_${d}`].checked),
+    };
     return {
+      triage,
       location: { address: f.address.value.trim() || null, lat, lon },
       severity: f.severity.value, category: f.category.value, infection_status: f.infection_status.value,
       flags, complaint: f.complaint.value.trim() || null, notes: f.notes.value.trim() || null,
@@ -275,15 +313,27 @@ export class IncidentDesk {
           ${dest?.distance_km != null ? `<span class="muted">${dest.distance_km.toFixed(1)} km</span>` : ""}</dd>
         ${dest?.reason ? `<dt>${esc(t("why"))}</dt><dd>${esc(dest.reason)}</dd>` : ""}`}
         <dt>${esc(t("transport"))}</dt><dd class="transport">${esc(t(decision.transport_mode))}</dd>
-        <dt>${esc(t("capabilities"))}</dt><dd>${esc((decision.required_unit_capabilities || []).join(", "))}</dd>
+        <dt>${esc(t("capabilities"))}</dt><dd>${esc((decision.required_unit_capabilities || []).map((c) => t(c === "closed_loop" ? "closed_loop_cap" : c)).join(", "))}</dd>
         <dt>${esc(t("zone"))}</dt><dd>${decision.zone?.name ? `${esc(decision.zone.name)} · ` : ""}${esc(t(decision.zone?.status || "normal"))}</dd>
         ${decision.paperwork?.length ? `<dt>${esc(t("paperwork"))}</dt><dd>${decision.paperwork.map((p) => esc(t(p))).join(", ")}</dd>` : ""}
         ${decision.closed_loop ? `<dt></dt><dd>${esc(t("closed_loop"))}</dd>` : ""}
+        ${decision.pathway ? this.pathwayHtml(decision.pathway) : ""}
         ${decision.crew_notes?.length ? `<dt>${esc(t("crew_notes"))}</dt><dd>${decision.crew_notes.map(esc).join("<br>")}</dd>` : ""}
       </dl>
       <p class="muted rules">${esc(t("rules_applied"))}</p>
-      <ol>${(decision.matched_rules || []).map((r) => `<li><b>${esc(r.id)}</b> — ${esc(r.why)}${r.seed ? ` <span class="muted">(${esc(r.seed)})</span>` : ""}</li>`).join("")}</ol>
+      <ol>${(decision.matched_rules || []).filter((r) => r.decided?.length).map((r) => `<li><b>${esc(r.description || r.id)}</b> — <span title="${esc(r.why)}">${esc(plainWhy(r.why))}</span> <span class="muted">(${esc(r.id)}${r.seed ? ` · ${esc(r.seed)}` : ""})</span></li>`).join("")}</ol>
     </div>`;
+  }
+
+  /** The clinical pathway: what care the hospital needs, and the onset for the receiving team. */
+  pathwayHtml(pathway) {
+    const label = currentLang() === "zh" ? pathway.label_zh : pathway.label_en;
+    const lkw = this.incident?.triage?.last_known_well;
+    const onset = lkw == null ? "" : `<dt>${esc(t("onset"))}</dt><dd class="onset">${esc(t("last_known_well"))}
+      ${esc(new Date(lkw).toLocaleString(currentLang() === "zh" ? "zh-CN" : "en-GB", { dateStyle: "short", timeStyle: "short" }))}
+      · ${pathway.onset_minutes} ${esc(t("minutes_ago"))}</dd>`;
+    return `<dt>${esc(t("pathway"))}</dt><dd class="pathway"><b>${esc(label)}</b> · ${esc(t("hospital_needs"))}
+      ${esc(pathway.hospital_needs_words)}${pathway.outside_rule_set ? `<br><span class="muted">${esc(t("looked_outside"))}</span>` : ""}</dd>${onset}`;
   }
 
   /** The place the caller is sent to (or whose team comes): what to tell the caller. */
