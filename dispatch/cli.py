@@ -135,6 +135,7 @@ DEMO_ACCOUNTS = (
     ("calltaker", ["call_taker"], None),
     ("hospital", ["hospital"], "xian-medical-university-first"),
 )
+DEMO_HOSPITAL = "xian-medical-university-first"
 
 
 async def run_demo_accounts(settings: Settings, unit: str) -> dict[str, str]:
@@ -164,6 +165,7 @@ async def run_demo_accounts(settings: Settings, unit: str) -> dict[str, str]:
                                            hospital_id=hospital)
         actor = Actor(name="demo")
         for key, kind, name in (("crew-token", "crew", f"demo-{unit}"),
+                                ("hospital-token", "hospital", f"demo-{DEMO_HOSPITAL}"),
                                 ("telephony-token", "telephony", "demo-cti")):
             token = kept.get(key)
             valid = token and await session.scalar(select(Device.id).where(
@@ -173,7 +175,8 @@ async def run_demo_accounts(settings: Settings, unit: str) -> dict[str, str]:
                 continue
             _, out[key] = await auth_service.create_device(
                 session=session, rt=rt, kind=kind, name=name, now=now, actor=actor,
-                unit_id=unit if kind == "crew" else None)
+                unit_id=unit if kind == "crew" else None,
+                hospital_id=DEMO_HOSPITAL if kind == "hospital" else None)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(json.dumps(out, indent=1))
@@ -241,6 +244,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"120 dispatch hub demo ({where})")
     print(f"  console:   {url}/console/")
     print(f"  crew:      {url}/crew/?unit=GX-01#token={accounts['crew-token']}")
+    print(f"  hospital:  {url}/hospital/#token={accounts['hospital-token']}")
     print(f"  API docs:  {url}/docs")
     print(f"  demo accounts (kept in {settings.data_dir}/demo-accounts.json):")
     for username, roles, _hospital in DEMO_ACCOUNTS:

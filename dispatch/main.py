@@ -98,6 +98,7 @@ def mount_static(app: FastAPI) -> None:
     static = project_dir("static", "console")
     app.mount("/console", StaticFiles(directory=static / "console", html=True), name="console")
     app.mount("/crew", StaticFiles(directory=static / "crew", html=True), name="crew")
+    app.mount("/hospital", StaticFiles(directory=static / "hospital", html=True), name="hospital")
     app.mount("/common", StaticFiles(directory=static / "common"), name="common")
     if (static / "vendor").is_dir():
         app.mount("/vendor", StaticFiles(directory=static / "vendor"), name="vendor")

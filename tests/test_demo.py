@@ -36,7 +36,7 @@ def demo(data_dir: Path, port: int) -> Iterator[tuple[subprocess.Popen[str], dic
         for line in hub.stdout:
             if match := re.match(r"\s+(supervisor|dispatcher)\s+(\S+)", line):
                 printed[match[1]] = match[2]
-            if match := re.search(r"#token=(\S+)", line):
+            if match := re.search(r"crew: .*#token=(\S+)", line):
                 printed["crew-token"] = match[1]
             if "telephony token" in line:
                 break

@@ -521,7 +521,7 @@ async def job(*, session: AsyncSession, rt: Runtime, unit_id: str) -> dict[str, 
         "assignment_id": str(assignment.id), "status": assignment.status,
         "unit_status": row["status"], "ack_deadline": assignment.ack_deadline,
         "incident": {**incident_summary(incident), "complaint": incident.complaint,
-                     "notes": incident.notes} if incident else None,
+                     "notes": incident.notes, "triage": incident.triage} if incident else None,
         "destination": None if hospital is None else {
             "hospital_id": hospital.id, "name": hospital.name, "name_zh": hospital.name_zh,
             "lat": hospital.lat, "lon": hospital.lon, "phone": hospital.phone},

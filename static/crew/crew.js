@@ -7,6 +7,7 @@
 import { ApiError, authToken, esc, get, newKey, post, setDeviceToken, whenUnauthorized } from "/common/api.js";
 import { currentLang, setLang, t, toggleLang } from "/common/i18n.js";
 import { HubSocket } from "/common/socket.js";
+import { triageRows } from "/common/triage.js";
 
 const $ = (id) => document.getElementById(id);
 // A tablet is paired once with its device token (e.g. from a link ending in #token=…).
@@ -203,6 +204,7 @@ function render() {
         <dt>${esc(t("destination"))}</dt><dd class="dest">${esc(dest.name_zh || dest.name || "—")}</dd>
         <dt>${esc(t("transport"))}</dt><dd>${esc(t(job.transport_mode || ""))}</dd>
         ${inc.complaint ? `<dt>${esc(t("complaint"))}</dt><dd>${esc(inc.complaint)}</dd>` : ""}
+        ${triageRows(inc.triage)}
         ${handoverLine(job.handover)}
       </dl>
       ${job.closed_loop ? `<p class="note">${esc(t("closed_loop"))}</p>` : ""}

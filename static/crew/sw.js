@@ -2,9 +2,9 @@
 // it answers and from this cache when it does not (a reload or a restart in a dead spot).
 // API calls are never cached here; the tablet keeps its own outbox and last known job.
 
-const CACHE = "crew-shell-v1";
+const CACHE = "crew-shell-v2";
 const SHELL = ["/crew/", "/crew/index.html", "/crew/crew.js", "/crew/crew.css",
-  "/common/api.js", "/common/i18n.js", "/common/socket.js", "/common/base.css"];
+  "/common/api.js", "/common/i18n.js", "/common/socket.js", "/common/triage.js", "/common/base.css"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
