@@ -48,6 +48,7 @@ class Incident(Base):
     __tablename__ = "incidents"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(16))  # 20261207-0042: the day's sequence
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(64))
@@ -68,4 +69,5 @@ class Incident(Base):
     zone_status: Mapped[str | None] = mapped_column(String(16))
     sub_district_id: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index(None, "status"), Index(None, "created_at"))
+    __table_args__ = (Index(None, "status"), Index(None, "created_at"),
+                      Index("uq_incidents_number", "number", unique=True))

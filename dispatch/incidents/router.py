@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from dispatch.audit.dependencies import ActorDep
-from dispatch.auth.permissions import console_only
+from dispatch.auth.permissions import console_only, dispatchers_only
 from dispatch.db import SessionDep
 from dispatch.incidents import service
-from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, LinkCallIn
+from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, LinkCallIn, ReopenIn
 from dispatch.runtime import RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"], dependencies=[console_only])
@@ -25,14 +26,26 @@ async def create_incident(
     return await service.create_incident(session=session, rt=rt, body=body, actor=actor)
 
 
+Status = Literal["open", "dispatched", "closed", "cancelled"]
+
+
 @router.get("/incidents", response_model=list[IncidentOut])
 async def list_incidents(
-    session: SessionDep, actor: ActorDep,
-    status: Literal["open", "dispatched", "closed", "cancelled"] | None = Query(default=None),
+    session: SessionDep,
+    status: list[Status] = Query(default=[], description="any of these (repeat the parameter)"),
+    severity: Literal["critical", "urgent", "non_urgent"] | None = Query(default=None),
+    zone_status: Literal["sealed", "controlled", "precaution", "none"] | None = Query(default=None),
+    since: AwareDatetime | None = Query(default=None, description="recorded at or after"),
+    until: AwareDatetime | None = Query(default=None, description="recorded before"),
+    q: str | None = Query(default=None, min_length=2, max_length=64, pattern=r"^[^\x00-\x1f]*$",
+                          description="an incident number, a caller's number or words"),
+    limit: int = Query(default=100, ge=1, le=500), offset: int = Query(default=0, ge=0, le=100_000),
 ) -> list[IncidentOut]:
-    """Recent incidents, newest first."""
-    return [await service.incident_out(session, i)
-            for i in await service.list_incidents(session=session, status=status)]
+    """Incidents, newest first: the open ones, or today's and earlier ones found by filters."""
+    found = await service.list_incidents(
+        session=session, status=status, severity=severity, zone_status=zone_status,
+        since=since, until=until, text=q, limit=limit, offset=offset)
+    return await service.incidents_out(session, found)
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentOut)
@@ -58,3 +71,19 @@ async def link_call(
     """Link a duplicate caller's call to this incident."""
     return await service.link_call(session=session, rt=rt, incident_id=incident_id,
                                    call_id=body.call_id, actor=actor)
+
+
+@router.post("/incidents/{incident_id}/reopen", response_model=IncidentOut,
+             dependencies=[dispatchers_only])
+async def reopen_incident(
+    incident_id: uuid.UUID, body: ReopenIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
+) -> IncidentOut:
+    """Open a closed or cancelled incident again, saying why."""
+    return await service.reopen_incident(session=session, rt=rt, incident_id=incident_id,
+                                         reason=body.reason, actor=actor)
+
+
+@router.get("/incidents/{incident_id}/timeline")
+async def incident_timeline(incident_id: uuid.UUID, session: SessionDep) -> list[dict[str, Any]]:
+    """Every step of the incident, its calls, jobs, units and handovers: what, who and when."""
+    return await service.timeline(session=session, incident_id=incident_id)

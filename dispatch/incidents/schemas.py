@@ -80,10 +80,15 @@ class LinkCallIn(Strict):
     call_id: uuid.UUID
 
 
+class ReopenIn(Strict):
+    reason: str = Field(min_length=1, max_length=300, description="why it is opened again")
+
+
 class IncidentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
+    number: str | None = Field(default=None, description="the day's sequence, e.g. 20261207-0042")
     created_at: datetime
     updated_at: datetime
     created_by: str | None
@@ -106,3 +111,4 @@ class IncidentOut(BaseModel):
     call_ids: list[uuid.UUID] = Field(default_factory=list)
     decision: dict[str, Any] | None = Field(
         default=None, description="the latest routing decision: where and how the patient goes, and why")
+    unit_id: str | None = Field(default=None, description="the unit on its latest job (lists only)")

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
+from dispatch.audit.models import AuditEntry
 from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Call, CallStatus
 from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
 from dispatch.fleet import assignments as fleet
+from dispatch.fleet.models import Assignment, UnitEvent
+from dispatch.handovers.models import Handover
 from dispatch.hospitals.models import Hospital
 from dispatch.incidents.models import Incident, IncidentStatus
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, Location
@@ -32,6 +38,7 @@ ROUTING_FIELDS = {"location", "severity", "category", "infection_status", "flags
 
 FIELDS = ("status", "address", "lat", "lon", "severity", "category", "infection_status", "flags",
           "complaint", "triage", "notes", "registered_hospital_id", "treating_hospital_id")
+NUMBER_ATTEMPTS = 5
 # A clock a little ahead of the hub's may put the onset a moment in the future.
 ONSET_SKEW = timedelta(minutes=5)
 
@@ -74,6 +81,28 @@ async def route(
     except DispatchError as error:
         log.warning("incident %s not routed: %s", incident.id, error.detail)
         return None
+
+
+def local_day(rt: Runtime, at: datetime) -> str:
+    """The centre's calendar day of a moment, as incident numbers carry it (20261207)."""
+    return at.astimezone(ZoneInfo(rt.settings.timezone)).strftime("%Y%m%d")
+
+
+async def add_numbered(session: AsyncSession, incident: Incident, *, day: str) -> None:
+    """Add the incident with the day's next number. Two incidents recorded at once may draw
+    the same number: the unique index refuses the second, which draws again."""
+    for _ in range(NUMBER_ATTEMPTS):
+        last = await session.scalar(select(func.max(Incident.number))
+                                    .where(Incident.number.like(f"{day}-%")))
+        incident.number = f"{day}-{int(last.split('-')[1]) + 1 if last else 1:04d}"
+        try:
+            async with session.begin_nested():
+                session.add(incident)
+                await session.flush()
+            return
+        except IntegrityError:
+            continue
+    raise Conflict("could not number the incident: too many recorded at once, try again")
 
 
 async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incident:
@@ -137,8 +166,7 @@ async def create_incident(
         registered_hospital_id=body.registered_hospital_id,
         treating_hospital_id=body.treating_hospital_id,
     )
-    session.add(incident)
-    await session.flush()
+    await add_numbered(session, incident, day=local_day(rt, now))
     call.incident_id = incident.id
     await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
                        action="incident.create", target_type="incident", target_id=str(incident.id),
@@ -220,8 +248,112 @@ async def link_call(
     return out
 
 
-async def list_incidents(*, session: AsyncSession, status: str | None) -> list[Incident]:
-    query = select(Incident).order_by(Incident.created_at.desc()).limit(500)
+async def list_incidents(
+    *, session: AsyncSession, status: Sequence[str] = (), severity: str | None = None,
+    zone_status: str | None = None, since: datetime | None = None, until: datetime | None = None,
+    text: str | None = None, limit: int = 100, offset: int = 0,
+) -> list[Incident]:
+    """Incidents, newest first, filtered; `text` finds an incident number, a caller's number
+    or words of the address, complaint or notes."""
+    query = select(Incident).order_by(Incident.created_at.desc(), Incident.id).limit(limit).offset(offset)
     if status:
-        query = query.where(Incident.status == status)
+        query = query.where(Incident.status.in_(status))
+    if severity:
+        query = query.where(Incident.severity == severity)
+    if zone_status:
+        query = query.where(Incident.zone_status == (None if zone_status == "none" else zone_status))
+    if since:
+        query = query.where(Incident.created_at >= since)
+    if until:
+        query = query.where(Incident.created_at < until)
+    if text:
+        like = f"%{text.replace('%', '').replace('_', '')}%"
+        by_caller = select(Call.incident_id).where(Call.caller_number.like(like))
+        query = query.where(or_(Incident.number.like(like), Incident.address.ilike(like),
+                                Incident.complaint.ilike(like), Incident.notes.ilike(like),
+                                Incident.id.in_(by_caller)))
     return list((await session.scalars(query)).all())
+
+
+async def incidents_out(session: AsyncSession, incidents: list[Incident]) -> list[IncidentOut]:
+    """Many incidents as consoles see them, in three queries whatever their number."""
+    ids = [i.id for i in incidents]
+    if not ids:
+        return []
+    calls: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for call_id, incident_id in (await session.execute(
+            select(Call.id, Call.incident_id).where(Call.incident_id.in_(ids))
+            .order_by(Call.rung_at))).all():
+        if incident_id is not None:
+            calls.setdefault(incident_id, []).append(call_id)
+    latest: dict[uuid.UUID, RoutingDecision] = {}
+    for decision in (await session.scalars(select(RoutingDecision).where(
+            RoutingDecision.incident_id.in_(ids)).order_by(RoutingDecision.decided_at,
+                                                             RoutingDecision.id))).all():
+        if decision.incident_id is not None:
+            latest[decision.incident_id] = decision
+    units: dict[uuid.UUID, str] = {}
+    for incident_id, unit_id in (await session.execute(
+            select(Assignment.incident_id, Assignment.unit_id).where(
+                Assignment.incident_id.in_(ids)).order_by(Assignment.proposed_at))).all():
+        units[incident_id] = unit_id
+    out = []
+    for incident in incidents:
+        one = out_of(incident, calls.get(incident.id, []), latest.get(incident.id))
+        one.unit_id = units.get(incident.id)
+        out.append(one)
+    return out
+
+
+async def reopen_incident(
+    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, reason: str, actor: Actor
+) -> IncidentOut:
+    """Open a closed or cancelled incident again (the patient calls back, a job was ended by
+    mistake); the reason is audited."""
+    incident = await find_incident(session, incident_id)
+    if incident.status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
+        raise Conflict(f"incident is {incident.status}: only a closed or cancelled one reopens",
+                       status_now=incident.status)
+    now = rt.clock.now()
+    before = incident.status
+    incident.status, incident.updated_at = IncidentStatus.OPEN, now
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="incident.reopen", target_type="incident", target_id=str(incident.id),
+                       before={"status": before}, after={"status": "open", "reason": reason}, at=now)
+    await session.commit()
+    out = await incident_out(session, incident)
+    await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
+    await fleet.propose(rt, incident.id, reason="incident reopened")
+    return out
+
+
+async def timeline(*, session: AsyncSession, incident_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Everything that happened to an incident, its calls, jobs and handovers, and its units'
+    status changes while on its jobs: what, who and when, oldest first."""
+    incident = await find_incident(session, incident_id)
+    call_ids = [str(c) for c in (await session.scalars(
+        select(Call.id).where(Call.incident_id == incident.id))).all()]
+    jobs = (await session.scalars(select(Assignment).where(
+        Assignment.incident_id == incident.id))).all()
+    handover_ids = [str(h) for h in (await session.scalars(
+        select(Handover.id).where(Handover.incident_id == incident.id))).all()]
+    targets = [("incident", [str(incident.id)]), ("call", call_ids),
+               ("assignment", [str(j.id) for j in jobs]), ("handover", handover_ids)]
+    entries: list[AuditEntry] = []
+    for target_type, target_ids in targets:
+        if target_ids:
+            entries += (await session.scalars(select(AuditEntry).where(
+                AuditEntry.target_type == target_type, AuditEntry.target_id.in_(target_ids)))).all()
+    entries.sort(key=lambda e: e.id)  # the order they were written, whatever the clock said
+    steps = [{"at": e.at, "what": e.action, "who": e.actor, "role": e.actor_role,
+              "target": e.target_type, "after": e.after} for e in entries]
+    for job in jobs:
+        window = [UnitEvent.unit_id == job.unit_id, UnitEvent.type == "status",
+                  UnitEvent.at >= job.proposed_at]
+        if job.ended_at is not None:
+            window.append(UnitEvent.at <= job.ended_at)
+        for event in (await session.scalars(select(UnitEvent).where(*window))).all():
+            steps.append({"at": event.at, "what": f"unit.{event.to_status}", "who": event.actor,
+                          "role": None, "target": f"unit {job.unit_id}",
+                          "after": {"from": event.from_status, "to": event.to_status}})
+    return sorted(steps, key=lambda s: s["at"])

@@ -1,0 +1,102 @@
+"""Incidents a dispatcher finds again: numbered by day, listed while open, searched by number,
+caller or words, reopened with a reason, and told as a timeline of who did what when."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from dispatch.audit.models import AuditEntry
+from dispatch.clock import ManualClock
+from dispatch.incidents.models import Incident
+from tests.test_calls import ready
+from tests.test_incidents import answered_call, incident_body
+
+
+async def record(client: httpx.AsyncClient, clock: ManualClock, **changes: Any) -> dict[str, Any]:
+    call = await answered_call(client, clock, "P1")
+    created = await client.post("/api/v1/incidents", json=incident_body(call, **changes))
+    assert created.status_code == 201, created.text
+    await client.post(f"/api/v1/calls/{call}/ended", json={})
+    await client.put("/api/v1/positions/P1/state", json={"state": "ready"})
+    return dict(created.json())
+
+
+async def test_incidents_are_numbered_by_the_centres_day(
+    app: Any, client: httpx.AsyncClient, clock: ManualClock, scenario: Any
+) -> None:
+    clock.set(datetime(2026, 12, 7, 15, 59, tzinfo=UTC))  # 23:59 in Xi'an
+    await ready(client, "P1")
+    first = await record(client, clock)
+    second = await record(client, clock)
+    # Someone else drew the next number a moment ago: the unique index sends this one on.
+    async with app.state.runtime.sessionmaker() as session:
+        taken = Incident(**{**{k: v for k, v in vars(await session.get(
+            Incident, uuid.UUID(second["id"]))).items() if not k.startswith("_")},
+            "id": uuid.uuid4(), "number": "20261207-0003"})
+        session.add(taken)
+        await session.commit()
+    third = await record(client, clock)
+    clock.set(datetime(2026, 12, 7, 16, 1, tzinfo=UTC))  # 00:01 the next day in Xi'an
+    fourth = await record(client, clock)
+    assert [first["number"], second["number"], third["number"], fourth["number"]] == [
+        "20261207-0001", "20261207-0002", "20261207-0004", "20261208-0001"]
+
+
+async def test_open_incidents_and_a_search_of_earlier_ones(
+    client: httpx.AsyncClient, clock: ManualClock, scenario: Any
+) -> None:
+    await ready(client, "P1")
+    fall = await record(client, clock, severity="urgent", category="ordinary", flags={},
+                        complaint="fell down the stairs", registered_hospital_id=None)
+    labour = await record(client, clock)
+    listed = (await client.get("/api/v1/incidents", params={"status": ["open", "dispatched"]})).json()
+    assert [i["id"] for i in listed] == [labour["id"], fall["id"]]
+    assert all(i["number"] and i["decision"] for i in listed)
+
+    by_words = (await client.get("/api/v1/incidents", params={"q": "stairs"})).json()
+    by_number = (await client.get("/api/v1/incidents", params={"q": labour["number"]})).json()
+    by_caller = (await client.get("/api/v1/incidents", params={"q": "1380000"})).json()
+    critical = (await client.get("/api/v1/incidents", params={"severity": "critical"})).json()
+    sealed = (await client.get("/api/v1/incidents", params={"zone_status": "sealed"})).json()
+    assert [i["id"] for i in by_words] == [fall["id"]]
+    assert [i["id"] for i in by_number] == [labour["id"]]
+    assert {i["id"] for i in by_caller} == {fall["id"], labour["id"]}
+    assert [i["id"] for i in critical] == [labour["id"]]
+    assert labour["id"] in [i["id"] for i in sealed]
+    bad = await client.get("/api/v1/incidents", params={"q": "a\x00b"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "query.q"
+
+
+async def test_a_closed_incident_reopens_with_a_reason_and_tells_its_timeline(
+    app: Any, client: httpx.AsyncClient, clock: ManualClock, scenario: Any
+) -> None:
+    await ready(client, "P1")
+    incident = await record(client, clock)
+    refused = await client.post(f"/api/v1/incidents/{incident['id']}/reopen",
+                                json={"reason": "caller rang again"})
+    assert refused.status_code == 409  # it is still open
+    closed = await client.patch(f"/api/v1/incidents/{incident['id']}", json={"status": "cancelled"})
+    assert closed.status_code == 200
+    empty = await client.post(f"/api/v1/incidents/{incident['id']}/reopen", json={"reason": ""})
+    assert empty.status_code == 422
+    reopened = await client.post(f"/api/v1/incidents/{incident['id']}/reopen",
+                                 json={"reason": "caller rang again"})
+    assert reopened.status_code == 200
+    assert reopened.json()["status"] == "open"
+    async with app.state.runtime.sessionmaker() as session:
+        [entry] = (await session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "incident.reopen"))).all()
+    assert entry.after == {"status": "open", "reason": "caller rang again"}
+    steps = (await client.get(f"/api/v1/incidents/{incident['id']}/timeline")).json()
+    whats = [s["what"] for s in steps]
+    assert whats[:3] == ["call.received", "call.answer", "incident.create"]
+    assert whats[-1] == "incident.reopen"
+    assert "incident.update" in whats
+    assert all(s["who"] for s in steps)
+    assert [s["at"] for s in steps] == sorted(s["at"] for s in steps)
