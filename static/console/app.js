@@ -7,6 +7,7 @@ import { HubSocket } from "/common/socket.js";
 import { tone } from "/common/tone.js";
 import { ConsoleMap } from "./map.js";
 import { IncidentDesk } from "./incident.js";
+import { IncidentList } from "./incidents.js";
 
 const $ = (id) => document.getElementById(id);
 const TARGET_S = 10;
@@ -36,6 +37,7 @@ window.dispatchConsole = { socket, state };
 
 let map;
 let desk;
+let incidents;
 
 function showConnection(online) {
   const pill = $("connection");
@@ -149,6 +151,7 @@ async function reload() {
     state.framed = true;
   }
   desk.setHospitals(hospitals);
+  await incidents.load();
   await loadSlo();
   await loadHandovers();
 }
@@ -242,6 +245,7 @@ function handle(event) {
     case "routing.decided":
     case "home_visit.escalated":
       desk.incidentEvent(event);
+      incidents.changed();
       break;
     case "hospitals.changed":
       get("/api/v1/hospitals").then((rows) => { state.hospitals = rows; map.drawHospitals(rows); desk.setHospitals(rows); });
@@ -266,9 +270,11 @@ function handle(event) {
     case "incident.closed":
       resolveAlert(`incident:${d.incident_id}`);
       desk.incidentClosed(d.incident_id);
+      incidents.changed();
       break;
     default:
       if (event.type === "assignment.confirmed") resolveAlert(`incident:${d.incident_id}`);
+      if (["assignment.confirmed", "assignment.completed", "assignment.cancelled"].includes(event.type)) incidents.changed();
       if (event.type.startsWith("assignment.")) desk.assignmentEvent(event);
       if (event.type.startsWith("handover.")) handoverEvent(event);
       break;
@@ -530,6 +536,7 @@ async function start() {
   $("handover-panel").hidden = !state.features.handovers;
   map = new ConsoleMap($("map"), config, { onPick: (lat, lon) => desk.picked(lat, lon) });
   desk = new IncidentDesk({ socket, map, alert, state });
+  incidents = new IncidentList({ state, desk, alert, now: () => socket.now() });
   if (state.me) desk.setPosition(state.me.position);
   await reload();
   socket.connect();
@@ -546,6 +553,7 @@ function renderAll() {
   renderBoard();
   renderSlo();
   renderHandovers();
+  incidents.render();
   desk.render();
 }
 

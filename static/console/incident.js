@@ -125,6 +125,15 @@ export class IncidentDesk {
     return Boolean(open && transport && !this.activeAssignments().length);
   }
 
+  /** An incident from the list, to dispatch it (no call in hand). */
+  async showIncident(incident) {
+    if (this.callId) return; // the call in hand comes first
+    this.incident = incident;
+    await this.loadRecommendations();
+    this.render();
+    $("decision-panel").scrollIntoView({ block: "nearest" });
+  }
+
   clear() {
     this.incident = null;
     this.recommendations = null;
@@ -278,11 +287,13 @@ export class IncidentDesk {
 
   /** POST /api/v1/assignments {incident_id, unit_id}: the hub reserves the unit atomically. */
   async assign(unitId) {
+    const incidentId = this.incident.id; // the desk may move on while the request is out
     try {
-      const assignment = await post("/api/v1/assignments", { incident_id: this.incident.id, unit_id: unitId });
+      const assignment = await post("/api/v1/assignments", { incident_id: incidentId, unit_id: unitId });
       const id = assignment.assignment_id || assignment.id;
       this.assignments.set(id, { ...assignment, id, unit_id: assignment.unit_id || unitId,
-        incident_id: this.incident.id, status: assignment.status || "proposed" });
+        incident_id: incidentId, status: assignment.status || "proposed" });
+      if (this.incident?.id !== incidentId) return;
       await this.loadRecommendations();
       this.render();
     } catch (error) {
