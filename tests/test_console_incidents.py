@@ -61,7 +61,7 @@ async def test_open_incidents_are_listed_dispatched_found_and_reopened(
     other = await incident_whose_call_ended(hub, "头晕")
     cancelled = await hub.http.patch(f"/api/v1/incidents/{other['id']}", json={"status": "cancelled"})
     assert cancelled.status_code == 200
-    await console.fill("#incident-search input[name=q]", other["number"])
+    await console.fill("#incident-search input[name=find_q]", other["number"])
     await console.click("#incident-search button[type=submit]")
     found = console.locator(f"#incident-list li[data-incident='{other['id']}']")
     await found.wait_for()

@@ -44,8 +44,9 @@ export class IncidentList {
   async search() {
     const form = new FormData($("incident-search"));
     const params = [];
-    for (const [name, value] of form.entries()) {
+    for (const [field, value] of form.entries()) {
       if (!value) continue;
+      const name = field.replace(/^find_/, ""); // the form's fields are named apart from the desk's
       if (name === "since") params.push(["since", new Date(`${value}T00:00`).toISOString()]);
       else params.push([name, String(value).trim()]);
     }
