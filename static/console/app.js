@@ -8,6 +8,7 @@ import { tone } from "/common/tone.js";
 import { ConsoleMap } from "./map.js";
 import { IncidentDesk } from "./incident.js";
 import { IncidentList } from "./incidents.js";
+import { installKeys, KEYS } from "./keys.js";
 
 const $ = (id) => document.getElementById(id);
 const TARGET_S = 10;
@@ -538,11 +539,36 @@ async function start() {
   desk = new IncidentDesk({ socket, map, alert, state });
   incidents = new IncidentList({ state, desk, alert, now: () => socket.now() });
   if (state.me) desk.setPosition(state.me.position);
+  installKeys({
+    answer: () => {
+      const calls = [...state.calls.values()].sort((a, b) => Date.parse(a.rung_at) - Date.parse(b.rung_at));
+      const call = calls.find((c) => c.offered_to && c.offered_to === state.me?.position) || calls[0];
+      if (call && !desk.callId) answer(call.id);
+    },
+    save: () => desk.callId && desk.save(),
+    dispatch: () => {
+      const first = document.querySelector("#recommendations tr.top button[data-assign]:enabled");
+      if (first) first.click();
+    },
+    end: () => desk.hangUp(),
+    alert: () => $("alerts").querySelector(".alert .act:enabled")?.click(),
+    alertAck: () => $("alerts").querySelector(".alert .dismiss")?.click(),
+    help: () => showKeys(),
+    closeHelp: () => $("key-help").open && $("key-help").close(),
+  });
+  $("key-help-open").onclick = () => showKeys();
+  $("key-help-close").onclick = () => $("key-help").close();
   await reload();
   socket.connect();
   setInterval(tickTimers, 200);
   setInterval(loadSlo, 5000);
   document.body.dataset.ready = "true";
+}
+
+function showKeys() {
+  $("key-list").innerHTML = KEYS.map(([key, label]) =>
+    `<tr><td><kbd>${esc(key)}</kbd></td><td>${esc(t(label))}</td></tr>`).join("");
+  if (!$("key-help").open) $("key-help").showModal();
 }
 
 function renderAll() {
