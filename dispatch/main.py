@@ -6,11 +6,13 @@ import time
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from dispatch.audit import router as audit_router
 from dispatch.auth import router as auth_router
@@ -70,6 +72,7 @@ def create_app(
         version="0.1.0",
         summary="Real-time dispatch of 120 emergency medical calls",
         lifespan=build_lifespan(settings, wiring(), clock, database_bind),
+        docs_url=None, redoc_url=None,  # served from the hub's own copy below, not a CDN
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -106,6 +109,19 @@ def mount_static(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse("/console/")
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:  # browsers ask for it on every page the hub serves
+        return FileResponse(swagger_ui_path / "favicon-32x32.png", media_type="image/png")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="120 dispatch hub · API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
 
 class RequestMetrics:
