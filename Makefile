@@ -5,6 +5,8 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# make demo rings generated calls (callers across the area) so a newcomer sees the console live.
+CALLS_PER_MINUTE ?= 2
 
 .PHONY: install demo serve test lint unit bench bench-replay clean
 
@@ -18,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/dispatch demo
+	$(BIN)/dispatch demo --calls-per-minute $(CALLS_PER_MINUTE)
 
 serve: $(STAMP)
 	$(BIN)/dispatch serve

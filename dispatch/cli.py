@@ -228,7 +228,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     from dispatch.main import create_app
 
-    settings = load_settings()
+    settings = (load_settings(demo_calls_per_minute=args.calls_per_minute)
+                if args.calls_per_minute is not None else load_settings())
     sock = claim_port(args.host, args.port)
     lock = claim_data_dir(settings)
     asyncio.run(run_migrate(settings))
@@ -250,6 +251,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     for username, roles, _hospital in DEMO_ACCOUNTS:
         print(f"    {username:<11} {accounts[username]:<14} {', '.join(roles)}")
     print(f"  telephony token (POST /api/v1/calls): {accounts['telephony-token']}")
+    if settings.demo_calls_per_minute:
+        print(f"  generating about {settings.demo_calls_per_minute:g} calls a minute")
     sys.stdout.flush()
     config = uvicorn.Config(app, **uvicorn_options(settings))  # type: ignore[arg-type]
     try:
@@ -346,6 +349,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--scenario", default="xian-high-tech-zone")
+    demo.add_argument("--calls-per-minute", type=float, default=None,
+                      help="generate calls at this mean rate (callers in the area, by population)")
     demo.set_defaults(func=cmd_demo)
 
     serve = sub.add_parser("serve", help="serve the hub (production)")

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     )
     map_tiles_attribution: str = Field(default="", max_length=300)
 
+    demo_calls_per_minute: float = Field(
+        default=0.0, ge=0, le=600,
+        description="generate calls at this mean rate (make demo, drills); 0: none")
     background_tasks: bool = Field(
         default=True, description="Run the timers (escalation, ack timeouts, handover clocks)."
     )

@@ -19,6 +19,7 @@ from dispatch.auth import router as auth_router
 from dispatch.auth.limits import BodyLimit
 from dispatch.auth.service import start as auth_start
 from dispatch.calls import actions as call_actions
+from dispatch.calls import generator as call_generator
 from dispatch.calls import router as calls_router
 from dispatch.calls import timers as call_timers
 from dispatch.clock import Clock
@@ -52,7 +53,8 @@ def wiring() -> Wiring:
     """What each domain contributes: live-state rebuilders, timers, WebSocket actions."""
     return Wiring(
         rebuilders=[fleet_livestate.rebuild_units, call_timers.rebuild],
-        timers=[archive.run, call_timers.run, handover_timers.run, fleet_timers.run],
+        timers=[archive.run, call_timers.run, handover_timers.run, fleet_timers.run,
+                call_generator.run],
         startup=[auth_start, call_actions.start, fleet_service.start,
                  routing_service.install_default_rule_set],
         actions=[*call_actions.ACTIONS, *handover_actions.ACTIONS, *fleet_actions.ACTIONS],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -10,10 +11,10 @@ from dispatch.audit import service as audit
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import allow
 from dispatch.auth.limits import IntakeRate
-from dispatch.auth.permissions import CONSOLE, TELEPHONY, console_only, telephony_only
+from dispatch.auth.permissions import CONFIGURERS, CONSOLE, TELEPHONY, console_only, telephony_only
 from dispatch.calls import callbacks as callback_service
+from dispatch.calls import generator, service, slo
 from dispatch.calls import positions as position_service
-from dispatch.calls import service, slo
 from dispatch.calls.models import Call
 from dispatch.calls.schemas import (
     AnswerIn,
@@ -56,6 +57,13 @@ async def receive_call(
     if not created:
         response.status_code = 200
     return call_out(call)
+
+
+@router.post("/calls/test", response_model=CallOut, status_code=201,
+             dependencies=[Depends(allow(*CONFIGURERS, doing="ringing a test call"))])
+async def ring_test_call(rt: RuntimeDep, actor: ActorDep) -> CallOut:
+    """Ring one test call from somewhere in the area (for a supervisor showing the console)."""
+    return call_out(await generator.ring_one(rt, actor=actor, line="test", rng=random.Random()))
 
 
 @router.get("/calls", response_model=list[CallOut], dependencies=[console_only])

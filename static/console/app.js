@@ -557,6 +557,9 @@ async function start() {
     closeHelp: () => $("key-help").open && $("key-help").close(),
   });
   $("key-help-open").onclick = () => showKeys();
+  const me = await get("/api/v1/auth/me");
+  $("test-call").hidden = !(me.roles || []).some((r) => ["supervisor", "admin"].includes(r));
+  $("test-call").onclick = () => post("/api/v1/calls/test").catch((e) => alert("warning", e.message));
   $("key-help-close").onclick = () => $("key-help").close();
   await reload();
   socket.connect();

@@ -1,0 +1,88 @@
+"""Calls for a demo or a drill: a caller rings from somewhere in the area (sub-districts
+weighted by their population, seed 000) and hangs up if nobody answers in time.
+
+`make demo` runs the generator when DISPATCH_DEMO_CALLS_PER_MINUTE is set (`dispatch demo
+--calls-per-minute N`): arrivals are a Poisson process at that mean rate. A supervisor's
+"test call" button rings one such call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from dispatch.audit.schemas import Actor
+from dispatch.background import OUTAGES, raise_if_cancelled
+from dispatch.calls import service
+from dispatch.calls.models import Call, CallStatus
+from dispatch.calls.schemas import CallIn, CarrierLocation
+from dispatch.runtime import Runtime
+from dispatch.zones.models import SubDistrict
+
+log = logging.getLogger(__name__)
+
+GENERATOR = Actor(name="hub:demo-calls", role=None, source="demo")
+PATIENCE_SECONDS = (40.0, 120.0)  # a caller nobody answers hangs up within this
+KM_PER_DEGREE = 111.32
+
+
+def somewhere(areas: list[SubDistrict], rng: random.Random) -> tuple[float, float] | None:
+    """A point in a sub-district drawn by population, uniform within its radius."""
+    if not areas:
+        return None
+    area = rng.choices(areas, weights=[max(a.population, 1) for a in areas])[0]
+    distance = area.radius_km * math.sqrt(rng.random())
+    bearing = rng.uniform(0, 2 * math.pi)
+    lat = area.lat + distance * math.cos(bearing) / KM_PER_DEGREE
+    lon = area.lon + distance * math.sin(bearing) / (KM_PER_DEGREE * math.cos(math.radians(area.lat)))
+    return round(lat, 6), round(lon, 6)
+
+
+async def ring_one(rt: Runtime, *, actor: Actor, line: str, rng: random.Random) -> Call:
+    """Ring one generated call (a mobile caller with a carrier location) and return it."""
+    async with rt.sessionmaker() as session:
+        areas = list((await session.scalars(select(SubDistrict))).all())
+        at = somewhere(areas, rng)
+        body = CallIn(
+            telephony_call_id=f"demo-{uuid.uuid4().hex[:16]}",
+            caller_number=f"13{rng.randrange(10**8, 10**9)}", line=line, rung_at=rt.clock.now(),
+            carrier_location=CarrierLocation(lat=at[0], lon=at[1], accuracy_m=50) if at else None)
+        call, _ = await service.receive_call(session=session, rt=rt, body=body, actor=actor)
+    return call
+
+
+async def hang_up_if_unanswered(rt: Runtime, call_id: uuid.UUID, patience: float) -> None:
+    await asyncio.sleep(patience)
+    async with rt.sessionmaker() as session:
+        status = await session.scalar(select(Call.status).where(Call.id == call_id))
+        if status == CallStatus.RINGING:
+            await service.abandon_call(session=session, rt=rt, ref=str(call_id), at=None,
+                                       actor=GENERATOR)
+
+
+async def run(rt: Runtime, *, rng: random.Random | None = None) -> None:
+    """The demo's callers: ring at the configured mean rate for the life of the process."""
+    per_minute = rt.settings.demo_calls_per_minute
+    if per_minute <= 0:
+        return
+    rng = rng or random.Random()
+    callers: set[asyncio.Task[Any]] = set()
+    while True:
+        raise_if_cancelled()
+        await asyncio.sleep(rng.expovariate(per_minute / 60.0))
+        try:
+            call = await ring_one(rt, actor=GENERATOR, line="demo", rng=rng)
+        except asyncio.CancelledError:
+            raise
+        except OUTAGES as error:
+            log.warning("demo call not rung (%s)", type(error).__name__)
+            continue
+        caller = asyncio.create_task(hang_up_if_unanswered(rt, call.id, rng.uniform(*PATIENCE_SECONDS)))
+        callers.add(caller)
+        caller.add_done_callback(callers.discard)
