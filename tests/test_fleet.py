@@ -370,6 +370,24 @@ async def test_rebuild_after_flushdb_restores_units_and_open_assignments(
     assert ack.status_code == 200
 
 
+async def test_a_crew_mid_job_just_after_redis_lost_live_state_carries_on(
+    app: Any, client: httpx.AsyncClient, scenario: Any
+) -> None:
+    rt = runtime(app)
+    job = (await dispatch(client, await new_incident(app), "A1")).json()
+    await rt.redis.flushdb()  # before the watch loop has noticed: the crew is not told "no unit"
+    ack = await client.post(f"/api/v1/assignments/{job['id']}/acknowledge")
+    assert ack.status_code == 200, ack.text
+    moved = await client.post("/api/v1/units/A1/status", json={"status": "en_route"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["assignment_id"] == job["id"]
+    await rt.redis.flushdb()
+    where = await client.post("/api/v1/units/A1/position", json={"lat": 34.2, "lon": 108.9})
+    assert where.json()["accepted"] is True
+    assert (await live(rt).unit("A1"))["status"] == "en_route"
+    assert (await client.get("/api/v1/units/A9")).status_code == 404  # unknown stays unknown
+
+
 async def test_positions_old_reports_ignored_stale_flagged_history_kept(
     app: Any, client: httpx.AsyncClient, scenario: Any, clock: ManualClock
 ) -> None:
