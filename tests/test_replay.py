@@ -161,6 +161,6 @@ def test_only_servers_on_this_host_are_counted() -> None:
     assert ownhub.local_servers("sqlite+aiosqlite:///hub.db", "redis://10.0.0.5/0") == set()
     assert ownhub.server_cpu_seconds(set()) == {}
     # This host runs the test Redis: it is found by name, and its CPU time only grows.
-    assert any(name == "redis-server" for _, name, _, _ in (ownhub._processes() or {}).values())
+    assert any(name == "redis-server" for _, name, _, _ in (ownhub.processes() or {}).values())
     first = ownhub.server_cpu_seconds({"redis"})["redis"]
     assert ownhub.server_cpu_seconds({"redis"})["redis"] >= first >= 0
