@@ -211,6 +211,8 @@ def test_the_report_splits_calls_and_latency_around_a_fault(busiest_hour: CallSt
     assert during["share_within_target"] == 0.5
     assert during["answer_max_s"] == 7.0
     assert (after["calls"], after["answered"]) == (1, 1)
+    at_fault = fault["ringing_at_fault"]  # rang at 38 and 39.5 s, still ringing at 40 s
+    assert (at_fault["calls"], at_fault["answered"], at_fault["abandoned"]) == (2, 1, 1)
     assert [p["hub_added"]["max_ms"] for p in (before, during, after)] == [10.0, 900.0, 20.0]
     page = html.render({**report.build(config, busiest_hour, rec, {}, {"url": "test"}),
                         "faults": [fault]})

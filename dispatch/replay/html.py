@@ -73,7 +73,10 @@ def _faults(faults: list[dict[str, Any]], target_s: float) -> str:
             f"<h3>{escape(fault['label'])}: {escape(fault['what'])}</h3><p>Injected at "
             f"{fault['at_s']} s ({escape(str(fault.get('done')))}); the hub was whole again "
             + (f"{recovery} s later" if recovery is not None else "<span class='bad'>never</span>")
-            + f". During: a call ringing at any moment from {fault['window_s'][0]} to "
+            + f". Ringing at that moment: {fault['ringing_at_fault']['calls']} call(s), "
+            f"{fault['ringing_at_fault']['answered']} answered (the last after "
+            f"{fault['ringing_at_fault']['answer_max_s']} s), {fault['ringing_at_fault']['abandoned']} "
+            f"abandoned. During: a call ringing at any moment from {fault['window_s'][0]} to "
             f"{fault['window_s'][1]} s (the fault, the recovery and the {target_s:g}-s target).</p>")
         rows = []
         for name in ("before", "during", "after"):

@@ -166,6 +166,7 @@ def fault_figures(recorder: Recorder, config: ReplayConfig) -> list[dict[str, An
         start = fault["at_s"]
         stop = (fault.get("whole_s") or end) + config.answer_target
         phases: dict[str, list[CallFacts]] = {"before": [], "during": [], "after": []}
+        ringing: list[CallFacts] = []  # at the very moment of the fault
         for facts in recorder.calls.values():
             if facts.posted_at is None or not facts.acknowledged:
                 continue
@@ -173,6 +174,8 @@ def fault_figures(recorder: Recorder, config: ReplayConfig) -> list[dict[str, An
             settled = (facts.settled_at - recorder.started) if facts.settled_at is not None else end
             phase = "before" if settled < start else "after" if rang > stop else "during"
             phases[phase].append(facts)
+            if rang <= start <= settled:
+                ringing.append(facts)
         latency = {
             "before": [v for at, v in samples if at < start],
             "during": [v for at, v in samples if start <= at <= stop],
@@ -180,6 +183,7 @@ def fault_figures(recorder: Recorder, config: ReplayConfig) -> list[dict[str, An
         }
         out.append({**fault, "window_s": [start, round(stop, 2)],
                     "recovery_s": round(fault["whole_s"] - start, 2) if fault.get("whole_s") else None,
+                    "ringing_at_fault": _phase(ringing, [], config),
                     **{name: _phase(calls, latency[name], config) for name, calls in phases.items()}})
     return out
 
@@ -324,6 +328,9 @@ def summary(result: dict[str, Any]) -> str:
                      + ("again after " + f"{recovery} s" if recovery is not None else "NOT again")
                      + f"; calls before / during / after it (during: {fault['window_s'][0]}–"
                      f"{fault['window_s'][1]} s):")
+        at_fault = fault["ringing_at_fault"]
+        lines.append(f"    ringing at the fault: {at_fault['calls']}, answered {at_fault['answered']} "
+                     f"(max {at_fault['answer_max_s']} s), abandoned {at_fault['abandoned']}")
         for name in ("before", "during", "after"):
             phase, hub = fault[name], fault[name]["hub_added"]
             share = phase["share_within_target"]
