@@ -66,8 +66,12 @@ async def ensure(rt: Runtime) -> None:
     A request that finds a ringing call or a unit missing from Redis calls this and looks again,
     instead of waiting up to a second for the watch loop."""
     rebuilders: list[Rebuilder] | None = rt.extras.get("rebuilders")
-    if rebuilders:
+    if not rebuilders:
+        return
+    try:
         await rebuild(rt, rebuilders)
+    except TimeoutError as error:  # the caller goes on with what Redis has, as before
+        log.warning("live state not rebuilt in time: %s", error)
 
 
 async def watch(rt: Runtime, rebuilders: list[Rebuilder], *, interval: float = 1.0) -> None:
