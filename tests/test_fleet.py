@@ -23,6 +23,8 @@ from dispatch.livestate import rebuild
 from dispatch.routing import service as routing_service
 from dispatch.runtime import Runtime
 from tests import factories
+from tests.conftest import token_for
+from tests.realtime_helpers import open_socket
 
 INCIDENT = {"lat": 34.23, "lon": 108.85, "severity": "urgent", "category": "ordinary",
             "infection_status": "none"}
@@ -386,6 +388,15 @@ async def test_a_crew_mid_job_just_after_redis_lost_live_state_carries_on(
     assert where.json()["accepted"] is True
     assert (await live(rt).unit("A1"))["status"] == "en_route"
     assert (await client.get("/api/v1/units/A9")).status_code == 404  # unknown stays unknown
+
+
+async def test_a_crew_tablet_reconnecting_just_after_redis_lost_live_state_is_let_in(
+    app: Any, server: str, scenario: Any
+) -> None:
+    await runtime(app).redis.flushdb()
+    tablet, hello = await open_socket(server, "/ws/crew/A1", token=token_for("crew", unit_id="A1"))
+    assert hello["kind"] == "hello"  # not closed as an unknown unit
+    await tablet.close()
 
 
 async def test_positions_old_reports_ignored_stale_flagged_history_kept(
