@@ -14,6 +14,12 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+from redis.asyncio import Redis
+
+from dispatch.livestate import LIVE
+from dispatch.redis import Keys
+from dispatch.replay.ownhub import processes
 from dispatch.replay.record import Recorder
 from dispatch.replay.servers import PostgresServer, RedisServer
 
@@ -27,7 +33,7 @@ KINDS = {
 }
 # Faults that need a server of the replay's own, started for the run: restarting a shared one
 # would hit everyone else using it.
-PRIVATE = {"redis-restart": "redis", "postgres-restart": "postgresql"}
+PRIVATE = frozenset({"redis-restart", "postgres-restart"})
 DOWN_SECONDS = 3.0  # a restarted server stays down this long
 RECOVERY_TIMEOUT = 60.0
 POLL_SECONDS = 0.1
@@ -68,13 +74,16 @@ class Target:
     postgres: PostgresServer | None = None
 
 
+def private_server(fault: Fault, target: Target) -> RedisServer | PostgresServer | None:
+    return target.redis if fault.kind == "redis-restart" else target.postgres
+
+
 def check(faults: list[Fault], target: Target) -> None:
     """Refuse faults this run cannot inject (ValueError naming the option)."""
     for fault in faults:
         if fault.kind == "redis-flush" and not target.redis_url:
             raise ValueError(f"--fault {fault.label}: needs the hub's Redis (--redis-url)")
-        if fault.kind in PRIVATE and (target.redis if fault.kind == "redis-restart"
-                                      else target.postgres) is None:
+        if fault.kind in PRIVATE and private_server(fault, target) is None:
             raise ValueError(f"--fault {fault.label}: only on a hub the replay starts itself")
         if fault.kind == "hub-kill" and (target.hub_pid is None or target.workers < 2):
             raise ValueError(f"--fault {fault.label}: needs a hub the replay starts itself with "
@@ -84,8 +93,6 @@ def check(faults: list[Fault], target: Target) -> None:
 def workers_of(pid: int) -> list[int]:
     """The serving process's worker processes (Linux /proc): its children that multiprocessing
     spawned to serve, not its resource tracker."""
-    from dispatch.replay.ownhub import processes
-
     found = []
     for child, (parent, _, _, _) in (processes() or {}).items():
         if parent != pid:
@@ -100,8 +107,6 @@ def workers_of(pid: int) -> list[int]:
 
 
 async def _redis_call(url: str, method: str, *args: Any) -> Any:
-    from redis.asyncio import Redis
-
     client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     try:
         return await getattr(client, method)(*args)
@@ -122,7 +127,7 @@ async def inject(fault: Fault, target: Target) -> str:
             return "no worker found"
         os.kill(victims[0], signal.SIGKILL)
         return f"worker {victims[0]} killed"
-    server = target.redis if fault.kind == "redis-restart" else target.postgres
+    server = private_server(fault, target)
     assert server is not None
     await asyncio.to_thread(server.stop)
     await asyncio.sleep(DOWN_SECONDS)
@@ -131,8 +136,6 @@ async def inject(fault: Fault, target: Target) -> str:
 
 
 async def ready(hub_url: str) -> bool:
-    import httpx
-
     async with httpx.AsyncClient(base_url=hub_url, timeout=2) as http:
         return (await http.get("/readyz")).status_code == 200
 
@@ -141,9 +144,6 @@ async def whole(fault: Fault, target: Target) -> bool:
     """Whether the hub is whole again after the fault: live state rebuilt in Redis, the killed
     worker replaced, the hub ready on its database."""
     if fault.kind in ("redis-flush", "redis-restart"):
-        from dispatch.livestate import LIVE
-        from dispatch.redis import Keys
-
         assert target.redis_url is not None
         return bool(await _redis_call(target.redis_url, "exists",
                                       Keys(target.redis_prefix).marker(LIVE)))
