@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.background import OUTAGES, raise_if_cancelled
-from dispatch.realtime.service import EVERYONE
+from dispatch.realtime.schemas import OutgoingEvent
+from dispatch.realtime.service import EVERYONE, RESYNC_TYPE
 from dispatch.redis import Keys
 from dispatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-Rebuilder = Callable[[AsyncSession, Redis, Keys], Awaitable[object]]
+# Restores one domain's live state from PostgreSQL; returns the events that tell consoles what
+# the rebuilt state does (a ringing call offered to a position again), published after the
+# resync notice.
+Rebuilder = Callable[[Runtime, AsyncSession], Awaitable[Sequence[OutgoingEvent]]]
 # Bumped when the shape of live state changes, so that the first instance of a new version
 # rebuilds it from PostgreSQL (v2: the ringing queue's waiting and timer indexes).
 LIVE = "live-v2"
@@ -39,18 +43,34 @@ async def rebuild(rt: Runtime, rebuilders: list[Rebuilder], *, force: bool = Fal
             if await live_state_present(redis, keys):
                 return False
         raise TimeoutError("another instance started a rebuild of live state and did not finish")
+    events: list[OutgoingEvent] = []
     try:
         async with rt.sessionmaker() as session:
             for rebuilder in rebuilders:
-                await rebuilder(session, redis, keys)
+                events += await rebuilder(rt, session)
         await redis.set(keys.marker(LIVE), rt.clock.now().isoformat())
     finally:
         await redis.delete(lock)
     rt.metrics.live_state_rebuilds.inc()
     log.info("live state rebuilt from the database")
-    await rt.bus.emit("hub.resync", {"reason": "live state rebuilt from the database"},
-                      scope=EVERYONE)
+    await rt.bus.publish(rt.bus.event(RESYNC_TYPE, {"reason": "live state rebuilt from the database"},
+                                      scope=EVERYONE), *events)
     return True
+
+
+async def ensure(rt: Runtime) -> None:
+    """Make sure live state is there before trusting Redis about something it lacks: rebuild it
+    now if Redis lost it (a flush, a failover, a restart), or wait for the instance rebuilding it.
+
+    A request that finds a ringing call or a unit missing from Redis calls this and looks again,
+    instead of waiting up to a second for the watch loop."""
+    rebuilders: list[Rebuilder] | None = rt.extras.get("rebuilders")
+    if not rebuilders:
+        return
+    try:
+        await rebuild(rt, rebuilders)
+    except TimeoutError as error:  # the caller goes on with what Redis has, as before
+        log.warning("live state not rebuilt in time: %s", error)
 
 
 async def watch(rt: Runtime, rebuilders: list[Rebuilder], *, interval: float = 1.0) -> None:

@@ -26,7 +26,6 @@ from dispatch.clock import Clock
 from dispatch.config import Settings, load_settings
 from dispatch.errors import install_error_handlers, problem_openapi
 from dispatch.fleet import actions as fleet_actions
-from dispatch.fleet import livestate as fleet_livestate
 from dispatch.fleet import router as fleet_router
 from dispatch.fleet import service as fleet_service
 from dispatch.fleet import timers as fleet_timers
@@ -52,7 +51,7 @@ from dispatch.zones import router as zones_router
 def wiring() -> Wiring:
     """What each domain contributes: live-state rebuilders, timers, WebSocket actions."""
     return Wiring(
-        rebuilders=[fleet_livestate.rebuild_units, call_timers.rebuild],
+        rebuilders=[fleet_service.rebuild, call_timers.rebuild],
         timers=[archive.run, call_timers.run, handover_timers.run, fleet_timers.run,
                 call_generator.run],
         startup=[auth_start, call_actions.start, fleet_service.start,

@@ -12,7 +12,8 @@ write `<label>.json` and `<label>.html` to loadtests/results/.
   ≤ 50 ms and nothing lost; the others show where the hub stops keeping up
   (replay-overlay-ramp.json).
 
-Run: `python -m loadtests.bench_replay [--only week|overlay] [--speed 100] [--rates 100 500]`.
+Run: `python -m loadtests.bench_replay [--only week|overlay] [--speed 100] [--rates 100 500]
+[--fault redis-flush@10m]` (faults go into the week's run, reported as replay-sf-week-100x-faults).
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["week", "overlay"])
     parser.add_argument("--speed", type=float, default=100.0, help="speed of the week replay")
     parser.add_argument("--crews", choices=["auto", "on", "off"], default="on")
+    parser.add_argument("--fault", action="append", default=[], metavar="KIND@TIME",
+                        help="inject a fault into the week replay (see `dispatch replay --fault`)")
     parser.add_argument("--rates", type=float, nargs="+", default=RAMP,
                         help="call events per second of the overlay runs (the last is the bar)")
     args = parser.parse_args()
@@ -124,8 +127,9 @@ def main() -> None:
         path = write_result("replay-overlay-ramp", {"runs": rows})
         print(f"results: {path}")
     if args.only in (None, "week"):
-        code = replay("--speed", f"{args.speed:g}", "--crews", args.crews,
-                      "--label", f"replay-sf-week-{args.speed:g}x")
+        faults = [option for fault in args.fault for option in ("--fault", fault)]
+        code = replay("--speed", f"{args.speed:g}", "--crews", args.crews, *faults,
+                      "--label", f"replay-sf-week-{args.speed:g}x" + ("-faults" if faults else ""))
         if code:
             failed.append("week")
     if failed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import math
 from datetime import timedelta
 from typing import Any
@@ -484,3 +485,55 @@ async def test_a_withheld_number_is_taken_and_its_callback_resolved_another_way(
     resolved = await client.post(f"/api/v1/callbacks/{callback['id']}/outcome",
                                  json={"outcome": "resolved_elsewhere", "notes": "caller rang again"})
     assert resolved.json()["status"] == "resolved"
+
+
+async def stream_types(redis: Redis, rt: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every event in the Redis Stream, oldest first: (type, data)."""
+    out = []
+    for _, fields in await redis.xrange(rt.keys.events):
+        body = json.loads(fields["e"])
+        out.append((body["type"], body["data"]))
+    return out
+
+
+async def test_after_redis_lost_live_state_ringing_calls_are_offered_again_and_answered_once(
+    app: Any, client: httpx.AsyncClient, clock: ManualClock, redis: Redis, scenario: Any
+) -> None:
+    rt = app.state.runtime
+    await ready(client, "P1", "P2")
+    first = await post_call(client, clock, ago=3)
+    second = await post_call(client, clock, ago=1)
+    await redis.flushdb()  # a failover: Redis comes back empty, the stream too
+    # P1's answer was on its way: it is taken on the rebuilt state, not refused.
+    answered = await client.post(f"/api/v1/calls/{first['id']}/answer", json={"position_id": "P1"})
+    assert answered.status_code == 200, answered.text
+    published = await stream_types(redis, rt)
+    assert published[0] == ("hub.resync", {"reason": "live state rebuilt from the database"})
+    # The rebuild offered both ringing calls again, and the consoles were told.
+    rebuilt_offers = [d["call_id"] for t, d in published[1:3] if t == "call.offered"]
+    assert rebuilt_offers == [first["id"], second["id"]]
+    # Answered once: the other position cannot take the same call.
+    again = await client.post(f"/api/v1/calls/{first['id']}/answer", json={"position_id": "P2"})
+    assert again.status_code == 409
+    assert again.json()["answered_by"] == "P1"
+    taken = await client.post(f"/api/v1/calls/{second['id']}/answer", json={"position_id": "P2"})
+    assert taken.status_code == 200, taken.text
+    assert [t for t, _ in published].count("hub.resync") == 1
+
+
+async def test_a_position_change_just_after_redis_lost_live_state_applies_to_its_recorded_state(
+    app: Any, client: httpx.AsyncClient, clock: ManualClock, redis: Redis, scenario: Any
+) -> None:
+    await ready(client, "P1")
+    call = await post_call(client, clock, ago=1)
+    answered = await client.post(f"/api/v1/calls/{call['id']}/answer", json={"position_id": "P1"})
+    assert answered.status_code == 200
+    await redis.flushdb()
+    # On call, as recorded: the call-taker may go to wrap-up (not "log in first").
+    wrap_up = await client.put("/api/v1/positions/P1/state", json={"state": "wrap_up"})
+    assert wrap_up.status_code == 200, wrap_up.text
+    back = await client.put("/api/v1/positions/P1/state", json={"state": "ready"})
+    assert back.json()["state"] == "ready"
+    following = await post_call(client, clock)
+    calls = {c["id"]: c for c in (await client.get("/api/v1/calls")).json()}
+    assert calls[following["id"]]["offered_to"] == "P1"

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +34,8 @@ from dispatch.calls.models import Call
 from dispatch.config import Settings
 from dispatch.main import create_app
 from tests import factories
-from tests.conftest import AUTH, TEST_DATABASE_URL, TEST_SECRET, client_for, running
+from tests.conftest import AUTH, TEST_DATABASE_URL, TEST_SECRET, client_for, running, serve
+from tests.realtime_helpers import open_socket
 from tests.servers import PostgresServer, RedisServer, free_port, reachable
 
 pytestmark = pytest.mark.slow
@@ -220,3 +222,80 @@ async def test_postgresql_restarted_intake_refuses_then_recovers_and_loses_nothi
     assert found == len(tally.acknowledged)
     assert set(tally.refused) <= {503}
     assert len(tally.acknowledged) + sum(tally.refused.values()) == tally.sent
+
+
+async def test_redis_flushed_with_calls_ringing_every_caller_is_answered_within_10_s(
+    make_app: Any, committed: AsyncEngine
+) -> None:
+    """Redis loses everything while calls ring at ready positions (the bug of issue 27: the
+    call-takers' answers were refused and the calls were never offered again)."""
+    positions = ["P1", "P2", "P3"]
+    app = make_app(background_tasks=True)
+    async with asyncio.timeout(60), running(app), serve(app) as address, client_for(app) as http:
+        await factories.load(app, factories.small_scenario(
+            positions=[{"id": p, "name": p} for p in positions]))
+        console, _ = await open_socket(address, "/ws/console", types="call.offered")
+        for position in positions:
+            login = await http.post(f"/api/v1/positions/{position}/login",
+                                    json={"user": f"u-{position}", "ready": True})
+            assert login.status_code == 200
+        calls = [(await http.post("/api/v1/calls", json={
+            "telephony_call_id": f"flush-{os.getpid()}-{n}", "line": "120-1",
+            "rung_at": datetime.now(UTC).isoformat()})).json()["id"] for n in range(4)]
+        offers: dict[str, asyncio.Queue[str]] = {p: asyncio.Queue() for p in positions}
+        answered: dict[str, str] = {}
+        refused: list[int] = []
+        flushed = asyncio.Event()
+
+        async def listen() -> None:
+            async for raw in console:
+                frame = json.loads(raw)
+                if frame["kind"] == "event":
+                    offers[frame["data"]["position_id"]].put_nowait(frame["data"]["call_id"])
+
+        async def call_taker(position: str, reaction: float) -> None:
+            """Answers what its console offers it; when an answer fails, waits for the next."""
+            while True:
+                call_id = await offers[position].get()
+                await flushed.wait()  # each answer is on its way as Redis loses its state
+                await asyncio.sleep(reaction)
+                if call_id in answered:
+                    continue
+                reply = await http.post(f"/api/v1/calls/{call_id}/answer",
+                                        json={"position_id": position})
+                if reply.status_code != 200:
+                    refused.append(reply.status_code)
+                    continue
+                answered[call_id] = position
+                await asyncio.sleep(0.3)  # a short call, then ready for the next
+                assert (await http.post(f"/api/v1/calls/{call_id}/ended", json={})).status_code == 200
+                for state in ("wrap_up", "ready"):
+                    await http.put(f"/api/v1/positions/{position}/state", json={"state": state})
+
+        listener = asyncio.create_task(listen())
+        takers = [asyncio.create_task(call_taker(p, 0.2 * n)) for n, p in enumerate(positions)]
+        for _ in range(50):  # three calls offered, the fourth waiting for a position
+            if sum(q.qsize() for q in offers.values()) == 3:
+                break
+            await asyncio.sleep(0.05)
+        await app.state.runtime.redis.flushdb()
+        at = time.monotonic()
+        flushed.set()
+        while len(answered) < len(calls) and time.monotonic() - at < 10:
+            await asyncio.sleep(0.1)
+        for call_id in calls:  # a caller not answered by now hangs up
+            if call_id not in answered:
+                await http.post(f"/api/v1/calls/{call_id}/abandoned", json={})
+        for task in (listener, *takers):
+            task.cancel()
+        await asyncio.gather(listener, *takers, return_exceptions=True)
+        await console.close()
+        async with committed.connect() as connection:
+            rows = (await connection.execute(select(Call.id, Call.status, Call.answered_by).where(
+                Call.id.in_([uuid.UUID(c) for c in calls])))).all()
+    print(f"\nRedis flushed with {len(calls)} calls ringing: answered {len(answered)} within "
+          f"{time.monotonic() - at:.1f} s, answers refused {refused}")
+    statuses = {str(row.id): row.status for row in rows}
+    assert sorted(statuses.values()).count("abandoned") == 0, statuses
+    assert set(answered) == set(calls)  # each within 10 s of the flush
+    assert {str(row.id): row.answered_by for row in rows} == answered  # answered once, there

@@ -23,6 +23,8 @@ from dispatch.livestate import rebuild
 from dispatch.routing import service as routing_service
 from dispatch.runtime import Runtime
 from tests import factories
+from tests.conftest import token_for
+from tests.realtime_helpers import open_socket
 
 INCIDENT = {"lat": 34.23, "lon": 108.85, "severity": "urgent", "category": "ordinary",
             "infection_status": "none"}
@@ -368,6 +370,33 @@ async def test_rebuild_after_flushdb_restores_units_and_open_assignments(
     # Work goes on: the crew acknowledges on the rebuilt state.
     ack = await client.post(f"/api/v1/assignments/{one['id']}/acknowledge")
     assert ack.status_code == 200
+
+
+async def test_a_crew_mid_job_just_after_redis_lost_live_state_carries_on(
+    app: Any, client: httpx.AsyncClient, scenario: Any
+) -> None:
+    rt = runtime(app)
+    job = (await dispatch(client, await new_incident(app), "A1")).json()
+    await rt.redis.flushdb()  # before the watch loop has noticed: the crew is not told "no unit"
+    ack = await client.post(f"/api/v1/assignments/{job['id']}/acknowledge")
+    assert ack.status_code == 200, ack.text
+    moved = await client.post("/api/v1/units/A1/status", json={"status": "en_route"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["assignment_id"] == job["id"]
+    await rt.redis.flushdb()
+    where = await client.post("/api/v1/units/A1/position", json={"lat": 34.2, "lon": 108.9})
+    assert where.json()["accepted"] is True
+    assert (await live(rt).unit("A1"))["status"] == "en_route"
+    assert (await client.get("/api/v1/units/A9")).status_code == 404  # unknown stays unknown
+
+
+async def test_a_crew_tablet_reconnecting_just_after_redis_lost_live_state_is_let_in(
+    app: Any, server: str, scenario: Any
+) -> None:
+    await runtime(app).redis.flushdb()
+    tablet, hello = await open_socket(server, "/ws/crew/A1", token=token_for("crew", unit_id="A1"))
+    assert hello["kind"] == "hello"  # not closed as an unknown unit
+    await tablet.close()
 
 
 async def test_positions_old_reports_ignored_stale_flagged_history_kept(

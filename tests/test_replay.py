@@ -11,12 +11,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.cli import main
-from dispatch.replay import html, report
+from dispatch.replay import faults, html, report
 from dispatch.replay.adapters import open_stream
 from dispatch.replay.area import build_scenario
 from dispatch.replay.client import Tokens
 from dispatch.replay.config import ReplayConfig
 from dispatch.replay.engine import Replay, staffing
+from dispatch.replay.record import CallFacts, Recorder
 from dispatch.replay.stream import CallStream, read_stream, schedule, write_stream
 from tests import factories
 from tests.conftest import TEST_SECRET, running, serve
@@ -161,6 +162,59 @@ def test_only_servers_on_this_host_are_counted() -> None:
     assert ownhub.local_servers("sqlite+aiosqlite:///hub.db", "redis://10.0.0.5/0") == set()
     assert ownhub.server_cpu_seconds(set()) == {}
     # This host runs the test Redis: it is found by name, and its CPU time only grows.
-    assert any(name == "redis-server" for _, name, _, _ in (ownhub._processes() or {}).values())
+    assert any(name == "redis-server" for _, name, _, _ in (ownhub.processes() or {}).values())
     first = ownhub.server_cpu_seconds({"redis"})["redis"]
     assert ownhub.server_cpu_seconds({"redis"})["redis"] >= first >= 0
+
+
+def test_fault_specs_name_their_time_and_bad_ones_the_option() -> None:
+    assert faults.parse("redis-flush@40s") == faults.Fault("redis-flush", 40.0)
+    assert faults.parse("hub-kill@1m30s").at_s == 90.0
+    assert faults.parse("postgres-restart@12.5").label == "postgres-restart@12.5s"
+    for bad in ("redis-flush", "redis-flush@", "disk-full@40s", "redis-flush@soon"):
+        with pytest.raises(ValueError, match="--fault"):
+            faults.parse(bad)
+    # A hub the replay did not start: only its Redis can be flushed, and only if named.
+    remote = faults.Target(hub_url="http://hub", redis_url=None, redis_prefix="dispatch")
+    for kind in ("redis-flush", "redis-restart", "hub-kill", "postgres-restart"):
+        with pytest.raises(ValueError, match=kind):
+            faults.check([faults.Fault(kind, 1)], remote)
+    faults.check([faults.Fault("redis-flush", 1)],
+                 faults.Target(hub_url="http://hub", redis_url="redis://x/0", redis_prefix="dispatch"))
+
+
+def test_the_report_splits_calls_and_latency_around_a_fault(busiest_hour: CallStream) -> None:
+    config = ReplayConfig(url="", speed=100)
+    rec = Recorder(started=1000.0, finished=1100.0)
+    items = schedule(busiest_hour, run="f")[:4]
+    # (rang, stopped ringing, answered?, answer seconds) in seconds into the run
+    lives = [(10.0, 13.0, True, 3.0), (38.0, 45.0, True, 7.0), (39.5, 70.0, False, None),
+             (60.0, 62.0, True, 2.0)]
+    for item, (rang, settled, answered, seconds) in zip(items, lives, strict=True):
+        facts = CallFacts(item, posted_at=1000.0 + rang, acknowledged=True, answered=answered,
+                          abandoned=not answered, answer_seconds=seconds,
+                          settled_at=1000.0 + settled)
+        rec.calls[item.telephony_id] = facts
+        rec.event("ring", at=1000.0 + rang)
+    rec.latency("ring_to_offer", 0.010, 1000.0 + 20)
+    rec.latency("ring_to_offer", 0.900, 1000.0 + 41)
+    rec.latency("ring_to_console", 0.020, 1000.0 + 80)
+    rec.faults.append({"kind": "redis-flush", "label": "redis-flush@40s", "what": "FLUSHDB",
+                       "at_s": 40.0, "done": "FLUSHDB", "injected_s": 40.01, "whole_s": 41.2})
+    [fault] = report.fault_figures(rec, config)
+    assert fault["recovery_s"] == 1.2
+    assert fault["window_s"] == [40.0, 51.2]  # whole again, plus the 10-s target
+    before, during, after = fault["before"], fault["during"], fault["after"]
+    assert (before["calls"], before["answered"], before["share_within_target"]) == (1, 1, 1.0)
+    # Ringing at the fault: one answered in 7 s, one whose caller hung up.
+    assert (during["calls"], during["answered"], during["abandoned"]) == (2, 1, 1)
+    assert during["share_within_target"] == 0.5
+    assert during["answer_max_s"] == 7.0
+    assert (after["calls"], after["answered"]) == (1, 1)
+    at_fault = fault["ringing_at_fault"]  # rang at 38 and 39.5 s, still ringing at 40 s
+    assert (at_fault["calls"], at_fault["answered"], at_fault["abandoned"]) == (2, 1, 1)
+    assert [p["hub_added"]["max_ms"] for p in (before, during, after)] == [10.0, 900.0, 20.0]
+    page = html.render({**report.build(config, busiest_hour, rec, {}, {"url": "test"}),
+                        "faults": [fault]})
+    assert page.count("redis-flush@40s</text>") == 3  # shaded on the three timeline plots
+    assert "<h3>redis-flush@40s: FLUSHDB</h3>" in page

@@ -8,6 +8,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import livestate
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Position, PositionState
@@ -30,6 +31,9 @@ async def change_state(
     """Move a position to `state` (logging in, out, ready, not ready or wrap-up)."""
     position = await find_position(session, position_id, "path.position_id")
     now = rt.clock.now()
+    # Redis may have just lost live state: rebuilt first, the change applies to the position's
+    # recorded state instead of being overwritten by the rebuild a moment later.
+    await livestate.ensure(rt)
     result = await acd(rt).set_position(position_id, state, user=user, now_ms=ms(now))
     if result.status in REFUSALS:
         raise Conflict(f"position {position_id} is {result.previous}: {REFUSALS[result.status]}",

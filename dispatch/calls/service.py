@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import livestate
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls.acd import Acd, Offer
@@ -25,6 +26,8 @@ from dispatch.runtime import Runtime
 log = logging.getLogger(__name__)
 
 CLOCK_SKEW = timedelta(seconds=2)
+# What the answer script says when Redis lacks the call or the position.
+LIVE_STATE_LOST = ("not_ringing", "position_logged_out")
 OLDEST_RING = timedelta(days=1)
 
 
@@ -165,6 +168,12 @@ async def answer_call(
         raise ended_conflict(call)
     now = rt.clock.now()
     result = await acd(rt).answer(str(call.id), position_id, now_ms=ms(now))
+    if result.status in LIVE_STATE_LOST:
+        # The database has it ringing and Redis has lost it, or this position: live state may
+        # have just been lost (a flush, a failover). Answer on the rebuilt state; should
+        # another position take the call meanwhile, the guarded UPDATE below lets one win.
+        await livestate.ensure(rt)
+        result = await acd(rt).answer(str(call.id), position_id, now_ms=ms(now))
     if result.status == "not_ringing":
         await session.refresh(call)
         if call.status != CallStatus.RINGING:

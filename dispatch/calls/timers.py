@@ -7,19 +7,17 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.background import OUTAGES, raise_if_cancelled
-from dispatch.calls.acd import Acd
 from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus, Position, PositionState
 from dispatch.calls.schemas import SloOut
 from dispatch.calls.service import acd, ms, offer_events
 from dispatch.calls.slo import compute, export
 from dispatch.db import table
-from dispatch.redis import Keys
+from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -160,9 +158,11 @@ async def run(rt: Runtime) -> None:
             log.exception("call timer failed")
 
 
-async def rebuild(session: AsyncSession, redis: Redis, keys: Keys) -> None:
-    """Restore positions, the ringing queue and pending callbacks from the database."""
-    engine = Acd(redis, keys)
+async def rebuild(rt: Runtime, session: AsyncSession) -> list[OutgoingEvent]:
+    """Restore positions, the ringing queue and pending callbacks from the database; return
+    the offers this makes (every ringing call is offered again to the ready positions)."""
+    redis, keys = rt.redis, rt.keys
+    engine = acd(rt)
     await engine.clear()
     positions = (await session.scalars(
         select(Position).where(Position.state != PositionState.LOGGED_OUT)
@@ -178,12 +178,15 @@ async def rebuild(session: AsyncSession, redis: Redis, keys: Keys) -> None:
             if p.state == PositionState.READY:
                 pipe.zadd(keys.ready_positions, {p.id: int(since)})
         await pipe.execute()
-    calls = (await session.scalars(select(Call).where(Call.status == CallStatus.RINGING))).all()
+    calls = (await session.scalars(select(Call).where(Call.status == CallStatus.RINGING)
+                                   .order_by(Call.rung_at))).all()
+    offers = []
     for call in calls:
-        await engine.enqueue(str(call.id), rung_ms=ms(call.rung_at), priority=call.priority,
-                             escalated=call.escalated_at is not None,
-                             breached=call.breached_at is not None)
+        offers += await engine.enqueue(str(call.id), rung_ms=ms(call.rung_at), priority=call.priority,
+                                       escalated=call.escalated_at is not None,
+                                       breached=call.breached_at is not None)
     callbacks = (await session.scalars(
         select(Callback).where(Callback.status == CallbackStatus.PENDING))).all()
     for callback in callbacks:
         await engine.add_callback(str(callback.id), created_ms=ms(callback.created_at))
+    return offer_events(rt, offers)

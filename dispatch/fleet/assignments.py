@@ -33,6 +33,7 @@ from dispatch.fleet.service import (
     status_event,
     travel,
     undo,
+    unit_row,
     unit_scope,
     write_status,
 )
@@ -133,7 +134,7 @@ async def dispatch_unit(
     if incident.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
         raise Conflict(f"the incident is {incident.status}", status_now=incident.status)
     decision = await latest_decision(session, incident.id)
-    row = await live(rt).unit(unit_id)
+    row = await unit_row(rt, unit_id)
     if not row:
         raise NotFound(f"no unit {unit_id!r}")
     required = list(decision.required_capabilities) if decision else []
@@ -213,7 +214,7 @@ async def acknowledge(
     if assignment.status != A.CONFIRMED:
         raise Conflict(f"the assignment is {assignment.status}", status_now=assignment.status)
     now = rt.clock.now()
-    row = await live(rt).unit(assignment.unit_id)
+    row = await unit_row(rt, assignment.unit_id)
     moved = await live(rt).move(assignment.unit_id, S.ACKNOWLEDGED, now_ms=ms(now),
                                 allowed=states.allowed_from(S.ACKNOWLEDGED),
                                 expect=str(assignment.id), deadline="")
@@ -266,7 +267,7 @@ async def release(
         raise Conflict(f"the assignment is {assignment.status}", status_now=assignment.status)
     now = rt.clock.now()
     unit_id = assignment.unit_id
-    row = await live(rt).unit(unit_id)
+    row = await unit_row(rt, unit_id)
     touched = row.get("status") == S.ON_SCENE and row.get("infectious") == "1"
     to = S.DISINFECTING if touched else S.AVAILABLE
     allowed = {S.ASSIGNED} if ending in (A.DECLINED, A.TIMED_OUT) else states.STAND_DOWN_FROM
@@ -411,7 +412,7 @@ async def report(
 ) -> dict[str, str]:
     """Apply a crew's status report and what it means for the unit's job; return the unit's
     live state after it."""
-    row = await live(rt).unit(unit_id)
+    row = await unit_row(rt, unit_id)
     if not row:
         raise NotFound(f"no unit {unit_id!r}")
     current = row.get("assignment") or ""
@@ -468,7 +469,7 @@ async def report(
 
 async def handed_over(rt: Runtime, *, unit_id: str, assignment_id: uuid.UUID, actor: Actor) -> bool:
     """The hospital took the patient: the unit at its door is done with the job."""
-    row = await live(rt).unit(unit_id)
+    row = await unit_row(rt, unit_id)
     if row.get("status") != S.AT_HOSPITAL or row.get("assignment") != str(assignment_id):
         return False
     async with rt.sessionmaker() as session:
@@ -504,7 +505,7 @@ async def _job_effects(
 
 async def job(*, session: AsyncSession, rt: Runtime, unit_id: str) -> dict[str, Any] | None:
     """The job on a crew's tablet: where to go, what to expect, where to take the patient."""
-    row = await live(rt).unit(unit_id)
+    row = await unit_row(rt, unit_id)
     if not row:
         raise NotFound(f"no unit {unit_id!r}")
     if not row.get("assignment"):

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import livestate
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.db import table
 from dispatch.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound
 from dispatch.fleet import states
-from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units
+from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units, rebuild_units
 from dispatch.fleet.models import Post, Unit, UnitEvent, UnitRef
 from dispatch.fleet.models import UnitStatus as S
 from dispatch.fleet.schemas import PostOut, UnitOut
@@ -54,6 +55,23 @@ async def start(rt: Runtime) -> None:
 
 def ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
+
+
+async def rebuild(rt: Runtime, session: AsyncSession) -> list[OutgoingEvent]:
+    """Restore every unit's live state, open job and acknowledgement deadline from the database
+    (consoles reload the board on the resync notice: no event of its own)."""
+    await rebuild_units(session, rt.redis, rt.keys)
+    return []
+
+
+async def unit_row(rt: Runtime, unit_id: str) -> dict[str, str]:
+    """A unit's live state; when Redis has none, looked at again once live state is sure to be
+    there (Redis may have just lost it), so a crew mid-job is not told its unit is unknown."""
+    row = await live(rt).unit(unit_id)
+    if not row:
+        await livestate.ensure(rt)
+        row = await live(rt).unit(unit_id)
+    return row
 
 
 def unit_scope(unit_id: str) -> Scope:
@@ -96,7 +114,7 @@ async def list_units(*, rt: Runtime) -> list[UnitOut]:
 
 
 async def get_unit(*, rt: Runtime, unit_id: str) -> UnitOut:
-    row = await live(rt).unit(unit_id)
+    row = await unit_row(rt, unit_id)
     if not row:
         raise NotFound(f"no unit {unit_id!r}")
     return unit_out(row, now_ms=ms(rt.clock.now()), stale_after_ms=stale_ms(rt))
@@ -194,7 +212,7 @@ async def change_status(
     from dispatch.fleet import assignments  # the job side of the same state machine
 
     if to == S.ACKNOWLEDGED:
-        row = await live(rt).unit(unit_id)
+        row = await unit_row(rt, unit_id)
         if not row:
             raise NotFound(f"no unit {unit_id!r}")
         if not row.get("assignment"):
@@ -216,9 +234,12 @@ async def report_position(
     """A tablet reports where its unit is; the board hears of it every few seconds."""
     now = rt.clock.now()
     at = at or now
-    result = await live(rt).report_position(
-        unit_id, lat, lon, at_ms=ms(at),
-        publish_every_ms=int(rt.settings.position_publish_seconds * 1000))
+    every_ms = int(rt.settings.position_publish_seconds * 1000)
+    result = await live(rt).report_position(unit_id, lat, lon, at_ms=ms(at), publish_every_ms=every_ms)
+    if result.result == "unknown":  # unknown, or Redis has just lost live state: look again
+        await livestate.ensure(rt)
+        result = await live(rt).report_position(unit_id, lat, lon, at_ms=ms(at),
+                                                publish_every_ms=every_ms)
     if result.result == "unknown":
         raise NotFound(f"no unit {unit_id!r}")
     if result.publish:

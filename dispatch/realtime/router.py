@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.websockets import WebSocketState
 
+from dispatch import livestate
 from dispatch.auth.dependencies import SUBPROTOCOL, authenticate_websocket, websocket_token
 from dispatch.auth.permissions import CONFIGURERS, CONSOLE, DISPATCHERS
 from dispatch.auth.schemas import Principal, Role
@@ -74,6 +75,15 @@ async def console_socket(
                     areas=_split(areas))
 
 
+async def unit_known(rt: Runtime, unit_id: str) -> bool:
+    """Whether the unit is in live state (looked at again once Redis is sure to have it: a
+    tablet reconnecting just after Redis lost its state is not turned away)."""
+    if await rt.redis.sismember(rt.keys.units, unit_id):  # type: ignore[misc]
+        return True
+    await livestate.ensure(rt)
+    return bool(await rt.redis.sismember(rt.keys.units, unit_id))  # type: ignore[misc]
+
+
 @router.websocket("/ws/crew/{unit_id}")
 async def crew_socket(
     websocket: WebSocket, unit_id: str, since: str | None = Query(default=None, max_length=40)
@@ -84,7 +94,7 @@ async def crew_socket(
     if principal is None:
         return
     runtime = websocket_runtime(websocket)
-    if not await runtime.redis.sismember(runtime.keys.units, unit_id):  # type: ignore[misc]
+    if not await unit_known(runtime, unit_id):
         await websocket.close(code=CLOSE_UNKNOWN, reason=f"unknown unit {unit_id[:32]}")
         return
     await serve(websocket, principal, "crew", unit_id, since=since)

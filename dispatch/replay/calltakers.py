@@ -84,6 +84,7 @@ class CallTaker:
             await self._finish(call_id, None)
             return
         facts.answered = True
+        facts.settled_at = self.recorder.now()
         await self._talk(facts)
         await self._finish(call_id, facts)
 

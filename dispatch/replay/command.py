@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -17,12 +18,14 @@ from typing import Any, TypeVar
 import yaml
 
 from dispatch.lifespan import redact
+from dispatch.replay import faults as fault_plan
 from dispatch.replay import html, ownhub, report
 from dispatch.replay.adapters import ADAPTERS, open_stream
 from dispatch.replay.area import build_scenario
 from dispatch.replay.client import Tokens
 from dispatch.replay.config import ReplayConfig
 from dispatch.replay.engine import Replay, ReplayError, new_run_id, staffing
+from dispatch.replay.servers import PostgresServer, RedisServer, ServerMissing
 from dispatch.replay.stream import CallStream, Scheduled, StreamError, schedule, write_stream
 
 T = TypeVar("T")
@@ -33,7 +36,8 @@ class ReplayUsageError(Exception):
 
 
 # Failures reported as one line.
-ERRORS = (ReplayUsageError, ReplayError, StreamError, ownhub.HubStartError, ValueError)
+ERRORS = (ReplayUsageError, ReplayError, StreamError, ownhub.HubStartError, ServerMissing,
+          ValueError)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -70,6 +74,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--write-stream", metavar="FILE", help="write the stream as JSON Lines and stop")
     p.add_argument("--write-scenario", metavar="FILE", help="also write the scenario built for it")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--fault", action="append", default=[], metavar="KIND@TIME",
+                   help="inject a fault TIME into the run (40s, 1m30s): " + "; ".join(
+                       f"{kind}: {what}" for kind, what in fault_plan.KINDS.items())
+                   + ". redis-restart and postgres-restart run the hub the replay starts on a "
+                     "private server; hub-kill needs --workers 2 or more. Repeatable")
 
 
 def window(stream: CallStream, start: str | None, hours: float | None) -> CallStream:
@@ -121,39 +130,63 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
         out=Path(args.out), label=re.sub(r"[^A-Za-z0-9_.-]+", "-", label),
     )
     items = trimmed(schedule(stream, run=run, overlay=args.overlay), args.speed, args.duration)
+    faults = [fault_plan.parse(spec) for spec in args.fault]
     if args.url:
         if not args.token:
             raise ReplayUsageError("--url needs --token (or DISPATCH_REPLAY_TOKEN)")
         hub: dict[str, Any] = {"url": args.url, "started_by_replay": False}
-        replay = Replay(config, items, Tokens.single(args.token))
+        target = fault_plan.Target(hub_url=args.url, redis_url=args.redis_url,
+                                   redis_prefix=os.environ.get("DISPATCH_REDIS_PREFIX", "dispatch"))
+        fault_plan.check(faults, target)
+        replay = Replay(config, items, Tokens.single(args.token), faults=faults, fault_target=target)
         info = run_async(replay.run())
     else:
-        replay, info, hub = own_hub_run(args, config, stream, items, run)
+        replay, info, hub = own_hub_run(args, config, stream, items, run, faults)
     return report.build(config, stream, replay.recorder, info, hub)
 
 
 def own_hub_run(args: argparse.Namespace, config: ReplayConfig, stream: CallStream,
-                items: list[Scheduled], run: str) -> tuple[Replay, dict[str, Any], dict[str, Any]]:
+                items: list[Scheduled], run: str, faults: list[fault_plan.Fault],
+                ) -> tuple[Replay, dict[str, Any], dict[str, Any]]:
     """Prepare a database, start a hub on it, replay, stop the hub."""
     if not args.database_url or not args.redis_url:
         raise ReplayUsageError("give --url, or DISPATCH_DATABASE_URL and DISPATCH_REDIS_URL "
                                "(--database-url/--redis-url) for a hub the replay starts itself")
+    if any(f.kind == "hub-kill" for f in faults) and args.workers < 2:
+        raise ReplayUsageError("--fault hub-kill kills one of the hub's workers: give --workers 2 "
+                               "or more")
     positions = config.positions or staffing(items, config)
     config.positions = positions
     scenario = build_scenario(stream, positions=positions, name=f"replay-{stream.header.name}")
     if args.write_scenario:
         Path(args.write_scenario).write_text(yaml.safe_dump(scenario, allow_unicode=True))
-    ownhub.prepare(args.database_url, args.redis_url, scenario, fresh=args.fresh)
-    with ownhub.serve(args.database_url, args.redis_url, workers=args.workers) as (url, key, pid):
-        config.url = url
-        servers = ownhub.local_servers(args.database_url, args.redis_url)
-        replay = Replay(config, items, Tokens.minted(key, run=run), own_hub=True,
-                        cpu=lambda: ownhub.cpu_seconds(pid),
-                        server_cpu=lambda: ownhub.server_cpu_seconds(servers))
-        info = run_async(replay.run())
+    kinds = {f.kind for f in faults}
+    with contextlib.ExitStack() as private:
+        database_url, redis_url, fresh = args.database_url, args.redis_url, args.fresh
+        redis_server = postgres_server = None
+        if "redis-restart" in kinds:  # a shared Redis is not ours to restart
+            redis_server = private.enter_context(RedisServer())
+            redis_url = redis_server.url
+        if "postgres-restart" in kinds:
+            postgres_server = private.enter_context(PostgresServer())
+            database_url, fresh = postgres_server.url.rsplit("/", 1)[0] + "/dispatch_replay", True
+        ownhub.prepare(database_url, redis_url, scenario, fresh=fresh)
+        with ownhub.serve(database_url, redis_url, workers=args.workers) as (url, key, pid):
+            config.url = url
+            servers = ownhub.local_servers(database_url, redis_url)
+            target = fault_plan.Target(hub_url=url, redis_url=redis_url, redis_prefix=ownhub.PREFIX,
+                                       hub_pid=pid, workers=args.workers, redis=redis_server,
+                                       postgres=postgres_server)
+            fault_plan.check(faults, target)
+            replay = Replay(config, items, Tokens.minted(key, run=run), own_hub=True,
+                            cpu=lambda: ownhub.cpu_seconds(pid),
+                            server_cpu=lambda: ownhub.server_cpu_seconds(servers),
+                            faults=faults, fault_target=target)
+            info = run_async(replay.run())
     hub = {"started_by_replay": True, "workers": args.workers, "scenario": scenario["name"],
            "units": len(scenario["units"]), "positions": positions,
-           "database": redact(args.database_url), "redis": redact(args.redis_url)}
+           "database": redact(database_url) + (" (private, for the fault)" if postgres_server else ""),
+           "redis": redact(redis_url) + (" (private, for the fault)" if redis_server else "")}
     return replay, info, hub
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dispatch.calls.slo import agents_needed
+from dispatch.replay import faults as fault_plan
 from dispatch.replay import verify
 from dispatch.replay.calltakers import CallTaker
 from dispatch.replay.client import HubClient, Tokens
@@ -59,13 +60,17 @@ def staffing(schedule: list[Scheduled], config: ReplayConfig) -> int:
 class Replay:
     def __init__(self, config: ReplayConfig, schedule: list[Scheduled], tokens: Tokens, *,
                  own_hub: bool = False, cpu: Callable[[], float | None] | None = None,
-                 server_cpu: Callable[[], dict[str, float]] | None = None) -> None:
+                 server_cpu: Callable[[], dict[str, float]] | None = None,
+                 faults: list[fault_plan.Fault] | None = None,
+                 fault_target: fault_plan.Target | None = None) -> None:
         self.cpu = cpu or (lambda: None)
         self.server_cpu = server_cpu or dict
         self.config = config
         self.schedule = schedule
         self.tokens = tokens
         self.own_hub = own_hub
+        self.faults = faults or []
+        self.fault_target = fault_target
         self.recorder = Recorder()
         self.rng = random.Random(config.seed)
         self.client = HubClient(config.url, tokens, self.recorder)
@@ -92,12 +97,18 @@ class Replay:
             cpu_before, client_before = self.cpu(), time.process_time()
             servers_before = self.server_cpu()
             progress.start()
+            faults = (asyncio.create_task(fault_plan.run(self.faults, self.fault_target, rec))
+                      if self.faults and self.fault_target is not None else None)
             try:
                 await self._ring_all()
                 await self._drain()
+                if faults is not None:  # a fault late in the run: wait until the hub is whole
+                    await asyncio.wait_for(faults, fault_plan.RECOVERY_TIMEOUT * len(self.faults))
             finally:
                 await progress.stop()
                 lag.cancel()
+                if faults is not None:
+                    faults.cancel()
                 await self._stop_people()
             rec.finished = rec.now()
             cpu_after, servers_after = self.cpu(), self.server_cpu()
@@ -263,6 +274,7 @@ class Replay:
         response = await self.client.abandoned(facts.call_id)
         if response.ok:
             facts.abandoned = True
+            facts.settled_at = self.recorder.now()
             facts.done = True
         elif response.status == 409:
             self.recorder.race("abandon: call answered meanwhile (409)")

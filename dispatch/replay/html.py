@@ -35,27 +35,61 @@ def _answer_histogram(answer: dict[str, Any]) -> str:
                          mark=(answer["target_s"], f"target {answer['target_s']:g} s"))
 
 
-def _calls_chart(series: dict[str, Any]) -> str:
+def _spans(faults: list[dict[str, Any]]) -> list[tuple[float, float, str]]:
+    """Each fault on the timeline, from its injection until the hub was whole again."""
+    return [(f["at_s"], f.get("whole_s") or f["window_s"][1], f["label"]) for f in faults]
+
+
+def _calls_chart(series: dict[str, Any], faults: list[dict[str, Any]]) -> str:
     size = series["bucket_s"]
     xs = [i * size for i in range(len(series["rung"]))]
     return svg.line_chart(f"Calls per {size:g} s of the run", [
         svg.Series("offered", xs, series["rung"]), svg.Series("answered", xs, series["answered"]),
-        svg.Series("abandoned", xs, series["abandoned"])], x_label="seconds into the run", y_label="calls")
+        svg.Series("abandoned", xs, series["abandoned"])], x_label="seconds into the run", y_label="calls",
+        spans=_spans(faults))
 
 
-def _latency_chart(series: dict[str, Any]) -> str:
+def _latency_chart(series: dict[str, Any], faults: list[dict[str, Any]]) -> str:
     size = series["bucket_s"]
     lines = [svg.Series(kind.replace("_", " "), [i * size for i in range(len(v))], v)
              for kind, v in series["p99_ms"].items()]
     return svg.line_chart("Hub-added latency, p99 per bucket", lines, x_label="seconds into the run",
-                          y_label="ms (log)", log_y=True, marks=[(50.0, "50 ms")])
+                          y_label="ms (log)", log_y=True, marks=[(50.0, "50 ms")], spans=_spans(faults))
 
 
-def _events_chart(series: dict[str, Any]) -> str:
+def _events_chart(series: dict[str, Any], faults: list[dict[str, Any]]) -> str:
     values = series["events_per_s"]
     return svg.line_chart("Call events accepted per second (ring, answer, incident, assignment, "
                           "unit status)", [svg.Series("events/s", list(range(len(values))), values)],
-                          x_label="seconds into the run", y_label="events/s")
+                          x_label="seconds into the run", y_label="events/s", spans=_spans(faults))
+
+
+def _faults(faults: list[dict[str, Any]], target_s: float) -> str:
+    """Each fault, and the calls and hub-added latency before, during and after it."""
+    parts = []
+    for fault in faults:
+        recovery = fault["recovery_s"]
+        parts.append(
+            f"<h3>{escape(fault['label'])}: {escape(fault['what'])}</h3><p>Injected at "
+            f"{fault['at_s']} s ({escape(str(fault.get('done')))}); the hub was whole again "
+            + (f"{recovery} s later" if recovery is not None else "<span class='bad'>never</span>")
+            + f". Ringing at that moment: {fault['ringing_at_fault']['calls']} call(s), "
+            f"{fault['ringing_at_fault']['answered']} answered (the last after "
+            f"{fault['ringing_at_fault']['answer_max_s']} s), {fault['ringing_at_fault']['abandoned']} "
+            f"abandoned. During: a call ringing at any moment from {fault['window_s'][0]} to "
+            f"{fault['window_s'][1]} s (the fault, the recovery and the {target_s:g}-s target).</p>")
+        rows = []
+        for name in ("before", "during", "after"):
+            phase, hub = fault[name], fault[name]["hub_added"]
+            share = phase["share_within_target"]
+            rows.append([name, phase["calls"], phase["answered"], phase["abandoned"],
+                         "—" if share is None else f"{share * 100:.1f} %",
+                         f"{phase['answer_p50_s']} / {phase['answer_p95_s']} / {phase['answer_max_s']}",
+                         hub["count"], f"{hub['p50_ms']} / {hub['p99_ms']} / {hub['max_ms']}"])
+        parts.append(_table(rows, ["calls", "n", "answered", "abandoned", f"within {target_s:g} s",
+                                   "answer p50 / p95 / max (s)", "hub-added n",
+                                   "hub-added p50 / p99 / max (ms)"]))
+    return "".join(parts)
 
 
 def _verdict(verdict: dict[str, Any] | None) -> str:
@@ -72,6 +106,7 @@ def render(result: dict[str, Any]) -> str:
     calls, answer, lost, lat = result["calls"], result["answer"], result["lost"], result["latency"]
     tp, cfg, stream = result["throughput"], result["config"], result["stream"]
     share = answer["share_within_target"]
+    faults = result.get("faults") or []
     lost_class = "ok" if lost["total"] == 0 else "bad"
     latency_rows = [[lat["definitions"].get(k, k), v["count"], v["p50_ms"], v["p90_ms"], v["p99_ms"],
                      v["max_ms"]] for k, v in lat.items() if k != "definitions" and v["count"]]
@@ -95,16 +130,17 @@ def render(result: dict[str, Any]) -> str:
                 ["p50 / p90 / p95 (s)", f"{answer['p50_s']} / {answer['p90_s']} / {answer['p95_s']}"],
                 ["clock", answer["clock"]]], ["", ""]),
         f"<figure>{_answer_histogram(answer)}</figure>",
-        f"<figure>{_calls_chart(result['series'])}</figure>",
+        f"<figure>{_calls_chart(result['series'], faults)}</figure>",
         "<h2>Hub-added latency</h2>",
         _table(latency_rows, ["measure", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"]),
-        f"<figure>{_latency_chart(result['series'])}</figure>",
+        f"<figure>{_latency_chart(result['series'], faults)}</figure>",
+        ("<h2>Faults</h2>" + _faults(faults, answer["target_s"])) if faults else "",
         "<h2>Throughput</h2>",
         _table([["call events", tp["call_events"]], ["mean per second", tp["mean_per_s"]],
                 [f"best {tp.get('window_s', 0)} s window, per second", tp["best_60s_per_s"]],
                 ["busiest second", tp["peak_1s"]]] +
                [[f"  {k}", v] for k, v in tp["by_kind"].items()], ["", ""]),
-        f"<figure>{_events_chart(result['series'])}</figure>",
+        f"<figure>{_events_chart(result['series'], faults)}</figure>",
         "<h2>Errors</h2>",
         _table([[k, v] for k, v in result["errors"].items()], ["error", "count"])
         if result["errors"] else "<p class='ok'>none</p>",

@@ -82,7 +82,7 @@ def prepare(database_url: str, redis_url: str, scenario: dict[str, Any], *, fres
                             f"{type(error).__name__}: {str(error)[:200]}") from None
 
 
-def _processes() -> dict[int, tuple[int, str, float, float]] | None:
+def processes() -> dict[int, tuple[int, str, float, float]] | None:
     """Every process's parent, name, CPU seconds so far and CPU seconds of its children that
     have exited (Linux /proc), None elsewhere."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -108,7 +108,7 @@ def _processes() -> dict[int, tuple[int, str, float, float]] | None:
 
 def cpu_seconds(pid: int) -> float | None:
     """CPU time used so far by a process and its children (Linux /proc), None elsewhere."""
-    found = _processes()
+    found = processes()
     if found is None or pid not in found:
         return None
     # workers are children of the serving process
@@ -135,7 +135,7 @@ def server_cpu_seconds(servers: set[str]) -> dict[str, float]:
     """CPU time used so far by the PostgreSQL and Redis servers running on this host (their
     processes by name, with the backends that have exited), to show what a run costs the
     servers beside the hub."""
-    found = _processes() or {}
+    found = processes() or {}
     totals = dict.fromkeys(servers, 0.0)
     for _, name, used, reaped in found.values():
         server = SERVERS.get(name.split(":", 1)[0].strip())

@@ -35,6 +35,7 @@ class CallFacts:
     answer_sent_at: float | None = None
     answered: bool = False
     answer_seconds: float | None = None  # the hub's ring → answer time (wall seconds)
+    settled_at: float | None = None  # perf_counter when it stopped ringing (answered or abandoned)
     abandoned: bool = False
     ended: bool = False
     incident_id: str | None = None
@@ -58,6 +59,7 @@ class Recorder:
     errors: Counter[str] = field(default_factory=Counter)
     races: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    faults: list[dict[str, Any]] = field(default_factory=list)  # see dispatch.replay.faults
     loop_lag: list[float] = field(default_factory=list)
 
     def now(self) -> float:

@@ -14,9 +14,11 @@ from importlib import metadata
 from typing import Any
 
 from dispatch.replay.config import BAR_RATE, ReplayConfig
-from dispatch.replay.record import CALL_EVENTS, LATENCIES, Recorder
+from dispatch.replay.record import CALL_EVENTS, LATENCIES, CallFacts, Recorder
 from dispatch.replay.stream import CallStream
 
+# The latencies the hub adds (each from the client's request to the event on a socket).
+HUB_ADDED = ("ring_to_offer", "ring_to_console", "assignment_to_crew")
 PACKAGES = ("dispatch-120", "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "sqlalchemy",
             "asyncpg", "redis", "hiredis", "pydantic", "orjson", "httpx")
 
@@ -134,14 +136,65 @@ def answer_figures(recorder: Recorder, config: ReplayConfig) -> dict[str, Any]:
     }
 
 
+def _phase(calls: list[CallFacts], samples: list[float], config: ReplayConfig) -> dict[str, Any]:
+    scale = config.report_scale
+    times = [f.answer_seconds * scale for f in calls if f.answered and f.answer_seconds is not None]
+    answered = sum(1 for f in calls if f.answered)
+    abandoned = sum(1 for f in calls if f.abandoned)
+    within = sum(1 for t in times if t <= config.answer_target)
+    return {
+        "calls": len(calls), "answered": answered, "abandoned": abandoned,
+        "unfinished": len(calls) - answered - abandoned,
+        "share_within_target": round(within / (answered + abandoned), 4)
+        if answered + abandoned else None,
+        "answer_p50_s": round(percentile(times, 50), 2), "answer_p95_s": round(percentile(times, 95), 2),
+        "answer_max_s": round(max(times), 2) if times else math.nan,
+        "hub_added": ms_summary(samples),
+    }
+
+
+def fault_figures(recorder: Recorder, config: ReplayConfig) -> list[dict[str, Any]]:
+    """Each injected fault with the calls and hub-added latency before, during and after it.
+
+    "During" is the fault until the hub was whole again, plus the answer target: a call is in
+    it if it was ringing at any moment of that window, "before" if it stopped ringing earlier,
+    "after" if it rang later. A hub-added latency sample goes where it was measured."""
+    end = (recorder.finished or recorder.now()) - recorder.started
+    samples = [(at, v) for k in HUB_ADDED for at, v in recorder.latencies[k]]
+    out = []
+    for fault in recorder.faults:
+        start = fault["at_s"]
+        stop = (fault.get("whole_s") or end) + config.answer_target
+        phases: dict[str, list[CallFacts]] = {"before": [], "during": [], "after": []}
+        ringing: list[CallFacts] = []  # at the very moment of the fault
+        for facts in recorder.calls.values():
+            if facts.posted_at is None or not facts.acknowledged:
+                continue
+            rang = facts.posted_at - recorder.started
+            settled = (facts.settled_at - recorder.started) if facts.settled_at is not None else end
+            phase = "before" if settled < start else "after" if rang > stop else "during"
+            phases[phase].append(facts)
+            if rang <= start <= settled:
+                ringing.append(facts)
+        latency = {
+            "before": [v for at, v in samples if at < start],
+            "during": [v for at, v in samples if start <= at <= stop],
+            "after": [v for at, v in samples if at > stop],
+        }
+        out.append({**fault, "window_s": [start, round(stop, 2)],
+                    "recovery_s": round(fault["whole_s"] - start, 2) if fault.get("whole_s") else None,
+                    "ringing_at_fault": _phase(ringing, [], config),
+                    **{name: _phase(calls, latency[name], config) for name, calls in phases.items()}})
+    return out
+
+
 def build(config: ReplayConfig, stream: CallStream, recorder: Recorder, info: dict[str, Any],
           hub: dict[str, Any]) -> dict[str, Any]:
     """Every figure of one replay."""
     counts = recorder.counts()
     lost = info.get("lost", {})
     latency = {k: ms_summary([v for _, v in recorder.latencies[k]]) for k in LATENCIES}
-    hub_added = [v for k in ("ring_to_offer", "ring_to_console", "assignment_to_crew")
-                 for _, v in recorder.latencies[k]]
+    hub_added = [v for k in HUB_ADDED for _, v in recorder.latencies[k]]
     elapsed = (recorder.finished or recorder.now()) - recorder.started
     return {
         "label": config.label,
@@ -177,6 +230,7 @@ def build(config: ReplayConfig, stream: CallStream, recorder: Recorder, info: di
         "client_loop_lag": ms_summary(recorder.loop_lag),
         "cpu": cpu_figures(info, throughput(recorder)["call_events"], elapsed),
         "notes": recorder.notes,
+        "faults": fault_figures(recorder, config),
         "acceptance": acceptance(config, throughput(recorder), ms_summary(hub_added),
                                  sum(lost.values()))
         if config.overlay > 1 or config.duration is not None else None,
@@ -268,6 +322,24 @@ def summary(result: dict[str, Any]) -> str:
         lines.append("  CPU per call event: " + ", ".join(
             f"{name} {ms} ms" for name, ms in cpu["ms_per_call_event"].items())
             + f"; at {BAR_RATE} call events/s that is {cpu['cores_at_bar_rate']} cores")
+    for fault in result.get("faults", []):
+        recovery = fault["recovery_s"]
+        lines.append(f"  fault {fault['label']} ({fault.get('done')}) at {fault['at_s']} s, hub whole "
+                     + ("again after " + f"{recovery} s" if recovery is not None else "NOT again")
+                     + f"; calls before / during / after it (during: {fault['window_s'][0]}–"
+                     f"{fault['window_s'][1]} s):")
+        at_fault = fault["ringing_at_fault"]
+        lines.append(f"    ringing at the fault: {at_fault['calls']}, answered {at_fault['answered']} "
+                     f"(max {at_fault['answer_max_s']} s), abandoned {at_fault['abandoned']}")
+        for name in ("before", "during", "after"):
+            phase, hub = fault[name], fault[name]["hub_added"]
+            share = phase["share_within_target"]
+            lines.append(
+                f"    {name:<7} {phase['calls']:>5} calls  answered {phase['answered']}  abandoned "
+                f"{phase['abandoned']}  within {result['answer']['target_s']:g} s "
+                f"{'—' if share is None else f'{share * 100:.1f} %'}  answer p50 "
+                f"{phase['answer_p50_s']} p95 {phase['answer_p95_s']} max {phase['answer_max_s']} s  "
+                f"hub-added p50 {hub['p50_ms']} p99 {hub['p99_ms']} ms (n={hub['count']})")
     lines.extend(f"  note: {note}" for note in result["notes"])
     verdict = result.get("acceptance")
     if verdict:

@@ -94,15 +94,23 @@ def _svg(title: str, body: list[str], legend: Sequence[str] = ()) -> str:
 
 
 def line_chart(title: str, series: Sequence[Series], *, x_label: str, y_label: str,
-               log_y: bool = False, marks: Sequence[tuple[float, str]] = ()) -> str:
-    """Lines over a shared x axis; `marks` draws horizontal reference lines (value, label)."""
-    xs = [x for s in series for x in s.xs]
+               log_y: bool = False, marks: Sequence[tuple[float, str]] = (),
+               spans: Sequence[tuple[float, float, str]] = ()) -> str:
+    """Lines over a shared x axis; `marks` draws horizontal reference lines (value, label),
+    `spans` shaded stretches of the x axis (from, to, label), such as a fault."""
+    xs = [x for s in series for x in s.xs] + [x for start, end, _ in spans for x in (start, end)]
     ys = [y for s in series for y in s.ys if not math.isnan(y)] + [m[0] for m in marks]
     if not xs or not ys:
         return _svg(title, [f'<text x="{W / 2}" y="{H / 2}" text-anchor="middle">no data</text>'])
     low = min(ys) if log_y else min(0.0, min(ys))
     frame = Frame(min(xs), max(xs), low, max(ys) * 1.05, log_y=log_y)
     body = frame.axes(x_label, y_label)
+    for start, end, label in spans:
+        x0, x1 = frame.x(start), frame.x(end)
+        body.append(f'<rect x="{x0:.1f}" y="{TOP}" width="{max(x1 - x0, 2):.1f}" '
+                    f'height="{H - TOP - BOTTOM}" fill="#d1242f" fill-opacity="0.15"/>'
+                    f'<line x1="{x0:.1f}" y1="{TOP}" x2="{x0:.1f}" y2="{H - BOTTOM}" stroke="#d1242f"/>'
+                    f'<text x="{x0 + 3:.1f}" y="{TOP + 10}" fill="#d1242f">{escape(label)}</text>')
     for index, s in enumerate(series):
         points = " ".join(f"{frame.x(x):.1f},{frame.y(y):.1f}" for x, y in zip(s.xs, s.ys, strict=True)
                           if not math.isnan(y))
