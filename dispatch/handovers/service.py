@@ -7,7 +7,6 @@ A hospital (or the crew, with a reason) marks the handover done through `mark_do
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from dispatch.audit.schemas import Actor
 from dispatch.db import dialect_insert, table
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.fleet.models import Assignment, Unit, UnitRef
+from dispatch.fleet.travel import Origin, TravelModel
 from dispatch.handovers.models import Handover, HandoverStatus
 from dispatch.hospitals.models import Hospital
 from dispatch.hospitals.service import snapshot_cache
@@ -30,22 +30,12 @@ from dispatch.runtime import Runtime
 from dispatch.versions import UNKNOWN
 
 # Straight-line distance × this factor ÷ speed gives a conservative ETA for the notice.
-ROAD_FACTOR = 1.35
-TRANSPORT_SPEED_KMH = 40.0
 ACTIVE = (HandoverStatus.INCOMING, HandoverStatus.ARRIVED)
 # Why a crew closes a handover the hospital has not confirmed (the tablet offers these).
 CREW_REASONS = ("hospital_not_on_system", "no_response_within_target", "handed_over_in_person")
 HANDOVERS = table(Handover).c
 INCIDENTS = table(Incident).c
 HOSPITALS = table(Hospital).c
-
-
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
 def scope_of(handover: Any) -> Scope:
@@ -97,9 +87,11 @@ async def on_transporting(
     if hospital is None:
         return []
     eta = None
-    if unit.lat is not None and unit.lon is not None:
-        km = distance_km(unit.lat, unit.lon, hospital.lat, hospital.lon) * ROAD_FACTOR
-        eta = at + timedelta(hours=km / TRANSPORT_SPEED_KMH)
+    if unit.lat is not None and unit.lon is not None:  # the fleet's travel model (settings, OSRM)
+        travel: TravelModel = rt.extras["travel"]
+        ride = await travel.estimate([Origin(unit.id, "ambulance", unit.lat, unit.lon)],
+                                     hospital.lat, hospital.lon)
+        eta = at + timedelta(seconds=ride.by_unit[unit.id].seconds)
     given = {"id": uuid.uuid4(), "assignment_id": assignment.id, "unit_id": unit.id,
              "hospital_id": hospital.id, "status": HandoverStatus.INCOMING.value,
              "notice_at": at, "eta_at": eta, "overdue_level": 0}

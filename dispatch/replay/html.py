@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 
 from dispatch.replay import svg
+from dispatch.replay.report import shown
 
 STYLE = """body{font-family:sans-serif;margin:24px;max-width:980px;color:#1f2328}
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #d0d7de;padding:3px 8px;
@@ -84,7 +85,8 @@ def _faults(faults: list[dict[str, Any]], target_s: float) -> str:
             share = phase["share_within_target"]
             rows.append([name, phase["calls"], phase["answered"], phase["abandoned"],
                          "—" if share is None else f"{share * 100:.1f} %",
-                         f"{phase['answer_p50_s']} / {phase['answer_p95_s']} / {phase['answer_max_s']}",
+                         " / ".join(shown(phase[k]) for k in ("answer_p50_s", "answer_p95_s",
+                                                              "answer_max_s")),
                          hub["count"], f"{hub['p50_ms']} / {hub['p99_ms']} / {hub['max_ms']}"])
         parts.append(_table(rows, ["calls", "n", "answered", "abandoned", f"within {target_s:g} s",
                                    "answer p50 / p95 / max (s)", "hub-added n",

@@ -31,6 +31,11 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
 
 
+def shown(value: object) -> str:
+    """A figure for people: a dash where there is none."""
+    return "—" if value is None else str(value)
+
+
 def _command(*args: str) -> str:
     try:
         out = subprocess.run(args, capture_output=True, text=True, timeout=5, check=False)  # noqa: S603
@@ -147,8 +152,10 @@ def _phase(calls: list[CallFacts], samples: list[float], config: ReplayConfig) -
         "unfinished": len(calls) - answered - abandoned,
         "share_within_target": round(within / (answered + abandoned), 4)
         if answered + abandoned else None,
-        "answer_p50_s": round(percentile(times, 50), 2), "answer_p95_s": round(percentile(times, 95), 2),
-        "answer_max_s": round(max(times), 2) if times else math.nan,
+        # None, not NaN, when no call was answered in the phase (NaN is not JSON)
+        "answer_p50_s": round(percentile(times, 50), 2) if times else None,
+        "answer_p95_s": round(percentile(times, 95), 2) if times else None,
+        "answer_max_s": round(max(times), 2) if times else None,
         "hub_added": ms_summary(samples),
     }
 
@@ -338,7 +345,8 @@ def summary(result: dict[str, Any]) -> str:
                 f"    {name:<7} {phase['calls']:>5} calls  answered {phase['answered']}  abandoned "
                 f"{phase['abandoned']}  within {result['answer']['target_s']:g} s "
                 f"{'—' if share is None else f'{share * 100:.1f} %'}  answer p50 "
-                f"{phase['answer_p50_s']} p95 {phase['answer_p95_s']} max {phase['answer_max_s']} s  "
+                f"{shown(phase['answer_p50_s'])} p95 {shown(phase['answer_p95_s'])} max "
+                f"{shown(phase['answer_max_s'])} s  "
                 f"hub-added p50 {hub['p50_ms']} p99 {hub['p99_ms']} ms (n={hub['count']})")
     lines.extend(f"  note: {note}" for note in result["notes"])
     verdict = result.get("acceptance")

@@ -432,6 +432,36 @@ function renderBoard() {
       <td class="muted post" title="${esc(postName(u.post_id))}">${esc(postName(u.post_id))}</td>
       <td>${u.position_stale ? `<span class="stale">${esc(t("stale"))}</span>` : ""}</td>
     </tr>`).join("");
+  for (const tr of $("board").querySelectorAll("tr[data-unit]")) tr.onclick = () => openUnit(tr.dataset.unit).catch((e) => alert("warning", e.message));
+}
+
+/** A unit's dialog: a message to its crew, or its status changed for the crew with a reason
+ *  (POST /api/v1/messages; POST /api/v1/units/{id}/status — audited with who and why). */
+async function openUnit(unitId) {
+  const dialog = $("unit-detail");
+  const unit = await get(`/api/v1/units/${encodeURIComponent(unitId)}`);
+  dialog.querySelector("h3").textContent = `${unit.call_sign} · ${t(unit.status)}`;
+  $("unit-detail-error").textContent = "";
+  const choices = [...unit.next_statuses, ...(unit.status === "out_of_service" ? [] : ["out_of_service"])];
+  $("unit-override").status.innerHTML = choices.map((s) => `<option value="${esc(s)}">${esc(t(s))}</option>`).join("");
+  $("unit-override").hidden = !choices.length;
+  const fail = (error) => { $("unit-detail-error").textContent = error.message; };
+  $("unit-message").onsubmit = (event) => {
+    event.preventDefault();
+    const form = $("unit-message");
+    post("/api/v1/messages", { unit_id: unitId, text: form.text.value, urgent: form.urgent.checked })
+      .then(() => { form.reset(); alert("info", `${unit.call_sign}: ${t("message_sent")}`); })
+      .catch(fail);
+  };
+  $("unit-override").onsubmit = (event) => {
+    event.preventDefault();
+    const form = $("unit-override");
+    post(`/api/v1/units/${encodeURIComponent(unitId)}/status`, { status: form.status.value, reason: form.reason.value })
+      .then(() => { form.reset(); dialog.close(); })
+      .catch(fail);
+  };
+  $("unit-detail-close").onclick = () => dialog.close();
+  if (!dialog.open) dialog.showModal();
 }
 
 function pct(value) {
