@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import segno
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,16 +120,26 @@ async def list_devices(session: SessionDep) -> list[dict[str, Any]]:
             for d in await service.list_devices(session=session)]
 
 
+def pairing(base_url: str, kind: str, token: str) -> dict[str, str]:
+    """The link a tablet or terminal opens to pair itself, and the same link as a QR code."""
+    screen = {"crew": "crew/", "hospital": "hospital/"}.get(kind)
+    if screen is None:
+        return {}
+    url = f"{base_url}{screen}#token={token}"
+    return {"pairing_url": url, "pairing_qr_svg": segno.make(url, error="m").svg_inline(scale=4)}
+
+
 @router.post("/devices", status_code=201, dependencies=[admins_only])
 async def create_device(
-    body: DeviceIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
+    body: DeviceIn, request: Request, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> dict[str, Any]:
     """Issue a device token; it is shown once, only in this response."""
     device, token = await service.create_device(
         session=session, rt=rt, kind=body.kind, name=body.name, now=rt.clock.now(), actor=actor,
         unit_id=body.unit_id, hospital_id=body.hospital_id)
     return {"id": device.id, "kind": device.kind, "unit_id": device.unit_id,
-            "hospital_id": device.hospital_id, "token": token}
+            "hospital_id": device.hospital_id, "token": token,
+            **pairing(str(request.base_url), device.kind, token)}
 
 
 @router.post("/devices/{device_id}/revoke", status_code=204, dependencies=[admins_only])

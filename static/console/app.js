@@ -9,6 +9,7 @@ import { ConsoleMap } from "./map.js";
 import { IncidentDesk } from "./incident.js";
 import { IncidentList } from "./incidents.js";
 import { installKeys, KEYS } from "./keys.js";
+import { Admin } from "./admin.js";
 
 const $ = (id) => document.getElementById(id);
 const TARGET_S = 10;
@@ -590,6 +591,11 @@ async function start() {
   const me = await get("/api/v1/auth/me");
   $("test-call").hidden = !(me.roles || []).some((r) => ["supervisor", "admin"].includes(r));
   $("test-call").onclick = () => post("/api/v1/calls/test").catch((e) => alert("warning", e.message));
+  $("admin-open").hidden = !(me.roles || []).includes("admin");
+  if (!$("admin-open").hidden) {
+    const admin = new Admin();
+    $("admin-open").onclick = () => admin.open().catch((e) => alert("warning", e.message));
+  }
   $("key-help-close").onclick = () => $("key-help").close();
   await reload();
   socket.connect();
