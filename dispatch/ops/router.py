@@ -99,6 +99,7 @@ async def console_config(
         "answer_target_seconds": rt.settings.answer_target_seconds,
         "escalation_seconds": rt.settings.escalation_seconds,
         "handover_target_minutes": rt.settings.handover_target_minutes,
+        "stale_position_seconds": rt.settings.stale_position_seconds,
         "features": {"handovers": "/api/v1/handovers" in routes,
                      "fleet": "/api/v1/assignments" in routes},
     }

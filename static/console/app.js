@@ -41,7 +41,13 @@ let map;
 let desk;
 let incidents;
 
+let offlineAlarm = null;
+
 function showConnection(online) {
+  // The hub out of reach for more than a few seconds is an alert of its own (sounded, kept).
+  clearTimeout(offlineAlarm);
+  if (online) resolveAlert("hub:offline");
+  else offlineAlarm = setTimeout(() => alert("critical", t("hub_offline_alert"), { key: "hub:offline" }), 5000);
   const pill = $("connection");
   pill.className = `pill ${online ? "online" : "offline"}`;
   pill.dataset.i18n = online ? "online" : "offline";
@@ -235,7 +241,7 @@ function handle(event) {
     case "unit.status":
     case "unit.position": {
       const unit = { ...(state.units.get(d.unit_id) || { id: d.unit_id }), ...d, id: d.unit_id };
-      if (event.type === "unit.position") unit.position_stale = false;
+      if (event.type === "unit.position") Object.assign(unit, { position_stale: false, position_at: d.at });
       state.units.set(d.unit_id, unit);
       map.updateUnit(unit);
       renderBoard();
@@ -423,8 +429,25 @@ function postName(id) {
   return found ? (currentLang() === "zh" && found.name_zh ? found.name_zh : found.name) : (id || "");
 }
 
+const MOVING = ["en_route", "on_scene", "transporting"];
+
+/** A unit on a job whose position stopped coming: say so until it reports again. */
+function watchPositions(rows) {
+  const limit = (state.staleSeconds || 120) * 1000;
+  for (const u of rows) {
+    if (u.position_at && socket.now() - Date.parse(u.position_at) > limit) u.position_stale = true;
+    const key = `stale:${u.id}`;
+    if (u.position_stale && MOVING.includes(u.status)) {
+      if (!alerts.has(key)) alert("warning", `${u.call_sign || u.id}: ${t("no_position_alert")}`, { key, sticky: true });
+    } else {
+      resolveAlert(key);
+    }
+  }
+}
+
 function renderBoard() {
   const rows = [...state.units.values()].sort((a, b) => a.id.localeCompare(b.id));
+  watchPositions(rows);
   $("board").querySelector("tbody").innerHTML = rows.map((u) => `
     <tr data-unit="${esc(u.id)}">
       <td title="${esc(u.call_sign || u.id)}"><strong>${esc(u.call_sign || u.id)}</strong></td>
@@ -565,6 +588,7 @@ async function start() {
   };
   const config = await get("/api/v1/console/config");
   state.features = config.features || {};
+  state.staleSeconds = config.stale_position_seconds;
   $("handover-panel").hidden = !state.features.handovers;
   map = new ConsoleMap($("map"), config, { onPick: (lat, lon) => desk.picked(lat, lon) });
   desk = new IncidentDesk({ socket, map, alert, state });
@@ -601,6 +625,7 @@ async function start() {
   socket.connect();
   setInterval(tickTimers, 200);
   setInterval(loadSlo, 5000);
+  setInterval(renderBoard, 10000); // positions go stale with time alone
   document.body.dataset.ready = "true";
 }
 
