@@ -629,6 +629,10 @@ async def test_a_job_goes_from_the_console_to_the_crew_tablet_and_its_status_bac
     assert await board.inner_text() == "Available"
     [incident] = (await hub.http.get("/api/v1/incidents")).json()
     destination = incident["decision"]["destination"]
+    # The map marks the chosen hospital and the patient's way to it.
+    label = console.locator(".leaflet-tooltip.dest-label")
+    await label.wait_for()
+    assert await label.inner_text() == destination["name_zh"]
 
     # The crew tablet of the recommended unit, open in a second browser context.
     crew = await new_page(browser, hub, f"/crew/#token={await hub.crew_token(unit_id)}",

@@ -305,6 +305,11 @@ export class IncidentDesk {
   render() {
     this.renderDecision();
     this.renderRecommendations();
+    const inc = this.incident;
+    const destId = inc?.decision?.destination?.hospital_id;
+    const sent = this.activeAssignments()[0];
+    this.map.showRoute(inc, this.state.hospitals.find((h) => h.id === destId),
+      sent ? this.state.units.get(sent.unit_id) : null);
   }
 
   renderDecision() {

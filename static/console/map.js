@@ -33,6 +33,7 @@ export class ConsoleMap {
     this.units = new Map();
     this.unitLayer = L.layerGroup().addTo(this.map);
     this.incident = null;
+    this.route = L.layerGroup().addTo(this.map);
     this.picking = false;
     this.onPick = onPick;
     this.map.on("click", (e) => {
@@ -76,6 +77,8 @@ export class ConsoleMap {
         radius: 6, color: suspended ? "#8a96a3" : "#b0003a", weight: 2,
         fillColor: suspended ? "#d7dde4" : "#ffffff", fillOpacity: 1, dashArray: suspended ? "2 3" : null,
       }).bindTooltip(`${esc(h.name_zh || h.name)}${suspended ? " · " + esc(t("suspended")) : ""}`)
+        .bindPopup(() => `<b>${esc(h.name_zh || h.name)}</b><br>${esc(t(h.status))}${h.status_reason ? ` · ${esc(h.status_reason)}` : ""}
+          <br>${esc((h.capabilities || []).map((c) => t(c)).join(", "))}${h.phone ? `<br>${esc(h.phone)}` : ""}`)
         .addTo(this.hospitals);
     }
   }
@@ -95,9 +98,12 @@ export class ConsoleMap {
     let marker = this.units.get(unit.id);
     if (!marker) {
       marker = L.circleMarker([unit.lat, unit.lon], { radius: 7, weight: 2, fillOpacity: 0.9 })
+        .bindPopup(() => `<b>${esc(marker.unit.call_sign || marker.unit.id)}</b> · ${esc(t(marker.unit.status))}
+          <br>${esc(t(marker.unit.kind || ""))}${marker.unit.position_at ? `<br>${esc(new Date(marker.unit.position_at).toLocaleTimeString())}` : ""}`)
         .addTo(this.unitLayer);
       this.units.set(unit.id, marker);
     }
+    marker.unit = unit;
     marker.label = unit.call_sign || unit.id;
     marker.setLatLng([unit.lat, unit.lon]);
     marker.setStyle({ color: "#fff", fillColor: colour });
@@ -132,6 +138,23 @@ export class ConsoleMap {
     this.incident = L.marker([lat, lon], {
       icon: L.divIcon({ className: "incident-icon", html: "<span></span>", iconSize: [22, 22] }),
     }).addTo(this.map);
+  }
+
+  /** The incident's way: the unit sent to it, and the patient on to the chosen hospital. */
+  showRoute(incident, hospital, unit) {
+    this.route.clearLayers();
+    if (!incident || incident.lat == null) return;
+    if (unit?.lat != null) {
+      L.polyline([[unit.lat, unit.lon], [incident.lat, incident.lon]],
+        { color: "#d35400", weight: 3, dashArray: "6 6" }).addTo(this.route);
+    }
+    if (hospital) {
+      L.polyline([[incident.lat, incident.lon], [hospital.lat, hospital.lon]],
+        { color: "#0b5cad", weight: 3, dashArray: "2 6" }).addTo(this.route);
+      L.circleMarker([hospital.lat, hospital.lon], { radius: 11, color: "#0b5cad", weight: 3, fill: false })
+        .bindTooltip(esc(hospital.name_zh || hospital.name), { permanent: true, direction: "left", className: "dest-label" })
+        .addTo(this.route);
+    }
   }
 
   /** Frame the service area: posts and units (hospitals may lie far outside it). */
