@@ -18,6 +18,15 @@ const DANGER_SIGNS = ["not_breathing_normally", "unresponsive", "severe_bleeding
   "chest_pain_sweating", "seizure", "low_spo2", "pale_cold_skin"];
 
 const $ = (id) => document.getElementById(id);
+
+/** Why a unit is not recommended, in the console's language (the hub says it in English). */
+function exclusion(reason) {
+  if (reason === "declined or did not acknowledge this incident") return t("excl_declined");
+  if (reason === "not in service") return t("excl_not_in_service");
+  if (reason.startsWith("status ")) return `${t("excl_status")} ${t(reason.slice(7))}`;
+  if (reason.startsWith("lacks ")) return `${t("excl_lacks")} ${reason.slice(6).split(", ").map((c) => t(c)).join(currentLang() === "zh" ? "、" : ", ")}`;
+  return reason;
+}
 const FACTS = { severity: "severity", category: "category", infection: "infection", zone_status: "zone",
   complaint: "protocol" };
 
@@ -393,7 +402,7 @@ export class IncidentDesk {
       ${rec.candidates.length ? `<table class="rec"><thead><tr><th></th><th>${esc(t("eta"))}</th><th>${esc(t("distance"))}</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
         : `<p class="muted">${esc(t("no_candidates"))}</p>`}
       ${rec.excluded?.length ? `<details class="excluded"><summary>${esc(t("excluded"))} (${rec.excluded.length})</summary>
-        ${rec.excluded.map((e) => `<div>${esc(e.call_sign || e.unit_id)}: ${esc(e.reason)}</div>`).join("")}</details>` : ""}`;
+        ${rec.excluded.map((e) => `<div>${esc(e.call_sign || e.unit_id)}: ${esc(exclusion(e.reason))}</div>`).join("")}</details>` : ""}`;
     for (const button of box.querySelectorAll("[data-assign]")) {
       button.disabled = active.length > 0;
       button.onclick = () => this.assign(button.dataset.assign);
