@@ -258,6 +258,15 @@ async def server(app: Any) -> AsyncIterator[str]:
         yield address
 
 
+@contextlib.asynccontextmanager
+async def xian_hub(app: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """The app started with the built-in Xi'an scenario, and a client signed in with every role."""
+    async with running(app):
+        await factories.load_builtin(app)
+        async with client_for(app) as http:
+            yield app, http
+
+
 @pytest.fixture
 async def scenario(app: Any) -> factories.LoadedScenario:
     """A small scenario loaded into the test app."""

@@ -6,8 +6,7 @@ fails the test on any ERROR line."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +19,12 @@ from dispatch.config import Settings
 from dispatch.fleet.models import Assignment
 from dispatch.handovers.models import Handover
 from dispatch.main import create_app
-from dispatch.scenarios.service import load_scenario, read_scenario
-from tests.conftest import TEST_SECRET, client_for, running
+from tests.conftest import TEST_SECRET
+from tests.conftest import xian_hub as hub
 
 QUICK = {"escalation_seconds": 0.5, "answer_target_seconds": 1.0, "ack_timeout_seconds": 1.0,
          "handover_target_minutes": 0.02, "handover_repeat_minutes": 0.02,
          "background_tasks": True}
-
-
-@contextlib.asynccontextmanager
-async def hub(app: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    async with running(app):
-        rt = app.state.runtime
-        scenario, checksum = read_scenario("xian-high-tech-zone")
-        async with rt.sessionmaker() as session:
-            await load_scenario(session=session, redis=rt.redis, keys=rt.keys,
-                                scenario=scenario, checksum=checksum, now=rt.clock.now())
-        async with client_for(app) as http:
-            yield app, http
 
 
 async def until(check: Callable[[], Any], seconds: float = 15.0) -> Any:

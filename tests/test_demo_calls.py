@@ -18,7 +18,8 @@ from dispatch.fleet.travel import haversine_km
 from dispatch.main import create_app
 from dispatch.zones.models import SubDistrict
 from tests.conftest import TEST_SECRET, token_for
-from tests.test_background_loops import hub, until
+from tests.conftest import xian_hub as hub
+from tests.test_background_loops import until
 
 
 async def test_the_demo_rings_calls_from_the_area_and_callers_hang_up(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ from dispatch.config import ConfigurationError, Settings, load_settings
 from dispatch.handovers.models import Handover
 from dispatch.lifespan import StartupError, open_runtime
 from dispatch.main import create_app
-from dispatch.scenarios.service import ScenarioError, load_scenario, parse_scenario, read_scenario
-from tests.conftest import TEST_SECRET, client_for, running
+from dispatch.scenarios.service import ScenarioError, parse_scenario, read_scenario
+from tests.conftest import TEST_SECRET
+from tests.conftest import xian_hub as hub
 from tests.factories import small_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,15 +69,8 @@ async def demo_hub(data_dir: Path) -> AsyncIterator[tuple[Any, httpx.AsyncClient
     scenario loaded, and a client signed in with every role."""
     settings = Settings(data_dir=data_dir, background_tasks=False, secret_key=TEST_SECRET)
     assert settings.embedded
-    app = create_app(settings)
-    async with running(app):
-        rt = app.state.runtime
-        scenario, checksum = read_scenario("xian-high-tech-zone")
-        async with rt.sessionmaker() as session:
-            await load_scenario(session=session, redis=rt.redis, keys=rt.keys,
-                                scenario=scenario, checksum=checksum, now=rt.clock.now())
-        async with client_for(app) as http:
-            yield app, http
+    async with hub(create_app(settings)) as started:
+        yield started
 
 
 async def test_embedded_default_smoke(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import random
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from dispatch.audit.schemas import Actor
 from dispatch.background import OUTAGES, raise_if_cancelled
@@ -77,6 +77,9 @@ async def run(rt: Runtime, *, rng: random.Random | None = None) -> None:
         raise_if_cancelled()
         await asyncio.sleep(rng.expovariate(per_minute / 60.0))
         try:
+            async with rt.sessionmaker() as session:  # no area loaded yet: nobody to call from
+                if not await session.scalar(select(func.count()).select_from(SubDistrict)):
+                    continue
             call = await ring_one(rt, actor=GENERATOR, line="demo", rng=rng)
         except asyncio.CancelledError:
             raise
