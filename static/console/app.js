@@ -451,7 +451,7 @@ function renderBoard() {
   $("board").querySelector("tbody").innerHTML = rows.map((u) => `
     <tr data-unit="${esc(u.id)}">
       <td title="${esc(u.call_sign || u.id)}"><strong>${esc(u.call_sign || u.id)}</strong></td>
-      <td class="muted">${esc(u.kind ? t(u.kind) : "")}</td>
+      <td class="muted" title="${esc(u.kind ? t(u.kind) : "")}">${esc(u.kind ? t(`short_${u.kind}`) : "")}</td>
       <td><span class="status ${esc(u.status)}">${esc(t(u.status))}</span></td>
       <td class="muted post" title="${esc(postName(u.post_id))}">${esc(postName(u.post_id))}</td>
       <td>${u.position_stale ? `<span class="stale">${esc(t("stale"))}</span>` : ""}</td>
