@@ -3,16 +3,19 @@ caller or words, reopened with a reason, and told as a timeline of who did what 
 
 from __future__ import annotations
 
-import uuid
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from dispatch.audit.models import AuditEntry
 from dispatch.clock import ManualClock
-from dispatch.incidents.models import Incident
+from tests import factories
+from tests.conftest import client_for, running
 from tests.test_calls import ready
 from tests.test_incidents import answered_call, incident_body
 
@@ -33,18 +36,44 @@ async def test_incidents_are_numbered_by_the_centres_day(
     await ready(client, "P1")
     first = await record(client, clock)
     second = await record(client, clock)
-    # Someone else drew the next number a moment ago: the unique index sends this one on.
-    async with app.state.runtime.sessionmaker() as session:
-        taken = Incident(**{**{k: v for k, v in vars(await session.get(
-            Incident, uuid.UUID(second["id"]))).items() if not k.startswith("_")},
-            "id": uuid.uuid4(), "number": "20261207-0003"})
-        session.add(taken)
-        await session.commit()
     third = await record(client, clock)
     clock.set(datetime(2026, 12, 7, 16, 1, tzinfo=UTC))  # 00:01 the next day in Xi'an
     fourth = await record(client, clock)
     assert [first["number"], second["number"], third["number"], fourth["number"]] == [
-        "20261207-0001", "20261207-0002", "20261207-0004", "20261208-0001"]
+        "20261207-0001", "20261207-0002", "20261207-0003", "20261208-0001"]
+
+
+@pytest.mark.committed
+async def test_incidents_recorded_at_the_same_moment_get_one_number_each(
+    make_app: Callable[..., Any]
+) -> None:
+    """Two hub instances, twelve call-takers saving at once: twelve numbers, none twice."""
+    first, second = make_app(), make_app()
+    async with running(first), running(second):
+        area = factories.small_scenario()
+        area["positions"] += [{"id": f"P{n}", "name": f"Position {n}"} for n in range(3, 13)]
+        await factories.load(first, area)
+        async with client_for(first) as one, client_for(second) as two:
+            positions = [f"P{n}" for n in range(1, 13)]
+            calls = []
+            for n, position in enumerate(positions):
+                http = one if n % 2 else two
+                assert (await http.post(f"/api/v1/positions/{position}/login",
+                                        json={"user": f"ct{n}", "ready": True})).status_code == 200
+                call = (await http.post("/api/v1/calls", json={
+                    "telephony_call_id": f"same-moment-{n}", "line": "120-1",
+                    "rung_at": datetime.now(UTC).isoformat()})).json()
+                answered = await http.post(f"/api/v1/calls/{call['id']}/answer",
+                                           json={"position_id": position})
+                assert answered.status_code == 200, answered.text
+                calls.append((http, call["id"]))
+            created = await asyncio.gather(*(http.post("/api/v1/incidents", json=incident_body(
+                call_id, severity="urgent", category="ordinary", flags={},
+                registered_hospital_id=None)) for http, call_id in calls))
+    assert [c.status_code for c in created] == [201] * 12
+    numbers = sorted(c.json()["number"] for c in created)
+    day = numbers[0].split("-")[0]
+    assert numbers == [f"{day}-{n:04d}" for n in range(1, 13)]
 
 
 async def test_open_incidents_and_a_search_of_earlier_ones(

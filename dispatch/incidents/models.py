@@ -71,3 +71,12 @@ class Incident(Base):
 
     __table_args__ = (Index(None, "status"), Index(None, "created_at"),
                       Index("uq_incidents_number", "number", unique=True))
+
+
+class IncidentSequence(Base):
+    """The last incident number drawn on each of the centre's days (one row a day)."""
+
+    __tablename__ = "incident_sequences"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # 20261207
+    last: Mapped[int]

@@ -9,20 +9,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.audit.models import AuditEntry
 from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Call, CallStatus
+from dispatch.db import dialect_insert
 from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
 from dispatch.fleet import assignments as fleet
 from dispatch.fleet.models import Assignment, UnitEvent
 from dispatch.handovers.models import Handover
 from dispatch.hospitals.models import Hospital
-from dispatch.incidents.models import Incident, IncidentStatus
+from dispatch.incidents.models import Incident, IncidentSequence, IncidentStatus
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, Location
 from dispatch.incidents.triage import Triage
 from dispatch.places import service as places_service
@@ -38,7 +38,6 @@ ROUTING_FIELDS = {"location", "severity", "category", "infection_status", "flags
 
 FIELDS = ("status", "address", "lat", "lon", "severity", "category", "infection_status", "flags",
           "complaint", "triage", "notes", "registered_hospital_id", "treating_hospital_id")
-NUMBER_ATTEMPTS = 5
 # A clock a little ahead of the hub's may put the onset a moment in the future.
 ONSET_SKEW = timedelta(minutes=5)
 
@@ -89,20 +88,15 @@ def local_day(rt: Runtime, at: datetime) -> str:
 
 
 async def add_numbered(session: AsyncSession, incident: Incident, *, day: str) -> None:
-    """Add the incident with the day's next number. Two incidents recorded at once may draw
-    the same number: the unique index refuses the second, which draws again."""
-    for _ in range(NUMBER_ATTEMPTS):
-        last = await session.scalar(select(func.max(Incident.number))
-                                    .where(Incident.number.like(f"{day}-%")))
-        incident.number = f"{day}-{int(last.split('-')[1]) + 1 if last else 1:04d}"
-        try:
-            async with session.begin_nested():
-                session.add(incident)
-                await session.flush()
-            return
-        except IntegrityError:
-            continue
-    raise Conflict("could not number the incident: too many recorded at once, try again")
+    """Add the incident with the day's next number: one upsert of the day's counter, whose row
+    lock orders incidents recorded at the same moment until their transactions end."""
+    draw = dialect_insert(session, IncidentSequence).values(day=day, last=1)
+    draw = draw.on_conflict_do_update(index_elements=["day"],
+                                      set_={"last": IncidentSequence.last + 1})
+    number = (await session.execute(draw.returning(IncidentSequence.last))).scalar_one()
+    incident.number = f"{day}-{number:04d}"
+    session.add(incident)
+    await session.flush()
 
 
 async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incident:
@@ -255,7 +249,8 @@ async def list_incidents(
 ) -> list[Incident]:
     """Incidents, newest first, filtered; `text` finds an incident number, a caller's number
     or words of the address, complaint or notes."""
-    query = select(Incident).order_by(Incident.created_at.desc(), Incident.id).limit(limit).offset(offset)
+    query = (select(Incident).order_by(Incident.created_at.desc(), Incident.number.desc())
+             .limit(limit).offset(offset))
     if status:
         query = query.where(Incident.status.in_(status))
     if severity:

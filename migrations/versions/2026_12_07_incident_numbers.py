@@ -42,9 +42,17 @@ def upgrade() -> None:
                      .values(number=f"{day}-{per_day[day]:04d}"))
     with op.batch_alter_table("incidents") as batch:
         batch.create_index("uq_incidents_number", ["number"], unique=True)
+    # Each day's last number, drawn with one upsert (the row lock orders concurrent incidents).
+    sequences = op.create_table(
+        "incident_sequences",
+        sa.Column("day", sa.String(8), primary_key=True),
+        sa.Column("last", sa.Integer, nullable=False))
+    if per_day:
+        op.bulk_insert(sequences, [{"day": d, "last": n} for d, n in per_day.items()])
 
 
 def downgrade() -> None:
+    op.drop_table("incident_sequences")
     with op.batch_alter_table("incidents") as batch:
         batch.drop_index("uq_incidents_number")
         batch.drop_column("number")

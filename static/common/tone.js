@@ -7,7 +7,7 @@ export function tone(level = "warning") {
     audio = audio || new AudioContext();
     const osc = audio.createOscillator();
     const gain = audio.createGain();
-    osc.frequency.value = level === "critical" ? 880 : 660;
+    osc.frequency.value = { critical: 880, warning: 660, info: 520 }[level] || 660;
     gain.gain.value = 0.08;
     osc.connect(gain).connect(audio.destination);
     osc.start();

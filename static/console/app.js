@@ -68,7 +68,8 @@ let alertSeq = 0;
 
 function titleCount() {
   const open = [...alerts.values()].filter((el) => el.classList.contains("sticky")).length;
-  document.title = `${open ? `(${open}) ` : ""}${t("console_title")} · 120`;
+  const ringing = state.calls.size;
+  document.title = `${open ? `(${open}) ` : ""}${ringing ? `☎${ringing} ` : ""}${t("console_title")} · 120`;
 }
 
 /** Show an alert. `actions` are [label, handler] buttons; `sticky` keeps it until acted on. */
@@ -191,6 +192,8 @@ function handle(event) {
   switch (event.type) {
     case "call.ringing":
       state.calls.set(d.call_id, { ...d, id: d.call_id });
+      // A call rings: a tone for whoever can answer it (a ready position), the tab title counts it.
+      if (state.me && state.positions.get(state.me.position)?.state === "ready") tone("info");
       renderCalls();
       break;
     case "call.offered": {
@@ -296,6 +299,7 @@ function ringSeconds(call) {
 }
 
 function renderCalls() {
+  titleCount();
   const list = $("ringing");
   const calls = [...state.calls.values()].sort((a, b) =>
     (b.priority - a.priority) || (Date.parse(a.rung_at) - Date.parse(b.rung_at)));
