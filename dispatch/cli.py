@@ -122,6 +122,9 @@ def cmd_scenario_validate(args: argparse.Namespace) -> None:
 def uvicorn_options(settings: Settings) -> dict[str, object]:
     return {
         "ws_per_message_deflate": False,  # consoles sit on a local network: spare the CPU
+        # An access log line carries the query string (a search by a caller's number): the
+        # hub's own metrics count requests instead.
+        "access_log": False,
         "log_level": settings.log_level.lower(),
         "timeout_graceful_shutdown": 10,
         "proxy_headers": True,
@@ -191,6 +194,7 @@ def claim_port(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)  # listening at once: a second start cannot bind it meanwhile
     except OSError as error:
         sock.close()
         raise CommandError(f"{host}:{port} is in use ({error.strerror}): is a hub already "

@@ -38,6 +38,29 @@ def _problem(scope: Scope, status: int, kind: str, title: str, detail: str, *,
     return problem_response(body)
 
 
+async def buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the request body, and a `receive` that gives it to the app again."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, again
+
+
 class Idempotency:
     """Pure ASGI middleware: costs one header lookup on requests without a key."""
 
@@ -61,7 +84,9 @@ class Idempotency:
             return
         who = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()[:16]
         slot = runtime.keys.marker(f"idem:{who}:{key.decode()}")
-        request = f"{scope['method']} {scope['path']}"
+        body, receive = await buffered(receive)
+        # The same key with another body is another request (edits made before a retry).
+        request = f"{scope['method']} {scope['path']} {hashlib.sha256(body).hexdigest()[:32]}"
         redis = runtime.redis
         try:
             fresh = await redis.set(slot, orjson.dumps({"request": request}), nx=True,
@@ -82,7 +107,8 @@ class Idempotency:
         stored = orjson.loads(kept) if kept else {}
         if stored.get("request", request) != request:
             await _problem(scope, 422, "invalid-input", "The request is invalid",
-                           "Idempotency-Key was used for another request", field=True)(
+                           "Idempotency-Key was used for another request (another path or body)",
+                           field=True)(
                 scope, receive, send)
             return
         if "status" not in stored:  # the first attempt is still running (or just expired)

@@ -47,18 +47,49 @@ async def test_a_retried_status_is_applied_once_at_the_time_it_was_tapped(
     assert [e.to_status for e in await history(app, "B1")] == []
 
 
-async def test_a_bad_key_or_a_tap_in_the_future_is_refused(
+async def test_a_bad_key_is_refused_and_a_tablet_clock_ahead_is_not_trusted(
     app: Any, client: httpx.AsyncClient, scenario: Any, clock: Any
 ) -> None:
     bad = await client.post("/api/v1/units/A1/status", json={"status": "out_of_service"},
                             headers={"Idempotency-Key": "no spaces allowed"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "header.Idempotency-Key"
+    assert await history(app, "A1") == []
+    # A tablet whose clock runs five minutes fast: the change is kept, at the hub's time.
+    clock.advance(60)
     ahead = await client.post("/api/v1/units/A1/status", json={
         "status": "out_of_service", "at": (clock.now() + timedelta(minutes=5)).isoformat()})
-    assert ahead.status_code == 422
-    assert ahead.json()["errors"][0]["field"] == "body.at"
-    assert await history(app, "A1") == []
+    assert ahead.status_code == 200
+    [event] = await history(app, "A1")
+    assert event.at.replace(tzinfo=clock.now().tzinfo) == clock.now()
+
+
+async def test_a_failed_attempt_frees_its_key_and_keys_are_per_token(
+    app: Any, client: httpx.AsyncClient, scenario: Any
+) -> None:
+    one = {"Authorization": AUTH_ALL, "Idempotency-Key": "retry-after-refusal"}
+    # A refused first attempt is not kept: the same key later applies the corrected request.
+    refused = await client.post("/api/v1/units/A1/status", json={"status": "at_hospital"},
+                                headers=one)
+    assert refused.status_code == 409
+    assert "idempotent-replayed" not in refused.headers
+    applied = await client.post("/api/v1/units/A1/status", json={"status": "out_of_service"},
+                                headers=one)
+    assert applied.status_code == 200
+    assert "idempotent-replayed" not in applied.headers
+    # The same key with another body is another request: refused, nothing changes.
+    edited = await client.post("/api/v1/units/A1/status", json={"status": "available"},
+                               headers=one)
+    assert edited.status_code == 422
+    # Another token's key is its own, even when it is the same string.
+    other = {"Authorization": f"Bearer {token_for('dispatcher', name='dispatcher-2')}",
+             "Idempotency-Key": "retry-after-refusal"}
+    theirs = await client.post("/api/v1/units/A2/status", json={"status": "out_of_service"},
+                               headers=other)
+    assert theirs.status_code == 200
+    assert "idempotent-replayed" not in theirs.headers
+    assert [e.to_status for e in await history(app, "A1")] == ["out_of_service"]
+    assert [e.to_status for e in await history(app, "A2")] == ["out_of_service"]
 
 
 AUTH_ALL = f"Bearer {token_for('dispatcher', 'crew', name='dispatcher-1')}"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from dispatch.audit.models import AuditEntry
 from dispatch.clock import ManualClock
 from tests import factories
-from tests.conftest import client_for, running
+from tests.conftest import client_for, running, token_for
 from tests.test_calls import ready
 from tests.test_incidents import answered_call, incident_body
 
@@ -81,7 +81,8 @@ async def test_open_incidents_and_a_search_of_earlier_ones(
 ) -> None:
     await ready(client, "P1")
     fall = await record(client, clock, severity="urgent", category="ordinary", flags={},
-                        complaint="fell down the stairs", registered_hospital_id=None)
+                        complaint="fell down the stairs", registered_hospital_id=None,
+                        location={"address": "South Lane 9", "lat": 34.08, "lon": 108.85})
     labour = await record(client, clock)
     listed = (await client.get("/api/v1/incidents", params={"status": ["open", "dispatched"]})).json()
     assert [i["id"] for i in listed] == [labour["id"], fall["id"]]
@@ -92,11 +93,13 @@ async def test_open_incidents_and_a_search_of_earlier_ones(
     by_caller = (await client.get("/api/v1/incidents", params={"q": "1380000"})).json()
     critical = (await client.get("/api/v1/incidents", params={"severity": "critical"})).json()
     sealed = (await client.get("/api/v1/incidents", params={"zone_status": "sealed"})).json()
+    outside = (await client.get("/api/v1/incidents", params={"zone_status": "normal"})).json()
     assert [i["id"] for i in by_words] == [fall["id"]]
     assert [i["id"] for i in by_number] == [labour["id"]]
     assert {i["id"] for i in by_caller} == {fall["id"], labour["id"]}
     assert [i["id"] for i in critical] == [labour["id"]]
     assert labour["id"] in [i["id"] for i in sealed]
+    assert [i["id"] for i in outside] == [fall["id"]]
     bad = await client.get("/api/v1/incidents", params={"q": "a\x00b"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "query.q"
@@ -112,6 +115,13 @@ async def test_a_closed_incident_reopens_with_a_reason_and_tells_its_timeline(
     assert refused.status_code == 409  # it is still open
     closed = await client.patch(f"/api/v1/incidents/{incident['id']}", json={"status": "cancelled"})
     assert closed.status_code == 200
+    call_taker = {"Authorization": f"Bearer {token_for('call_taker')}"}
+    crew = {"Authorization": f"Bearer {token_for('crew', unit_id='A1')}"}
+    not_theirs = await client.post(f"/api/v1/incidents/{incident['id']}/reopen",
+                                   json={"reason": "caller rang again"}, headers=call_taker)
+    assert not_theirs.status_code == 403
+    assert (await client.get(f"/api/v1/incidents/{incident['id']}/timeline",
+                             headers=crew)).status_code == 403
     empty = await client.post(f"/api/v1/incidents/{incident['id']}/reopen", json={"reason": ""})
     assert empty.status_code == 422
     reopened = await client.post(f"/api/v1/incidents/{incident['id']}/reopen",

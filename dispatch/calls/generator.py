@@ -22,6 +22,7 @@ from dispatch.background import OUTAGES, raise_if_cancelled
 from dispatch.calls import service
 from dispatch.calls.models import Call, CallStatus
 from dispatch.calls.schemas import CallIn, CarrierLocation
+from dispatch.errors import DispatchError
 from dispatch.runtime import Runtime
 from dispatch.zones.models import SubDistrict
 
@@ -58,12 +59,25 @@ async def ring_one(rt: Runtime, *, actor: Actor, line: str, rng: random.Random) 
 
 
 async def hang_up_if_unanswered(rt: Runtime, call_id: uuid.UUID, patience: float) -> None:
+    """The caller gives up after `patience` seconds unless someone answered meanwhile."""
     await asyncio.sleep(patience)
-    async with rt.sessionmaker() as session:
-        status = await session.scalar(select(Call.status).where(Call.id == call_id))
-        if status == CallStatus.RINGING:
-            await service.abandon_call(session=session, rt=rt, ref=str(call_id), at=None,
-                                       actor=GENERATOR)
+    try:
+        async with rt.sessionmaker() as session:
+            status = await session.scalar(select(Call.status).where(Call.id == call_id))
+            if status == CallStatus.RINGING:
+                await service.abandon_call(session=session, rt=rt, ref=str(call_id), at=None,
+                                           actor=GENERATOR)
+    except DispatchError:  # answered at the last moment
+        return
+    except OUTAGES as error:
+        log.warning("demo caller could not hang up (%s)", type(error).__name__)
+
+
+def caller_gives_up(rt: Runtime, call: Call, rng: random.Random, callers: set[asyncio.Task[Any]]) -> None:
+    """Let a generated caller hang up if nobody answers (the task is kept until it ends)."""
+    task = asyncio.create_task(hang_up_if_unanswered(rt, call.id, rng.uniform(*PATIENCE_SECONDS)))
+    callers.add(task)
+    task.add_done_callback(callers.discard)
 
 
 async def run(rt: Runtime, *, rng: random.Random | None = None) -> None:

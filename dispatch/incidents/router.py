@@ -34,7 +34,8 @@ async def list_incidents(
     session: SessionDep,
     status: list[Status] = Query(default=[], description="any of these (repeat the parameter)"),
     severity: Literal["critical", "urgent", "non_urgent"] | None = Query(default=None),
-    zone_status: Literal["sealed", "controlled", "precaution", "none"] | None = Query(default=None),
+    zone_status: Literal["sealed", "controlled", "precaution", "normal"] | None = Query(
+        default=None, description="normal: outside every zone"),
     since: AwareDatetime | None = Query(default=None, description="recorded at or after"),
     until: AwareDatetime | None = Query(default=None, description="recorded before"),
     q: str | None = Query(default=None, min_length=2, max_length=64, pattern=r"^[^\x00-\x1f]*$",

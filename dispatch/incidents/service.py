@@ -256,7 +256,8 @@ async def list_incidents(
     if severity:
         query = query.where(Incident.severity == severity)
     if zone_status:
-        query = query.where(Incident.zone_status == (None if zone_status == "none" else zone_status))
+        query = query.where(or_(Incident.zone_status == "normal", Incident.zone_status.is_(None))
+                            if zone_status == "normal" else Incident.zone_status == zone_status)
     if since:
         query = query.where(Incident.created_at >= since)
     if until:
@@ -290,7 +291,9 @@ async def incidents_out(session: AsyncSession, incidents: list[Incident]) -> lis
     units: dict[uuid.UUID, str] = {}
     for incident_id, unit_id in (await session.execute(
             select(Assignment.incident_id, Assignment.unit_id).where(
-                Assignment.incident_id.in_(ids)).order_by(Assignment.proposed_at))).all():
+                Assignment.incident_id.in_(ids),  # a unit that declined or was stood down is not on it
+                Assignment.status.notin_(("declined", "timed_out", "cancelled")))
+            .order_by(Assignment.proposed_at))).all():
         units[incident_id] = unit_id
     out = []
     for incident in incidents:

@@ -16,6 +16,9 @@ export class Admin {
   }
 
   async open() {
+    $("admin-pairing").hidden = true; // a token is shown once, not again on the next opening
+    $("admin-pairing-qr").innerHTML = "";
+    $("admin-pairing-link").textContent = "";
     await this.load();
     if (!$("admin").open) $("admin").showModal();
   }

@@ -613,7 +613,8 @@ async function start() {
     alert: () => $("alerts").querySelector(".alert .act:enabled")?.click(),
     alertAck: () => $("alerts").querySelector(".alert .dismiss")?.click(),
     help: () => showKeys(),
-    closeHelp: () => $("key-help").open && $("key-help").close(),
+    helpOpen: () => $("key-help").open,
+    closeHelp: () => $("key-help").close(),
   });
   $("key-help-open").onclick = () => showKeys();
   const me = await get("/api/v1/auth/me");

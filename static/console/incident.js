@@ -100,6 +100,7 @@ export class IncidentDesk {
     if (this.callId === callId) return;
     this.callId = callId;
     this.createKey = newKey(); // a retried save of this call's incident makes one incident
+    this.createBody = null;
     this.incident = null;
     this.recommendations = null;
     this.form.reset();
@@ -222,8 +223,7 @@ export class IncidentDesk {
     try {
       this.incident = this.incident
         ? await patch(`/api/v1/incidents/${this.incident.id}`, body)
-        : await post("/api/v1/incidents", { call_id: this.callId, ...body },
-          { "Idempotency-Key": this.createKey });
+        : await this.create(body);
       this.form.incident_id.value = this.incident.id;
       $("incident-error").textContent = t("saved");
       $("incident-error").classList.add("ok");
@@ -235,6 +235,24 @@ export class IncidentDesk {
     }
     this.render();
     if (this.incident?.decision) $("decision-panel").scrollIntoView({ block: "nearest" });
+  }
+
+  /** POST /api/v1/incidents, safe to retry: the same form again is answered from the first
+   *  attempt (its idempotency key); an edited form after a save whose answer was lost finds the
+   *  call already has its incident and updates it instead. */
+  async create(body) {
+    const sent = JSON.stringify(body);
+    if (sent !== this.createBody) {
+      this.createKey = newKey();
+      this.createBody = sent;
+    }
+    try {
+      return await post("/api/v1/incidents", { call_id: this.callId, ...body }, { "Idempotency-Key": this.createKey });
+    } catch (error) {
+      const existing = error instanceof ApiError && error.status === 409 && error.problem.incident_id;
+      if (!existing) throw error;
+      return patch(`/api/v1/incidents/${existing}`, body);
+    }
   }
 
   async hangUp() {

@@ -28,7 +28,7 @@ export function installKeys(actions) {
     else if (key === "F8") run = actions.end;
     else if (key === "F9") run = event.shiftKey ? actions.alertAck : actions.alert;
     else if (key === "?" && !typing(event.target)) run = actions.help;
-    else if (key === "Escape") run = actions.closeHelp;
+    else if (key === "Escape" && actions.helpOpen()) run = actions.closeHelp; // other dialogs close themselves
     if (!run) return;
     event.preventDefault();
     run();

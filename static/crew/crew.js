@@ -47,9 +47,9 @@ async function refresh() {
       state.fleet ? get(`${unitPath()}/job`) : { job: null },
     ]);
     state.hub = { status: unit.status, next: unit.next_statuses };
+    state.unit = unit;
     state.job = job.job;
-    // A change still in the outbox stays on screen until the hub has it.
-    state.unit = state.outbox.length ? { ...unit, status: state.unit?.status || unit.status } : unit;
+    state.outbox.forEach(ahead); // what is still waiting to send stays on screen as tapped
     remember("unit", state.unit);
     remember("job", state.job);
     remember("hub", state.hub);
@@ -288,12 +288,13 @@ function pair(message) {
   };
 }
 
-/** GET that answers null when the hub cannot be reached (the tablet then uses what it kept). */
+/** GET that answers null when the hub cannot be reached or is restarting (the tablet then
+ *  uses what it kept, and the outbox keeps retrying). */
 async function reachable(path) {
   try {
     return await get(path);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 0) return null;
+    if (error instanceof ApiError && (error.status === 0 || error.status >= 500 || error.status === 429)) return null;
     throw error;
   }
 }
