@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     answer_target_seconds: float = Field(default=10.0, gt=0, le=120)
     escalation_seconds: float = Field(default=6.0, gt=0, le=120)
     handover_target_minutes: float = Field(default=15.0, gt=0, le=240)
+    centre_timezone: str = Field(
+        default="Asia/Shanghai", max_length=64,
+        description="the centre's calendar: reports cover its local months and days")
     handover_repeat_minutes: float = Field(
         default=5.0, gt=0, le=240, description="after the target, escalate again this often")
     ack_timeout_seconds: float = Field(default=60.0, gt=0, le=900)

@@ -38,6 +38,7 @@ from dispatch.messages import router as messages_router
 from dispatch.ops import router as ops_router
 from dispatch.paths import project_dir
 from dispatch.places import router as places_router
+from dispatch.quality import router as quality_router
 from dispatch.realtime import archive
 from dispatch.realtime import router as realtime_router
 from dispatch.realtime.direct import CaptureRawSend
@@ -79,7 +80,7 @@ def create_app(
     app.add_middleware(CaptureRawSend)
     routers = (ops_router, auth_router, audit_router, calls_router, incidents_router, fleet_router,
                hospitals_router, handovers_router, zones_router, places_router, routing_router,
-               messages_router, realtime_router)
+               messages_router, realtime_router, quality_router)
     for module in routers:
         app.include_router(module.router)
     mount_static(app)
