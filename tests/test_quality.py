@@ -1,0 +1,129 @@
+"""The national 120 indicators on a history whose answers were worked out by hand
+(tests/quality_history.py), on PostgreSQL and on the embedded SQLite default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from dispatch.config import Settings
+from dispatch.main import create_app
+from dispatch.quality import service
+from dispatch.quality.schemas import QualityOut
+from tests import quality_history
+from tests.conftest import TEST_SECRET, client_for, running, token_for
+from tests.quality_history import t
+
+
+async def november(app: Any, **filters: Any) -> QualityOut:
+    rt = app.state.runtime
+    async with rt.sessionmaker() as session:
+        return await service.compute(session=session, rt=rt, month="2026-11", **filters)
+
+
+async def recorded(app: Any) -> None:
+    async with app.state.runtime.sessionmaker() as session:
+        await quality_history.record(session)
+
+
+def check_november(q: QualityOut) -> None:
+    """Every figure of the month, as worked out by hand in tests/quality_history.py."""
+    assert (q.start.isoformat(), q.end.isoformat()) == ("2026-11-01T00:00:00+08:00",
+                                                        "2026-12-01T00:00:00+08:00")
+    assert (q.incidents, q.dispatched, q.cancelled) == (5, 4, 1)  # I6 is in December
+    a = q.answer
+    # Answered after 10 (exactly the target: within), 4, 25, 6, 2, 12 s; two abandoned.
+    assert (a.calls, a.answered, a.answered_within_target, a.abandoned, a.decided) == (8, 6, 4, 2, 8)
+    assert a.share_within_target == 0.5
+    assert a.answer_rate == 0.875  # (6 answered + 1 reached by callback) / 8
+    assert (a.answer_p50_s, a.answer_p90_s, a.answer_p95_s) == (6.0, 25.0, 25.0)
+    # Answer to first dispatch: I1 90, I2 96 (its first unit, which declined), I3 75, I5 88.
+    assert (q.answer_to_dispatch.count, q.answer_to_dispatch.p50_s, q.answer_to_dispatch.p90_s) == (
+        4, 88.0, 96.0)
+    # Turnout from the first dispatch to the first unit en route: 150, 290, 180 (exactly 3 min:
+    # within); I5 was stood down before any unit left and is not counted.
+    tu = q.turnout
+    assert (tu.count, tu.within_target, tu.share_within_target, tu.stood_down) == (3, 2, 0.6667, 1)
+    assert (tu.p50_s, tu.p90_s) == (180.0, 290.0)
+    # Call to on scene: I1 700, I2 1000 (U1's second job: its first job's times stay with I1), I3 700.
+    assert (q.response.count, q.response.p50_s, q.response.p90_s) == (3, 700.0, 1000.0)
+    assert {k: (v.count, v.p90_s) for k, v in q.response_by_zone_status.items()} == {
+        "sealed": (2, 700.0), "normal": (1, 1000.0)}
+    assert {k: (v.count, v.p50_s) for k, v in q.response_by_severity.items()} == {
+        "critical": (2, 700.0), "urgent": (1, 1000.0)}
+    assert (q.on_scene.count, q.on_scene.p50_s, q.on_scene.p90_s) == (3, 600.0, 600.0)  # 600, 600, 500
+    assert (q.transport.count, q.transport.p50_s, q.transport.p90_s) == (3, 700.0, 900.0)  # 900, 600, 700
+    h = q.handover
+    # I1 in 10 min, I2 in 20 min; I3 closed by its crew for want of an answer: a refusal.
+    assert (h.arrived, h.decided, h.within_target, h.share_within_target, h.refusals) == (3, 2, 1, 0.5, 1)
+    assert (h.minutes.p50_s, h.minutes.p90_s) == (10.0, 20.0)
+    c = q.community_care
+    assert (c.calls_with_incident, c.resolved, c.share, c.by_outcome) == (5, 1, 0.2, {"refer": 1})
+    panel = {i.key: (i.value, i.holds) for i in q.indicators}
+    assert panel["answered_within_10s"] == (0.5, False)
+    assert panel["turnout_within_3min"] == (0.6667, False)
+    assert panel["turnout_p90"] == (290.0, False)
+    assert panel["handover_refusals"] == (1.0, False)
+    assert panel["response_p90"] == (1000.0, None)  # no national target
+
+
+def check_sub_district_b(q: QualityOut) -> None:
+    """sd-b holds I3 and I4: their calls answered after 25 and 2 s; one of two referred."""
+    assert (q.incidents, q.dispatched) == (2, 1)
+    assert (q.answer.calls, q.answer.answered_within_target, q.answer.share_within_target) == (2, 1, 0.5)
+    assert (q.turnout.count, q.turnout.share_within_target) == (1, 1.0)
+    assert q.community_care.share == 0.5
+    assert (q.handover.arrived, q.handover.refusals, q.handover.share_within_target) == (1, 1, None)
+
+
+async def test_indicators_on_postgresql(app: Any) -> None:
+    await recorded(app)
+    check_november(await november(app))
+    check_sub_district_b(await november(app, sub_district_id="sd-b"))
+    sealed = await november(app, zone_id="zone-sealed")
+    assert (sealed.incidents, sealed.response.p90_s) == (2, 700.0)
+
+
+async def test_indicators_on_embedded_sqlite(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, background_tasks=False, secret_key=TEST_SECRET))
+    async with running(app):
+        await recorded(app)
+        check_november(await november(app))
+        check_sub_district_b(await november(app, sub_district_id="sd-b"))
+
+
+async def test_a_rolling_window_and_its_gauges(app: Any) -> None:
+    """The last hour at T0 + 3 h holds C3 (rung at exactly the window's start) and I3 only."""
+    await recorded(app)
+    rt = app.state.runtime
+    async with rt.sessionmaker() as session:
+        q = await service.compute(session=session, rt=rt, window="1h", now=t(10800))
+    assert (q.answer.calls, q.answer.answered, q.answer.share_within_target) == (1, 1, 0.0)
+    assert (q.incidents, q.turnout.share_within_target, q.response.p50_s) == (1, 1.0, 700.0)
+    assert (q.handover.refusals, q.handover.share_within_target) == (1, None)
+    async with client_for(app) as http:
+        metrics = (await http.get("/metrics")).text
+    assert 'dispatch_quality_indicator{indicator="turnout_within_3min",window="1h"} 1.0' in metrics
+    assert 'dispatch_quality_indicator{indicator="response_p50",window="1h"} 700.0' in metrics
+
+
+async def test_the_route_for_supervisors(app: Any, client: httpx.AsyncClient) -> None:
+    await recorded(app)
+    reply = await client.get("/api/v1/quality", params={"month": "2026-11", "sub_district_id": "sd-b"})
+    assert reply.status_code == 200, reply.text
+    check_sub_district_b(QualityOut.model_validate(reply.json()))
+    assert (await client.get("/api/v1/quality", params={"window": "15m"})).json()["window"] == "15m"
+    for params, field in (({"month": "2026-13"}, "query.month"), ({"month": "11-2026"}, "query.month"),
+                          ({"window": "2h"}, "window"),
+                          ({"window": "1h", "month": "2026-11"}, "query.window")):
+        bad = await client.get("/api/v1/quality", params=params)
+        assert bad.status_code == 422, (params, bad.text)
+        assert bad.headers["content-type"] == "application/problem+json"
+        assert field in bad.text, (params, bad.text)
+    call_taker = {"Authorization": f"Bearer {token_for('call_taker')}"}
+    refused = await client.get("/api/v1/quality", headers=call_taker)
+    assert refused.status_code == 403
+    supervisor = {"Authorization": f"Bearer {token_for('supervisor')}"}
+    assert (await client.get("/api/v1/quality", headers=supervisor)).status_code == 200
