@@ -61,6 +61,8 @@ def check_november(q: QualityOut) -> None:
     assert (h.minutes.p50_s, h.minutes.p90_s) == (10.0, 20.0)
     c = q.community_care
     assert (c.calls_with_incident, c.resolved, c.share, c.by_outcome) == (5, 1, 0.2, {"refer": 1})
+    assert [(a.sub_district_id, a.incidents, a.turnout_share_within_target, a.response_p90_s)
+            for a in q.by_sub_district] == [("sd-a", 3, 0.5, 1000.0), ("sd-b", 2, 1.0, 700.0)]
     panel = {i.key: (i.value, i.holds) for i in q.indicators}
     assert panel["answered_within_10s"] == (0.5, False)
     assert panel["turnout_within_3min"] == (0.6667, False)

@@ -40,6 +40,15 @@ class CommunityCare(BaseModel):
     by_outcome: dict[str, int]
 
 
+class AreaFigures(BaseModel):
+    """The chain's main figures in one sub-district."""
+
+    sub_district_id: str | None
+    incidents: int
+    turnout_share_within_target: float | None
+    response_p90_s: float | None
+
+
 class Indicator(BaseModel):
     """One figure as the supervisor's panel shows it."""
 
@@ -71,15 +80,5 @@ class QualityOut(BaseModel):
     transport: Durations
     handover: Handovers
     community_care: CommunityCare
+    by_sub_district: list[AreaFigures]
     indicators: list[Indicator]
-
-
-class Coverage(BaseModel):
-    """The fleet's mix right now (seed 004, national guidance: at least 40 % negative-pressure)."""
-
-    ambulances: int
-    negative_pressure: int
-    negative_pressure_share: float | None
-    available: int
-    available_negative_pressure: int
-    available_negative_pressure_share: float | None

@@ -20,6 +20,7 @@ from dispatch.incidents.models import IncidentStatus
 from dispatch.places.hours import zone_info
 from dispatch.quality import chain as chains
 from dispatch.quality.schemas import (
+    AreaFigures,
     CommunityCare,
     Durations,
     Handovers,
@@ -95,6 +96,29 @@ def grouped(items: Iterable[chains.Chain], key: Callable[[chains.Chain], str]) -
     return {k: durations(v) for k, v in sorted(groups.items())}
 
 
+def turnout_of(items: Iterable[chains.Chain]) -> tuple[list[float], int]:
+    """The turnout of each dispatched incident a unit left for, and how many were stood down."""
+    dispatched = [c for c in items if c.dispatched_at is not None]
+    turnouts = gaps(dispatched, lambda c: c.dispatched_at, lambda c: c.en_route_at)
+    return turnouts, len(dispatched) - len(turnouts)
+
+
+def areas(items: list[chains.Chain]) -> list[AreaFigures]:
+    groups: dict[str | None, list[chains.Chain]] = defaultdict(list)
+    for c in items:
+        groups[c.sub_district_id].append(c)
+    out = []
+    for area, chained in sorted(groups.items(), key=lambda kv: kv[0] or ""):
+        turnouts, _ = turnout_of(chained)
+        response = gaps(chained, lambda c: c.call_at, lambda c: c.on_scene_at)
+        out.append(AreaFigures(
+            sub_district_id=area, incidents=len(chained),
+            turnout_share_within_target=ratio(sum(1 for s in turnouts if s <= TURNOUT_TARGET_S),
+                                              len(turnouts)),
+            response_p90_s=slo.quantile(response, 0.90)))
+    return out
+
+
 def handover_figures(records: chains.Records, *, end: datetime, target_minutes: float) -> Handovers:
     arrived = [h for h in records.handovers if h.arrived_at is not None]
     minutes: list[float] = []
@@ -124,8 +148,7 @@ def figures(records: chains.Records, *, name: str, start: datetime, end: datetim
     """Every indicator of one window from its records (pure: no input or output)."""
     items = list(records.chains.values())
     dispatched = [c for c in items if c.dispatched_at is not None]
-    left = [c for c in dispatched if c.en_route_at is not None]
-    turnouts = gaps(left, lambda c: c.dispatched_at, lambda c: c.en_route_at)
+    turnouts, stood_down = turnout_of(dispatched)
     turned_out = sum(1 for t in turnouts if t <= TURNOUT_TARGET_S)
     answer = slo.window_figures(name, records.calls, records.served, end, answer_target_s,
                                 records.resolved)
@@ -144,7 +167,7 @@ def figures(records: chains.Records, *, name: str, start: datetime, end: datetim
         answer_to_dispatch=durations(gaps(items, lambda c: c.answered_at, lambda c: c.dispatched_at)),
         turnout=Turnout(**durations(turnouts).model_dump(), within_target=turned_out,
                         share_within_target=ratio(turned_out, len(turnouts)),
-                        stood_down=len(dispatched) - len(left)),
+                        stood_down=stood_down),
         response=response,
         response_by_zone_status=grouped(items, lambda c: c.zone_status or ZoneStatus.NORMAL.value),
         response_by_severity=grouped(items, lambda c: c.severity),
@@ -154,7 +177,7 @@ def figures(records: chains.Records, *, name: str, start: datetime, end: datetim
         community_care=CommunityCare(calls_with_incident=len(with_incident), resolved=resolved,
                                      share=ratio(resolved, len(with_incident)),
                                      by_outcome=dict(sorted(by_outcome.items()))),
-        indicators=[],
+        by_sub_district=areas(items), indicators=[],
     )
     out.indicators = indicators(out, answer_target_s=answer_target_s)
     return out
