@@ -54,6 +54,16 @@ const LABELS = {
     offline_banner: "与调度中心的连接已断开，正在重连；重连后补收期间的事件",
     incident_idle: "接听电话后在此登记事件", no_recommendations: "决策后显示可派车辆",
     fleet_unavailable: "本调度中心尚未启用车辆调派", dispatched: "已派车",
+    // Quality control (static/console/quality.js; definitions in docs/quality.md).
+    quality: "质量控制", quality_title: "质量控制指标", q_15m: "近15分钟", q_1h: "近1小时", q_24h: "近24小时",
+    q_month: "按月", q_whole_centre: "全中心", q_report: "月报", q_close: "关闭", q_indicator: "指标",
+    q_value: "数值", q_target: "目标", q_status: "是否达标", q_holds: "达标", q_fails: "未达标",
+    q_answered_within_10s: "10秒接听率", q_answer_rate: "应答率（含回拨）", q_answer_p90: "接听时间P90",
+    q_answer_to_dispatch_p90: "受理至派车P90", q_turnout_within_3min: "3分钟出车率", q_turnout_p90: "出车时间P90",
+    q_response_p50: "反应时间P50（呼救至到达现场）", q_response_p90: "反应时间P90（呼救至到达现场）",
+    q_on_scene_p50: "现场处置时间P50", q_transport_p50: "转运时间P50", q_handover_within_15min: "15分钟交接率",
+    q_handover_refusals: "拒收", q_community_care_share: "社区分流占比", q_response_by: "反应时间（按区域、病情）",
+    q_by_sub_district: "按街道", q_incidents: "事件", q_stood_down: "出车前取消", q_called_back: "已回拨",
     waiting_for_job: "待命中，新任务会自动显示在这里", no_handovers: "暂无送院交接", rules_applied: "适用规则", assignment_proposed: "待车组确认", assignment_confirmed: "待车组确认", assignment_acknowledged: "车组已接单",
   },
   en: {
@@ -124,6 +134,19 @@ const LABELS = {
     rules_applied: "Rules that decided it",
     assignment_proposed: "awaiting the crew", assignment_confirmed: "awaiting the crew",
     assignment_acknowledged: "crew acknowledged",
+    // Quality control (static/console/quality.js; definitions in docs/quality.md).
+    quality: "Quality", quality_title: "Quality indicators", q_15m: "Last 15 min", q_1h: "Last hour",
+    q_24h: "Last 24 h", q_month: "A month", q_whole_centre: "Whole centre", q_report: "Monthly report",
+    q_close: "Close", q_indicator: "Indicator", q_value: "Value", q_target: "Target", q_status: "Holds?",
+    q_holds: "holds", q_fails: "fails", q_answered_within_10s: "Answered within 10 s",
+    q_answer_rate: "Answer rate (with callbacks)", q_answer_p90: "Answer time P90",
+    q_answer_to_dispatch_p90: "Answer to dispatch P90", q_turnout_within_3min: "Out within 3 min",
+    q_turnout_p90: "Turnout P90", q_response_p50: "Response P50 (call to on scene)",
+    q_response_p90: "Response P90 (call to on scene)", q_on_scene_p50: "On-scene time P50",
+    q_transport_p50: "Transport time P50", q_handover_within_15min: "Handed over within 15 min",
+    q_handover_refusals: "Refusals", q_community_care_share: "Resolved by community care",
+    q_response_by: "Response time by zone and severity", q_by_sub_district: "By sub-district",
+    q_incidents: "Incidents", q_stood_down: "Stood down before leaving", q_called_back: "Called back",
   },
 };
 

@@ -6,6 +6,7 @@ import { t, toggleLang, translate, setLang, currentLang } from "/common/i18n.js"
 import { HubSocket } from "/common/socket.js";
 import { ConsoleMap } from "./map.js";
 import { IncidentDesk } from "./incident.js";
+import { startQuality } from "./quality.js";
 
 const $ = (id) => document.getElementById(id);
 const TARGET_S = 10;
@@ -549,6 +550,7 @@ async function start() {
   socket.connect();
   setInterval(tickTimers, 200);
   setInterval(loadSlo, 5000);
+  await startQuality();
   document.body.dataset.ready = "true";
 }
 
