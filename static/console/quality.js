@@ -78,7 +78,7 @@ function render() {
     </tbody></table>
     <p class="muted">${esc(t("q_incidents"))} ${q.incidents} · ${esc(t("dispatched"))} ${q.dispatched} ·
       ${esc(t("q_stood_down"))} ${q.turnout.stood_down} · ${esc(t("abandoned"))} ${q.answer.abandoned} ·
-      ${esc(t("q_called_back"))} ${q.answer.called_back} · ${esc(t("handovers"))} ${q.handover.arrived}</p>`;
+      ${esc(t("q_called_back"))} ${q.answer.called_back} · ${esc(t("q_arrivals"))} ${q.handover.arrived}</p>`;
   if (!q.sub_district_id) fillAreas(q.by_sub_district.map((a) => a.sub_district_id).filter(Boolean));
 }
 
