@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from dispatch.auth.permissions import supervisors_only
 from dispatch.db import SessionDep
-from dispatch.quality import service
+from dispatch.quality import report, service
 from dispatch.quality.schemas import QualityOut
 from dispatch.runtime import RuntimeDep
 
@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api/v1/quality", tags=["quality"])
 
 Month = Annotated[str | None, Query(max_length=7, description="a month of the centre's calendar, YYYY-MM")]
 Window = Annotated[Literal["15m", "1h", "24h"] | None, Query(description="a rolling window ending now")]
+MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 Filter = Annotated[str | None, Query(max_length=64)]
 
 
@@ -28,3 +29,17 @@ async def get_quality(
     sub-district."""
     return await service.compute(session=session, rt=rt, window=window, month=month, zone_id=zone_id,
                                  sub_district_id=sub_district_id)
+
+
+@router.get("/report", dependencies=[supervisors_only], response_class=Response,
+            responses={200: {"content": {m.split(";")[0]: {} for m in MEDIA.values()},
+                             "description": "the month's report"}})
+async def get_report(
+    session: SessionDep, rt: RuntimeDep,
+    month: Annotated[str, Query(max_length=7, description="a month of the centre's calendar, YYYY-MM")],
+    format: Annotated[Literal["html", "pdf", "csv"], Query()] = "html",
+) -> Response:
+    """A month's report: a self-contained HTML page, a PDF, or a CSV of every incident's timeline."""
+    built = await report.build(session=session, rt=rt, month=month)
+    return Response(await report.render(built, format), media_type=MEDIA[format], headers={
+        "Content-Disposition": f'attachment; filename="quality-{built.month}.{format}"'})
