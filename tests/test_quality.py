@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from dispatch import cli
 from dispatch.config import Settings
 from dispatch.main import create_app
 from dispatch.quality import service
@@ -129,3 +132,65 @@ async def test_the_route_for_supervisors(app: Any, client: httpx.AsyncClient) ->
     assert refused.status_code == 403
     supervisor = {"Authorization": f"Bearer {token_for('supervisor')}"}
     assert (await client.get("/api/v1/quality", headers=supervisor)).status_code == 200
+
+
+async def test_the_monthly_report_in_three_formats(app: Any, client: httpx.AsyncClient) -> None:
+    await recorded(app)
+    csv_reply = await client.get("/api/v1/quality/report", params={"month": "2026-11", "format": "csv"})
+    assert csv_reply.status_code == 200, csv_reply.text
+    assert csv_reply.headers["content-type"].startswith("text/csv")
+    lines = csv_reply.text.splitlines()
+    assert lines[0].startswith("incident_id,created_at,status,severity,zone_status")
+    assert len(lines) == 6  # five incidents in November
+    second = lines[2].split(",")  # I2, in the centre's time (UTC+8): T0 is 10:00
+    assert second[1:6] == ["2026-11-10T11:00:30+08:00", "closed", "urgent", "", "sd-a"]
+    assert second[6:14] == ["2026-11-10T11:00:00+08:00", "2026-11-10T11:00:04+08:00",
+                            "2026-11-10T11:01:40+08:00", "2026-11-10T11:06:30+08:00",
+                            "2026-11-10T11:16:40+08:00", "2026-11-10T11:26:40+08:00",
+                            "2026-11-10T11:36:40+08:00", "2026-11-10T11:56:40+08:00"]
+    assert second[14:] == ["2", "U2 U1"]
+    assert "13800" not in csv_reply.text  # no caller numbers, no addresses
+    page = await client.get("/api/v1/quality/report", params={"month": "2026-11"})
+    assert page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert text.count("<svg") == 4 and "<script" not in text
+    assert not any(f'{attr}="http' in text for attr in ("src", "href"))  # needs nothing else
+    for shown in ("10秒接听率", "50.0%", "3分钟出车率", "66.7%", "4:50", "fails 未达标"):
+        assert shown in text, shown
+    pdf = await client.get("/api/v1/quality/report", params={"month": "2026-11", "format": "pdf"})
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and pdf.content.count(b"/Type /Page\n") + pdf.content.count(
+        b"/Type /Page ") >= 5
+    bad = await client.get("/api/v1/quality/report", params={"month": "2026-00", "format": "pdf"})
+    assert bad.status_code == 422 and "query.month" in bad.text
+    bad = await client.get("/api/v1/quality/report", params={"month": "2026-11", "format": "doc"})
+    assert bad.status_code == 422 and "format" in bad.text
+    dispatcher = {"Authorization": f"Bearer {token_for('dispatcher')}"}
+    assert (await client.get("/api/v1/quality/report", params={"month": "2026-11"},
+                             headers=dispatcher)).status_code == 403
+
+
+def test_dispatch_report_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """`dispatch report --month 2026-11` on the embedded default writes the three files."""
+    data = tmp_path / "var"
+
+    async def record() -> None:
+        app = create_app(Settings(data_dir=data, background_tasks=False, secret_key=TEST_SECRET))
+        async with running(app):
+            await recorded(app)
+
+    asyncio.run(record())
+    for name in ("DISPATCH_DATABASE_URL", "DISPATCH_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISPATCH_DATA_DIR", str(data))
+    monkeypatch.setenv("DISPATCH_SECRET_KEY", TEST_SECRET)
+    cli.main(["report", "--month", "2026-11", "--out", str(tmp_path / "out")])
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["quality-2026-11.csv", "quality-2026-11.html", "quality-2026-11.pdf"]
+    assert len((tmp_path / "out" / "quality-2026-11.csv").read_text().splitlines()) == 6
+    assert "wrote" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["report", "--month", "November", "--out", str(tmp_path / "out")])
+    assert refused.value.code == 2
+    assert "query.month" in capsys.readouterr().err

@@ -100,7 +100,8 @@ def jobs_statement(wanted: Select[Any]) -> Select[*tuple[Any, ...]]:
     return (select(a.id, a.incident_id, a.unit_id, a.confirmed_at, *steps)
             .outerjoin(e, spans)
             .where(a.incident_id.in_(wanted.scalar_subquery()), a.confirmed_at.is_not(None))
-            .group_by(a.id, a.incident_id, a.unit_id, a.confirmed_at))
+            .group_by(a.id, a.incident_id, a.unit_id, a.confirmed_at)
+            .order_by(a.confirmed_at))
 
 
 async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id: str | None = None,
