@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from matplotlib.figure import Figure
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.calls import slo
@@ -120,7 +119,7 @@ def distributions(report: MonthReport) -> tuple[list[float], list[float]]:
     return answers, turnouts
 
 
-def figures_of(report: MonthReport) -> list[Figure]:
+def figures_of(report: MonthReport) -> list[plots.Plot]:
     answers, turnouts = distributions(report)
     areas = group_response(report)
     return [
@@ -189,14 +188,24 @@ call-takers were logged in, so the advice is not set against actual staffing.</p
 
 def pdf_bytes(report: MonthReport) -> bytes:
     q = report.figures
-    rows = [[NAMES[i.key][1], shown(i.value, i.unit), target(i), verdict(i).split(" ")[0],
-             str(i.count)] for i in q.indicators]
+    indicators = [[NAMES[i.key][1], shown(i.value, i.unit), target(i), verdict(i).split(" ")[0],
+                   str(i.count)] for i in q.indicators]
+    groups = [[k, str(d.count), shown(d.p50_s, "s"), shown(d.p90_s, "s")]
+              for k, d in [*q.response_by_zone_status.items(), *q.response_by_severity.items()]]
+    areas = [[a.sub_district_id or "—", str(a.incidents), shown(a.turnout_share_within_target, "ratio"),
+              shown(a.response_p90_s, "s")] for a in q.by_sub_district]
     first = plots.table_page(
         f"120 quality report {report.month}",
-        f"{q.start.isoformat()} to {q.end.isoformat()} ({report.timezone}) - incidents {q.incidents}, "
-        f"dispatched {q.dispatched}, calls {q.answer.calls}. Definitions: docs/quality.md",
-        rows, ["Indicator", "Value", "Target", "Holds", "n"])
-    return plots.pdf([first, *figures_of(report)], title=f"120 quality report {report.month}")
+        f"{q.start.isoformat()} to {q.end.isoformat()} ({report.timezone})\n"
+        f"incidents {q.incidents}, dispatched {q.dispatched}, cancelled {q.cancelled}, "
+        f"calls {q.answer.calls}, abandoned {q.answer.abandoned}, called back {q.answer.called_back}\n"
+        "Definitions and sources of each indicator: docs/quality.md",
+        [(["Indicator", "Value", "Target", "Holds", "n"], indicators, [0.46, 0.16, 0.14, 0.1, 0.14]),
+         (["Response time by zone status, severity", "n", "P50", "P90"], groups, [0.46, 0.18, 0.18, 0.18]),
+         (["Sub-district", "incidents", "out within 3 min", "response P90"], areas,
+          [0.46, 0.18, 0.18, 0.18])])
+    return plots.pdf([first, plots.plots_page(figures_of(report))],
+                     title=f"120 quality report {report.month}")
 
 
 async def render(report: MonthReport, fmt: str) -> bytes:
