@@ -9,15 +9,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.calls.callbacks import SERVED
 from dispatch.calls.models import Call, Callback, CallbackStatus
 from dispatch.calls.slo import CALL_TIMES, CallTimes
+from dispatch.db import UTCDateTime
 from dispatch.fleet.models import Assignment, UnitEvent, UnitStatus
 from dispatch.handovers.models import Handover
 from dispatch.incidents.models import Incident
@@ -26,6 +27,7 @@ from dispatch.routing.models import RoutingDecision
 
 # An incident is recorded after its call rings: read calls from this long before the window.
 CALL_LEAD = timedelta(hours=1)
+OPEN_ENDED = datetime(9999, 12, 31, tzinfo=UTC)
 MILESTONES = {"en_route": UnitStatus.EN_ROUTE, "on_scene": UnitStatus.ON_SCENE,
               "left_scene": UnitStatus.TRANSPORTING, "at_hospital": UnitStatus.AT_HOSPITAL}
 
@@ -95,8 +97,9 @@ def jobs_statement(wanted: Select[Any]) -> Select[*tuple[Any, ...]]:
     e, a = UnitEvent, Assignment
     steps = [func.min(case((e.to_status == status.value, e.at))).label(name)
              for name, status in MILESTONES.items()]
+    # Both bounds in the index's range (an open job runs until further notice).
     spans = and_(e.unit_id == a.unit_id, e.type == "status", e.at >= a.confirmed_at,
-                 or_(a.ended_at.is_(None), e.at <= a.ended_at))
+                 e.at <= func.coalesce(a.ended_at, literal(OPEN_ENDED, UTCDateTime())))
     return (select(a.id, a.incident_id, a.unit_id, a.confirmed_at, *steps)
             .outerjoin(e, spans)
             .where(a.incident_id.in_(wanted.scalar_subquery()), a.confirmed_at.is_not(None))
