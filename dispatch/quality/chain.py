@@ -2,64 +2,84 @@
 
 Unit events carry no assignment: a status change belongs to the job its unit held then (a unit
 works one job at a time), that is to the assignment whose `confirmed_at .. ended_at` spans it.
+The steps of the chain come back as seconds since the epoch (one float per step, no datetime
+objects for a month of 100,000 incidents); the calls, for the answer figures, as datetimes.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import CTE, DateTime, Float, Select, and_, case, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from dispatch.calls.callbacks import SERVED
 from dispatch.calls.models import Call, Callback, CallbackStatus
-from dispatch.calls.slo import CALL_TIMES, CallTimes
-from dispatch.db import UTCDateTime
+from dispatch.calls.slo import CallTimes
+from dispatch.db import UTCDateTime, table
 from dispatch.fleet.models import Assignment, UnitEvent, UnitStatus
 from dispatch.handovers.models import Handover
 from dispatch.incidents.models import Incident
 from dispatch.places import stats as places_stats
 from dispatch.routing.models import RoutingDecision
 
-# An incident is recorded after its call rings: read calls from this long before the window.
-CALL_LEAD = timedelta(hours=1)
 OPEN_ENDED = datetime(9999, 12, 31, tzinfo=UTC)
 MILESTONES = {"en_route": UnitStatus.EN_ROUTE, "on_scene": UnitStatus.ON_SCENE,
               "left_scene": UnitStatus.TRANSPORTING, "at_hospital": UnitStatus.AT_HOSPITAL}
+INCIDENTS, CALLS, JOBS, EVENTS, HANDOVERS, CALLBACKS, DECISIONS = (table(m).c for m in (
+    Incident, Call, Assignment, UnitEvent, Handover, Callback, RoutingDecision))
+
+
+class epoch(FunctionElement[float]):
+    """Seconds since 1970 of a stored time, as a float, on either backend."""
+
+    type = Float()
+    name = "epoch"
+    inherit_cache = True
+
+
+@compiles(epoch, "postgresql")
+def _epoch_postgresql(element: epoch, compiler: Any, **kw: Any) -> str:
+    return f"date_part('epoch', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
+    # SQLite keeps UTC text; julianday reads it (day 2440587.5 is 1970-01-01T00:00Z).
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
 
 
 @dataclass(slots=True)
 class Chain:
-    """One incident and the first time each step of its chain happened (None: it did not)."""
+    """One incident and the first time (epoch seconds) each step of its chain happened."""
 
     id: uuid.UUID
-    created_at: datetime
     status: str
     severity: str
     zone_status: str | None
     sub_district_id: str | None
-    call_at: datetime | None = None
-    answered_at: datetime | None = None
-    dispatched_at: datetime | None = None
-    jobs: int = 0
-    en_route_at: datetime | None = None
-    on_scene_at: datetime | None = None
-    left_scene_at: datetime | None = None
-    at_hospital_at: datetime | None = None
-    handed_over_at: datetime | None = None
-    units: list[str] = field(default_factory=list)
+    created_at: float
+    call_at: float | None
+    answered_at: float | None
+    dispatched_at: float | None
+    en_route_at: float | None
+    on_scene_at: float | None
+    left_scene_at: float | None
+    at_hospital_at: float | None
+    handed_over_at: float | None
+    jobs: int
 
 
 @dataclass(frozen=True, slots=True)
 class HandoverTimes:
-    incident_id: uuid.UUID
     status: str
-    arrived_at: datetime | None
-    done_at: datetime | None
+    arrived_at: float | None
+    done_at: float | None
     crew_reason: str | None
 
 
@@ -74,92 +94,112 @@ class Records:
     handovers: list[HandoverTimes]
 
 
-def incidents_in(start: datetime, end: datetime, zone_id: str | None,
-                 sub_district_id: str | None) -> Select[Any]:
-    query = select(Incident.id).where(Incident.created_at >= start, Incident.created_at < end)
+def wanted_incidents(start: datetime, end: datetime, zone_id: str | None,
+                     sub_district_id: str | None) -> CTE:
+    i = INCIDENTS
+    query = select(i.id, i.created_at, i.status, i.severity, i.zone_status, i.sub_district_id).where(
+        i.created_at >= start, i.created_at < end)
     if zone_id is not None:
-        query = query.where(Incident.zone_id == zone_id)
+        query = query.where(i.zone_id == zone_id)
     if sub_district_id is not None:
-        query = query.where(Incident.sub_district_id == sub_district_id)
-    return query
+        query = query.where(i.sub_district_id == sub_district_id)
+    return query.cte("wanted")
 
 
-def first(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)
-
-
-def jobs_statement(wanted: Select[Any]) -> Select[*tuple[Any, ...]]:
-    """Per assignment: when it was confirmed and when its unit first reached each step."""
-    e, a = UnitEvent, Assignment
+def chains_statement(wanted: CTE) -> Select[Any]:
+    """One row per incident: its first call, answer, dispatch, each step of its units, handover."""
+    e, a = EVENTS, JOBS
     steps = [func.min(case((e.to_status == status.value, e.at))).label(name)
              for name, status in MILESTONES.items()]
     # Both bounds in the index's range (an open job runs until further notice).
     spans = and_(e.unit_id == a.unit_id, e.type == "status", e.at >= a.confirmed_at,
                  e.at <= func.coalesce(a.ended_at, literal(OPEN_ENDED, UTCDateTime())))
-    return (select(a.id, a.incident_id, a.unit_id, a.confirmed_at, *steps)
-            .outerjoin(e, spans)
-            .where(a.incident_id.in_(wanted.scalar_subquery()), a.confirmed_at.is_not(None))
-            .group_by(a.id, a.incident_id, a.unit_id, a.confirmed_at)
-            .order_by(a.confirmed_at))
+    jobs = (select(a.id, a.incident_id, a.confirmed_at, *steps)
+            .join(wanted, wanted.c.id == a.incident_id).outerjoin(table(UnitEvent), spans)
+            .where(a.confirmed_at.is_not(None))
+            .group_by(a.id, a.incident_id, a.confirmed_at).subquery("jobs"))
+    per_incident = (select(jobs.c.incident_id, func.count().label("jobs"),
+                           func.min(jobs.c.confirmed_at).label("dispatched"),
+                           *(func.min(jobs.c[name]).label(name) for name in MILESTONES))
+                    .group_by(jobs.c.incident_id).subquery("per_incident"))
+    c, h = CALLS, HANDOVERS
+    calls = (select(c.incident_id, func.min(c.rung_at).label("rung"),
+                    func.min(c.answered_at).label("answered"))
+             .join(wanted, wanted.c.id == c.incident_id).group_by(c.incident_id).subquery("first_call"))
+    handed = (select(h.incident_id, func.min(h.done_at).label("done"))
+              .join(wanted, wanted.c.id == h.incident_id).group_by(h.incident_id).subquery("handed"))
+    w, j = wanted.c, per_incident.c
+    return (select(w.id, w.status, w.severity, w.zone_status, w.sub_district_id, epoch(w.created_at),
+                   epoch(calls.c.rung), epoch(calls.c.answered), epoch(j.dispatched),
+                   *(epoch(j[name]) for name in MILESTONES), epoch(handed.c.done),
+                   func.coalesce(j.jobs, 0))
+            .select_from(wanted).outerjoin(calls, calls.c.incident_id == w.id)
+            .outerjoin(per_incident, j.incident_id == w.id)
+            .outerjoin(handed, handed.c.incident_id == w.id))
+
+
+def instant(column: Any, dialect: str) -> Any:
+    """A stored time as the driver gives it where that is already an aware UTC datetime
+    (asyncpg), saving a conversion per value; through the column's own type elsewhere."""
+    return type_coerce(column, DateTime(timezone=True)).label(column.name) if dialect == "postgresql" \
+        else column
 
 
 async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id: str | None = None,
                sub_district_id: str | None = None) -> Records:
-    """Read the incidents created in [start, end), their calls, jobs and handovers."""
-    wanted = incidents_in(start, end, zone_id, sub_district_id)
-    chains = {r.id: Chain(id=r.id, created_at=r.created_at, status=r.status, severity=r.severity,
-                          zone_status=r.zone_status, sub_district_id=r.sub_district_id)
-              for r in await session.execute(
-                  select(Incident.id, Incident.created_at, Incident.status, Incident.severity,
-                         Incident.zone_status, Incident.sub_district_id)
-                  .where(Incident.id.in_(wanted.scalar_subquery())))}
-    filtered = zone_id is not None or sub_district_id is not None
-    call_rows: Sequence[Any] = (await session.execute(
-        select(*CALL_TIMES).where(Call.rung_at >= start - CALL_LEAD, Call.rung_at < end))).all()
-    calls: list[CallTimes] = []
-    for c in call_rows:
-        chain = chains.get(c.incident_id) if c.incident_id is not None else None
-        if chain is not None:
-            chain.call_at = first(chain.call_at, c.rung_at)
-            chain.answered_at = first(chain.answered_at, c.answered_at)
-        if c.rung_at >= start and (chain is not None or not filtered):
-            calls.append(c)
-    for job in await session.execute(jobs_statement(wanted)):
-        chain = chains[job.incident_id]
-        chain.jobs += 1
-        chain.units.append(job.unit_id)
-        chain.dispatched_at = first(chain.dispatched_at, job.confirmed_at)
-        chain.en_route_at = first(chain.en_route_at, job.en_route)
-        chain.on_scene_at = first(chain.on_scene_at, job.on_scene)
-        chain.left_scene_at = first(chain.left_scene_at, job.left_scene)
-        chain.at_hospital_at = first(chain.at_hospital_at, job.at_hospital)
-    handovers = [HandoverTimes(r.incident_id, r.status, r.arrived_at, r.done_at, r.done_by_crew_reason)
-                 for r in await session.execute(
-                     select(Handover.incident_id, Handover.status, Handover.arrived_at, Handover.done_at,
-                            Handover.done_by_crew_reason)
-                     .where(Handover.incident_id.in_(wanted.scalar_subquery())))]
-    for h in handovers:
-        chains[h.incident_id].handed_over_at = first(chains[h.incident_id].handed_over_at, h.done_at)
-    served = {str(i) for i in (await session.scalars(
-        select(Callback.call_id).join(Call, Call.id == Callback.call_id)
-        .where(Callback.status == CallbackStatus.RESOLVED, Callback.outcome.in_(SERVED),
-               Call.rung_at >= start, Call.rung_at < end))).all()}
+    """Read the incidents recorded in [start, end), their calls, jobs and handovers, and the
+    calls that rang in [start, end)."""
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    wanted = wanted_incidents(start, end, zone_id, sub_district_id)
+    chains = {r[0]: Chain(*r) for r in await connection.execute(chains_statement(wanted))}
+    c = CALLS
+    columns = [c.id, c.status, *(instant(c[n], dialect) for n in (
+        "rung_at", "answered_at", "abandoned_at", "ended_at")), c.incident_id]
+    calls: list[CallTimes] = list((await connection.execute(  # type: ignore[arg-type]
+        select(*columns).where(c.rung_at >= start, c.rung_at < end))).all())
+    if zone_id is not None or sub_district_id is not None:
+        calls = [call for call in calls if call.incident_id in chains]
+    h = HANDOVERS
+    handovers = [HandoverTimes(*r) for r in await connection.execute(
+        select(h.status, epoch(h.arrived_at), epoch(h.done_at), h.done_by_crew_reason)
+        .join(wanted, wanted.c.id == h.incident_id))]
+    b = CALLBACKS
+    served = {str(i) for i in (await connection.scalars(
+        select(b.call_id).join(table(Call), c.id == b.call_id)
+        .where(b.status == CallbackStatus.RESOLVED, b.outcome.in_(SERVED),
+               c.rung_at >= start, c.rung_at < end))).all()}
     return Records(chains=chains, calls=calls, served=served,
-                   resolved=await resolutions(session, wanted), handovers=handovers)
+                   resolved=await resolutions(connection, wanted), handovers=handovers)
 
 
-async def resolutions(session: AsyncSession, wanted: Select[Any]) -> dict[uuid.UUID, str]:
+async def resolutions(connection: Any, wanted: CTE) -> dict[uuid.UUID, str]:
     """How each incident whose latest routing decision sends no ambulance is resolved."""
-    latest: dict[uuid.UUID, str | None] = {}
-    for incident_id, outcome, mode in await session.execute(
-        select(RoutingDecision.incident_id, RoutingDecision.outcome, RoutingDecision.transport_mode)
-        .where(RoutingDecision.incident_id.in_(wanted.scalar_subquery()))
-        .order_by(RoutingDecision.decided_at, RoutingDecision.id)
+    d = DECISIONS
+    rank = func.row_number().over(partition_by=d.incident_id,
+                                  order_by=(d.decided_at.desc(), d.id.desc())).label("rank")
+    ranked = (select(d.incident_id, d.outcome, d.transport_mode, rank)
+              .join(wanted, wanted.c.id == d.incident_id).subquery("ranked"))
+    no_ambulance = (ranked.c.outcome != "transport") | ranked.c.transport_mode.in_(
+        sorted(places_stats.NO_AMBULANCE_MODES))
+    out: dict[uuid.UUID, str] = {}
+    for incident_id, outcome, mode in await connection.execute(
+        select(ranked.c.incident_id, ranked.c.outcome, ranked.c.transport_mode)
+        .where(ranked.c.rank == 1, no_ambulance)
     ):
-        if incident_id is not None:  # oldest first: the last one stays
-            latest[incident_id] = places_stats.resolution(outcome, mode)
-    return {k: v for k, v in latest.items() if v is not None}
+        resolved = places_stats.resolution(outcome, mode)
+        if resolved is not None:
+            out[incident_id] = resolved
+    return out
+
+
+async def units_of(*, session: AsyncSession, start: datetime, end: datetime) -> dict[uuid.UUID, list[str]]:
+    """The units sent to each incident recorded in [start, end), in the order they were sent."""
+    wanted = wanted_incidents(start, end, None, None)
+    out: dict[uuid.UUID, list[str]] = {}
+    for incident_id, unit_id in await session.execute(
+        select(JOBS.incident_id, JOBS.unit_id).join(wanted, wanted.c.id == JOBS.incident_id)
+        .where(JOBS.confirmed_at.is_not(None)).order_by(JOBS.confirmed_at)
+    ):
+        out.setdefault(incident_id, []).append(unit_id)
+    return out

@@ -7,6 +7,7 @@ import asyncio
 import csv
 import html
 import io
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +51,7 @@ class MonthReport:
     handling_s: float
     calls_per_hour: list[float]
     advised: list[int]
+    units: dict[uuid.UUID, list[str]]
 
 
 async def build(*, session: AsyncSession, rt: Runtime, month: str) -> MonthReport:
@@ -70,7 +72,8 @@ async def build(*, session: AsyncSession, rt: Runtime, month: str) -> MonthRepor
     advised = [slo.agents_needed(rate / 3600, handling, rt.settings.answer_target_seconds)
                for rate in calls_per_hour]
     return MonthReport(month=month, timezone=tz, figures=figures, records=records,
-                       handling_s=round(handling, 1), calls_per_hour=calls_per_hour, advised=advised)
+                       handling_s=round(handling, 1), calls_per_hour=calls_per_hour, advised=advised,
+                       units=await chains.units_of(session=session, start=start, end=end))
 
 
 def shown(value: float | None, unit: str) -> str:
@@ -97,8 +100,8 @@ def timeline_csv(report: MonthReport) -> str:
     """Every incident of the month and the first time each step of its chain happened."""
     local = zone_info(report.timezone)
 
-    def when(at: datetime | None) -> str:
-        return at.astimezone(local).isoformat(timespec="seconds") if at else ""
+    def when(at: float | None) -> str:
+        return datetime.fromtimestamp(round(at, 3), local).isoformat(timespec="seconds") if at else ""
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -108,14 +111,13 @@ def timeline_csv(report: MonthReport) -> str:
                          c.sub_district_id or "", when(c.call_at), when(c.answered_at),
                          when(c.dispatched_at), when(c.en_route_at), when(c.on_scene_at),
                          when(c.left_scene_at), when(c.at_hospital_at), when(c.handed_over_at),
-                         c.jobs, " ".join(c.units)])
+                         c.jobs, " ".join(report.units.get(c.id, []))])
     return out.getvalue()
 
 
 def distributions(report: MonthReport) -> tuple[list[float], list[float]]:
     answers = [(c.answered_at - c.rung_at).total_seconds() for c in report.records.calls if c.answered_at]
-    turnouts = [(c.en_route_at - c.dispatched_at).total_seconds()
-                for c in report.records.chains.values() if c.en_route_at and c.dispatched_at]
+    turnouts = service.gaps(report.records.chains.values(), "dispatched_at", "en_route_at")
     return answers, turnouts
 
 
@@ -135,9 +137,8 @@ def figures_of(report: MonthReport) -> list[plots.Plot]:
 def group_response(report: MonthReport) -> dict[str, tuple[float | None, float | None]]:
     groups: dict[str, list[float]] = {}
     for c in report.records.chains.values():
-        if c.call_at and c.on_scene_at:
-            seconds = (c.on_scene_at - c.call_at).total_seconds()
-            groups.setdefault(c.sub_district_id or "—", []).append(seconds)
+        if c.call_at is not None and c.on_scene_at is not None:
+            groups.setdefault(c.sub_district_id or "—", []).append(c.on_scene_at - c.call_at)
     return {k: (slo.quantile(v, 0.5), slo.quantile(v, 0.9)) for k, v in sorted(groups.items())}
 
 

@@ -78,28 +78,30 @@ def ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def gaps(items: Iterable[chains.Chain], since: Callable[[chains.Chain], datetime | None],
-         until: Callable[[chains.Chain], datetime | None]) -> list[float]:
+def gaps(items: Iterable[chains.Chain], since: str, until: str) -> list[float]:
+    """Seconds from one step to a later one, for the incidents that reached both (to the ms: the
+    steps are epoch seconds, and SQLite's are computed in floating point)."""
     out = []
     for c in items:
-        a, b = since(c), until(c)
+        a, b = getattr(c, since), getattr(c, until)
         if a is not None and b is not None:
-            out.append((b - a).total_seconds())
+            out.append(round(b - a, 3))
     return out
 
 
 def grouped(items: Iterable[chains.Chain], key: Callable[[chains.Chain], str]) -> dict[str, Durations]:
-    groups: dict[str, list[float]] = defaultdict(list)
+    """Response times (call to on scene) by a property of the incident."""
+    groups: dict[str, list[chains.Chain]] = defaultdict(list)
     for c in items:
-        if c.call_at is not None and c.on_scene_at is not None:
-            groups[key(c)].append((c.on_scene_at - c.call_at).total_seconds())
-    return {k: durations(v) for k, v in sorted(groups.items())}
+        groups[key(c)].append(c)
+    out = {k: durations(gaps(v, "call_at", "on_scene_at")) for k, v in sorted(groups.items())}
+    return {k: d for k, d in out.items() if d.count}
 
 
 def turnout_of(items: Iterable[chains.Chain]) -> tuple[list[float], int]:
     """The turnout of each dispatched incident a unit left for, and how many were stood down."""
     dispatched = [c for c in items if c.dispatched_at is not None]
-    turnouts = gaps(dispatched, lambda c: c.dispatched_at, lambda c: c.en_route_at)
+    turnouts = gaps(dispatched, "dispatched_at", "en_route_at")
     return turnouts, len(dispatched) - len(turnouts)
 
 
@@ -110,7 +112,7 @@ def areas(items: list[chains.Chain]) -> list[AreaFigures]:
     out = []
     for area, chained in sorted(groups.items(), key=lambda kv: kv[0] or ""):
         turnouts, _ = turnout_of(chained)
-        response = gaps(chained, lambda c: c.call_at, lambda c: c.on_scene_at)
+        response = gaps(chained, "call_at", "on_scene_at")
         out.append(AreaFigures(
             sub_district_id=area, incidents=len(chained),
             turnout_share_within_target=ratio(sum(1 for s in turnouts if s <= TURNOUT_TARGET_S),
@@ -130,8 +132,8 @@ def handover_figures(records: chains.Records, *, end: datetime, target_minutes: 
         if h.status == HandoverStatus.CANCELLED or h.crew_reason in REFUSED_REASONS:
             refusals += 1
         elif h.status == HandoverStatus.HANDED_OVER and h.done_at is not None:
-            minutes.append((h.done_at - h.arrived_at).total_seconds() / 60)
-        elif (end - h.arrived_at).total_seconds() / 60 > target_minutes:
+            minutes.append(round(h.done_at - h.arrived_at, 3) / 60)
+        elif (end.timestamp() - h.arrived_at) / 60 > target_minutes:
             late_waiting += 1
     within = sum(1 for m in minutes if m <= target_minutes)
     decided = len(minutes) + late_waiting
@@ -158,21 +160,21 @@ def figures(records: chains.Records, *, name: str, start: datetime, end: datetim
                          and records.resolved[c.incident_id] in COMMUNITY_OUTCOMES)
     resolved = sum(by_outcome.values())
     handover = handover_figures(records, end=end, target_minutes=handover_target_minutes)
-    response = durations(gaps(items, lambda c: c.call_at, lambda c: c.on_scene_at))
+    response = durations(gaps(items, "call_at", "on_scene_at"))
     out = QualityOut(
         window=name, start=start, end=end, zone_id=zone_id, sub_district_id=sub_district_id,
         incidents=len(items), dispatched=len(dispatched),
         cancelled=sum(1 for c in items if c.status == IncidentStatus.CANCELLED),
         answer=answer,
-        answer_to_dispatch=durations(gaps(items, lambda c: c.answered_at, lambda c: c.dispatched_at)),
+        answer_to_dispatch=durations(gaps(items, "answered_at", "dispatched_at")),
         turnout=Turnout(**durations(turnouts).model_dump(), within_target=turned_out,
                         share_within_target=ratio(turned_out, len(turnouts)),
                         stood_down=stood_down),
         response=response,
         response_by_zone_status=grouped(items, lambda c: c.zone_status or ZoneStatus.NORMAL.value),
         response_by_severity=grouped(items, lambda c: c.severity),
-        on_scene=durations(gaps(items, lambda c: c.on_scene_at, lambda c: c.left_scene_at)),
-        transport=durations(gaps(items, lambda c: c.left_scene_at, lambda c: c.at_hospital_at)),
+        on_scene=durations(gaps(items, "on_scene_at", "left_scene_at")),
+        transport=durations(gaps(items, "left_scene_at", "at_hospital_at")),
         handover=handover,
         community_care=CommunityCare(calls_with_incident=len(with_incident), resolved=resolved,
                                      share=ratio(resolved, len(with_incident)),
