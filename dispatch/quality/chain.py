@@ -111,17 +111,15 @@ def chains_statement(wanted: CTE) -> Select[Any]:
     e, a = EVENTS, JOBS
     steps = [func.min(case((e.to_status == status.value, e.at))).label(name)
              for name, status in MILESTONES.items()]
-    # Both bounds in the index's range (an open job runs until further notice).
+    # Both bounds in the index's range (an open job runs until further notice); only the steps.
     spans = and_(e.unit_id == a.unit_id, e.type == "status", e.at >= a.confirmed_at,
-                 e.at <= func.coalesce(a.ended_at, literal(OPEN_ENDED, UTCDateTime())))
-    jobs = (select(a.id, a.incident_id, a.confirmed_at, *steps)
-            .join(wanted, wanted.c.id == a.incident_id).outerjoin(table(UnitEvent), spans)
-            .where(a.confirmed_at.is_not(None))
-            .group_by(a.id, a.incident_id, a.confirmed_at).subquery("jobs"))
-    per_incident = (select(jobs.c.incident_id, func.count().label("jobs"),
-                           func.min(jobs.c.confirmed_at).label("dispatched"),
-                           *(func.min(jobs.c[name]).label(name) for name in MILESTONES))
-                    .group_by(jobs.c.incident_id).subquery("per_incident"))
+                 e.at <= func.coalesce(a.ended_at, literal(OPEN_ENDED, UTCDateTime())),
+                 e.to_status.in_([s.value for s in MILESTONES.values()]))
+    per_incident = (select(a.incident_id, func.count(a.id.distinct()).label("jobs"),
+                           func.min(a.confirmed_at).label("dispatched"), *steps)
+                    .join(wanted, wanted.c.id == a.incident_id).outerjoin(table(UnitEvent), spans)
+                    .where(a.confirmed_at.is_not(None))
+                    .group_by(a.incident_id).subquery("per_incident"))
     c, h = CALLS, HANDOVERS
     calls = (select(c.incident_id, func.min(c.rung_at).label("rung"),
                     func.min(c.answered_at).label("answered"))
