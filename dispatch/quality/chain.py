@@ -9,10 +9,13 @@ objects for a month of 100,000 incidents); the calls, for the answer figures, as
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import CTE, DateTime, Float, Select, and_, case, func, literal, select, text, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -54,44 +57,65 @@ def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
     return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
 
 
+Times = NDArray[np.float64]
+STEPS = ("created_at", "call_at", "answered_at", "dispatched_at", "en_route_at", "on_scene_at",
+         "left_scene_at", "at_hospital_at", "handed_over_at")
+
+
+def times(values: Sequence[float | None]) -> Times:
+    """Epoch seconds as an array, NaN where a step did not happen."""
+    return np.array(values, dtype=np.float64)
+
+
 @dataclass(slots=True)
-class Chain:
-    """One incident and the first time (epoch seconds) each step of its chain happened."""
+class Chains:
+    """The window's incidents column by column: each step of the chain an array of the first time
+    (epoch seconds) it happened, NaN when it did not."""
 
-    id: uuid.UUID
-    status: str
-    severity: str
-    zone_status: str | None
-    sub_district_id: str | None
-    created_at: float
-    call_at: float | None
-    answered_at: float | None
-    dispatched_at: float | None
-    en_route_at: float | None
-    on_scene_at: float | None
-    left_scene_at: float | None
-    at_hospital_at: float | None
-    handed_over_at: float | None
-    jobs: int
+    ids: list[uuid.UUID]
+    status: list[str]
+    severity: list[str]
+    zone_status: list[str | None]
+    sub_district_id: list[str | None]
+    jobs: list[int]
+    at: dict[str, Times]
+
+    @classmethod
+    def of(cls, rows: Sequence[Sequence[Any]]) -> Chains:
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * (6 + len(STEPS))
+        return cls(ids=list(columns[0]), status=list(columns[1]), severity=list(columns[2]),
+                   zone_status=list(columns[3]), sub_district_id=list(columns[4]), jobs=list(columns[-1]),
+                   at={step: times(columns[5 + n]) for n, step in enumerate(STEPS)})
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
-@dataclass(frozen=True, slots=True)
-class HandoverTimes:
-    status: str
-    arrived_at: float | None
-    done_at: float | None
-    crew_reason: str | None
+@dataclass(slots=True)
+class Handovers:
+    """Handovers of the window's incidents, column by column."""
+
+    status: list[str]
+    crew_reason: list[str | None]
+    arrived_at: Times
+    done_at: Times
+
+    @classmethod
+    def of(cls, rows: Sequence[Sequence[Any]]) -> Handovers:
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+        return cls(status=list(columns[0]), crew_reason=list(columns[3]), arrived_at=times(columns[1]),
+                   done_at=times(columns[2]))
 
 
 @dataclass(slots=True)
 class Records:
     """What the indicators of one window are computed from."""
 
-    chains: dict[uuid.UUID, Chain]
+    chains: Chains
     calls: list[CallTimes]
     served: set[str]
     resolved: dict[uuid.UUID, str]
-    handovers: list[HandoverTimes]
+    handovers: Handovers
 
 
 def wanted_incidents(start: datetime, end: datetime, zone_id: str | None,
@@ -155,18 +179,19 @@ async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id
         await connection.execute(text("SET LOCAL jit = off"))
         await connection.execute(text("SET LOCAL work_mem = '64MB'"))
     wanted = wanted_incidents(start, end, zone_id, sub_district_id)
-    chains = {r[0]: Chain(*r) for r in (await connection.execute(chains_statement(wanted))).all()}
+    chains = Chains.of((await connection.execute(chains_statement(wanted))).all())
     c = CALLS
     columns = [c.id, c.status, *(instant(c[n], dialect) for n in (
         "rung_at", "answered_at", "abandoned_at", "ended_at")), c.incident_id]
     calls: list[CallTimes] = list((await connection.execute(  # type: ignore[arg-type]
         select(*columns).where(c.rung_at >= start, c.rung_at < end))).all())
     if zone_id is not None or sub_district_id is not None:
-        calls = [call for call in calls if call.incident_id in chains]
+        ours = set(chains.ids)
+        calls = [call for call in calls if call.incident_id in ours]
     h = HANDOVERS
-    handovers = [HandoverTimes(*r) for r in await connection.execute(
+    handovers = Handovers.of((await connection.execute(
         select(h.status, epoch(h.arrived_at), epoch(h.done_at), h.done_by_crew_reason)
-        .join(wanted, wanted.c.id == h.incident_id))]
+        .join(wanted, wanted.c.id == h.incident_id))).all())
     b = CALLBACKS
     served = {str(i) for i in (await connection.scalars(
         select(b.call_id).join(table(Call), c.id == b.call_id)

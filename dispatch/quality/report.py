@@ -7,6 +7,7 @@ import asyncio
 import csv
 import html
 import io
+import math
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -99,26 +100,28 @@ def verdict(item: Indicator) -> str:
 def timeline_csv(report: MonthReport) -> str:
     """Every incident of the month and the first time each step of its chain happened."""
     local = zone_info(report.timezone)
+    chain = report.records.chains
 
-    def when(at: float | None) -> str:
-        return datetime.fromtimestamp(round(at, 3), local).isoformat(timespec="seconds") if at else ""
+    def when(at: float) -> str:
+        return "" if math.isnan(at) else datetime.fromtimestamp(round(at, 3), local).isoformat(
+            timespec="seconds")
 
+    steps = [chain.at[step].tolist() for step in chains.STEPS]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(TIMELINE)
-    for c in sorted(report.records.chains.values(), key=lambda c: c.created_at):
-        writer.writerow([c.id, when(c.created_at), c.status, c.severity, c.zone_status or "",
-                         c.sub_district_id or "", when(c.call_at), when(c.answered_at),
-                         when(c.dispatched_at), when(c.en_route_at), when(c.on_scene_at),
-                         when(c.left_scene_at), when(c.at_hospital_at), when(c.handed_over_at),
-                         c.jobs, " ".join(report.units.get(c.id, []))])
+    for n in sorted(range(len(chain)), key=lambda n: steps[0][n]):
+        created, *chained = (when(at[n]) for at in steps)
+        writer.writerow([chain.ids[n], created, chain.status[n], chain.severity[n],
+                         chain.zone_status[n] or "", chain.sub_district_id[n] or "", *chained,
+                         chain.jobs[n], " ".join(report.units.get(chain.ids[n], []))])
     return out.getvalue()
 
 
 def distributions(report: MonthReport) -> tuple[list[float], list[float]]:
     answers = [(c.answered_at - c.rung_at).total_seconds() for c in report.records.calls if c.answered_at]
-    turnouts = service.gaps(report.records.chains.values(), "dispatched_at", "en_route_at")
-    return answers, turnouts
+    turnouts = service.present(service.gap(report.records.chains, "dispatched_at", "en_route_at"))
+    return answers, turnouts.tolist()
 
 
 def figures_of(report: MonthReport) -> list[plots.Plot]:
@@ -135,11 +138,9 @@ def figures_of(report: MonthReport) -> list[plots.Plot]:
 
 
 def group_response(report: MonthReport) -> dict[str, tuple[float | None, float | None]]:
-    groups: dict[str, list[float]] = {}
-    for c in report.records.chains.values():
-        if c.call_at is not None and c.on_scene_at is not None:
-            groups.setdefault(c.sub_district_id or "—", []).append(c.on_scene_at - c.call_at)
-    return {k: (slo.quantile(v, 0.5), slo.quantile(v, 0.9)) for k, v in sorted(groups.items())}
+    """Response time p50 and p90 per sub-district."""
+    return {a.sub_district_id or "—": (a.response_p50_s, a.response_p90_s)
+            for a in report.figures.by_sub_district}
 
 
 STYLE = """body{font-family:"Noto Sans CJK SC","Noto Sans",sans-serif;color:#102a43;margin:24px auto;

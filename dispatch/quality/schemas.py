@@ -46,6 +46,7 @@ class AreaFigures(BaseModel):
     sub_district_id: str | None
     incidents: int
     turnout_share_within_target: float | None
+    response_p50_s: float | None
     response_p90_s: float | None
 
 

@@ -7,11 +7,11 @@ when they were recorded; every interval is taken from the first time a step happ
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import Counter
 from datetime import datetime
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.calls import slo
@@ -20,6 +20,7 @@ from dispatch.handovers.models import HandoverStatus
 from dispatch.incidents.models import IncidentStatus
 from dispatch.places.hours import zone_info
 from dispatch.quality import chain as chains
+from dispatch.quality.chain import Times
 from dispatch.quality.schemas import (
     AreaFigures,
     CommunityCare,
@@ -69,8 +70,8 @@ def span_of(*, window: str | None, month: str | None, now: datetime,
     return name, now - ROLLING[name], now
 
 
-def durations(values: list[float]) -> Durations:
-    ordered = sorted(values)  # quantile sorts again: a sorted list costs it one pass
+def durations(values: Times) -> Durations:
+    ordered = np.sort(values).tolist()  # quantile sorts again: a sorted list costs it one pass
     return Durations(count=len(ordered), p50_s=slo.quantile(ordered, 0.50),
                      p90_s=slo.quantile(ordered, 0.90), p95_s=slo.quantile(ordered, 0.95))
 
@@ -79,113 +80,74 @@ def ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def gap(a: float | None, b: float | None) -> float | None:
-    """Seconds from one step to a later one (to the ms: the steps are epoch seconds, and
-    SQLite's are computed in floating point); None unless both happened."""
-    return None if a is None or b is None else round(b - a, 3)
+def gap(chain: chains.Chains, since: str, until: str) -> Times:
+    """Seconds from one step to a later one for each incident, NaN unless both happened (to the
+    ms: the steps are epoch seconds, and SQLite's are computed in floating point)."""
+    return np.round(chain.at[until] - chain.at[since], 3)
 
 
-def gaps(items: Iterable[chains.Chain], since: str, until: str) -> list[float]:
-    """The gaps from one step to another over the incidents that reached both."""
+def present(values: Times, where: NDArray[np.bool_] | None = None) -> Times:
+    keep = ~np.isnan(values)
+    return values[keep if where is None else keep & where]
+
+
+def within(values: Times, limit: float) -> int:
+    return int(np.count_nonzero(values <= limit))
+
+
+def grouped(values: Times, keys: list[str]) -> dict[str, Durations]:
+    """Durations by a property of the incident (groups with no value left out)."""
+    labels = np.array(keys, dtype=object)
+    out = {key: durations(present(values, labels == key)) for key in sorted(set(keys))}
+    return {k: d for k, d in out.items() if d.count}
+
+
+def areas(chain: chains.Chains, turnout: Times, response: Times) -> list[AreaFigures]:
+    names = [a or "" for a in chain.sub_district_id]
+    labels = np.array(names, dtype=object)
     out = []
-    for c in items:
-        seconds = gap(getattr(c, since), getattr(c, until))
-        if seconds is not None:
-            out.append(seconds)
+    for area in sorted(set(names)):
+        mine = labels == area
+        turnouts = present(turnout, mine)
+        responses = np.sort(present(response, mine)).tolist()
+        out.append(AreaFigures(
+            sub_district_id=area or None, incidents=int(np.count_nonzero(mine)),
+            turnout_share_within_target=ratio(within(turnouts, TURNOUT_TARGET_S), len(turnouts)),
+            response_p50_s=slo.quantile(responses, 0.50), response_p90_s=slo.quantile(responses, 0.90)))
     return out
 
 
-@dataclass(slots=True)
-class Intervals:
-    """Each interval of the chain over the window's incidents, collected in one pass."""
-
-    answer_to_dispatch: list[float] = field(default_factory=list)
-    turnout: list[float] = field(default_factory=list)
-    stood_down: int = 0
-    dispatched: int = 0
-    response: list[float] = field(default_factory=list)
-    on_scene: list[float] = field(default_factory=list)
-    transport: list[float] = field(default_factory=list)
-    by_zone_status: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    by_severity: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    area_incidents: Counter[str | None] = field(default_factory=Counter)
-    area_turnout: dict[str | None, list[float]] = field(default_factory=lambda: defaultdict(list))
-    area_response: dict[str | None, list[float]] = field(default_factory=lambda: defaultdict(list))
-
-    def add(self, c: chains.Chain) -> None:
-        self.area_incidents[c.sub_district_id] += 1
-        if c.dispatched_at is not None:
-            self.dispatched += 1
-            waited = gap(c.answered_at, c.dispatched_at)
-            if waited is not None:
-                self.answer_to_dispatch.append(waited)
-            turnout = gap(c.dispatched_at, c.en_route_at)
-            if turnout is None:
-                self.stood_down += 1
-            else:
-                self.turnout.append(turnout)
-                self.area_turnout[c.sub_district_id].append(turnout)
-        response = gap(c.call_at, c.on_scene_at)
-        if response is not None:
-            self.response.append(response)
-            self.by_zone_status[c.zone_status or ZoneStatus.NORMAL.value].append(response)
-            self.by_severity[c.severity].append(response)
-            self.area_response[c.sub_district_id].append(response)
-        on_scene = gap(c.on_scene_at, c.left_scene_at)
-        if on_scene is not None:
-            self.on_scene.append(on_scene)
-        transport = gap(c.left_scene_at, c.at_hospital_at)
-        if transport is not None:
-            self.transport.append(transport)
-
-    def areas(self) -> list[AreaFigures]:
-        out = []
-        for area in sorted(self.area_incidents, key=lambda a: a or ""):
-            turnouts = self.area_turnout.get(area, [])
-            out.append(AreaFigures(
-                sub_district_id=area, incidents=self.area_incidents[area],
-                turnout_share_within_target=ratio(sum(1 for t in turnouts if t <= TURNOUT_TARGET_S),
-                                                  len(turnouts)),
-                response_p90_s=slo.quantile(self.area_response.get(area, []), 0.90)))
-        return out
-
-
-def grouped(groups: dict[str, list[float]]) -> dict[str, Durations]:
-    return {k: durations(v) for k, v in sorted(groups.items())}
-
-
 def handover_figures(records: chains.Records, *, end: datetime, target_minutes: float) -> Handovers:
-    arrived = [h for h in records.handovers if h.arrived_at is not None]
-    minutes: list[float] = []
-    late_waiting = 0
-    refusals = 0
-    for h in arrived:
-        if h.arrived_at is None:
-            continue
-        if h.status == HandoverStatus.CANCELLED or h.crew_reason in REFUSED_REASONS:
-            refusals += 1
-        elif h.status == HandoverStatus.HANDED_OVER and h.done_at is not None:
-            minutes.append(round(h.done_at - h.arrived_at, 3) / 60)
-        elif (end.timestamp() - h.arrived_at) / 60 > target_minutes:
-            late_waiting += 1
-    within = sum(1 for m in minutes if m <= target_minutes)
-    decided = len(minutes) + late_waiting
-    return Handovers(arrived=len(arrived), decided=decided, within_target=within,
-                     share_within_target=ratio(within, decided), refusals=refusals,
-                     minutes=Durations(count=len(minutes), p50_s=slo.quantile(minutes, 0.5),
-                                       p90_s=slo.quantile(minutes, 0.9),
-                                       p95_s=slo.quantile(minutes, 0.95)))
+    h = records.handovers
+    arrived = ~np.isnan(h.arrived_at)
+    refused = arrived & np.array([status == HandoverStatus.CANCELLED or reason in REFUSED_REASONS
+                                  for status, reason in zip(h.status, h.crew_reason, strict=True)],
+                                 dtype=bool)
+    handed = arrived & ~refused & ~np.isnan(h.done_at) & np.array(
+        [status == HandoverStatus.HANDED_OVER for status in h.status], dtype=bool)
+    minutes = np.round(h.done_at[handed] - h.arrived_at[handed], 3) / 60
+    waiting = arrived & ~refused & ~handed
+    late = int(np.count_nonzero((end.timestamp() - h.arrived_at[waiting]) / 60 > target_minutes))
+    done_within = within(minutes, target_minutes)
+    decided = len(minutes) + late
+    spread = minutes.tolist()
+    return Handovers(arrived=int(np.count_nonzero(arrived)), decided=decided, within_target=done_within,
+                     share_within_target=ratio(done_within, decided),
+                     refusals=int(np.count_nonzero(refused)),
+                     minutes=Durations(count=len(spread), p50_s=slo.quantile(spread, 0.5),
+                                       p90_s=slo.quantile(spread, 0.9), p95_s=slo.quantile(spread, 0.95)))
 
 
 def figures(records: chains.Records, *, name: str, start: datetime, end: datetime,
             answer_target_s: float, handover_target_minutes: float, zone_id: str | None = None,
             sub_district_id: str | None = None) -> QualityOut:
     """Every indicator of one window from its records (pure: no input or output)."""
-    items = records.chains.values()
-    chain = Intervals()
-    for c in items:
-        chain.add(c)
-    turned_out = sum(1 for t in chain.turnout if t <= TURNOUT_TARGET_S)
+    chain = records.chains
+    dispatched = ~np.isnan(chain.at["dispatched_at"])
+    turnout = gap(chain, "dispatched_at", "en_route_at")
+    turnouts = present(turnout)
+    turned_out = within(turnouts, TURNOUT_TARGET_S)
+    response = gap(chain, "call_at", "on_scene_at")
     answer = slo.window_figures(name, records.calls, records.served, end, answer_target_s,
                                 records.resolved)
     with_incident = [c for c in records.calls if c.incident_id is not None]
@@ -196,23 +158,23 @@ def figures(records: chains.Records, *, name: str, start: datetime, end: datetim
     handover = handover_figures(records, end=end, target_minutes=handover_target_minutes)
     out = QualityOut(
         window=name, start=start, end=end, zone_id=zone_id, sub_district_id=sub_district_id,
-        incidents=len(items), dispatched=chain.dispatched,
-        cancelled=sum(1 for c in items if c.status == IncidentStatus.CANCELLED),
+        incidents=len(chain), dispatched=int(np.count_nonzero(dispatched)),
+        cancelled=chain.status.count(IncidentStatus.CANCELLED),
         answer=answer,
-        answer_to_dispatch=durations(chain.answer_to_dispatch),
-        turnout=Turnout(**durations(chain.turnout).model_dump(), within_target=turned_out,
-                        share_within_target=ratio(turned_out, len(chain.turnout)),
-                        stood_down=chain.stood_down),
-        response=durations(chain.response),
-        response_by_zone_status=grouped(chain.by_zone_status),
-        response_by_severity=grouped(chain.by_severity),
-        on_scene=durations(chain.on_scene),
-        transport=durations(chain.transport),
+        answer_to_dispatch=durations(present(gap(chain, "answered_at", "dispatched_at"))),
+        turnout=Turnout(**durations(turnouts).model_dump(), within_target=turned_out,
+                        share_within_target=ratio(turned_out, len(turnouts)),
+                        stood_down=int(np.count_nonzero(dispatched)) - len(turnouts)),
+        response=durations(present(response)),
+        response_by_zone_status=grouped(response, [z or ZoneStatus.NORMAL.value for z in chain.zone_status]),
+        response_by_severity=grouped(response, chain.severity),
+        on_scene=durations(present(gap(chain, "on_scene_at", "left_scene_at"))),
+        transport=durations(present(gap(chain, "left_scene_at", "at_hospital_at"))),
         handover=handover,
         community_care=CommunityCare(calls_with_incident=len(with_incident), resolved=resolved,
                                      share=ratio(resolved, len(with_incident)),
                                      by_outcome=dict(sorted(by_outcome.items()))),
-        by_sub_district=chain.areas(), indicators=[],
+        by_sub_district=areas(chain, turnout, response), indicators=[],
     )
     out.indicators = indicators(out, answer_target_s=answer_target_s)
     return out
