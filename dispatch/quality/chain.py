@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import CTE, DateTime, Float, Select, and_, case, func, literal, select, text, type_coerce
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -160,6 +160,21 @@ def chains_statement(wanted: CTE) -> Select[Any]:
             .outerjoin(handed, handed.c.incident_id == w.id))
 
 
+async def rows_of(connection: AsyncConnection, statement: Select[Any]) -> Sequence[Sequence[Any]]:
+    """All rows of a statement; on PostgreSQL straight from asyncpg's records, skipping the
+    conversion of each value into SQLAlchemy's rows (about 0.5 s for 100,000 incidents). The
+    statements passed here select plain columns: text, numbers and ids."""
+    if connection.dialect.name != "postgresql":
+        converted: Sequence[Sequence[Any]] = (await connection.execute(statement)).all()
+        return converted
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    rows: Sequence[Sequence[Any]] = await driver.fetch(
+        str(compiled), *(compiled.params[name] for name in compiled.positiontup or ()))
+    return rows
+
+
 def instant(column: Any, dialect: str) -> Any:
     """A stored time as the driver gives it where that is already an aware UTC datetime
     (asyncpg), saving a conversion per value; through the column's own type elsewhere."""
@@ -179,7 +194,7 @@ async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id
         await connection.execute(text("SET LOCAL jit = off"))
         await connection.execute(text("SET LOCAL work_mem = '64MB'"))
     wanted = wanted_incidents(start, end, zone_id, sub_district_id)
-    chains = Chains.of((await connection.execute(chains_statement(wanted))).all())
+    chains = Chains.of(await rows_of(connection, chains_statement(wanted)))
     c = CALLS
     columns = [c.id, c.status, *(instant(c[n], dialect) for n in (
         "rung_at", "answered_at", "abandoned_at", "ended_at")), c.incident_id]
@@ -189,9 +204,9 @@ async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id
         ours = set(chains.ids)
         calls = [call for call in calls if call.incident_id in ours]
     h = HANDOVERS
-    handovers = Handovers.of((await connection.execute(
+    handovers = Handovers.of(await rows_of(connection, (
         select(h.status, epoch(h.arrived_at), epoch(h.done_at), h.done_by_crew_reason)
-        .join(wanted, wanted.c.id == h.incident_id))).all())
+        .join(wanted, wanted.c.id == h.incident_id))))
     b = CALLBACKS
     served = {str(i) for i in (await connection.scalars(
         select(b.call_id).join(table(Call), c.id == b.call_id)
