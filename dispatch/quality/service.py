@@ -7,7 +7,6 @@ when they were recorded; every interval is taken from the first time a step happ
 from __future__ import annotations
 
 import re
-from collections import Counter
 from datetime import datetime
 
 import numpy as np
@@ -150,10 +149,8 @@ def figures(records: chains.Records, *, name: str, start: datetime, end: datetim
     response = gap(chain, "call_at", "on_scene_at")
     answer = slo.window_figures(name, records.calls, records.served, end, answer_target_s,
                                 records.resolved)
-    with_incident = [c for c in records.calls if c.incident_id is not None]
-    by_outcome = Counter(records.resolved[c.incident_id] for c in with_incident
-                         if c.incident_id in records.resolved
-                         and records.resolved[c.incident_id] in COMMUNITY_OUTCOMES)
+    with_incident = sum(1 for c in records.calls if c.incident_id is not None)
+    by_outcome = {k: n for k, n in answer.without_ambulance_by_outcome.items() if k in COMMUNITY_OUTCOMES}
     resolved = sum(by_outcome.values())
     handover = handover_figures(records, end=end, target_minutes=handover_target_minutes)
     out = QualityOut(
@@ -171,8 +168,8 @@ def figures(records: chains.Records, *, name: str, start: datetime, end: datetim
         on_scene=durations(present(gap(chain, "on_scene_at", "left_scene_at"))),
         transport=durations(present(gap(chain, "left_scene_at", "at_hospital_at"))),
         handover=handover,
-        community_care=CommunityCare(calls_with_incident=len(with_incident), resolved=resolved,
-                                     share=ratio(resolved, len(with_incident)),
+        community_care=CommunityCare(calls_with_incident=with_incident, resolved=resolved,
+                                     share=ratio(resolved, with_incident),
                                      by_outcome=dict(sorted(by_outcome.items()))),
         by_sub_district=areas(chain, turnout, response), indicators=[],
     )
