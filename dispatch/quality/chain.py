@@ -92,7 +92,7 @@ class Chains:
 
 
 @dataclass(slots=True)
-class Handovers:
+class HandoverColumns:
     """Handovers of the window's incidents, column by column."""
 
     status: list[str]
@@ -101,7 +101,7 @@ class Handovers:
     done_at: Times
 
     @classmethod
-    def of(cls, rows: Sequence[Sequence[Any]]) -> Handovers:
+    def of(cls, rows: Sequence[Sequence[Any]]) -> HandoverColumns:
         columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
         return cls(status=list(columns[0]), crew_reason=list(columns[3]), arrived_at=times(columns[1]),
                    done_at=times(columns[2]))
@@ -115,7 +115,7 @@ class Records:
     calls: list[CallTimes]
     served: set[str]
     resolved: dict[uuid.UUID, str]
-    handovers: Handovers
+    handovers: HandoverColumns
 
 
 def wanted_incidents(start: datetime, end: datetime, zone_id: str | None,
@@ -204,7 +204,7 @@ async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id
         ours = set(chains.ids)
         calls = [call for call in calls if call.incident_id in ours]
     h = HANDOVERS
-    handovers = Handovers.of(await rows_of(connection, (
+    handovers = HandoverColumns.of(await rows_of(connection, (
         select(h.status, epoch(h.arrived_at), epoch(h.done_at), h.done_by_crew_reason)
         .join(wanted, wanted.c.id == h.incident_id))))
     b = CALLBACKS
