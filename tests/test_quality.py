@@ -16,7 +16,7 @@ from dispatch.config import Settings
 from dispatch.main import create_app
 from dispatch.quality import service
 from dispatch.quality.schemas import QualityOut
-from tests import quality_history
+from tests import factories, quality_history
 from tests.conftest import TEST_SECRET, client_for, running, token_for
 from tests.quality_history import t
 
@@ -198,3 +198,33 @@ def test_dispatch_report_on_the_command_line(tmp_path: Path, monkeypatch: pytest
         cli.main(["report", "--month", "November", "--out", str(tmp_path / "out")])
     assert refused.value.code == 2
     assert "query.month" in capsys.readouterr().err
+
+
+async def test_coverage_now_follows_the_units_and_the_radius(app: Any, client: httpx.AsyncClient) -> None:
+    """North (100,000 people) and south (50,000) are 6.7 km apart, each a disc of 0.5 km round its
+    post: with every unit available all are within 5 km of one; with the south's only unit out
+    of service, no one in the south is, unless the south is rural (15 km)."""
+    small = factories.small_scenario()
+    for sd in small["sub_districts"]:
+        sd["radius_km"] = 0.5
+    await factories.load(app, small)
+    reply = await client.get("/api/v1/quality/coverage")
+    assert reply.status_code == 200, reply.text
+    now = reply.json()
+    assert (now["population"], now["covered_share"], now["out_of_cover"]) == (150000, 1.0, [])
+    # A1, A2 (negative pressure) and B1 are ambulances.
+    assert (now["ambulances"], now["negative_pressure"], now["negative_pressure_share"]) == (3, 1, 0.3333)
+    moved = await client.post("/api/v1/units/B1/status", json={"status": "out_of_service"})
+    assert moved.status_code == 200, moved.text
+    now = (await client.get("/api/v1/quality/coverage")).json()
+    assert (now["covered_population"], now["covered_share"]) == (100000, 0.6667)
+    assert now["out_of_cover"] == ["south"]
+    assert (now["available"], now["available_negative_pressure_share"]) == (2, 0.5)
+    rt = app.state.runtime
+    rt.settings = rt.settings.model_copy(update={"rural_sub_districts": ["south"]})
+    now = (await client.get("/api/v1/quality/coverage")).json()
+    assert (now["covered_share"], now["out_of_cover"]) == (1.0, [])
+    assert {a["sub_district_id"]: a["radius_km"] for a in now["areas"]} == {"north": 5.0, "south": 15.0}
+    async with client_for(app) as http:
+        metrics = (await http.get("/metrics")).text
+    assert 'dispatch_quality_indicator{indicator="negative_pressure_available",window="now"} 0.5' in metrics

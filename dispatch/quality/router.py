@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Response
 
 from dispatch.auth.permissions import supervisors_only
 from dispatch.db import SessionDep
-from dispatch.quality import report, service
-from dispatch.quality.schemas import QualityOut
+from dispatch.quality import coverage, report, service
+from dispatch.quality.schemas import CoverageOut, QualityOut
 from dispatch.runtime import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/quality", tags=["quality"])
@@ -43,3 +43,10 @@ async def get_report(
     built = await report.build(session=session, rt=rt, month=month)
     return Response(await report.render(built, format), media_type=MEDIA[format], headers={
         "Content-Disposition": f'attachment; filename="quality-{built.month}.{format}"'})
+
+
+@router.get("/coverage", response_model=CoverageOut, dependencies=[supervisors_only])
+async def get_coverage(session: SessionDep, rt: RuntimeDep) -> CoverageOut:
+    """Now: the population within the service radius of an available ambulance, the sub-districts
+    out of cover, and the negative-pressure share of the fleet and of the units available."""
+    return await coverage.coverage(session=session, rt=rt)

@@ -83,3 +83,32 @@ class QualityOut(BaseModel):
     community_care: CommunityCare
     by_sub_district: list[AreaFigures]
     indicators: list[Indicator]
+
+
+class AreaCover(BaseModel):
+    sub_district_id: str
+    name: str
+    population: int
+    radius_km: float = Field(description="the service radius that applies: urban or rural")
+    covered_share: float = Field(
+        description="share of its population within the radius of an available ambulance")
+    out_of_cover: bool = Field(description="less than half of its population is covered")
+
+
+class CoverageOut(BaseModel):
+    """Who an available ambulance can reach within the service radius right now, and the fleet's
+    mix (national guidance: at least 40 % negative-pressure ambulances)."""
+
+    at: datetime
+    population: int
+    covered_population: int
+    covered_share: float | None
+    areas: list[AreaCover]
+    out_of_cover: list[str]
+    ambulances: int
+    negative_pressure: int
+    negative_pressure_share: float | None
+    available: int
+    available_negative_pressure: int
+    available_negative_pressure_share: float | None
+    negative_pressure_target: float
