@@ -61,6 +61,9 @@ async def test_the_quality_panel_shows_each_indicator_its_target_and_whether_it_
         "#quality-table tr[data-indicator='answered_within_10s'] td").all_inner_texts()
     assert answered[:2] == ["10秒接听率", percent(indicators["answered_within_10s"]["value"])]
     assert await page.locator("#quality-areas tbody tr").count() == len(figures["by_sub_district"])
+    cover = (await hub.http.get("/api/v1/quality/coverage")).json()
+    covered = await page.locator("#quality-cover tr").first.locator("td").all_inner_texts()
+    assert covered == ["服务半径内人口", percent(cover["covered_share"])]
     await page.click("#lang")
     cells = await row.locator("td").all_inner_texts()
     assert cells[0] == "Out within 3 min"

@@ -64,6 +64,8 @@ const LABELS = {
     q_on_scene_p50: "现场处置时间P50", q_transport_p50: "转运时间P50", q_handover_within_15min: "15分钟交接率",
     q_handover_refusals: "拒收", q_community_care_share: "社区分流占比", q_response_by: "反应时间（按区域、病情）",
     q_by_sub_district: "按街道", q_incidents: "事件", q_stood_down: "出车前取消", q_called_back: "已回拨", q_arrivals: "送达医院",
+    q_coverage: "当前覆盖", q_covered: "服务半径内人口", q_np_fleet: "负压车占比（车队）", q_np_available: "负压车占比（待命）",
+    q_out_of_cover: "未覆盖街道",
     waiting_for_job: "待命中，新任务会自动显示在这里", no_handovers: "暂无送院交接", rules_applied: "适用规则", assignment_proposed: "待车组确认", assignment_confirmed: "待车组确认", assignment_acknowledged: "车组已接单",
   },
   en: {
@@ -147,6 +149,9 @@ const LABELS = {
     q_handover_refusals: "Refusals", q_community_care_share: "Resolved by community care",
     q_response_by: "Response time by zone and severity", q_by_sub_district: "By sub-district",
     q_incidents: "Incidents", q_stood_down: "Stood down before leaving", q_called_back: "Called back", q_arrivals: "Arrivals at hospital",
+    q_coverage: "Coverage now", q_covered: "Population within the service radius",
+    q_np_fleet: "Negative-pressure share (fleet)", q_np_available: "Negative-pressure share (available)",
+    q_out_of_cover: "Sub-districts out of cover",
   },
 };
 

@@ -10,6 +10,7 @@ const REFRESH_MS = 30000;
 const SUPERVISORS = ["supervisor", "admin"];
 
 let figures = null;
+let cover = null;
 let timer = null;
 
 function pct(value) {
@@ -65,7 +66,7 @@ function render() {
       <td class="num">${shown(i.value, i.unit)}</td><td class="num">${target(i)}</td>
       <td>${verdict(i)}</td><td class="num">${i.count}</td></tr>`).join("")}</tbody>`;
   const head = `<tr><th></th><th>n</th><th>P50</th><th>P90</th></tr>`;
-  $("quality-detail").innerHTML = `
+  $("quality-detail").innerHTML = `${coverBlock()}
     <h3>${esc(t("q_response_by"))}</h3>
     <table class="q-small"><thead>${head}</thead><tbody>
       ${durationsRows(q.response_by_zone_status, (k) => t(k))}
@@ -82,6 +83,20 @@ function render() {
   if (!q.sub_district_id) fillAreas(q.by_sub_district.map((a) => a.sub_district_id).filter(Boolean));
 }
 
+function coverBlock() {
+  if (!cover) return "";
+  const np = cover.available_negative_pressure_share;
+  const low = (v) => (v != null && v < cover.negative_pressure_target ? " q-bad" : "");
+  return `<h3>${esc(t("q_coverage"))}</h3>
+    <table class="q-small" id="quality-cover"><tbody>
+      <tr><td>${esc(t("q_covered"))}</td><td class="num">${pct(cover.covered_share)}</td></tr>
+      <tr><td>${esc(t("q_np_fleet"))} (≥ ${pct(cover.negative_pressure_target)})</td>
+        <td class="num${low(cover.negative_pressure_share)}">${pct(cover.negative_pressure_share)}</td></tr>
+      <tr><td>${esc(t("q_np_available"))}</td><td class="num${low(np)}">${pct(np)}</td></tr>
+      <tr><td>${esc(t("q_out_of_cover"))}</td><td>${esc(cover.out_of_cover.join(", ") || "—")}</td></tr>
+    </tbody></table>`;
+}
+
 function fillAreas(ids) {
   const select = $("quality-area");
   const known = new Set([...select.options].map((o) => o.value));
@@ -92,7 +107,7 @@ function fillAreas(ids) {
 
 async function load() {
   try {
-    figures = await get(`/api/v1/quality?${query()}`);
+    [figures, cover] = await Promise.all([get(`/api/v1/quality?${query()}`), get("/api/v1/quality/coverage")]);
     $("quality-error").textContent = "";
     render();
   } catch (error) {
