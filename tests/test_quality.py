@@ -228,3 +228,5 @@ async def test_coverage_now_follows_the_units_and_the_radius(app: Any, client: h
     async with client_for(app) as http:
         metrics = (await http.get("/metrics")).text
     assert 'dispatch_quality_indicator{indicator="negative_pressure_available",window="now"} 0.5' in metrics
+    dispatcher = {"Authorization": f"Bearer {token_for('dispatcher')}"}
+    assert (await client.get("/api/v1/quality/coverage", headers=dispatcher)).status_code == 403
