@@ -39,6 +39,7 @@ from dispatch.ops import router as ops_router
 from dispatch.paths import project_dir
 from dispatch.places import router as places_router
 from dispatch.quality import router as quality_router
+from dispatch.quality import timers as quality_timers
 from dispatch.realtime import archive
 from dispatch.realtime import router as realtime_router
 from dispatch.realtime.direct import CaptureRawSend
@@ -51,7 +52,7 @@ def wiring() -> Wiring:
     """What each domain contributes: live-state rebuilders, timers, WebSocket actions."""
     return Wiring(
         rebuilders=[fleet_livestate.rebuild_units, call_timers.rebuild],
-        timers=[archive.run, call_timers.run, handover_timers.run, fleet_timers.run],
+        timers=[archive.run, call_timers.run, handover_timers.run, fleet_timers.run, quality_timers.run],
         startup=[auth_start, call_actions.start, fleet_service.start,
                  routing_service.install_default_rule_set],
         actions=[*call_actions.ACTIONS, *handover_actions.ACTIONS, *fleet_actions.ACTIONS],

@@ -14,7 +14,7 @@ import pytest
 from dispatch import cli
 from dispatch.config import Settings
 from dispatch.main import create_app
-from dispatch.quality import service
+from dispatch.quality import service, timers
 from dispatch.quality.schemas import QualityOut
 from tests import factories, quality_history
 from tests.conftest import TEST_SECRET, client_for, running, token_for
@@ -214,17 +214,21 @@ async def test_coverage_now_follows_the_units_and_the_radius(app: Any, client: h
     assert (now["population"], now["covered_share"], now["out_of_cover"]) == (150000, 1.0, [])
     # A1, A2 (negative pressure) and B1 are ambulances.
     assert (now["ambulances"], now["negative_pressure"], now["negative_pressure_share"]) == (3, 1, 0.3333)
+    rt = app.state.runtime
+    assert await timers.check(rt) == ([], [])
     moved = await client.post("/api/v1/units/B1/status", json={"status": "out_of_service"})
     assert moved.status_code == 200, moved.text
+    assert await timers.check(rt) == (["south"], [])  # consoles warned once
+    assert await timers.check(rt) == ([], [])
     now = (await client.get("/api/v1/quality/coverage")).json()
     assert (now["covered_population"], now["covered_share"]) == (100000, 0.6667)
     assert now["out_of_cover"] == ["south"]
     assert (now["available"], now["available_negative_pressure_share"]) == (2, 0.5)
-    rt = app.state.runtime
     rt.settings = rt.settings.model_copy(update={"rural_sub_districts": ["south"]})
     now = (await client.get("/api/v1/quality/coverage")).json()
     assert (now["covered_share"], now["out_of_cover"]) == (1.0, [])
     assert {a["sub_district_id"]: a["radius_km"] for a in now["areas"]} == {"north": 5.0, "south": 15.0}
+    assert await timers.check(rt) == ([], ["south"])  # covered again at the rural radius
     async with client_for(app) as http:
         metrics = (await http.get("/metrics")).text
     assert 'dispatch_quality_indicator{indicator="negative_pressure_available",window="now"} 0.5' in metrics
