@@ -14,7 +14,7 @@ import pytest
 from dispatch import cli
 from dispatch.config import Settings
 from dispatch.main import create_app
-from dispatch.quality import service, timers
+from dispatch.quality import report, service, timers
 from dispatch.quality.schemas import QualityOut
 from tests import factories, quality_history
 from tests.conftest import TEST_SECRET, client_for, running, token_for
@@ -163,6 +163,10 @@ async def test_the_monthly_report_in_three_formats(app: Any, client: httpx.Async
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf.content)) == 2  # the table, the plots
+    for fmt in ("html", "pdf", "csv"):  # a month with nothing recorded
+        empty = await client.get("/api/v1/quality/report", params={"month": "2026-01", "format": fmt})
+        assert empty.status_code == 200, (fmt, empty.text)
+    assert empty.text == ",".join(report.TIMELINE) + "\n"
     bad = await client.get("/api/v1/quality/report", params={"month": "2026-00", "format": "pdf"})
     assert bad.status_code == 422
     assert "query.month" in bad.text

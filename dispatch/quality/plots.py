@@ -95,7 +95,8 @@ def table_page(title: str, subtitle: str, tables: list[Table]) -> Figure:
     fig.text(0.06, 0.96, title, fontsize=16, color=INK, weight="bold", va="top")
     fig.text(0.06, 0.925, subtitle, fontsize=9, color="#52606d", linespacing=1.5, va="top")
     top = 0.85
-    for header, rows, widths in tables:
+    for header, given, widths in tables:
+        rows = given or [["—"] * len(header)]  # a table needs a row
         height = 0.021 * (len(rows) + 1)
         ax = fig.add_axes((0.06, top - height, 0.88, height))
         ax.axis("off")
