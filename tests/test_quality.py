@@ -122,6 +122,7 @@ async def test_the_route_for_supervisors(app: Any, client: httpx.AsyncClient) ->
     check_sub_district_b(QualityOut.model_validate(reply.json()))
     assert (await client.get("/api/v1/quality", params={"window": "15m"})).json()["window"] == "15m"
     for params, field in (({"month": "2026-13"}, "query.month"), ({"month": "11-2026"}, "query.month"),
+                          ({"month": "0000-01"}, "query.month"), ({"month": "9999-12"}, "query.month"),
                           ({"window": "2h"}, "window"),
                           ({"window": "1h", "month": "2026-11"}, "query.window")):
         bad = await client.get("/api/v1/quality", params=params)

@@ -50,6 +50,8 @@ def month_span(month: str, timezone: str) -> tuple[datetime, datetime]:
     if found is None:
         raise InvalidInput.field("query.month", "must be a month as YYYY-MM, e.g. 2026-11")
     year, number = int(found[1]), int(found[2])
+    if not 1970 <= year <= 2999:
+        raise InvalidInput.field("query.month", "the year must be between 1970 and 2999")
     tz = zone_info(timezone)
     start = datetime(year, number, 1, tzinfo=tz)
     end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=tz)
