@@ -46,6 +46,7 @@ class epoch(FunctionElement[float]):
     inherit_cache = True
 
 
+@compiles(epoch)
 @compiles(epoch, "postgresql")
 def _epoch_postgresql(element: epoch, compiler: Any, **kw: Any) -> str:
     return f"date_part('epoch', {compiler.process(element.clauses, **kw)})"
