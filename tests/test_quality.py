@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,12 @@ import pytest
 
 from dispatch import cli
 from dispatch.config import Settings
+from dispatch.incidents.models import Severity
 from dispatch.main import create_app
 from dispatch.quality import report, service, timers
 from dispatch.quality.schemas import QualityOut
+from dispatch.replay import turnout
+from dispatch.replay.stream import CallRecord, CallStream, StreamHeader, UnitTimes
 from tests import factories, quality_history
 from tests.conftest import TEST_SECRET, client_for, running, token_for
 from tests.quality_history import t
@@ -239,3 +243,33 @@ async def test_coverage_now_follows_the_units_and_the_radius(app: Any, client: h
     assert 'dispatch_quality_indicator{indicator="negative_pressure_available",window="now"} 0.5' in metrics
     dispatcher = {"Authorization": f"Bearer {token_for('dispatcher')}"}
     assert (await client.get("/api/v1/quality/coverage", headers=dispatcher)).status_code == 403
+
+
+def test_the_replay_reports_turnout_and_response_from_a_streams_unit_times() -> None:
+    """Turnout from each call's first dispatch to its first unit en route: 140, 180 (a first
+    unit that never left, the second out at 3 min exactly: within) and 250 s; a call with no
+    unit is not counted. Response from the first ring to the first unit on scene."""
+    rung = datetime(2026, 11, 10, tzinfo=UTC)
+
+    def call(name: str, severity: str, *units: dict[str, Any]) -> CallRecord:
+        return CallRecord(id=name, rung_at=rung, severity=Severity(severity),
+                          units=tuple(UnitTimes(**u) for u in units))
+
+    stream = CallStream.of(StreamHeader(name="hand-worked"), [
+        call("a", "urgent", {"id": "U1", "dispatched_s": 60, "en_route_s": 200, "on_scene_s": 600}),
+        call("b", "urgent", {"id": "U2", "dispatched_s": 100},
+             {"id": "U3", "dispatched_s": 150, "en_route_s": 280, "on_scene_s": 700}),
+        call("c", "non_urgent"),
+        call("d", "critical", {"id": "U4", "dispatched_s": 50, "en_route_s": 300, "on_scene_s": 900}),
+    ])
+    figures = turnout.unit_figures(stream)
+    assert figures is not None
+    assert figures["calls_dispatched"] == 3
+    t = figures["turnout"]
+    assert (t["count"], t["within_3min"], t["share_within_3min"], t["p50_s"], t["p90_s"]) == (
+        3, 2, 0.6667, 180.0, 250.0)
+    assert (figures["response"]["p50_s"], figures["response"]["p90_s"]) == (700.0, 900.0)
+    assert {k: v["p90_s"] for k, v in figures["response_by_severity"].items()} == {
+        "critical": 900.0, "urgent": 700.0}
+    assert turnout.unit_figures(CallStream.of(StreamHeader(name="no units"), [call("c", "urgent")])) is None
+    assert "out within 3 min 66.7 %" in (turnout.summary_line(figures) or "")
