@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -61,6 +61,9 @@ def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
 Times = NDArray[np.float64]
 STEPS = ("created_at", "call_at", "answered_at", "dispatched_at", "en_route_at", "on_scene_at",
          "left_scene_at", "at_hospital_at", "handed_over_at")
+FROM_SQL = ("created_at", "dispatched_at", "en_route_at", "on_scene_at", "left_scene_at", "at_hospital_at")
+# An incident is recorded while its call is taken: its calls rang before it, within this.
+CALL_LEAD = timedelta(days=1)
 
 
 def times(values: Sequence[float | None]) -> Times:
@@ -83,10 +86,21 @@ class Chains:
 
     @classmethod
     def of(cls, rows: Sequence[Sequence[Any]]) -> Chains:
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * (6 + len(STEPS))
+        """From the rows of chains_statement; the call, answer and handover come later."""
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 12
+        at = {step: times(columns[5 + n]) for n, step in enumerate(FROM_SQL)}
+        for step in STEPS:
+            at.setdefault(step, np.full(len(rows), np.nan))
         return cls(ids=list(columns[0]), status=list(columns[1]), severity=list(columns[2]),
                    zone_status=list(columns[3]), sub_district_id=list(columns[4]), jobs=list(columns[-1]),
-                   at={step: times(columns[5 + n]) for n, step in enumerate(STEPS)})
+                   at=at)
+
+    def first(self, step: str, found: dict[Any, float]) -> None:
+        """Set a step from the earliest time found per incident id."""
+        column = self.at[step]
+        for n, incident in enumerate(self.ids):
+            if incident in found:
+                column[n] = found[incident]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -103,7 +117,7 @@ class HandoverColumns:
 
     @classmethod
     def of(cls, rows: Sequence[Sequence[Any]]) -> HandoverColumns:
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 5
         return cls(status=list(columns[0]), crew_reason=list(columns[3]), arrived_at=times(columns[1]),
                    done_at=times(columns[2]))
 
@@ -144,7 +158,8 @@ def wanted_incidents(start: datetime, end: datetime, zone_id: str | None,
 
 
 def chains_statement(wanted: CTE) -> Select[Any]:
-    """One row per incident: its first call, answer, dispatch, each step of its units, handover."""
+    """One row per incident: when it was recorded, its first dispatch and each step of its units
+    (its calls and handovers are read anyway, and joined in Python: cheaper than in SQL)."""
     e, a = EVENTS, JOBS
     steps = [func.min(case((e.to_status == status.value, e.at))).label(name)
              for name, status in MILESTONES.items()]
@@ -157,20 +172,16 @@ def chains_statement(wanted: CTE) -> Select[Any]:
                     .join(wanted, wanted.c.id == a.incident_id).outerjoin(table(UnitEvent), spans)
                     .where(a.confirmed_at.is_not(None))
                     .group_by(a.incident_id).subquery("per_incident"))
-    c, h = CALLS, HANDOVERS
-    calls = (select(c.incident_id, func.min(c.rung_at).label("rung"),
-                    func.min(c.answered_at).label("answered"))
-             .join(wanted, wanted.c.id == c.incident_id).group_by(c.incident_id).subquery("first_call"))
-    handed = (select(h.incident_id, func.min(h.done_at).label("done"))
-              .join(wanted, wanted.c.id == h.incident_id).group_by(h.incident_id).subquery("handed"))
     w, j = wanted.c, per_incident.c
     return (select(w.id, w.status, w.severity, w.zone_status, w.sub_district_id, epoch(w.created_at),
-                   epoch(calls.c.rung), epoch(calls.c.answered), epoch(j.dispatched),
-                   *(epoch(j[name]) for name in MILESTONES), epoch(handed.c.done),
+                   epoch(j.dispatched), *(epoch(j[name]) for name in MILESTONES),
                    func.coalesce(j.jobs, 0))
-            .select_from(wanted).outerjoin(calls, calls.c.incident_id == w.id)
-            .outerjoin(per_incident, j.incident_id == w.id)
-            .outerjoin(handed, handed.c.incident_id == w.id))
+            .select_from(wanted).outerjoin(per_incident, j.incident_id == w.id))
+
+
+def earliest(found: dict[Any, float], key: Any, at: float) -> None:
+    if key not in found or at < found[key]:
+        found[key] = at
 
 
 async def rows_of(connection: AsyncConnection, statement: Select[Any]) -> Sequence[Sequence[Any]]:
@@ -205,15 +216,31 @@ async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id
     c = CALLS
     rows = await rows_of(connection, select(
         c.id, c.status, c.rung_at, c.answered_at, c.abandoned_at, c.ended_at, c.incident_id)
-        .where(c.rung_at >= start, c.rung_at < end))
-    calls = cast(list[CallTimes], [CallRow(*r) for r in rows])
-    if zone_id is not None or sub_district_id is not None:
-        ours = set(chains.ids)
-        calls = [call for call in calls if call.incident_id in ours]
+        .where(c.rung_at >= start - CALL_LEAD, c.rung_at < end))
+    everyone = [CallRow(*r) for r in rows]
+    ours = set(chains.ids)
+    rung: dict[Any, float] = {}
+    answered: dict[Any, float] = {}
+    for call in everyone:
+        if call.incident_id in ours:
+            earliest(rung, call.incident_id, call.rung_at.timestamp())
+            if call.answered_at is not None:
+                earliest(answered, call.incident_id, call.answered_at.timestamp())
+    chains.first("call_at", rung)
+    chains.first("answered_at", answered)
+    filtered = zone_id is not None or sub_district_id is not None
+    calls = cast(list[CallTimes], [call for call in everyone if call.rung_at >= start
+                                   and (not filtered or call.incident_id in ours)])
     h = HANDOVERS
-    handovers = HandoverColumns.of(await rows_of(connection, (
-        select(h.status, epoch(h.arrived_at), epoch(h.done_at), h.done_by_crew_reason)
-        .join(wanted, wanted.c.id == h.incident_id))))
+    handover_rows = await rows_of(connection, (
+        select(h.status, epoch(h.arrived_at), epoch(h.done_at), h.done_by_crew_reason, h.incident_id)
+        .join(wanted, wanted.c.id == h.incident_id)))
+    handovers = HandoverColumns.of(handover_rows)
+    done: dict[Any, float] = {}
+    for row in handover_rows:
+        if row[2] is not None:
+            earliest(done, row[4], row[2])
+    chains.first("handed_over_at", done)
     b = CALLBACKS
     served = {str(i) for i in (await connection.scalars(
         select(b.call_id).join(table(Call), c.id == b.call_id)
