@@ -100,6 +100,28 @@ def cmd_device_create(args: argparse.Namespace) -> None:
     print(f"device token (shown once): {token}")
 
 
+async def run_report(settings: Settings, month: str, formats: list[str]) -> dict[str, bytes]:
+    from dispatch.quality import report
+
+    async with open_runtime(settings) as rt, rt.sessionmaker() as session:
+        built = await report.build(session=session, rt=rt, month=month)
+    return {fmt: await report.render(built, fmt) for fmt in formats}
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    settings = load_settings()
+    formats = ["html", "pdf", "csv"] if args.format == "all" else [args.format]
+    rendered = asyncio.run(run_report(settings, args.month, formats))
+    folder = Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for fmt, content in rendered.items():
+        path = folder / f"quality-{args.month}.{fmt}"
+        path.write_bytes(content)
+        print(f"wrote {path}")
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     settings = load_settings()
     url = asyncio.run(run_migrate(settings))
@@ -362,6 +384,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(os.environ.get("DISPATCH_PORT", "8000")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("DISPATCH_WORKERS", "1")))
     serve.set_defaults(func=cmd_serve)
+
+    report = sub.add_parser("report", help="a month's quality report: HTML, PDF and a CSV of timelines")
+    report.add_argument("--month", required=True, help="YYYY-MM, in the centre's calendar")
+    report.add_argument("--out", default=".", help="folder to write to (default: here)")
+    report.add_argument("--format", default="all", choices=["all", "html", "pdf", "csv"])
+    report.set_defaults(func=cmd_report)
 
     from dispatch.replay.command import add_arguments
 

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     answer_target_seconds: float = Field(default=10.0, gt=0, le=120)
     escalation_seconds: float = Field(default=6.0, gt=0, le=120)
     handover_target_minutes: float = Field(default=15.0, gt=0, le=240)
+    coverage_urban_radius_km: float = Field(
+        default=5.0, gt=0, le=100, description="national guidance: an urban service radius of 5 km")
+    coverage_rural_radius_km: float = Field(
+        default=15.0, gt=0, le=100, description="national guidance: 10-20 km in the countryside")
+    rural_sub_districts: list[str] = Field(
+        default_factory=list, description="sub-districts (ids) served at the rural radius")
     handover_repeat_minutes: float = Field(
         default=5.0, gt=0, le=240, description="after the target, escalate again this often")
     ack_timeout_seconds: float = Field(default=60.0, gt=0, le=900)

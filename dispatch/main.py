@@ -40,6 +40,8 @@ from dispatch.messages import router as messages_router
 from dispatch.ops import router as ops_router
 from dispatch.paths import project_dir
 from dispatch.places import router as places_router
+from dispatch.quality import router as quality_router
+from dispatch.quality import timers as quality_timers
 from dispatch.realtime import archive
 from dispatch.realtime import router as realtime_router
 from dispatch.realtime.direct import CaptureRawSend
@@ -53,7 +55,7 @@ def wiring() -> Wiring:
     return Wiring(
         rebuilders=[fleet_service.rebuild, call_timers.rebuild],
         timers=[archive.run, call_timers.run, handover_timers.run, fleet_timers.run,
-                call_generator.run],
+                call_generator.run, quality_timers.run],
         startup=[auth_start, call_actions.start, fleet_service.start,
                  routing_service.install_default_rule_set],
         actions=[*call_actions.ACTIONS, *handover_actions.ACTIONS, *fleet_actions.ACTIONS],
@@ -83,7 +85,7 @@ def create_app(
     app.add_middleware(CaptureRawSend)
     routers = (ops_router, auth_router, audit_router, calls_router, incidents_router, fleet_router,
                hospitals_router, handovers_router, zones_router, places_router, routing_router,
-               messages_router, realtime_router)
+               messages_router, realtime_router, quality_router)
     for module in routers:
         app.include_router(module.router)
     mount_static(app)

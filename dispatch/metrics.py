@@ -74,6 +74,10 @@ class Metrics:
             "dispatch_handover_seconds", "Arrival at hospital to handover", ["hospital"],
             buckets=(60, 300, 600, 900, 1200, 1800, 3600), registry=r,
         )
+        self.quality = Gauge(
+            "dispatch_quality_indicator", "A national 120 indicator over a rolling window "
+            "(docs/quality.md): ratios 0..1, times in seconds", ["indicator", "window"], registry=r,
+        )
         self.handovers_overdue = Gauge(
             "dispatch_handovers_overdue", "Patients waiting past the handover target", registry=r
         )

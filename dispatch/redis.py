@@ -78,6 +78,11 @@ class Keys:
     def coverage_alerts(self) -> str:
         return f"{self.prefix}:{{fleet}}:uncovered"
 
+    @property
+    def radius_alerts(self) -> str:
+        """Sub-districts out of the service radius of every available ambulance (quality)."""
+        return f"{self.prefix}:quality:out-of-cover"
+
     # Calls and call-taker positions (automatic call distribution). The Lua scripts build
     # these same names from `acd_prefix`.
     @property

@@ -25,6 +25,8 @@ telephony_only = Depends(allow(*TELEPHONY, doing="reporting telephony events"))
 readers_only = Depends(allow(*READERS, doing="reading"))
 configurers_only = Depends(allow(*CONFIGURERS, doing="changing configuration"))
 admins_only = Depends(allow(Role.ADMIN, doing="managing accounts"))
+# The quality figures and monthly reports a supervisor answers for.
+supervisors_only = Depends(allow(*CONFIGURERS, doing="reading quality figures"))
 
 
 def require(principal: Principal, *roles: Role, doing: str) -> None:

@@ -120,7 +120,12 @@ class UnitEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    __table_args__ = (Index(None, "unit_id", "at"),)
+    __table_args__ = (
+        Index(None, "unit_id", "at"),
+        # Status changes alone, readable from the index (each job's steps, for the indicators).
+        Index("ix_unit_events_status", "unit_id", "at", "to_status",
+              postgresql_where=text("type = 'status'"), sqlite_where=text("type = 'status'")),
+    )
 
 
 class Assignment(Base):

@@ -16,6 +16,7 @@ from typing import Any
 from dispatch.replay.config import BAR_RATE, ReplayConfig
 from dispatch.replay.record import CALL_EVENTS, LATENCIES, CallFacts, Recorder
 from dispatch.replay.stream import CallStream
+from dispatch.replay.turnout import summary_line, unit_figures
 
 # The latencies the hub adds (each from the client's request to the event on a socket).
 HUB_ADDED = ("ring_to_offer", "ring_to_console", "assignment_to_crew")
@@ -227,6 +228,7 @@ def build(config: ReplayConfig, stream: CallStream, recorder: Recorder, info: di
             "unfinished": counts["scheduled"] - counts["done"],
         },
         "answer": answer_figures(recorder, config),
+        "units": unit_figures(stream),
         "latency": {"definitions": LATENCIES, **latency,
                     "hub_added": ms_summary(hub_added)},
         "throughput": throughput(recorder),
@@ -306,6 +308,8 @@ def summary(result: dict[str, Any]) -> str:
         f"{'—' if share is None else f'{share * 100:.1f} %'}  answer time p50 {answer['p50_s']} "
         f"p90 {answer['p90_s']} p95 {answer['p95_s']} ({answer['clock']})",
     ]
+    if units := summary_line(result.get("units")):
+        lines.append(units)
     for kind in ("ring_to_console", "ring_to_offer", "answer_to_console", "incident_to_console",
                  "assignment_to_crew", "status_to_console", "hub_added"):
         s = lat[kind]

@@ -10,6 +10,7 @@ import { IncidentDesk } from "./incident.js";
 import { IncidentList } from "./incidents.js";
 import { installKeys, KEYS } from "./keys.js";
 import { Admin } from "./admin.js";
+import { startQuality } from "./quality.js";
 
 const $ = (id) => document.getElementById(id);
 const TARGET_S = 10;
@@ -631,6 +632,7 @@ async function start() {
   setInterval(tickTimers, 200);
   setInterval(loadSlo, 5000);
   setInterval(renderBoard, 10000); // positions go stale with time alone
+  await startQuality();
   document.body.dataset.ready = "true";
 }
 
