@@ -7,6 +7,7 @@ kind of patient, and posts sit at the centre of the area each unit served most.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
@@ -26,7 +27,10 @@ MIN_HOSPITAL_SPACING_KM = 2.0
 
 
 def slug(text: str) -> str:
+    """An id for an area name; a name without Latin letters (新城区) by its digest."""
     value = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if not value and text.strip():
+        value = "area-" + hashlib.sha256(text.strip().encode()).hexdigest()[:10]
     return (value or "area")[:56]
 
 

@@ -37,7 +37,7 @@ class Strict(BaseModel):
 
 def _not_todo(value: str | None) -> str | None:
     if value is not None and value.strip().upper().startswith(TODO):
-        raise ValueError("still TODO: fill it in (or null when the export has none)")
+        raise ValueError("still TODO: fill it in")
     return value
 
 
