@@ -94,6 +94,7 @@ def build_scenario(stream: CallStream, *, positions: int, name: str = "replay",
         busiest = [k for k, _ in Counter({k: len(v) for k, v in points.items()}).most_common()]
         homes = {f"U{i:03d}": Counter({busiest[i % len(busiest)]: 1})
                  for i in range(fleet or fleet_size(stream))}
+        kinds = dict.fromkeys(homes, True)  # a 120 ambulance carries a doctor: advanced life support
     unit_home = {u: c.most_common(1)[0][0] for u, c in homes.items()}
     unit_home = {u: (a if a in centroids else next(iter(centroids))) for u, a in unit_home.items()}
     crews = Counter(unit_home.values())

@@ -29,7 +29,7 @@ NAMES: dict[str, tuple[str, ...]] = {
     "lat": ("latitude", "lat", "纬度"),
     "lon": ("longitude", "lon", "lng", "经度"),
     "area": ("neighborhood", "district", "township", "area", "zone", "区县", "街道", "区域", "辖区"),
-    "call_type": ("call type", "type", "title", "nature", "complaint", "类型", "类别", "病情",
+    "call_type": ("call type", "type", "title", "nature", "complaint", "类型", "类别", "呼救", "原因", "病情",
                   "主诉"),
     "priority": ("priority", "level", "等级", "级别", "优先"),
     "unit_id": ("unit", "vehicle", "车辆", "车号"),
