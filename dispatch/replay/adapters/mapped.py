@@ -113,7 +113,7 @@ def read(path: Path, mapping: Mapping, *, seed: int = 120) -> CallStream:
             key = _cell(row, mapping.columns.call_id) or f"row{number}"
             grouped.setdefault(key, []).append((number, row))
     rung: list[datetime] = []
-    for key, rows in grouped.items():
+    for rows in grouped.values():
         number, row = rows[0]
         try:
             at = mapping.times.parse(row[mapping.columns.rung_at])
