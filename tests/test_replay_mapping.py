@@ -121,7 +121,8 @@ def test_simulated_crews_follow_whole_sf_responses(tmp_path: Path, export: Path,
             times = [getattr(unit, m) for m in MILESTONES]
             assert None not in times
             assert times == sorted(times)
-    assert "unit timelines" in stream.simulated[0]
+    assert stream.simulated[0] == "ring times within each 60 s the export writes, spread even"
+    assert stream.simulated[1].startswith("unit timelines: one ambulance per medical call")
     # The intervals are SF's: the median time from dispatch to available is an hour or so.
     rng = random.Random(2)
     cycles = sorted(sum(rng.choice(sf_intervals.steps)[1:]) for _ in range(500))

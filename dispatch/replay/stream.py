@@ -86,8 +86,9 @@ class CallStream:
     simulated: tuple[str, ...] = ()  # what the replay made up, for the report
 
     @classmethod
-    def of(cls, header: StreamHeader, calls: Iterable[CallRecord]) -> CallStream:
-        return cls(header, tuple(sorted(calls, key=lambda c: (c.rung_at, c.id))))
+    def of(cls, header: StreamHeader, calls: Iterable[CallRecord],
+           simulated: tuple[str, ...] = ()) -> CallStream:
+        return cls(header, tuple(sorted(calls, key=lambda c: (c.rung_at, c.id))), simulated)
 
     @property
     def start(self) -> datetime:

@@ -132,9 +132,11 @@ def read(path: Path, mapping: Mapping, *, seed: int = 120) -> CallStream:
             raise MappingError(path.name, [f"row {number}: {_first_line(error)}"]) from None
     header = StreamHeader(name=mapping.name, source=mapping.source or path.name,
                           license=mapping.license, timezone=mapping.times.timezone,
-                          notes=f"read through a mapping file; times spread: {mapping.times.spread}"
-                                if mapping.times.resolution_s > 1 else "read through a mapping file")
-    return CallStream.of(header, calls)
+                          notes="read through a mapping file")
+    step = mapping.times.resolution_s
+    spread_note = (f"ring times within each {step} s the export writes, spread "
+                   f"{mapping.times.spread}",) if step > 1 and mapping.times.spread != "none" else ()
+    return CallStream.of(header, calls, spread_note)
 
 
 def _first_line(error: Exception) -> str:
