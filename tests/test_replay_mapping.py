@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.cli import main
-from dispatch.replay import report
+from dispatch.replay import html, report
 from dispatch.replay.adapters import open_stream
 from dispatch.replay.area import build_scenario, fleet_size
 from dispatch.replay.client import Tokens
@@ -147,6 +147,7 @@ async def replay_without_units(app: Any, own: CallStream, pg_engine: AsyncEngine
     assert result["calls"]["offered"] == len(own.calls)
     assert result["calls"]["incidents"] == len(MEDICAL)
     assert result["stream"]["simulated"] == list(stream.simulated)
+    assert "simulated by the replay: ring times within each 60 s" in html.render(result)
     async with pg_engine.connect() as connection:
         rows = (await connection.execute(text("""
             SELECT c.telephony_id, a.status,
