@@ -212,3 +212,44 @@ async def test_a_drafted_mapping_completed_in_a_few_lines_replays(
     assert by_id["XA-0006"].severity == "critical"  # 呼吸困难, guessed
     app = make_app(intake_rate_per_second=100_000)
     await replay_without_units(app, own, pg_engine, sf_intervals, "drafted")
+
+
+def test_a_mapping_with_unit_columns_groups_rows_into_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "county.csv"
+    export.write_text(
+        "Incident,Opened,Nature,Unit,Dispatched,Enroute,Arrived,Cleared\n"
+        "C1,2024-03-01T10:00:05,SICK PERSON,M1,2024-03-01T10:01:05,2024-03-01T10:02:05,"
+        "2024-03-01T10:09:05,2024-03-01T11:00:05\n"
+        "C1,2024-03-01T10:00:05,SICK PERSON,M2,2024-03-01T10:01:35,2024-03-01T10:00:35,,"
+        "2024-03-01T10:20:05\n"
+        "C2,2024-03-01T10:30:00,STRUCTURE FIRE,,,,,\n", encoding="utf-8")
+    (tmp_path / "county.yaml").write_text("""\
+name: county
+columns: {call_id: Incident, rung_at: Opened, call_type: Nature, unit_id: Unit,
+          milestones: {dispatched: Dispatched, en_route: Enroute, on_scene: Arrived,
+                       available: Cleared}}
+times: {format: "%Y-%m-%dT%H:%M:%S", timezone: America/New_York}
+types: [{pattern: "FIRE", medical: false}]
+""", encoding="utf-8")
+    stream = open_stream(str(export), mapping=tmp_path / "county.yaml")
+    first, second = stream.calls
+    assert (first.id, first.rung_at.isoformat(), first.medical) == (
+        "C1", "2024-03-01T10:00:05-05:00", True)
+    assert second.units == ()
+    assert not second.medical
+    m1, m2 = first.units
+    assert (m1.dispatched_s, m1.en_route_s, m1.on_scene_s, m1.available_s) == (60, 120, 540, 3600)
+    # En route before dispatched is a data-entry error: dropped, the rest kept.
+    assert (m2.dispatched_s, m2.en_route_s, m2.available_s) == (90, None, 1200)
+    assert stream.simulated == ()  # times to the second: nothing spread
+    # A stream with its own units is replayed on them: --units is refused for it.
+    with pytest.raises(SystemExit, match="2"):
+        main(["replay", str(export), "--map", str(tmp_path / "county.yaml"), "--units", "5",
+              "--url", "http://hub", "--token", "t"])
+    assert capsys.readouterr().err == "error: --units: this stream has its own units\n"
+    # The draft never overwrites a file.
+    with pytest.raises(SystemExit, match="2"):
+        main(["replay", "--write-map", str(export), "--map", str(tmp_path / "county.yaml")])
+    assert "county.yaml exists" in capsys.readouterr().err
