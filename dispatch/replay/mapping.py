@@ -13,10 +13,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from dispatch.incidents.models import PatientCategory, Severity
-from dispatch.replay.stream import StreamError
+from dispatch.replay.stream import StreamError, Strict
 
 Milestone = Literal["dispatched", "en_route", "on_scene", "transporting", "at_hospital", "available"]
 TODO = "TODO"
@@ -29,10 +29,6 @@ class MappingError(StreamError):
         self.source = source
         self.problems = problems
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _not_todo(value: str | None) -> str | None:
