@@ -127,12 +127,11 @@ def write_map(args: argparse.Namespace) -> None:
 
 
 def with_crews(stream: CallStream, args: argparse.Namespace) -> CallStream:
-    """The stream, with simulated unit timelines when it has none of its own."""
-    if simulated.has_units(stream):
-        if args.units is not None:
-            raise ReplayUsageError("--units: this stream has its own units")
-        return stream
-    if args.crews == "off":
+    """The stream, with simulated unit timelines when it has none of its own (a stream may
+    name its units without their times: they make the fleet, the SF intervals their jobs)."""
+    if args.units is not None and any(call.units for call in stream.calls):
+        raise ReplayUsageError("--units: this stream has its own units")
+    if args.crews == "off" or simulated.has_unit_times(stream):
         return stream
     return simulated.with_crews(stream, simulated.Intervals.of(open_stream("sf")), seed=args.seed)
 

@@ -51,8 +51,9 @@ class Intervals:
         return UnitTimes(id=SIMULATED_UNIT, **values)
 
 
-def has_units(stream: CallStream) -> bool:
-    return any(call.units for call in stream.calls)
+def has_unit_times(stream: CallStream) -> bool:
+    """True when some unit of the stream has a dispatch time its crew can follow."""
+    return any(unit.dispatched_s is not None for call in stream.calls for unit in call.units)
 
 
 def with_crews(stream: CallStream, intervals: Intervals, *, seed: int) -> CallStream:

@@ -1,7 +1,8 @@
 """Adapters from cities' own exports to the call-stream format, one module per source.
 
 An adapter module has `NAME`, `default_path() -> Path`, `detect(columns) -> bool` and
-`read(path) -> CallStream`. To add a city, add a module and list it in `ADAPTERS`.
+`read(path) -> CallStream`. To add a city, add a module and list it in `ADAPTERS`, or (for
+most exports) write a mapping file instead, read by `mapped` (see `dispatch.replay.mapping`).
 """
 
 from __future__ import annotations
