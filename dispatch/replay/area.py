@@ -7,6 +7,7 @@ kind of patient, and posts sit at the centre of the area each unit served most.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
@@ -21,11 +22,15 @@ HOSPITAL_CAPABILITIES = ["emergency", "icu", "obstetrics", "neonatal", "paediatr
                          "trauma", "stroke", "chest_pain"]
 DESIGNATIONS = ["guarantee", "pregnant", "newborn", "dialysis", "cancer"]
 PEOPLE_PER_CALL = 1000
+PEOPLE_PER_AMBULANCE = 10_000  # seed 004's county standard
 MIN_HOSPITAL_SPACING_KM = 2.0
 
 
 def slug(text: str) -> str:
+    """An id for an area name; a name without Latin letters (新城区) by its digest."""
     value = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if not value and text.strip():
+        value = "area-" + hashlib.sha256(text.strip().encode()).hexdigest()[:10]
     return (value or "area")[:56]
 
 
@@ -50,9 +55,18 @@ def area_of(call_area: str | None) -> str:
     return slug(call_area) if call_area else "unnamed"
 
 
+def fleet_size(stream: CallStream) -> int:
+    """Ambulances for the stream's area: one per 10,000 of its (call-proportional) people."""
+    people = sum(len(group) for group in _areas(stream).values()) * PEOPLE_PER_CALL
+    return max(2, math.ceil(people / PEOPLE_PER_AMBULANCE))
+
+
 def build_scenario(stream: CallStream, *, positions: int, name: str = "replay",
-                   hospitals: int = 6, fallback_units: int = 10) -> dict[str, Any]:
-    """Scenario data (validated) for replaying `stream` with `positions` call-taker positions."""
+                   hospitals: int = 6, fleet: int | None = None) -> dict[str, Any]:
+    """Scenario data (validated) for replaying `stream` with `positions` call-taker positions.
+
+    A stream without units gets `fleet` ambulances (default `fleet_size`), spread over posts
+    at the busiest areas."""
     points = _areas(stream)
     if not points:
         raise ValueError("the stream has no call with a location: give a scenario instead")
@@ -76,9 +90,11 @@ def build_scenario(stream: CallStream, *, positions: int, name: str = "replay",
         for unit in call.units:
             homes.setdefault(unit.id, Counter())[area_of(call.area)] += 1
             kinds[unit.id] = kinds.get(unit.id, False) or unit.als
-    if not homes:  # a stream without units: spread a few at the busiest areas
+    if not homes:  # a stream without units: a fleet spread over the busiest areas
         busiest = [k for k, _ in Counter({k: len(v) for k, v in points.items()}).most_common()]
-        homes = {f"U{i:03d}": Counter({busiest[i % len(busiest)]: 1}) for i in range(fallback_units)}
+        homes = {f"U{i:03d}": Counter({busiest[i % len(busiest)]: 1})
+                 for i in range(fleet or fleet_size(stream))}
+        kinds = dict.fromkeys(homes, True)  # a 120 ambulance carries a doctor: advanced life support
     unit_home = {u: c.most_common(1)[0][0] for u, c in homes.items()}
     unit_home = {u: (a if a in centroids else next(iter(centroids))) for u, a in unit_home.items()}
     crews = Counter(unit_home.values())

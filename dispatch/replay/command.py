@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import signal
+import sys
 from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -18,13 +19,14 @@ from typing import Any, TypeVar
 import yaml
 
 from dispatch.lifespan import redact
+from dispatch.replay import draft, html, ownhub, report, simulated
 from dispatch.replay import faults as fault_plan
-from dispatch.replay import html, ownhub, report
 from dispatch.replay.adapters import ADAPTERS, open_stream
 from dispatch.replay.area import build_scenario
 from dispatch.replay.client import Tokens
 from dispatch.replay.config import ReplayConfig
 from dispatch.replay.engine import Replay, ReplayError, new_run_id, staffing
+from dispatch.replay.mapping import MappingError
 from dispatch.replay.servers import PostgresServer, RedisServer, ServerMissing
 from dispatch.replay.stream import CallStream, Scheduled, StreamError, schedule, write_stream
 
@@ -41,8 +43,15 @@ ERRORS = (ReplayUsageError, ReplayError, StreamError, ownhub.HubStartError, Serv
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("stream", help=f"a call stream (.jsonl[.gz]), ADAPTER:FILE, a city's CSV, or an "
-                                  f"adapter name for its bundled file ({', '.join(ADAPTERS)})")
+    p.add_argument("stream", nargs="?",
+                   help=f"a call stream (.jsonl[.gz]), ADAPTER:FILE, a city's CSV (with --map), "
+                        f"or an adapter name for its bundled file ({', '.join(ADAPTERS)})")
+    p.add_argument("--map", metavar="FILE", help="read the CSV through this mapping file")
+    p.add_argument("--write-map", metavar="CSV",
+                   help="draft a mapping file from this CSV's header and values (into --map FILE, "
+                        "default CSV's name .map.yaml) and stop")
+    p.add_argument("--units", type=int,
+                   help="ambulances for a stream without units (default: one per 10,000 people)")
     p.add_argument("--speed", type=float, default=100.0, help="times faster than real time")
     p.add_argument("--url", help="replay against this hub (default: start one on "
                                  "DISPATCH_DATABASE_URL and DISPATCH_REDIS_URL)")
@@ -109,15 +118,42 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     return uvloop.run(coro)  # type: ignore[no-any-return]
 
 
+def write_map(args: argparse.Namespace) -> None:
+    source = Path(args.write_map)
+    out = Path(args.map) if args.map else source.with_suffix(".map.yaml")
+    draft.write_draft(source, out)
+    print(f"wrote a draft mapping to {out}: fill in every TODO, check the guesses, then "
+          f"dispatch replay {source} --map {out}")
+
+
+def with_crews(stream: CallStream, args: argparse.Namespace) -> CallStream:
+    """The stream, with simulated unit timelines when it has none of its own (a stream may
+    name its units without their times: they make the fleet, the SF intervals their jobs)."""
+    if args.units is not None and any(call.units for call in stream.calls):
+        raise ReplayUsageError("--units: this stream has its own units")
+    if args.crews == "off" or simulated.has_unit_times(stream):
+        return stream
+    return simulated.with_crews(stream, simulated.Intervals.of(open_stream("sf")), seed=args.seed)
+
+
 def execute(args: argparse.Namespace) -> dict[str, Any]:
     """Run one replay as the options say; returns the report's figures."""
-    stream = window(open_stream(args.stream), args.start, args.hours)
-    if args.write_stream:
-        write_stream(stream, Path(args.write_stream))
-        print(f"wrote {len(stream.calls)} calls to {args.write_stream}")
+    if args.write_map:
+        write_map(args)
         return {}
-    if not stream.calls:
+    if not args.stream:
+        raise ReplayUsageError("give a STREAM (or --write-map CSV)")
+    if args.units is not None and args.units < 1:
+        raise ReplayUsageError("--units must be at least 1")
+    own = window(open_stream(args.stream, mapping=Path(args.map) if args.map else None,
+                             seed=args.seed), args.start, args.hours)
+    if args.write_stream:
+        write_stream(own, Path(args.write_stream))
+        print(f"wrote {len(own.calls)} calls to {args.write_stream}")
+        return {}
+    if not own.calls:
         raise ReplayUsageError("no calls in that part of the stream")
+    stream = with_crews(own, args)
     if args.speed <= 0 or args.overlay < 1:
         raise ReplayUsageError("--speed must be above 0 and --overlay at least 1")
     run = new_run_id()
@@ -141,14 +177,15 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
         replay = Replay(config, items, Tokens.single(args.token), faults=faults, fault_target=target)
         info = run_async(replay.run())
     else:
-        replay, info, hub = own_hub_run(args, config, stream, items, run, faults)
+        replay, info, hub = own_hub_run(args, config, own, items, run, faults)
     return report.build(config, stream, replay.recorder, info, hub)
 
 
 def own_hub_run(args: argparse.Namespace, config: ReplayConfig, stream: CallStream,
                 items: list[Scheduled], run: str, faults: list[fault_plan.Fault],
                 ) -> tuple[Replay, dict[str, Any], dict[str, Any]]:
-    """Prepare a database, start a hub on it, replay, stop the hub."""
+    """Prepare a database, start a hub on it, replay, stop the hub. The scenario is built
+    from `stream` as the city gave it (its own units, else a fleet of `--units`)."""
     if not args.database_url or not args.redis_url:
         raise ReplayUsageError("give --url, or DISPATCH_DATABASE_URL and DISPATCH_REDIS_URL "
                                "(--database-url/--redis-url) for a hub the replay starts itself")
@@ -157,7 +194,8 @@ def own_hub_run(args: argparse.Namespace, config: ReplayConfig, stream: CallStre
                                "or more")
     positions = config.positions or staffing(items, config)
     config.positions = positions
-    scenario = build_scenario(stream, positions=positions, name=f"replay-{stream.header.name}")
+    scenario = build_scenario(stream, positions=positions, name=f"replay-{stream.header.name}",
+                              fleet=args.units)
     if args.write_scenario:
         Path(args.write_scenario).write_text(yaml.safe_dump(scenario, allow_unicode=True))
     kinds = {f.kind for f in faults}
@@ -207,7 +245,12 @@ def _terminated(signum: int, frame: object) -> None:
 def main(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     signal.signal(signal.SIGTERM, _terminated)
-    result = execute(args)
+    try:
+        result = execute(args)
+    except MappingError as error:  # one line per problem, each naming its field
+        for problem in error.problems:
+            print(f"error: {error.source}: {problem}", file=sys.stderr)
+        return 2
     if not result:
         return 0
     print(report.summary(result))

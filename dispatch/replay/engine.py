@@ -283,18 +283,26 @@ class Replay:
 
     async def _drain(self) -> None:
         longest = max((s.call.entered_s or 0.0 for s in self.schedule), default=0.0)
+        longest_job = max((u.available_s or 0.0 for s in self.schedule for u in s.call.units),
+                          default=0.0)
         people = self.config.people
         drain = self.config.drain_seconds or (
             60.0 + min(longest + people.patience_median * 4 + people.wrap_up_median * 6, 1800.0)
-            * self.config.human_scale)
+            * self.config.human_scale + longest_job / self.config.speed)
         deadline = self.recorder.now() + drain
         while self.recorder.now() < deadline:
-            if all(f.done for f in self.recorder.calls.values()):
+            # Done when every call has ended and every crew is back available.
+            if all(f.done for f in self.recorder.calls.values()) and not (
+                    self.crews is not None and self.crews.tasks):
                 return
             await asyncio.sleep(0.2)
         stuck = sum(1 for f in self.recorder.calls.values() if not f.done)
-        self.recorder.error(f"calls unfinished after {drain:.0f} s drain")
-        self.recorder.notes.append(f"{stuck} call(s) had not finished when the replay stopped")
+        if stuck:
+            self.recorder.error(f"calls unfinished after {drain:.0f} s drain")
+            self.recorder.notes.append(f"{stuck} call(s) had not finished when the replay stopped")
+        jobs = len(self.crews.tasks) if self.crews is not None else 0
+        if jobs:
+            self.recorder.notes.append(f"{jobs} crew job(s) were cut short when the replay stopped")
 
     def _line(self) -> str:
         counts = self.recorder.counts()

@@ -104,6 +104,16 @@ def _verdict(verdict: dict[str, Any] | None) -> str:
             f"{verdict['p99_hub_added_ms']} ms; {verdict['lost']} lost.</p>" + _table(rows, ["check", ""]))
 
 
+def _provenance(stream: dict[str, Any]) -> str:
+    """Which parts of the stream were the city's own and which the replay made up."""
+    made_up = stream.get("simulated") or []
+    notes = f"<p>Stream notes: {escape(stream['notes'])}.</p>" if stream.get("notes") else ""
+    if not made_up:
+        return notes + "<p>Every call and unit time is the city's own.</p>"
+    return notes + ("<p>The calls are the city's own; simulated by the replay: "
+                    + "; ".join(escape(m) for m in made_up) + ".</p>")
+
+
 def render(result: dict[str, Any]) -> str:
     calls, answer, lost, lat = result["calls"], result["answer"], result["lost"], result["latency"]
     tp, cfg, stream = result["throughput"], result["config"], result["stream"]
@@ -121,6 +131,7 @@ def render(result: dict[str, Any]) -> str:
         f"{cfg['overlay']}, people's time {escape(cfg['human_time'])}, {cfg['positions']} "
         f"call-taker positions on {cfg['consoles']} consoles, crews "
         f"{'on' if cfg['crews'] else 'off'}. Run took {result['elapsed_s']} s.</p>",
+        _provenance(stream),
         f"<p class='{lost_class}'>Events lost: {lost['total']}</p>",
         _verdict(result.get("acceptance")),
         _table([[k, v] for k, v in lost["by_kind"].items()], ["lost", "count"]) if lost["total"] else "",

@@ -219,6 +219,8 @@ def build(config: ReplayConfig, stream: CallStream, recorder: Recorder, info: di
             "calls": len(stream.calls),
             "first_ring": stream.calls[0].rung_at.isoformat() if stream.calls else None,
             "span_hours": round(stream.span_seconds / 3600, 2),
+            "notes": stream.header.notes,
+            "simulated": list(stream.simulated),
         },
         "elapsed_s": round(elapsed, 1),
         "calls": {
@@ -310,6 +312,7 @@ def summary(result: dict[str, Any]) -> str:
     ]
     if units := summary_line(result.get("units")):
         lines.append(units)
+    lines += [f"  simulated: {part}" for part in result["stream"].get("simulated", [])]
     for kind in ("ring_to_console", "ring_to_offer", "answer_to_console", "incident_to_console",
                  "assignment_to_crew", "status_to_console", "hub_added"):
         s = lat[kind]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Literal
@@ -83,10 +83,12 @@ class StreamHeader(Strict):
 class CallStream:
     header: StreamHeader
     calls: tuple[CallRecord, ...]  # by ring time
+    simulated: tuple[str, ...] = ()  # what the replay made up, for the report
 
     @classmethod
-    def of(cls, header: StreamHeader, calls: Iterable[CallRecord]) -> CallStream:
-        return cls(header, tuple(sorted(calls, key=lambda c: (c.rung_at, c.id))))
+    def of(cls, header: StreamHeader, calls: Iterable[CallRecord],
+           simulated: tuple[str, ...] = ()) -> CallStream:
+        return cls(header, tuple(sorted(calls, key=lambda c: (c.rung_at, c.id))), simulated)
 
     @property
     def start(self) -> datetime:
@@ -105,7 +107,7 @@ class CallStream:
         begin = start or self.start
         end = begin + timedelta(hours=hours) if hours is not None else None
         kept = [c for c in self.calls if c.rung_at >= begin and (end is None or c.rung_at < end)]
-        return CallStream(self.header, tuple(kept))
+        return replace(self, calls=tuple(kept))
 
     def busiest_hour(self) -> datetime:
         """The ring time of the call that starts the busiest sliding hour."""

@@ -1,7 +1,8 @@
 """Adapters from cities' own exports to the call-stream format, one module per source.
 
 An adapter module has `NAME`, `default_path() -> Path`, `detect(columns) -> bool` and
-`read(path) -> CallStream`. To add a city, add a module and list it in `ADAPTERS`.
+`read(path) -> CallStream`. To add a city, add a module and list it in `ADAPTERS`, or (for
+most exports) write a mapping file instead, read by `mapped` (see `dispatch.replay.mapping`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import importlib
 from pathlib import Path
 from types import ModuleType
 
+from dispatch.replay.adapters import mapped
+from dispatch.replay.mapping import read_mapping
 from dispatch.replay.stream import CallStream, StreamError, read_stream
 
 ADAPTERS = ("sf",)
@@ -22,9 +25,11 @@ def adapter(name: str) -> ModuleType:
     return importlib.import_module(f"dispatch.replay.adapters.{name}")
 
 
-def open_stream(spec: str) -> CallStream:
-    """A stream from `FILE.jsonl[.gz]`, `ADAPTER:FILE`, a bare adapter name (its default file)
-    or a CSV file whose header an adapter recognises."""
+def open_stream(spec: str, *, mapping: Path | None = None, seed: int = 120) -> CallStream:
+    """A stream from `FILE.jsonl[.gz]`, `ADAPTER:FILE`, a bare adapter name (its default file),
+    a CSV file whose header an adapter recognises, or any CSV read through a mapping file."""
+    if mapping is not None:
+        return mapped.read(Path(spec), read_mapping(mapping), seed=seed)
     if spec in ADAPTERS:
         module = adapter(spec)
         return module.read(module.default_path())  # type: ignore[no-any-return]
@@ -42,5 +47,6 @@ def open_stream(spec: str) -> CallStream:
             module = adapter(candidate)
             if module.detect(columns):
                 return module.read(path)  # type: ignore[no-any-return]
-        raise StreamError(f"{path.name}: no adapter recognises this CSV's columns")
+        raise StreamError(f"{path.name}: no adapter recognises this CSV's columns: give --map "
+                          f"FILE (draft one with --write-map {path})")
     return read_stream(path)
