@@ -16,6 +16,8 @@ CONSOLE = (Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 DISPATCHERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 # What telephony reports (a CTI adapter), or a supervisor on its behalf.
 TELEPHONY = (Role.TELEPHONY, Role.SUPERVISOR, Role.ADMIN)
+# Who act for any call-taker position (log others in or out, set their state).
+POSITION_MANAGERS = (Role.SUPERVISOR, Role.ADMIN)
 # Everyone signed in but telephony adapters: shared reference data (units, hospitals, zones).
 READERS = (*CONSOLE, Role.HOSPITAL, Role.CREW)
 
@@ -50,3 +52,8 @@ def require_own_unit(principal: Principal, unit_id: str, *, doing: str) -> None:
     if principal.has(Role.CREW) and principal.unit_id == unit_id:
         return
     raise Forbidden(f"{doing} is for the unit's own crew and dispatchers")
+
+
+def position_holder(principal: Principal) -> str | None:
+    """Whose position a principal may act for: their own (a call-taker), or any (None)."""
+    return None if principal.has(*POSITION_MANAGERS) else principal.name

@@ -27,6 +27,8 @@ from dispatch.auth import tokens
 from dispatch.auth.models import Device, User
 from dispatch.auth.schemas import Principal, Role
 from dispatch.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from dispatch.fleet.models import Unit
+from dispatch.hospitals.models import Hospital
 from dispatch.redis import Keys
 from dispatch.runtime import Runtime
 
@@ -76,6 +78,7 @@ async def create_user(
         raise Conflict(f"user {username!r} already exists")
     if not roles:
         raise InvalidInput.field("body.roles", "give at least one role")
+    await check_bindings(session, unit_id=unit_id, hospital_id=hospital_id)
     user = User(username=username, display_name=display_name, password_hash=HASHER.hash(password),
                 roles=sorted({r.value for r in roles}), unit_id=unit_id, hospital_id=hospital_id,
                 active=True, created_at=now)
@@ -173,6 +176,15 @@ async def accept(*, rt: Runtime, token: str) -> tuple[Principal, tokens.Claims |
     return claims.principal, claims
 
 
+async def check_bindings(session: AsyncSession, *, unit_id: str | None,
+                         hospital_id: str | None) -> None:
+    """A token is bound only to a unit or hospital that exists."""
+    if unit_id is not None and await session.get(Unit, unit_id) is None:
+        raise InvalidInput.field("body.unit_id", f"no unit {unit_id!r}")
+    if hospital_id is not None and await session.get(Hospital, hospital_id) is None:
+        raise InvalidInput.field("body.hospital_id", f"no hospital {hospital_id!r}")
+
+
 async def create_device(
     *, session: AsyncSession, rt: Runtime | None, kind: str, name: str, now: datetime, actor: Actor,
     unit_id: str | None = None, hospital_id: str | None = None,
@@ -184,6 +196,8 @@ async def create_device(
         raise InvalidInput.field("body.unit_id", "a crew tablet is bound to one unit")
     if kind == "hospital" and not hospital_id:
         raise InvalidInput.field("body.hospital_id", "a hospital terminal is bound to one hospital")
+    await check_bindings(session, unit_id=unit_id if kind == "crew" else None,
+                         hospital_id=hospital_id if kind == "hospital" else None)
     token = tokens.new_device_token()
     device = Device(id=uuid.uuid4().hex, name=name, kind=kind,
                     unit_id=unit_id if kind == "crew" else None,

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from dispatch.audit.dependencies import ROLE_PRECEDENCE
 from dispatch.audit.schemas import Actor
+from dispatch.auth.permissions import position_holder
 from dispatch.calls import callbacks as callback_service
 from dispatch.calls import positions as position_service
 from dispatch.calls import service
@@ -51,7 +52,7 @@ async def position_state(conn: Connection, msg: PositionMessage) -> dict[str, An
     async with conn.runtime.sessionmaker() as session:
         position = await position_service.change_state(
             session=session, rt=conn.runtime, position_id=msg.position_id, state=msg.state,
-            actor=actor_of(conn))
+            actor=actor_of(conn), holder=position_holder(conn.principal))
     return position.model_dump(mode="json")
 
 

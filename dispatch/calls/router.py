@@ -8,9 +8,15 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from dispatch.audit import service as audit
 from dispatch.audit.dependencies import ActorDep
-from dispatch.auth.dependencies import allow
+from dispatch.auth.dependencies import CurrentPrincipal, allow
 from dispatch.auth.limits import IntakeRate
-from dispatch.auth.permissions import CONSOLE, TELEPHONY, console_only, telephony_only
+from dispatch.auth.permissions import (
+    CONSOLE,
+    TELEPHONY,
+    console_only,
+    position_holder,
+    telephony_only,
+)
 from dispatch.calls import callbacks as callback_service
 from dispatch.calls import positions as position_service
 from dispatch.calls import service, slo
@@ -131,33 +137,38 @@ async def list_positions(session: SessionDep, rt: RuntimeDep, actor: ActorDep) -
 @router.post("/positions/{position_id}/login", response_model=PositionOut, tags=["positions"],
              dependencies=[console_only])
 async def login(
-    position_id: PositionId, body: LoginIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
+    position_id: PositionId, body: LoginIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep,
+    principal: CurrentPrincipal,
 ) -> PositionOut:
-    """A call-taker logs in at a position (not ready, or ready at once)."""
+    """A call-taker logs in at a position under their own name (a supervisor under any)."""
     state = "ready" if body.ready else "not_ready"
     return await position_service.change_state(
-        session=session, rt=rt, position_id=position_id, state=state, actor=actor, user=body.user)
+        session=session, rt=rt, position_id=position_id, state=state, actor=actor,
+        user=body.user or principal.name, holder=position_holder(principal))
 
 
 @router.post("/positions/{position_id}/logout", response_model=PositionOut, tags=["positions"],
              dependencies=[console_only])
 async def logout(
-    position_id: PositionId, session: SessionDep, rt: RuntimeDep, actor: ActorDep
+    position_id: PositionId, session: SessionDep, rt: RuntimeDep, actor: ActorDep,
+    principal: CurrentPrincipal,
 ) -> PositionOut:
-    """The call-taker leaves the position."""
+    """The call-taker leaves the position (a supervisor may log anyone out)."""
     return await position_service.change_state(
-        session=session, rt=rt, position_id=position_id, state="logged_out", actor=actor)
+        session=session, rt=rt, position_id=position_id, state="logged_out", actor=actor,
+        holder=position_holder(principal))
 
 
 @router.put("/positions/{position_id}/state", response_model=PositionOut, tags=["positions"],
             dependencies=[console_only])
 async def set_state(
     position_id: PositionId, body: PositionStateIn, session: SessionDep, rt: RuntimeDep,
-    actor: ActorDep,
+    actor: ActorDep, principal: CurrentPrincipal,
 ) -> PositionOut:
-    """Ready, not ready or wrap-up."""
+    """Ready, not ready or wrap-up, at the caller's own position (a supervisor's: any)."""
     return await position_service.change_state(
-        session=session, rt=rt, position_id=position_id, state=body.state, actor=actor)
+        session=session, rt=rt, position_id=position_id, state=body.state, actor=actor,
+        holder=position_holder(principal))
 
 
 @router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],

@@ -70,7 +70,8 @@ class TransferIn(Strict):
 
 
 class LoginIn(Strict):
-    user: str = Field(min_length=1, max_length=64)
+    user: str | None = Field(default=None, min_length=1, max_length=64,
+                             description="who logs in; the signed-in user when omitted")
     ready: bool = False
 
 

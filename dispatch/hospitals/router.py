@@ -11,7 +11,7 @@ from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.errors import Forbidden
 from dispatch.hospitals import service
-from dispatch.hospitals.schemas import STATUS_FIELDS, HospitalCreate, HospitalOut, HospitalUpdate
+from dispatch.hospitals.schemas import OWN_FIELDS, HospitalCreate, HospitalOut, HospitalUpdate
 from dispatch.runtime import RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["hospitals"], dependencies=[readers_only])
@@ -50,11 +50,11 @@ async def update_hospital(
     principal: CurrentPrincipal, actor: ActorDep,
 ) -> HospitalOut:
     """Change a hospital: suspend or reopen it, mark it full for a category, edit its details."""
-    own_status = (principal.has(Role.HOSPITAL) and principal.hospital_id == hospital_id
-                  and body.model_fields_set <= STATUS_FIELDS)
-    if not own_status and not principal.has(*CONFIGURERS):
+    own_fields = (principal.has(Role.HOSPITAL) and principal.hospital_id == hospital_id
+                  and body.model_fields_set <= OWN_FIELDS)
+    if not own_fields and not principal.has(*CONFIGURERS):
         raise Forbidden("changing a hospital needs a supervisor or administrator; a hospital's "
-                        "own terminal may change only its status and full categories")
+                        "own terminal may report only its full categories (never its status)")
     hospital = await service.update_hospital(session=session, rt=rt, hospital_id=hospital_id,
                                              changes=body, actor=actor)
     return HospitalOut.model_validate(hospital)

@@ -56,8 +56,9 @@ class HospitalCreate(BaseModel):
 
 NOT_NULL = ("name", "lat", "lon", "location_approximate", "level", "capabilities",
             "designations", "status", "full_categories")
-# What a hospital's own terminal may change about itself.
-STATUS_FIELDS = frozenset({"status", "status_reason", "full_categories"})
+# What a hospital's own terminal may change about itself: never its status (a supervisor
+# suspends and reopens it).
+OWN_FIELDS = frozenset({"full_categories"})
 
 
 class HospitalUpdate(BaseModel):
