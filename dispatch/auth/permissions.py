@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from fastapi import Depends
 
 from dispatch.auth.dependencies import allow
@@ -57,3 +60,33 @@ def require_own_unit(principal: Principal, unit_id: str, *, doing: str) -> None:
 def position_holder(principal: Principal) -> str | None:
     """Whose position a principal may act for: their own (a call-taker), or any (None)."""
     return None if principal.has(*POSITION_MANAGERS) else principal.name
+
+
+class Job(Protocol):
+    """What makes a job a crew's or a hospital's own: the unit sent and where it goes."""
+
+    @property
+    def unit_id(self) -> str: ...
+
+    @property
+    def destination_hospital_id(self) -> str | None: ...
+
+
+def sees_every_job(principal: Principal) -> bool:
+    """People at the centre's consoles see every incident; crews and hospitals their own."""
+    return principal.has(*CONSOLE)
+
+
+def own_job(principal: Principal, job: Job) -> bool:
+    """The job is the crew's unit's, or its patient goes to the hospital's terminal."""
+    return ((principal.has(Role.CREW) and principal.unit_id == job.unit_id)
+            or (principal.has(Role.HOSPITAL) and principal.hospital_id is not None
+                and principal.hospital_id == job.destination_hospital_id))
+
+
+def require_own_job(principal: Principal, jobs: Iterable[Job], *, doing: str) -> None:
+    """Raise Forbidden unless the principal sees every job or one of `jobs` is its own."""
+    if sees_every_job(principal) or any(own_job(principal, j) for j in jobs):
+        return
+    raise Forbidden(f"{doing} is for the centre's consoles, and for the crew and hospital of "
+                    "the incident's own job")

@@ -12,8 +12,11 @@ from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal
 from dispatch.auth.permissions import (
     dispatchers_only,
+    own_job,
     readers_only,
+    require_own_job,
     require_own_unit,
+    sees_every_job,
 )
 from dispatch.db import SessionDep
 from dispatch.fleet import assignments, coverage, escalation, service
@@ -131,16 +134,22 @@ async def dispatch_unit(body: AssignmentIn, session: SessionDep, rt: RuntimeDep,
 
 
 @router.get("/assignments", response_model=list[AssignmentOut], dependencies=[readers_only])
-async def list_assignments(session: SessionDep, incident_id: uuid.UUID) -> list[AssignmentOut]:
-    """An incident's assignments, oldest first."""
-    return [AssignmentOut.model_validate(a)
-            for a in await assignments.for_incident(session=session, incident_id=incident_id)]
+async def list_assignments(session: SessionDep, incident_id: uuid.UUID,
+                           principal: CurrentPrincipal) -> list[AssignmentOut]:
+    """An incident's assignments, oldest first (a crew's or hospital's own only)."""
+    rows = await assignments.for_incident(session=session, incident_id=incident_id)
+    require_own_job(principal, rows, doing="reading an incident's assignments")
+    return [AssignmentOut.model_validate(a) for a in rows
+            if sees_every_job(principal) or own_job(principal, a)]
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut, dependencies=[readers_only])
-async def get_assignment(assignment_id: uuid.UUID, session: SessionDep) -> AssignmentOut:
-    """One assignment."""
-    return AssignmentOut.model_validate(await assignments.find(session, assignment_id))
+async def get_assignment(assignment_id: uuid.UUID, session: SessionDep,
+                         principal: CurrentPrincipal) -> AssignmentOut:
+    """One assignment (a crew's or hospital's own only)."""
+    assignment = await assignments.find(session, assignment_id)
+    require_own_job(principal, [assignment], doing="reading an assignment")
+    return AssignmentOut.model_validate(assignment)
 
 
 @router.post("/assignments/{assignment_id}/acknowledge", response_model=AssignmentOut,

@@ -19,7 +19,7 @@ from dispatch.auth.permissions import (
 )
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
-from dispatch.errors import InvalidInput
+from dispatch.errors import Forbidden, InvalidInput
 from dispatch.handovers import service, stats
 from dispatch.handovers.schemas import (
     CapacityAdjustIn,
@@ -60,6 +60,10 @@ async def handover_stats(
     hours: float = Query(default=24, gt=0, le=24 * 31),
 ) -> list[stats.HandoverStats]:
     """Handover times per hospital: p50, p90 and how many took longer than the target."""
+    if not principal.has(*CONSOLE):  # a hospital sees its own times only
+        if principal.hospital_id is None or hospital_id not in (None, principal.hospital_id):
+            raise Forbidden("a hospital reads its own handover times only")
+        hospital_id = principal.hospital_id
     return await stats.per_hospital(
         session=session, now=rt.clock.now(), window=timedelta(hours=hours),
         target_minutes=rt.settings.handover_target_minutes, hospital_id=hospital_id)

@@ -9,9 +9,15 @@ from fastapi import APIRouter, Depends, Path, status
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
-from dispatch.auth.permissions import CONFIGURERS, readers_only
+from dispatch.auth.permissions import (
+    CONFIGURERS,
+    readers_only,
+    require_own_job,
+    sees_every_job,
+)
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
+from dispatch.fleet import assignments
 from dispatch.routing import rule_sets, rules, service
 from dispatch.routing.dependencies import RULE_SET_BODY, RuleSetSource
 from dispatch.routing.models import RuleSet
@@ -65,7 +71,10 @@ async def decide(
 async def list_decisions(
     incident_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> list[RoutingDecisionOut]:
-    """Every decision made for an incident, oldest first."""
+    """Every decision made for an incident, oldest first (for its crews and hospitals too)."""
+    if not sees_every_job(principal):
+        jobs = await assignments.for_incident(session=session, incident_id=incident_id)
+        require_own_job(principal, jobs, doing="reading an incident's decisions")
     rows = await service.decisions_for_incident(session=session, incident_id=incident_id)
     return [RoutingDecisionOut.model_validate(r) for r in rows]
 
