@@ -124,7 +124,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DispatchError)
     async def _domain(request: Request, exc: DispatchError) -> JSONResponse:
-        headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
+        retry = exc.extra.get("retry_after", 1)
+        headers = {"Retry-After": str(retry)} if exc.status in (429, 503) else None
         return problem_response(exc.problem(request.url.path), headers)
 
     @app.exception_handler(RequestValidationError)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
-from dispatch.auth import tokens
+from dispatch.auth import throttle, tokens
 from dispatch.auth.models import Device, User
 from dispatch.auth.schemas import Principal, Role
 from dispatch.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -108,7 +108,8 @@ async def set_password(*, session: AsyncSession, username: str, password: str, n
 async def login(
     *, session: AsyncSession, rt: Runtime, username: str, password: str, source: str | None
 ) -> tuple[str, tokens.Claims]:
-    """Check a password and issue a token for the shift."""
+    """Check a password and issue a token for the shift (throttled per account and address)."""
+    await throttle.check(rt=rt, username=username, source=source)
     user = await session.get(User, username)
     try:
         HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -119,8 +120,14 @@ async def login(
         await audit.record(session, actor=username[:64], role=None, source=source,
                            action="auth.login_failed", target_type="user", target_id=username[:64],
                            before=None, after=None, at=now)
+        for lockout in await throttle.failed(rt=rt, username=username, source=source):
+            await audit.record(
+                session, actor=username[:64], role=None, source=source, action="auth.lockout",
+                target_type=lockout.kind, target_id=username[:64] if lockout.kind == "user"
+                else source, before=None, after={"until": lockout.until.isoformat()}, at=now)
         await session.commit()
         raise Unauthorized("wrong username or password")
+    await throttle.succeeded(rt=rt, username=username)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
     user.last_login_at = now
