@@ -15,8 +15,8 @@ from dispatch.audit.models import AuditEntry
 from dispatch.auth import service as auth_service
 from dispatch.auth.schemas import Role
 from dispatch.clock import ManualClock
-from dispatch.fleet.service import live
 from dispatch.fleet.models import Unit
+from dispatch.fleet.service import live
 from dispatch.hospitals.models import Hospital
 from tests.test_auth import ADMIN, anon, as_, token
 from tests.test_fleet import dispatch, new_incident
