@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth import service
@@ -15,15 +15,12 @@ from dispatch.auth.permissions import admins_only
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.runtime import RuntimeDep
+from dispatch.schemas import StrictIn
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class LoginIn(Strict):
+class LoginIn(StrictIn):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
 
@@ -38,7 +35,7 @@ class TokenOut(BaseModel):
     hospital_id: str | None
 
 
-class UserIn(Strict):
+class UserIn(StrictIn):
     username: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")
     password: str = Field(min_length=10, max_length=200)
     roles: list[Role] = Field(min_length=1)
@@ -47,7 +44,7 @@ class UserIn(Strict):
     hospital_id: str | None = Field(default=None, max_length=64)
 
 
-class DeviceIn(Strict):
+class DeviceIn(StrictIn):
     kind: str = Field(pattern="^(crew|hospital|telephony)$")
     name: str = Field(min_length=1, max_length=100)
     unit_id: str | None = Field(default=None, max_length=32)

@@ -26,6 +26,7 @@ from dispatch.fleet.models import Assignment, AssignmentStatus, UnitRef
 from dispatch.fleet.models import UnitStatus as S
 from dispatch.fleet.recommend import Recommendation, recommend
 from dispatch.fleet.service import (
+    TAP_SKEW,
     live,
     ms,
     refused,
@@ -50,7 +51,6 @@ OPEN = (A.CONFIRMED, A.ACKNOWLEDGED)
 AUTO = Actor(name="hub:auto-dispatch", role=None, source="hub")
 TIMER = Actor(name="hub:ack-timer", role=None, source="hub")
 AUTO_ATTEMPTS = 3
-TAP_SKEW = timedelta(seconds=30)  # a tablet's clock may run a little ahead
 OLDEST_TAP = timedelta(days=1)
 
 

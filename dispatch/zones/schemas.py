@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from dispatch.schemas import StrictIn
 from dispatch.zones.models import ZoneStatus
 
 ZONE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -37,8 +38,7 @@ def check_polygon(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-class ZoneFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ZoneFields(StrictIn):
 
     @field_validator("geometry", check_fields=False)
     @classmethod

@@ -1,0 +1,121 @@
+"""The one strict base of what clients send: JSON types exactly as the OpenAPI declares them,
+no unknown fields, no control characters, and coordinates Redis GEO can hold.
+
+Pydantic's lax mode would take `true` for 1.0, `"5"` for 5 and a number of seconds for a
+time; its strict mode refuses a UUID or a time given as a JSON string once FastAPI has parsed
+the body. So each field's value is checked against the JSON type its annotation stands for,
+before pydantic converts it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import re
+import types
+import uuid
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FutureDatetime,
+    NaiveDatetime,
+    PastDatetime,
+    ValidationInfo,
+    field_validator,
+)
+
+# Control characters other than tab, line feed and carriage return (NUL included).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Redis GEO (web-mercator) holds latitudes within ±85.05112878°.
+GEO_LAT_LIMIT = 85.05112878
+
+Latitude = Annotated[float, Field(ge=-GEO_LAT_LIMIT, le=GEO_LAT_LIMIT)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+_TEXT_TYPES = (str, uuid.UUID, dt.datetime, dt.date, dt.time, dt.timedelta, AwareDatetime,
+               NaiveDatetime, FutureDatetime, PastDatetime)
+
+
+class StrictIn(BaseModel):
+    """Base of request bodies and client messages."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is not None:
+            problem = mismatch(value, cls.model_fields[info.field_name].annotation)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+
+def mismatch(value: Any, annotation: Any) -> str | None:
+    """Why `value` (parsed JSON, or an object built in code) does not fit `annotation`."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return mismatch(value, get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        problems = [mismatch(value, a) for a in get_args(annotation)]
+        return None if None in problems else next(p for p in problems if p)
+    if annotation is Any or origin is Literal:
+        return None  # Literal values are matched exactly by pydantic
+    if annotation is type(None):
+        return None if value is None else "must be null"
+    if origin in (list, tuple, set, frozenset):
+        if not isinstance(value, list | tuple | set | frozenset):
+            return "must be an array"
+        item = get_args(annotation)[0] if get_args(annotation) else Any
+        return next((p for v in value if (p := mismatch(v, item))), None)
+    if origin is dict or annotation is dict:
+        return _deep_text_mismatch(value) if isinstance(value, dict) else "must be an object"
+    if isinstance(annotation, type):
+        return _scalar_mismatch(value, annotation)
+    return None
+
+
+def _scalar_mismatch(value: Any, annotation: type) -> str | None:
+    if isinstance(value, annotation) and not (isinstance(value, bool) and annotation is not bool):
+        return _text_mismatch(value) if isinstance(value, str) else None
+    if annotation is bool:
+        return "must be true or false"
+    if annotation is int:
+        return "must be an integer"
+    if annotation is float:
+        return None if isinstance(value, int) and not isinstance(value, bool) else "must be a number"
+    if issubclass(annotation, enum.Enum):
+        kinds = _member_types(annotation)
+        return None if isinstance(value, kinds) and not isinstance(value, bool) else \
+            "must be one of " + ", ".join(repr(m.value) for m in annotation)
+    if issubclass(annotation, _TEXT_TYPES):
+        return _text_mismatch(value) if isinstance(value, str) else "must be a string"
+    if issubclass(annotation, BaseModel):
+        return None if isinstance(value, dict) else "must be an object"
+    return None
+
+
+@functools.cache
+def _member_types(annotation: type[enum.Enum]) -> tuple[type, ...]:
+    return tuple({type(m.value) for m in annotation})
+
+
+def _text_mismatch(value: str) -> str | None:
+    return "must not hold control characters" if CONTROL.search(value) else None
+
+
+def _deep_text_mismatch(value: Any) -> str | None:
+    """Control characters anywhere in free-form JSON (keys included)."""
+    if isinstance(value, str):
+        return _text_mismatch(value)
+    if isinstance(value, dict):
+        return next((p for k, v in value.items()
+                     if (p := _deep_text_mismatch(k) or _deep_text_mismatch(v))), None)
+    if isinstance(value, list | tuple):
+        return next((p for v in value if (p := _deep_text_mismatch(v))), None)
+    return None
