@@ -53,8 +53,8 @@ class IncidentIn(StrictIn):
     complaint: str | None = Field(default=None, max_length=300)
     triage: Triage | None = None
     notes: str | None = Field(default=None, max_length=2000)
-    registered_hospital_id: str | None = Field(default=None, max_length=64)
-    treating_hospital_id: str | None = Field(default=None, max_length=64)
+    registered_hospital_id: str | None = Field(default=None, min_length=1, max_length=64)
+    treating_hospital_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class IncidentUpdate(StrictIn):
@@ -68,8 +68,8 @@ class IncidentUpdate(StrictIn):
     complaint: str | None = Field(default=None, max_length=300)
     triage: Triage | None = None
     notes: str | None = Field(default=None, max_length=2000)
-    registered_hospital_id: str | None = Field(default=None, max_length=64)
-    treating_hospital_id: str | None = Field(default=None, max_length=64)
+    registered_hospital_id: str | None = Field(default=None, min_length=1, max_length=64)
+    treating_hospital_id: str | None = Field(default=None, min_length=1, max_length=64)
     status: str | None = Field(default=None, pattern="^(open|closed|cancelled)$")
 
 
