@@ -28,6 +28,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 # Control characters other than tab, line feed and carriage return (NUL included).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -37,8 +38,9 @@ GEO_LAT_LIMIT = 85.05112878
 Latitude = Annotated[float, Field(ge=-GEO_LAT_LIMIT, le=GEO_LAT_LIMIT)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 
-_TEXT_TYPES = (str, uuid.UUID, dt.datetime, dt.date, dt.time, dt.timedelta, AwareDatetime,
-               NaiveDatetime, FutureDatetime, PastDatetime)
+# Types a client sends as JSON strings (code may pass the Python objects themselves).
+_OBJECTS = (uuid.UUID, dt.datetime, dt.date, dt.time, dt.timedelta)
+_TEXT_TYPES = (str, *_OBJECTS, AwareDatetime, NaiveDatetime, FutureDatetime, PastDatetime)
 
 
 class StrictIn(BaseModel):
@@ -52,7 +54,7 @@ class StrictIn(BaseModel):
         if info.field_name is not None:
             problem = mismatch(value, cls.model_fields[info.field_name].annotation)
             if problem:
-                raise ValueError(problem)
+                raise PydanticCustomError("json_type", problem)
         return value
 
 
@@ -67,14 +69,14 @@ def mismatch(value: Any, annotation: Any) -> str | None:
     if annotation is Any or origin is Literal:
         return None  # Literal values are matched exactly by pydantic
     if annotation is type(None):
-        return None if value is None else "must be null"
+        return None if value is None else "Input should be null"
     if origin in (list, tuple, set, frozenset):
         if not isinstance(value, list | tuple | set | frozenset):
-            return "must be an array"
+            return "Input should be a valid array"
         item = get_args(annotation)[0] if get_args(annotation) else Any
         return next((p for v in value if (p := mismatch(v, item))), None)
     if origin is dict or annotation is dict:
-        return _deep_text_mismatch(value) if isinstance(value, dict) else "must be an object"
+        return _deep_text_mismatch(value) if isinstance(value, dict) else "Input should be a valid object"
     if isinstance(annotation, type):
         return _scalar_mismatch(value, annotation)
     return None
@@ -84,19 +86,22 @@ def _scalar_mismatch(value: Any, annotation: type) -> str | None:
     if isinstance(value, annotation) and not (isinstance(value, bool) and annotation is not bool):
         return _text_mismatch(value) if isinstance(value, str) else None
     if annotation is bool:
-        return "must be true or false"
+        return "Input should be a valid boolean"
     if annotation is int:
-        return "must be an integer"
+        return "Input should be a valid integer"
     if annotation is float:
-        return None if isinstance(value, int) and not isinstance(value, bool) else "must be a number"
+        number = isinstance(value, int) and not isinstance(value, bool)
+        return None if number else "Input should be a valid number"
     if issubclass(annotation, enum.Enum):
         kinds = _member_types(annotation)
         return None if isinstance(value, kinds) and not isinstance(value, bool) else \
-            "must be one of " + ", ".join(repr(m.value) for m in annotation)
+            "Input should be one of " + ", ".join(repr(m.value) for m in annotation)
     if issubclass(annotation, _TEXT_TYPES):
-        return _text_mismatch(value) if isinstance(value, str) else "must be a string"
+        if isinstance(value, _OBJECTS):
+            return None
+        return _text_mismatch(value) if isinstance(value, str) else "Input should be a valid string"
     if issubclass(annotation, BaseModel):
-        return None if isinstance(value, dict) else "must be an object"
+        return None if isinstance(value, dict) else "Input should be a valid object"
     return None
 
 
@@ -106,7 +111,7 @@ def _member_types(annotation: type[enum.Enum]) -> tuple[type, ...]:
 
 
 def _text_mismatch(value: str) -> str | None:
-    return "must not hold control characters" if CONTROL.search(value) else None
+    return "Input should not hold control characters" if CONTROL.search(value) else None
 
 
 def _deep_text_mismatch(value: Any) -> str | None:

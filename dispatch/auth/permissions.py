@@ -5,31 +5,38 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from fastapi import Depends
-
 from dispatch.auth.dependencies import allow
 from dispatch.auth.schemas import Principal, Role
 from dispatch.errors import Forbidden
 
-# Who may change zones, hospitals and routing rules.
-CONFIGURERS = (Role.ADMIN, Role.SUPERVISOR)
+# Supervisors and administrators: they change zones, hospitals and routing rules, act for any
+# call-taker position and rebuild live state.
+SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
+CONFIGURERS = SUPERVISORS
 # People at the dispatch centre's consoles.
 CONSOLE = (Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 # Those who send units and crews.
 DISPATCHERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 # What telephony reports (a CTI adapter), or a supervisor on its behalf.
 TELEPHONY = (Role.TELEPHONY, Role.SUPERVISOR, Role.ADMIN)
-# Who act for any call-taker position (log others in or out, set their state).
-POSITION_MANAGERS = (Role.SUPERVISOR, Role.ADMIN)
 # Everyone signed in but telephony adapters: shared reference data (units, hospitals, zones).
 READERS = (*CONSOLE, Role.HOSPITAL, Role.CREW)
+# Who act for a unit: its own crew, or dispatchers for any (see require_own_unit).
+UNIT_ACTORS = (Role.CREW, *DISPATCHERS)
+# Who act for a hospital: its own terminal, or supervisors for any (see require_own_hospital).
+HOSPITAL_ACTORS = (Role.HOSPITAL, *CONFIGURERS)
+# Anyone signed in, telephony adapters included.
+SIGNED_IN = tuple(Role)
 
-console_only = Depends(allow(*CONSOLE, doing="this console route"))
-dispatchers_only = Depends(allow(*DISPATCHERS, doing="dispatching"))
-telephony_only = Depends(allow(*TELEPHONY, doing="reporting telephony events"))
-readers_only = Depends(allow(*READERS, doing="reading"))
-configurers_only = Depends(allow(*CONFIGURERS, doing="changing configuration"))
-admins_only = Depends(allow(Role.ADMIN, doing="managing accounts"))
+console_only = allow(*CONSOLE)
+dispatchers_only = allow(*DISPATCHERS)
+telephony_only = allow(*TELEPHONY)
+readers_only = allow(*READERS)
+configurers_only = allow(*CONFIGURERS)
+admins_only = allow(Role.ADMIN)
+unit_actors_only = allow(*UNIT_ACTORS)
+hospital_actors_only = allow(*HOSPITAL_ACTORS)
+signed_in = allow(*SIGNED_IN)
 
 
 def require(principal: Principal, *roles: Role, doing: str) -> None:
@@ -59,7 +66,7 @@ def require_own_unit(principal: Principal, unit_id: str, *, doing: str) -> None:
 
 def position_holder(principal: Principal) -> str | None:
     """Whose position a principal may act for: their own (a call-taker), or any (None)."""
-    return None if principal.has(*POSITION_MANAGERS) else principal.name
+    return None if principal.has(*SUPERVISORS) else principal.name
 
 
 class Job(Protocol):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth import service
 from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.permissions import admins_only
+from dispatch.auth.permissions import admins_only, signed_in
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.runtime import RuntimeDep
@@ -67,7 +67,7 @@ async def login(body: LoginIn, request: Request, session: SessionDep, rt: Runtim
     return token_out(token, claims)
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, dependencies=[signed_in])
 async def logout(request: Request, rt: RuntimeDep, principal: CurrentPrincipal) -> None:
     """Revoke the token used for this request, on every instance."""
     claims = getattr(request.state, "claims", None)
@@ -75,7 +75,7 @@ async def logout(request: Request, rt: RuntimeDep, principal: CurrentPrincipal) 
         await service.logout(rt=rt, claims=claims)
 
 
-@router.get("/auth/me")
+@router.get("/auth/me", dependencies=[signed_in])
 async def me(principal: CurrentPrincipal) -> dict[str, Any]:
     """Who the token belongs to and what it may do."""
     return {"username": principal.name, "roles": sorted(r.value for r in principal.roles),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from dispatch.audit import service as audit
 from dispatch.audit.dependencies import ActorDep
@@ -109,7 +109,7 @@ async def call_abandoned(
 
 
 @router.post("/calls/{ref}/ended", response_model=CallOut,
-             dependencies=[Depends(allow(*TELEPHONY, *CONSOLE, doing="ending a call"))])
+             dependencies=[allow(*TELEPHONY, *CONSOLE)])
 async def call_ended(
     ref: CallRef, session: SessionDep, rt: RuntimeDep, actor: ActorDep, body: TimeIn | None = None
 ) -> CallOut:
