@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     FutureDatetime,
@@ -32,6 +33,8 @@ from pydantic_core import PydanticCustomError
 
 # Control characters other than tab, line feed and carriage return (NUL included).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A number written as text: pydantic would read it as seconds since 1970 where a time is due.
+NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 # Redis GEO (web-mercator) holds latitudes within ±85.05112878°.
 GEO_LAT_LIMIT = 85.05112878
 
@@ -40,7 +43,20 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 
 # Types a client sends as JSON strings (code may pass the Python objects themselves).
 _OBJECTS = (uuid.UUID, dt.datetime, dt.date, dt.time, dt.timedelta)
-_TEXT_TYPES = (str, *_OBJECTS, AwareDatetime, NaiveDatetime, FutureDatetime, PastDatetime)
+_TIME_TYPES = (dt.datetime, dt.date, dt.time, AwareDatetime, NaiveDatetime, FutureDatetime,
+               PastDatetime)
+_TEXT_TYPES = (str, uuid.UUID, dt.timedelta, *_TIME_TYPES)
+_NOT_A_TIME = "Input should be a date and time in ISO 8601 (e.g. 2022-01-05T08:30:00+08:00)"
+
+
+def _time_text(value: Any) -> Any:
+    if isinstance(value, str) and NUMBER.fullmatch(value):
+        raise PydanticCustomError("datetime_format", _NOT_A_TIME)
+    return value
+
+
+# A time in a query string: ISO 8601 only, never a bare number.
+Moment = Annotated[AwareDatetime, BeforeValidator(_time_text)]
 
 
 class StrictIn(BaseModel):
@@ -99,7 +115,11 @@ def _scalar_mismatch(value: Any, annotation: type) -> str | None:
     if issubclass(annotation, _TEXT_TYPES):
         if isinstance(value, _OBJECTS):
             return None
-        return _text_mismatch(value) if isinstance(value, str) else "Input should be a valid string"
+        if not isinstance(value, str):
+            return "Input should be a valid string"
+        if issubclass(annotation, _TIME_TYPES) and NUMBER.fullmatch(value):
+            return _NOT_A_TIME
+        return _text_mismatch(value)
     if issubclass(annotation, BaseModel):
         return None if isinstance(value, dict) else "Input should be a valid object"
     return None

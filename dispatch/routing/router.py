@@ -123,7 +123,7 @@ async def rollback_rule_set(
     return RuleSetOut.model_validate(await rule_sets.rollback(session=session, rt=rt, actor=actor))
 
 
-@router.get("/rule-sets/{version}", response_model=RuleSetDetail, dependencies=[readers_only])
+@router.get("/rule-sets/{version:int}", response_model=RuleSetDetail, dependencies=[readers_only])
 async def get_rule_set(
     version: Version, session: SessionDep, principal: CurrentPrincipal
 ) -> RuleSetDetail:
@@ -131,7 +131,7 @@ async def get_rule_set(
     return detail(await rule_sets.get_rule_set(session=session, version=version))
 
 
-@router.post("/rule-sets/{version}/activate", response_model=RuleSetOut,
+@router.post("/rule-sets/{version:int}/activate", response_model=RuleSetOut,
              dependencies=[allow(*CONFIGURERS)])
 async def activate_rule_set(
     version: Version, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,

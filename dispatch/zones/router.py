@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
 from dispatch.auth.permissions import CONFIGURERS, readers_only
 from dispatch.db import SessionDep
 from dispatch.runtime import RuntimeDep
+from dispatch.schemas import Moment
 from dispatch.zones import service
 from dispatch.zones.index import ZoneMatch
 from dispatch.zones.schemas import (
@@ -26,7 +26,7 @@ from dispatch.zones.schemas import (
 
 router = APIRouter(prefix="/api/v1/zones", tags=["zones"])
 
-At = Annotated[AwareDatetime | None, Query(description="Time in force (default: now)")]
+At = Annotated[Moment | None, Query(description="Time in force (default: now)")]
 
 
 @router.get("", response_model=list[ZoneOut], dependencies=[readers_only])
@@ -50,7 +50,9 @@ async def create_zone(
     return service.zone_out(zone)
 
 
-@router.get("/export", response_class=JSONResponse, dependencies=[readers_only])
+@router.get("/export", response_class=JSONResponse, dependencies=[readers_only], responses={
+    200: {"description": "A GeoJSON FeatureCollection",
+          "content": {"application/geo+json": {"schema": {"type": "object"}}}}})
 async def export_zones(
     session: SessionDep, principal: CurrentPrincipal, at: At = None
 ) -> JSONResponse:
