@@ -233,7 +233,9 @@ def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
                 responses["422"] = {"description": INVALID, "content": problem}
             responses["default"] = {"description": "An error, as problem details",
                                     "content": problem}
+    components.pop("Problem")  # it echoes what was sent: no pattern of its own
     text_without_control_characters(schema)
+    components["Problem"] = PROBLEM_SCHEMA
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return schema

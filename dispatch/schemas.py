@@ -103,8 +103,9 @@ def _scalar_mismatch(value: Any, annotation: type) -> str | None:
         return _text_mismatch(value) if isinstance(value, str) else None
     if annotation is bool:
         return "Input should be a valid boolean"
-    if annotation is int:
-        return "Input should be a valid integer"
+    if annotation is int:  # JSON Schema counts 3.0 as an integer
+        whole = isinstance(value, float) and value.is_integer()
+        return None if whole else "Input should be a valid integer"
     if annotation is float:
         number = isinstance(value, int) and not isinstance(value, bool)
         return None if number else "Input should be a valid number"
