@@ -229,6 +229,22 @@ async def test_f7_a_fix_outside_the_geo_limits_is_refused_and_changes_nothing(
     assert status.status_code == 200, status.text
 
 
+async def test_f7_the_crew_socket_refuses_a_fix_outside_the_geo_limits(
+    app: Any, scenario: Any, server: str
+) -> None:
+    from tests.realtime_helpers import next_frame, open_socket
+
+    ws, _ = await open_socket(server, "/ws/crew/A1", token=token(Role.CREW, unit_id="A1"))
+    async with ws:
+        await ws.send('{"action": "unit.position", "ref": "r1", "lat": 86, "lon": 108.9}')
+        reply = await next_frame(ws, kinds=("error", "result"))
+        assert reply["kind"] == "error", reply
+        assert reply["problem"]["status"] == 422
+        assert any(e["field"].endswith("lat") for e in reply["problem"]["errors"]), reply
+    row = await live(app.state.runtime).unit("A1")
+    assert float(row.get("lat") or 0) != 86
+
+
 # 8 -------------------------------------------------------------------------------------------
 async def test_f8_an_empty_or_unknown_hospital_id_on_an_incident_is_a_422(
     app: Any, client: httpx.AsyncClient, scenario: Any

@@ -14,7 +14,8 @@ from schemathesis import Case, CheckContext, Response
 SHAPE_ERRORS = frozenset({
     "json_type", "missing", "extra_forbidden", "string_type", "int_type", "int_parsing",
     "int_from_float", "string_too_long", "float_type", "float_parsing", "bool_type",
-    "bool_parsing", "too_short", "too_long", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
+    "bool_parsing", "too_short", "too_long", "greater_than", "greater_than_equal", "less_than",
+    "less_than_equal",
     "string_pattern_mismatch", "enum", "literal_error", "uuid_type", "uuid_parsing",
     "datetime_type", "datetime_parsing", "datetime_from_date_parsing", "datetime_format",
     "list_type", "dict_type", "model_type", "model_attributes_type", "multiple_of",
