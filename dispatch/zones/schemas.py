@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -120,11 +120,34 @@ class ZoneRevisionOut(BaseModel):
     changed_by: str | None
 
 
+# What an imported feature must carry, as the OpenAPI tells it (ZoneIn checks it all).
+ZONE_PROPERTIES: dict[str, Any] = {
+    "type": "object", "required": ["name", "status"],
+    "properties": {
+        "id": {"type": "string", "pattern": ZONE_ID_PATTERN},
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "status": {"enum": [s.value for s in ZoneStatus]},
+    },
+}
+POLYGON: dict[str, Any] = {
+    "type": "object", "required": ["type", "coordinates"],
+    "properties": {"type": {"enum": ["Polygon", "MultiPolygon"]},
+                   "coordinates": {"type": "array", "minItems": 1}},
+}
+
+
 class Feature(BaseModel):
+    """A zone as a GeoJSON feature; its id is the feature's `id` or `properties.id`."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["id"], "properties": {"id": {"type": ["string", "integer"]}}},
+        {"properties": {"properties": {"required": ["id"]}}},
+    ]})
+
     type: Literal["Feature"]
-    id: str | int | None = None
-    geometry: dict[str, Any]
-    properties: dict[str, Any] = Field(default_factory=dict)
+    id: Annotated[str, Field(pattern=ZONE_ID_PATTERN)] | Annotated[int, Field(ge=0)] | None = None
+    geometry: dict[str, Any] = Field(json_schema_extra=POLYGON)
+    properties: dict[str, Any] = Field(json_schema_extra=ZONE_PROPERTIES)
 
 
 class FeatureCollection(BaseModel):
