@@ -15,6 +15,7 @@ import functools
 import re
 import types
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
@@ -46,6 +47,7 @@ _OBJECTS = (uuid.UUID, dt.datetime, dt.date, dt.time, dt.timedelta)
 _TIME_TYPES = (dt.datetime, dt.date, dt.time, AwareDatetime, NaiveDatetime, FutureDatetime,
                PastDatetime)
 _TEXT_TYPES = (str, uuid.UUID, dt.timedelta, *_TIME_TYPES)
+_CONTROL = "Input should not hold control characters"
 _NOT_A_TIME = "Input should be a date and time in ISO 8601 (e.g. 2022-01-05T08:30:00+08:00)"
 
 
@@ -70,8 +72,25 @@ class StrictIn(BaseModel):
         if info.field_name is not None:
             problem = mismatch(value, cls.model_fields[info.field_name].annotation)
             if problem:
-                raise PydanticCustomError("json_type", problem)
+                kind = "control_characters" if problem == _CONTROL else "json_type"
+                raise PydanticCustomError(kind, problem)
         return value
+
+
+def never_null(*names: str) -> Callable[[dict[str, Any]], None]:
+    """A `json_schema_extra` saying these fields may be left out but are never null."""
+
+    def drop_null(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema.get("properties", {}).get(name, {})
+            branches = [b for b in field.pop("anyOf", []) if b.get("type") != "null"]
+            if len(branches) == 1:
+                field.update(branches[0])
+            elif branches:
+                field["anyOf"] = branches
+            field.pop("default", None)
+
+    return drop_null
 
 
 def mismatch(value: Any, annotation: Any) -> str | None:
@@ -132,7 +151,7 @@ def _member_types(annotation: type[enum.Enum]) -> tuple[type, ...]:
 
 
 def _text_mismatch(value: str) -> str | None:
-    return "Input should not hold control characters" if CONTROL.search(value) else None
+    return _CONTROL if CONTROL.search(value) else None
 
 
 def _deep_text_mismatch(value: Any) -> str | None:

@@ -119,8 +119,10 @@ def test_no_route_fails_or_breaks_its_schema(
     started = time.monotonic()
     run = subprocess.run(command, cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=1800)
+    (tmp_path / f"{who}.txt").write_text(run.stdout + run.stderr)
     summary = run.stdout[run.stdout.find("= SUMMARY ="):] if "= SUMMARY =" in run.stdout else ""
     print(f"\n{who}: {time.monotonic() - started:.0f} s, {EXAMPLES} examples per operation\n"
           + summary)
     assert "Tested: " in run.stdout, run.stdout[-3000:] + run.stderr[-3000:]
-    assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-2000:]
+    assert run.returncode == 0, f"the whole run: {tmp_path / f'{who}.txt'}\n" + run.stdout[
+        run.stdout.find("= FAILURES ="):][:20000] + run.stderr[-2000:]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dispatch.hospitals.models import Designation, HospitalCapability, HospitalStatus
 from dispatch.incidents.models import PatientCategory
-from dispatch.schemas import Latitude, Longitude, StrictIn
+from dispatch.schemas import Latitude, Longitude, StrictIn, never_null
 
 Level = Literal["tertiary", "secondary", "primary", "specialist", "makeshift"]
 
@@ -63,6 +63,8 @@ OWN_FIELDS = frozenset({"full_categories"})
 
 class HospitalUpdate(StrictIn):
     """Fields to change; absent fields keep their value."""
+
+    model_config = ConfigDict(json_schema_extra=never_null(*NOT_NULL))
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_zh: str | None = Field(default=None, max_length=200)

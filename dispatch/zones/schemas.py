@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from dispatch.schemas import StrictIn
+from dispatch.schemas import StrictIn, never_null
 from dispatch.zones.models import ZoneStatus
 
 ZONE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -78,6 +78,9 @@ class ZoneCreate(ZoneIn):
 
 class ZoneUpdate(ZoneFields):
     """Fields to change; absent fields keep their value, null clears an optional one."""
+
+    model_config = ConfigDict(json_schema_extra=never_null("name", "status", "geometry",
+                                                           "valid_from"))
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     status: ZoneStatus | None = None
