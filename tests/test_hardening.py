@@ -81,6 +81,27 @@ async def test_f2_a_call_taker_acts_only_for_its_own_position(
     assert (positions["P1"]["state"], positions["P1"]["user"]) == ("not_ready", "wang")
 
 
+async def test_f2_a_call_taker_answers_only_at_its_own_position(
+    app: Any, client: httpx.AsyncClient, scenario: Any, clock: ManualClock
+) -> None:
+    wang = as_(token(Role.CALL_TAKER, name="wang"))
+    li = as_(token(Role.CALL_TAKER, name="li"))
+    assert (await client.post("/api/v1/positions/P1/login", json={"ready": True},
+                              headers=wang)).status_code == 200
+    rung = await client.post("/api/v1/calls", json={
+        "telephony_call_id": "cti-f2", "caller_number": "13800000001", "line": "120-1",
+        "rung_at": clock.now().isoformat()})
+    assert rung.status_code == 201, rung.text
+    call_id = rung.json()["id"]
+    taken = await client.post(f"/api/v1/calls/{call_id}/answer", json={"position_id": "P1"},
+                              headers=li)
+    assert taken.status_code == 403, taken.text
+    assert (await client.get(f"/api/v1/calls/{call_id}")).json()["status"] == "ringing"
+    answered = await client.post(f"/api/v1/calls/{call_id}/answer", json={"position_id": "P1"},
+                                 headers=wang)
+    assert answered.status_code == 200, answered.text
+
+
 async def test_f2_the_console_socket_acts_only_for_its_own_position(
     app: Any, client: httpx.AsyncClient, scenario: Any, server: str
 ) -> None:

@@ -42,6 +42,8 @@ class TakeCallbackMessage(ClientMessage):
 @action("call.answer", AnswerMessage, "console")
 async def answer(conn: Connection, msg: AnswerMessage) -> dict[str, Any]:
     async with conn.runtime.sessionmaker() as session:
+        await position_service.require_holder(session, msg.position_id,
+                                              position_holder(conn.principal), "position_id")
         call = await service.answer_call(session=session, rt=conn.runtime, ref=msg.call_id,
                                          position_id=msg.position_id, actor=actor_of(conn))
     return {"call_id": str(call.id), "status": call.status, "answered_by": call.answered_by}
@@ -59,6 +61,8 @@ async def position_state(conn: Connection, msg: PositionMessage) -> dict[str, An
 @action("callback.take", TakeCallbackMessage, "console")
 async def take_callback(conn: Connection, msg: TakeCallbackMessage) -> dict[str, Any]:
     async with conn.runtime.sessionmaker() as session:
+        await position_service.require_holder(session, msg.position_id,
+                                              position_holder(conn.principal), "position_id")
         callback = await callback_service.take_callback(
             session=session, rt=conn.runtime, callback_id=msg.callback_id,
             position_id=msg.position_id, actor=actor_of(conn))

@@ -66,6 +66,15 @@ async def change_state(
     return position_out(position, row)
 
 
+async def require_holder(
+    session: AsyncSession, position_id: str, holder: str | None, field: str
+) -> None:
+    """Refuse a call-taker acting at a position they do not hold (None: a supervisor)."""
+    if holder is not None:
+        position = await find_position(session, position_id, field)
+        check_holder(position, holder, logging_in=False, user=None)
+
+
 def check_holder(position: Position, holder: str, *, logging_in: bool, user: str | None) -> None:
     """Refuse a call-taker acting for a position someone else holds (or nobody does)."""
     if logging_in and user != holder:

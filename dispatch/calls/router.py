@@ -91,9 +91,12 @@ async def call_timeline(ref: CallRef, session: SessionDep, actor: ActorDep) -> l
 
 @router.post("/calls/{ref}/answer", response_model=CallOut, dependencies=[console_only])
 async def answer_call(
-    ref: CallRef, body: AnswerIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
+    ref: CallRef, body: AnswerIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep,
+    principal: CurrentPrincipal,
 ) -> CallOut:
-    """Answer a ringing call at a position; the first answer wins (409 for the others)."""
+    """Answer a ringing call at one's own position; the first answer wins (409 for the others)."""
+    await position_service.require_holder(session, body.position_id, position_holder(principal),
+                                          "body.position_id")
     return call_out(await service.answer_call(
         session=session, rt=rt, ref=ref, position_id=body.position_id, actor=actor))
 
@@ -186,9 +189,11 @@ async def list_callbacks(
              dependencies=[console_only])
 async def take_callback(
     callback_id: Annotated[str, Path(max_length=40)], body: CallbackTakeIn, session: SessionDep,
-    rt: RuntimeDep, actor: ActorDep,
+    rt: RuntimeDep, actor: ActorDep, principal: CurrentPrincipal,
 ) -> CallbackOut:
-    """A position takes a callback and dials the caller."""
+    """A position (one's own) takes a callback and dials the caller."""
+    await position_service.require_holder(session, body.position_id, position_holder(principal),
+                                          "body.position_id")
     return CallbackOut.model_validate(await callback_service.take_callback(
         session=session, rt=rt, callback_id=callback_id, position_id=body.position_id, actor=actor))
 
