@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # make demo rings generated calls (callers across the area) so a newcomer sees the console live.
 CALLS_PER_MINUTE ?= 2
 
-.PHONY: install demo serve test lint unit bench bench-replay clean
+.PHONY: install demo serve test lint unit fuzz bench bench-replay clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3.11)"; exit 1; }
@@ -35,6 +35,11 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 test: lint unit
+
+# Before a release: schemathesis with thousands of examples per operation (tests/test_fuzz.py).
+fuzz: $(STAMP)
+	bash .ci/services
+	DISPATCH_FUZZ_EXAMPLES=$${DISPATCH_FUZZ_EXAMPLES:-2000} $(BIN)/pytest tests/test_fuzz.py -s
 
 bench: $(STAMP)
 	bash .ci/services

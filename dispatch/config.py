@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     intake_rate_per_second: int = Field(
         default=200, ge=1, description="calls one telephony client may report per second")
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    login_failures_per_user: int = Field(
+        default=5, ge=1, description="wrong passwords for one account before it is locked out")
+    login_failures_per_source: int = Field(
+        default=20, ge=1, description="failed logins from one address before it is locked out")
+    login_failure_window_seconds: int = Field(
+        default=900, ge=1, description="how long a failed login counts towards a lockout")
+    login_lockout_seconds: int = Field(default=300, ge=1, description="how long a lockout lasts")
 
     # Targets from the seed documents.
     answer_target_seconds: float = Field(default=10.0, gt=0, le=120)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -124,7 +125,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DispatchError)
     async def _domain(request: Request, exc: DispatchError) -> JSONResponse:
-        headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
+        retry = exc.extra.get("retry_after", 1)
+        headers = {"Retry-After": str(retry)} if exc.status in (429, 503) else None
         return problem_response(exc.problem(request.url.path), headers)
 
     @app.exception_handler(RequestValidationError)
@@ -143,6 +145,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:  # every method of the resource, not just one route's
+            headers["Allow"] = ", ".join(allowed_methods(request.app.openapi(), request.url.path)
+                                         or [headers.get("Allow", "")])
         body = {
             "type": "about:blank",
             "title": str(exc.detail),
@@ -150,7 +156,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "detail": str(exc.detail),
             "instance": request.url.path,
         }
-        return problem_response(body, dict(exc.headers) if exc.headers else None)
+        return problem_response(body, headers or None)
 
     async def _storage_down(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError | InterfaceError) \
@@ -167,6 +173,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
         return await _unexpected(request, exc)
+
+
+def allowed_methods(openapi: dict[str, Any], path: str) -> list[str]:
+    """The methods the OpenAPI declares for the path (the most literal template that matches)."""
+    matches = [(template.count("{"), methods) for template, methods in openapi.get("paths", {}).items()
+               if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path)]
+    if not matches:
+        return []
+    fewest = min(count for count, _ in matches)
+    methods = {m.upper() for count, ms in matches if count == fewest for m in ms}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -205,14 +224,49 @@ def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
-    for methods in schema.get("paths", {}).values():
+    for path, methods in schema.get("paths", {}).items():
         for operation in methods.values():
             responses = operation.setdefault("responses", {})
+            for status, description in documented_errors(path, operation):
+                responses.setdefault(status, {"description": description, "content": problem})
             if "422" in responses:
-                responses["422"] = {"description": "Invalid input; the bad fields are named",
-                                    "content": problem}
+                responses["422"] = {"description": INVALID, "content": problem}
             responses["default"] = {"description": "An error, as problem details",
                                     "content": problem}
+    components.pop("Problem")  # it echoes what was sent: no pattern of its own
+    text_without_control_characters(schema)
+    components["Problem"] = PROBLEM_SCHEMA
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return schema
+
+
+INVALID = ("Invalid input, each bad field named in `errors`: a value of the wrong JSON type or "
+           "outside its limits, a control character, a time in the future, a location outside "
+           "the service area, or an id (hospital, unit, place, zone) that does not exist")
+# Text in requests and responses holds no control characters but tab, line feed and return.
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
+
+
+def documented_errors(path: str, operation: dict[str, Any]) -> list[tuple[str, str]]:
+    """The errors an operation may answer with, beyond its own."""
+    errors = [("422", INVALID)]
+    if operation.get("security"):
+        errors += [("401", "No token, or one expired or revoked"),
+                   ("403", "Not one of the roles this operation declares, or acting for "
+                           "another position, unit or hospital")]
+    if path == "/api/v1/auth/login":
+        errors.append(("429", "Too many failed logins for this account or address"))
+    return errors
+
+
+def text_without_control_characters(node: Any) -> None:
+    """Declare in every plain string schema that control characters are refused."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"format", "enum", "pattern", "const"} & set(node):
+            node["pattern"] = TEXT_PATTERN
+        for value in node.values():
+            text_without_control_characters(value)
+    elif isinstance(node, list):
+        for value in node:
+            text_without_control_characters(value)

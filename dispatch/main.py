@@ -36,6 +36,7 @@ from dispatch.hospitals import router as hospitals_router
 from dispatch.idempotency import Idempotency
 from dispatch.incidents import router as incidents_router
 from dispatch.lifespan import Wiring, build_lifespan
+from dispatch.links import add_links
 from dispatch.messages import router as messages_router
 from dispatch.ops import router as ops_router
 from dispatch.paths import project_dir
@@ -92,8 +93,8 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problem_openapi(get_openapi(
-                title=app.title, version=app.version, summary=app.summary, routes=app.routes))
+            app.openapi_schema = add_links(problem_openapi(get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -166,7 +166,8 @@ async def test_a_job_from_dispatch_to_handover(app: Any, client: httpx.AsyncClie
         assert incident is not None
         assert incident.status == "closed"
         audit = (await session.scalars(select(AuditEntry).where(
-            AuditEntry.target_type == "unit", AuditEntry.target_id == "A1"))).all()
+            AuditEntry.target_type == "unit", AuditEntry.target_id == "A1")
+            .order_by(AuditEntry.id))).all()
     assert [e.after["status"] for e in audit] == [
         "assigned", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital",
         "handover_done", "available"]

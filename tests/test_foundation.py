@@ -225,5 +225,5 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     bad_file = run_cli("scenario", "validate", str(scenario_file), env=env)
     assert bad_file.returncode == 2
     assert bad_file.stderr.strip() == (
-        "error: bad.yaml: hospitals[0].location.lat: Input should be less than or equal to 90"
+        "error: bad.yaml: hospitals[0].location.lat: Input should be less than or equal to 85.05112878"
     )

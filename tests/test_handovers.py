@@ -306,7 +306,7 @@ async def test_capacity_updates_from_two_hospital_users_at_once_lose_nothing(
         ca, cb = client_for(a, "http://a"), client_for(b, "http://b")
         async with ca, cb:
             base = "/api/v1/hospitals/general/capacity"
-            assert (await ca.put(f"{base}/dialysis", json={"available": 5, "total": 20})).status_code == 200
+            assert (await ca.put(f"{base}/dialysis", json={"available": 5, "total": 30})).status_code == 200
             results = await asyncio.gather(*(
                 (ca if i % 2 else cb).post(f"{base}/dialysis/adjust", json={"delta": 1})
                 for i in range(20)))

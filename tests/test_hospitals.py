@@ -127,7 +127,7 @@ async def test_delete_only_when_no_incident_refers_to_it(
     assert [e.action for e in await audit_of(app, "fengcheng")] == ["hospital.deleted"]
 
 
-async def test_a_hospital_terminal_may_change_only_its_own_status(
+async def test_a_hospital_terminal_may_change_only_its_own_full_categories(
     client: httpx.AsyncClient, app: Any, xian: Any
 ) -> None:
     app.dependency_overrides[authenticate] = lambda: Principal(

@@ -51,7 +51,7 @@ async def test_zone_lifecycle_is_versioned_and_audited(client: httpx.AsyncClient
     assert (await lookup(client, INSIDE))["id"] == "test-zone"  # at once, no restart
 
     changed = await client.patch("/api/v1/zones/test-zone", json={"status": "sealed"})
-    assert changed.status_code == 200
+    assert changed.status_code == 200, changed.text
     assert changed.json()["version"] == 2
     assert changed.json()["community"] == "测试社区"  # absent fields keep their value
     match = await lookup(client, INSIDE)

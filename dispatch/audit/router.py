@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from dispatch.audit.models import AuditEntry
 from dispatch.auth.dependencies import allow
 from dispatch.auth.permissions import CONFIGURERS
 from dispatch.db import SessionDep
+from dispatch.schemas import Moment
 
 router = APIRouter(prefix="/api/v1", tags=["audit"],
-                   dependencies=[Depends(allow(*CONFIGURERS, doing="reading the audit log"))])
+                   dependencies=[allow(*CONFIGURERS)])
 
 
 @router.get("/audit")
@@ -25,8 +25,8 @@ async def query_audit(
     action: str | None = Query(default=None, max_length=64, description="exact, or a prefix ending in ."),
     target_type: str | None = Query(default=None, max_length=32),
     target_id: str | None = Query(default=None, max_length=64),
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: int = Query(default=200, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     """Audit entries matching the filters, newest first."""

@@ -7,10 +7,11 @@ send `Authorization: Bearer <token>`. Tokens are never taken from URLs, which en
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request, WebSocket
+from fastapi import Depends, Request, Security, WebSocket
+from fastapi.params import Security as SecurityParam
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
 from dispatch.auth import service
 from dispatch.auth.schemas import Principal, Role
@@ -18,6 +19,14 @@ from dispatch.errors import Forbidden, Unauthorized
 from dispatch.runtime import Runtime
 
 SUBPROTOCOL = "dispatch.v1"
+# How the OpenAPI names the one way in: a bearer token (a person's signed token from
+# POST /api/v1/auth/login, or a device token `dvc_…`). Each operation lists, as this scheme's
+# scopes, the roles that may call it (OpenAPI 3.1 allows role names there).
+BEARER = HTTPBearer(
+    scheme_name="bearer", bearerFormat="JWT (people) or dvc_… (devices)", auto_error=False,
+    description="`Authorization: Bearer <token>`: a person's token from POST /api/v1/auth/login "
+                "(valid for a shift) or a device token issued by an administrator. The "
+                "operation's scopes are the roles that may call it.")
 BEARER_PROTOCOL = "bearer."
 
 
@@ -66,13 +75,18 @@ async def authenticate_websocket(websocket: WebSocket) -> Principal | None:
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-def allow(*roles: Role, doing: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency admitting only principals with one of `roles`."""
+async def authorize(
+    security_scopes: SecurityScopes, principal: CurrentPrincipal,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Principal:
+    """Admit only principals holding one of the roles the route declares (its scopes)."""
+    if not principal.has(*(Role(r) for r in security_scopes.scopes)):
+        raise Forbidden(f"this route needs one of the roles: {', '.join(security_scopes.scopes)}",
+                        roles=security_scopes.scopes)
+    return principal
 
-    async def check(principal: CurrentPrincipal) -> Principal:
-        if not principal.has(*roles):
-            names = ", ".join(r.value for r in roles)
-            raise Forbidden(f"{doing} needs one of the roles: {names}")
-        return principal
 
-    return check
+def allow(*roles: Role) -> SecurityParam:
+    """The one declaration of who may call a route: the roles, checked and put in the OpenAPI."""
+    names = list(dict.fromkeys(r.value for r in roles))
+    return Security(authorize, scopes=names)  # type: ignore[no-any-return]

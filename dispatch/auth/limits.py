@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import Depends
@@ -14,6 +15,7 @@ from dispatch.auth.dependencies import CurrentPrincipal
 from dispatch.auth.schemas import Principal
 from dispatch.errors import RateLimited, problem_response
 from dispatch.runtime import RuntimeDep
+from dispatch.schemas import CONTROL
 
 
 class BodyLimit:
@@ -30,6 +32,15 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        field = control_character_in_url(scope)
+        if field is not None:
+            response = problem_response({
+                "type": "/problems/invalid-input", "title": "The request is invalid",
+                "status": 422, "detail": f"{field}: holds a control character",
+                "errors": [{"field": field, "message": "holds a control character"}],
+            })
+            await response(scope, receive, send)
             return
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
@@ -78,6 +89,17 @@ class BodyLimit:
             "instance": scope.get("path"),
         })
         await response(scope, receive, send)
+
+
+def control_character_in_url(scope: Scope) -> str | None:
+    """The part of the URL (path, or a query parameter) holding a control character, if any."""
+    if CONTROL.search(scope.get("path", "")):
+        return "path"
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if CONTROL.search(name) or CONTROL.search(value):
+            return f"query.{name if not CONTROL.search(name) else '?'}"
+    return None
 
 
 def valid_unicode(body: bytes) -> bool:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import Depends
+from collections.abc import Iterable
+from typing import Protocol
 
 from dispatch.auth.dependencies import allow
 from dispatch.auth.schemas import Principal, Role
 from dispatch.errors import Forbidden
 
-# Who may change zones, hospitals and routing rules.
-CONFIGURERS = (Role.ADMIN, Role.SUPERVISOR)
+# Supervisors and administrators: they change zones, hospitals and routing rules, act for any
+# call-taker position and rebuild live state.
+SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
+CONFIGURERS = SUPERVISORS
 # People at the dispatch centre's consoles.
 CONSOLE = (Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 # Those who send units and crews.
@@ -18,15 +21,24 @@ DISPATCHERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 TELEPHONY = (Role.TELEPHONY, Role.SUPERVISOR, Role.ADMIN)
 # Everyone signed in but telephony adapters: shared reference data (units, hospitals, zones).
 READERS = (*CONSOLE, Role.HOSPITAL, Role.CREW)
+# Who act for a unit: its own crew, or dispatchers for any (see require_own_unit).
+UNIT_ACTORS = (Role.CREW, *DISPATCHERS)
+# Who act for a hospital: its own terminal, or supervisors for any (see require_own_hospital).
+HOSPITAL_ACTORS = (Role.HOSPITAL, *CONFIGURERS)
+# Anyone signed in, telephony adapters included.
+SIGNED_IN = tuple(Role)
 
-console_only = Depends(allow(*CONSOLE, doing="this console route"))
-dispatchers_only = Depends(allow(*DISPATCHERS, doing="dispatching"))
-telephony_only = Depends(allow(*TELEPHONY, doing="reporting telephony events"))
-readers_only = Depends(allow(*READERS, doing="reading"))
-configurers_only = Depends(allow(*CONFIGURERS, doing="changing configuration"))
-admins_only = Depends(allow(Role.ADMIN, doing="managing accounts"))
+console_only = allow(*CONSOLE)
+dispatchers_only = allow(*DISPATCHERS)
+telephony_only = allow(*TELEPHONY)
+readers_only = allow(*READERS)
+configurers_only = allow(*CONFIGURERS)
+admins_only = allow(Role.ADMIN)
+unit_actors_only = allow(*UNIT_ACTORS)
+hospital_actors_only = allow(*HOSPITAL_ACTORS)
+signed_in = allow(*SIGNED_IN)
 # The quality figures and monthly reports a supervisor answers for.
-supervisors_only = Depends(allow(*CONFIGURERS, doing="reading quality figures"))
+supervisors_only = allow(*CONFIGURERS)
 
 
 def require(principal: Principal, *roles: Role, doing: str) -> None:
@@ -52,3 +64,38 @@ def require_own_unit(principal: Principal, unit_id: str, *, doing: str) -> None:
     if principal.has(Role.CREW) and principal.unit_id == unit_id:
         return
     raise Forbidden(f"{doing} is for the unit's own crew and dispatchers")
+
+
+def position_holder(principal: Principal) -> str | None:
+    """Whose position a principal may act for: their own (a call-taker), or any (None)."""
+    return None if principal.has(*SUPERVISORS) else principal.name
+
+
+class Job(Protocol):
+    """What makes a job a crew's or a hospital's own: the unit sent and where it goes."""
+
+    @property
+    def unit_id(self) -> str: ...
+
+    @property
+    def destination_hospital_id(self) -> str | None: ...
+
+
+def sees_every_job(principal: Principal) -> bool:
+    """People at the centre's consoles see every incident; crews and hospitals their own."""
+    return principal.has(*CONSOLE)
+
+
+def own_job(principal: Principal, job: Job) -> bool:
+    """The job is the crew's unit's, or its patient goes to the hospital's terminal."""
+    return ((principal.has(Role.CREW) and principal.unit_id == job.unit_id)
+            or (principal.has(Role.HOSPITAL) and principal.hospital_id is not None
+                and principal.hospital_id == job.destination_hospital_id))
+
+
+def require_own_job(principal: Principal, jobs: Iterable[Job], *, doing: str) -> None:
+    """Raise Forbidden unless the principal sees every job or one of `jobs` is its own."""
+    if sees_every_job(principal) or any(own_job(principal, j) for j in jobs):
+        return
+    raise Forbidden(f"{doing} is for the centre's consoles, and for the crew and hospital of "
+                    "the incident's own job")

@@ -7,24 +7,21 @@ from typing import Any
 
 import segno
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth import service
 from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.permissions import admins_only
+from dispatch.auth.permissions import admins_only, signed_in
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.runtime import RuntimeDep
+from dispatch.schemas import StrictIn
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class LoginIn(Strict):
+class LoginIn(StrictIn):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
 
@@ -39,7 +36,7 @@ class TokenOut(BaseModel):
     hospital_id: str | None
 
 
-class UserIn(Strict):
+class UserIn(StrictIn):
     username: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")
     password: str = Field(min_length=10, max_length=200)
     roles: list[Role] = Field(min_length=1)
@@ -48,7 +45,7 @@ class UserIn(Strict):
     hospital_id: str | None = Field(default=None, max_length=64)
 
 
-class DeviceIn(Strict):
+class DeviceIn(StrictIn):
     kind: str = Field(pattern="^(crew|hospital|telephony)$")
     name: str = Field(min_length=1, max_length=100)
     unit_id: str | None = Field(default=None, max_length=32)
@@ -71,7 +68,7 @@ async def login(body: LoginIn, request: Request, session: SessionDep, rt: Runtim
     return token_out(token, claims)
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, dependencies=[signed_in])
 async def logout(request: Request, rt: RuntimeDep, principal: CurrentPrincipal) -> None:
     """Revoke the token used for this request, on every instance."""
     claims = getattr(request.state, "claims", None)
@@ -79,7 +76,7 @@ async def logout(request: Request, rt: RuntimeDep, principal: CurrentPrincipal) 
         await service.logout(rt=rt, claims=claims)
 
 
-@router.get("/auth/me")
+@router.get("/auth/me", dependencies=[signed_in])
 async def me(principal: CurrentPrincipal) -> dict[str, Any]:
     """Who the token belongs to and what it may do."""
     return {"username": principal.name, "roles": sorted(r.value for r in principal.roles),

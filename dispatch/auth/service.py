@@ -23,10 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
-from dispatch.auth import tokens
+from dispatch.auth import throttle, tokens
 from dispatch.auth.models import Device, User
 from dispatch.auth.schemas import Principal, Role
 from dispatch.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from dispatch.fleet.models import Unit
+from dispatch.hospitals.models import Hospital
 from dispatch.redis import Keys
 from dispatch.runtime import Runtime
 
@@ -76,6 +78,7 @@ async def create_user(
         raise Conflict(f"user {username!r} already exists")
     if not roles:
         raise InvalidInput.field("body.roles", "give at least one role")
+    await check_bindings(session, unit_id=unit_id, hospital_id=hospital_id)
     user = User(username=username, display_name=display_name, password_hash=HASHER.hash(password),
                 roles=sorted({r.value for r in roles}), unit_id=unit_id, hospital_id=hospital_id,
                 active=True, created_at=now)
@@ -105,7 +108,8 @@ async def set_password(*, session: AsyncSession, username: str, password: str, n
 async def login(
     *, session: AsyncSession, rt: Runtime, username: str, password: str, source: str | None
 ) -> tuple[str, tokens.Claims]:
-    """Check a password and issue a token for the shift."""
+    """Check a password and issue a token for the shift (throttled per account and address)."""
+    await throttle.check(rt=rt, username=username, source=source)
     user = await session.get(User, username)
     try:
         HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -116,8 +120,14 @@ async def login(
         await audit.record(session, actor=username[:64], role=None, source=source,
                            action="auth.login_failed", target_type="user", target_id=username[:64],
                            before=None, after=None, at=now)
+        for lockout in await throttle.failed(rt=rt, username=username, source=source):
+            await audit.record(
+                session, actor=username[:64], role=None, source=source, action="auth.lockout",
+                target_type=lockout.kind, target_id=username[:64] if lockout.kind == "user"
+                else source, before=None, after={"until": lockout.until.isoformat()}, at=now)
         await session.commit()
         raise Unauthorized("wrong username or password")
+    await throttle.succeeded(rt=rt, username=username)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
     user.last_login_at = now
@@ -173,6 +183,15 @@ async def accept(*, rt: Runtime, token: str) -> tuple[Principal, tokens.Claims |
     return claims.principal, claims
 
 
+async def check_bindings(session: AsyncSession, *, unit_id: str | None,
+                         hospital_id: str | None) -> None:
+    """A token is bound only to a unit or hospital that exists."""
+    if unit_id is not None and await session.get(Unit, unit_id) is None:
+        raise InvalidInput.field("body.unit_id", f"no unit {unit_id!r}")
+    if hospital_id is not None and await session.get(Hospital, hospital_id) is None:
+        raise InvalidInput.field("body.hospital_id", f"no hospital {hospital_id!r}")
+
+
 async def create_device(
     *, session: AsyncSession, rt: Runtime | None, kind: str, name: str, now: datetime, actor: Actor,
     unit_id: str | None = None, hospital_id: str | None = None,
@@ -184,6 +203,8 @@ async def create_device(
         raise InvalidInput.field("body.unit_id", "a crew tablet is bound to one unit")
     if kind == "hospital" and not hospital_id:
         raise InvalidInput.field("body.hospital_id", "a hospital terminal is bound to one hospital")
+    await check_bindings(session, unit_id=unit_id if kind == "crew" else None,
+                         hospital_id=hospital_id if kind == "hospital" else None)
     token = tokens.new_device_token()
     device = Device(id=uuid.uuid4().hex, name=name, kind=kind,
                     unit_id=unit_id if kind == "crew" else None,

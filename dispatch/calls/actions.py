@@ -8,6 +8,7 @@ from pydantic import Field
 
 from dispatch.audit.dependencies import ROLE_PRECEDENCE
 from dispatch.audit.schemas import Actor
+from dispatch.auth.permissions import position_holder
 from dispatch.calls import callbacks as callback_service
 from dispatch.calls import positions as position_service
 from dispatch.calls import service
@@ -41,6 +42,8 @@ class TakeCallbackMessage(ClientMessage):
 @action("call.answer", AnswerMessage, "console")
 async def answer(conn: Connection, msg: AnswerMessage) -> dict[str, Any]:
     async with conn.runtime.sessionmaker() as session:
+        await position_service.require_holder(session, msg.position_id,
+                                              position_holder(conn.principal), "position_id")
         call = await service.answer_call(session=session, rt=conn.runtime, ref=msg.call_id,
                                          position_id=msg.position_id, actor=actor_of(conn))
     return {"call_id": str(call.id), "status": call.status, "answered_by": call.answered_by}
@@ -51,13 +54,15 @@ async def position_state(conn: Connection, msg: PositionMessage) -> dict[str, An
     async with conn.runtime.sessionmaker() as session:
         position = await position_service.change_state(
             session=session, rt=conn.runtime, position_id=msg.position_id, state=msg.state,
-            actor=actor_of(conn))
+            actor=actor_of(conn), holder=position_holder(conn.principal))
     return position.model_dump(mode="json")
 
 
 @action("callback.take", TakeCallbackMessage, "console")
 async def take_callback(conn: Connection, msg: TakeCallbackMessage) -> dict[str, Any]:
     async with conn.runtime.sessionmaker() as session:
+        await position_service.require_holder(session, msg.position_id,
+                                              position_holder(conn.principal), "position_id")
         callback = await callback_service.take_callback(
             session=session, rt=conn.runtime, callback_id=msg.callback_id,
             position_id=msg.position_id, actor=actor_of(conn))

@@ -15,7 +15,7 @@ from dispatch.calls.models import Position, PositionState
 from dispatch.calls.schemas import PositionOut
 from dispatch.calls.service import acd, find_position, ms, offer_events, position_event
 from dispatch.db import table
-from dispatch.errors import Conflict
+from dispatch.errors import Conflict, Forbidden
 from dispatch.runtime import Runtime
 
 REFUSALS = {
@@ -26,10 +26,16 @@ REFUSALS = {
 
 async def change_state(
     *, session: AsyncSession, rt: Runtime, position_id: str, state: str, actor: Actor,
-    user: str | None = None,
+    user: str | None = None, holder: str | None = None,
 ) -> PositionOut:
-    """Move a position to `state` (logging in, out, ready, not ready or wrap-up)."""
+    """Move a position to `state` (logging in, out, ready, not ready or wrap-up).
+
+    `holder` is the signed-in call-taker, who acts only at a position they hold and logs in
+    only under their own name; None for a supervisor, who acts for any position.
+    """
     position = await find_position(session, position_id, "path.position_id")
+    if holder is not None:
+        check_holder(position, holder, logging_in=user is not None, user=user)
     now = rt.clock.now()
     # Redis may have just lost live state: rebuilt first, the change applies to the position's
     # recorded state instead of being overwritten by the rebuild a moment later.
@@ -62,6 +68,29 @@ async def change_state(
     except (RedisError, OSError):
         row = {}
     return position_out(position, row)
+
+
+async def require_holder(
+    session: AsyncSession, position_id: str, holder: str | None, field: str
+) -> None:
+    """Refuse a call-taker acting at a position they do not hold (None: a supervisor)."""
+    if holder is not None:
+        position = await find_position(session, position_id, field)
+        check_holder(position, holder, logging_in=False, user=None)
+
+
+def check_holder(position: Position, holder: str, *, logging_in: bool, user: str | None) -> None:
+    """Refuse a call-taker acting for a position someone else holds (or nobody does)."""
+    if logging_in and user != holder:
+        raise Forbidden(f"a call-taker logs in under their own name ({holder!r}); a supervisor "
+                        "may log in others", errors=[{"field": "body.user", "message": "not you"}])
+    held_by = position.user if position.state != PositionState.LOGGED_OUT else None
+    if logging_in and held_by not in (None, holder):
+        raise Forbidden(f"position {position.id} is held by someone else: a supervisor may "
+                        "log them out")
+    if not logging_in and held_by != holder:
+        raise Forbidden(f"position {position.id} is not yours: log in at it first (a supervisor "
+                        "may act for any position)")
 
 
 def position_out(p: Position, row: dict[str, str]) -> PositionOut:

@@ -5,13 +5,20 @@ from __future__ import annotations
 import random
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from dispatch.audit import service as audit
 from dispatch.audit.dependencies import ActorDep
-from dispatch.auth.dependencies import allow
+from dispatch.auth.dependencies import CurrentPrincipal, allow
 from dispatch.auth.limits import IntakeRate
-from dispatch.auth.permissions import CONFIGURERS, CONSOLE, TELEPHONY, console_only, telephony_only
+from dispatch.auth.permissions import (
+    CONFIGURERS,
+    CONSOLE,
+    TELEPHONY,
+    console_only,
+    position_holder,
+    telephony_only,
+)
 from dispatch.calls import callbacks as callback_service
 from dispatch.calls import generator, service, slo
 from dispatch.calls import positions as position_service
@@ -60,7 +67,7 @@ async def receive_call(
 
 
 @router.post("/calls/test", response_model=CallOut, status_code=201,
-             dependencies=[Depends(allow(*CONFIGURERS, doing="ringing a test call"))])
+             dependencies=[allow(*CONFIGURERS)])
 async def ring_test_call(rt: RuntimeDep, actor: ActorDep) -> CallOut:
     """Ring one test call from somewhere in the area (for a supervisor showing the console)."""
     return call_out(await generator.ring_one(rt, actor=actor, line="test", rng=random.Random()))
@@ -93,9 +100,12 @@ async def call_timeline(ref: CallRef, session: SessionDep, actor: ActorDep) -> l
 
 @router.post("/calls/{ref}/answer", response_model=CallOut, dependencies=[console_only])
 async def answer_call(
-    ref: CallRef, body: AnswerIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
+    ref: CallRef, body: AnswerIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep,
+    principal: CurrentPrincipal,
 ) -> CallOut:
-    """Answer a ringing call at a position; the first answer wins (409 for the others)."""
+    """Answer a ringing call at one's own position; the first answer wins (409 for the others)."""
+    await position_service.require_holder(session, body.position_id, position_holder(principal),
+                                          "body.position_id")
     return call_out(await service.answer_call(
         session=session, rt=rt, ref=ref, position_id=body.position_id, actor=actor))
 
@@ -111,7 +121,7 @@ async def call_abandoned(
 
 
 @router.post("/calls/{ref}/ended", response_model=CallOut,
-             dependencies=[Depends(allow(*TELEPHONY, *CONSOLE, doing="ending a call"))])
+             dependencies=[allow(*TELEPHONY, *CONSOLE)])
 async def call_ended(
     ref: CallRef, session: SessionDep, rt: RuntimeDep, actor: ActorDep, body: TimeIn | None = None
 ) -> CallOut:
@@ -139,33 +149,38 @@ async def list_positions(session: SessionDep, rt: RuntimeDep, actor: ActorDep) -
 @router.post("/positions/{position_id}/login", response_model=PositionOut, tags=["positions"],
              dependencies=[console_only])
 async def login(
-    position_id: PositionId, body: LoginIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
+    position_id: PositionId, body: LoginIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep,
+    principal: CurrentPrincipal,
 ) -> PositionOut:
-    """A call-taker logs in at a position (not ready, or ready at once)."""
+    """A call-taker logs in at a position under their own name (a supervisor under any)."""
     state = "ready" if body.ready else "not_ready"
     return await position_service.change_state(
-        session=session, rt=rt, position_id=position_id, state=state, actor=actor, user=body.user)
+        session=session, rt=rt, position_id=position_id, state=state, actor=actor,
+        user=body.user or principal.name, holder=position_holder(principal))
 
 
 @router.post("/positions/{position_id}/logout", response_model=PositionOut, tags=["positions"],
              dependencies=[console_only])
 async def logout(
-    position_id: PositionId, session: SessionDep, rt: RuntimeDep, actor: ActorDep
+    position_id: PositionId, session: SessionDep, rt: RuntimeDep, actor: ActorDep,
+    principal: CurrentPrincipal,
 ) -> PositionOut:
-    """The call-taker leaves the position."""
+    """The call-taker leaves the position (a supervisor may log anyone out)."""
     return await position_service.change_state(
-        session=session, rt=rt, position_id=position_id, state="logged_out", actor=actor)
+        session=session, rt=rt, position_id=position_id, state="logged_out", actor=actor,
+        holder=position_holder(principal))
 
 
 @router.put("/positions/{position_id}/state", response_model=PositionOut, tags=["positions"],
             dependencies=[console_only])
 async def set_state(
     position_id: PositionId, body: PositionStateIn, session: SessionDep, rt: RuntimeDep,
-    actor: ActorDep,
+    actor: ActorDep, principal: CurrentPrincipal,
 ) -> PositionOut:
-    """Ready, not ready or wrap-up."""
+    """Ready, not ready or wrap-up, at the caller's own position (a supervisor's: any)."""
     return await position_service.change_state(
-        session=session, rt=rt, position_id=position_id, state=body.state, actor=actor)
+        session=session, rt=rt, position_id=position_id, state=body.state, actor=actor,
+        holder=position_holder(principal))
 
 
 @router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],
@@ -183,9 +198,11 @@ async def list_callbacks(
              dependencies=[console_only])
 async def take_callback(
     callback_id: Annotated[str, Path(max_length=40)], body: CallbackTakeIn, session: SessionDep,
-    rt: RuntimeDep, actor: ActorDep,
+    rt: RuntimeDep, actor: ActorDep, principal: CurrentPrincipal,
 ) -> CallbackOut:
-    """A position takes a callback and dials the caller."""
+    """A position (one's own) takes a callback and dials the caller."""
+    await position_service.require_holder(session, body.position_id, position_holder(principal),
+                                          "body.position_id")
     return CallbackOut.model_validate(await callback_service.take_callback(
         session=session, rt=rt, callback_id=callback_id, position_id=body.position_id, actor=actor))
 

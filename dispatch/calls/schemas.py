@@ -8,21 +8,19 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from dispatch.schemas import Latitude, Longitude, StrictIn
+
 PHONE = r"^\+?[0-9]{3,20}$"
 REF = r"^[A-Za-z0-9._:@-]{1,128}$"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class CarrierLocation(Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+class CarrierLocation(StrictIn):
+    lat: Latitude
+    lon: Longitude
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
 
 
-class CallIn(Strict):
+class CallIn(StrictIn):
     """A ringing call as telephony (a CTI adapter) reports it."""
 
     telephony_call_id: str = Field(pattern=REF, description="idempotency key: the same id twice is one call")
@@ -57,24 +55,25 @@ class CallOut(BaseModel):
     offered_to: str | None = None
 
 
-class TimeIn(Strict):
+class TimeIn(StrictIn):
     at: AwareDatetime | None = Field(default=None, description="when it happened; now if omitted")
 
 
-class AnswerIn(Strict):
+class AnswerIn(StrictIn):
     position_id: str = Field(min_length=1, max_length=32)
 
 
-class TransferIn(Strict):
+class TransferIn(StrictIn):
     to_position_id: str = Field(min_length=1, max_length=32)
 
 
-class LoginIn(Strict):
-    user: str = Field(min_length=1, max_length=64)
+class LoginIn(StrictIn):
+    user: str | None = Field(default=None, min_length=1, max_length=64,
+                             description="who logs in; the signed-in user when omitted")
     ready: bool = False
 
 
-class PositionStateIn(Strict):
+class PositionStateIn(StrictIn):
     state: Literal["ready", "not_ready", "wrap_up"]
 
 
@@ -105,14 +104,14 @@ class CallbackOut(BaseModel):
     resolved_at: datetime | None
 
 
-class CallbackTakeIn(Strict):
+class CallbackTakeIn(StrictIn):
     position_id: str = Field(min_length=1, max_length=32)
 
 
 CallbackOutcome = Literal["reached", "no_answer", "busy", "wrong_number", "resolved_elsewhere"]
 
 
-class CallbackOutcomeIn(Strict):
+class CallbackOutcomeIn(StrictIn):
     outcome: CallbackOutcome
     notes: str | None = Field(default=None, max_length=500)
 

@@ -14,6 +14,7 @@ from dispatch.fleet import assignments, service
 from dispatch.fleet.models import UnitStatus
 from dispatch.realtime.actions import Action, Connection, action
 from dispatch.realtime.schemas import ClientMessage
+from dispatch.schemas import Latitude, Longitude
 
 
 def unit_of(conn: Connection) -> str:
@@ -38,8 +39,8 @@ class StatusMessage(ClientMessage):
 
 class PositionMessage(ClientMessage):
     action: Literal["unit.position"]
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Latitude
+    lon: Longitude
     at: AwareDatetime | None = None
 
 

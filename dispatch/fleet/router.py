@@ -12,8 +12,12 @@ from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal
 from dispatch.auth.permissions import (
     dispatchers_only,
+    own_job,
     readers_only,
+    require_own_job,
     require_own_unit,
+    sees_every_job,
+    unit_actors_only,
 )
 from dispatch.db import SessionDep
 from dispatch.fleet import assignments, coverage, escalation, service
@@ -67,7 +71,7 @@ async def get_unit(unit_id: UnitId, rt: RuntimeDep) -> UnitOut:
     return await service.get_unit(rt=rt, unit_id=unit_id)
 
 
-@router.get("/units/{unit_id}/job", response_model=JobOut, dependencies=[readers_only, for_own_unit])
+@router.get("/units/{unit_id}/job", response_model=JobOut, dependencies=[unit_actors_only, for_own_unit])
 async def unit_job(unit_id: UnitId, session: SessionDep, rt: RuntimeDep) -> JobOut:
     """The job on the crew's tablet, or null."""
     return JobOut(job=await assignments.job(session=session, rt=rt, unit_id=unit_id))
@@ -81,7 +85,7 @@ async def unit_history(unit_id: UnitId, session: SessionDep,
 
 
 @router.post("/units/{unit_id}/status", response_model=UnitOut,
-             dependencies=[readers_only, for_own_unit])
+             dependencies=[unit_actors_only, for_own_unit])
 async def change_status(unit_id: UnitId, body: StatusIn, session: SessionDep, rt: RuntimeDep,
                         actor: ActorDep) -> UnitOut:
     """Report the unit's new status; an illegal move is refused and changes nothing."""
@@ -90,7 +94,7 @@ async def change_status(unit_id: UnitId, body: StatusIn, session: SessionDep, rt
 
 
 @router.post("/units/{unit_id}/position", response_model=PositionAck,
-             dependencies=[readers_only, for_own_unit])
+             dependencies=[unit_actors_only, for_own_unit])
 async def report_position(unit_id: UnitId, body: PositionIn, rt: RuntimeDep) -> dict[str, Any]:
     """Report where the unit is (tablets usually send this over their socket)."""
     return await service.report_position(rt=rt, unit_id=unit_id, lat=body.lat, lon=body.lon,
@@ -131,20 +135,26 @@ async def dispatch_unit(body: AssignmentIn, session: SessionDep, rt: RuntimeDep,
 
 
 @router.get("/assignments", response_model=list[AssignmentOut], dependencies=[readers_only])
-async def list_assignments(session: SessionDep, incident_id: uuid.UUID) -> list[AssignmentOut]:
-    """An incident's assignments, oldest first."""
-    return [AssignmentOut.model_validate(a)
-            for a in await assignments.for_incident(session=session, incident_id=incident_id)]
+async def list_assignments(session: SessionDep, incident_id: uuid.UUID,
+                           principal: CurrentPrincipal) -> list[AssignmentOut]:
+    """An incident's assignments, oldest first (a crew's or hospital's own only)."""
+    rows = await assignments.for_incident(session=session, incident_id=incident_id)
+    require_own_job(principal, rows, doing="reading an incident's assignments")
+    return [AssignmentOut.model_validate(a) for a in rows
+            if sees_every_job(principal) or own_job(principal, a)]
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut, dependencies=[readers_only])
-async def get_assignment(assignment_id: uuid.UUID, session: SessionDep) -> AssignmentOut:
-    """One assignment."""
-    return AssignmentOut.model_validate(await assignments.find(session, assignment_id))
+async def get_assignment(assignment_id: uuid.UUID, session: SessionDep,
+                         principal: CurrentPrincipal) -> AssignmentOut:
+    """One assignment (a crew's or hospital's own only)."""
+    assignment = await assignments.find(session, assignment_id)
+    require_own_job(principal, [assignment], doing="reading an assignment")
+    return AssignmentOut.model_validate(assignment)
 
 
 @router.post("/assignments/{assignment_id}/acknowledge", response_model=AssignmentOut,
-             dependencies=[readers_only])
+             dependencies=[unit_actors_only])
 async def acknowledge(assignment_id: uuid.UUID, session: SessionDep, rt: RuntimeDep,
                       actor: ActorDep, principal: CurrentPrincipal) -> AssignmentOut:
     """The crew takes the job (before the acknowledgement deadline)."""
@@ -155,7 +165,7 @@ async def acknowledge(assignment_id: uuid.UUID, session: SessionDep, rt: Runtime
 
 
 @router.post("/assignments/{assignment_id}/decline", response_model=AssignmentOut,
-             dependencies=[readers_only])
+             dependencies=[unit_actors_only])
 async def decline(assignment_id: uuid.UUID, body: ReasonIn, session: SessionDep, rt: RuntimeDep,
                   actor: ActorDep, principal: CurrentPrincipal) -> AssignmentOut:
     """The crew cannot take the job; the next unit is proposed."""
@@ -175,7 +185,7 @@ async def cancel(assignment_id: uuid.UUID, body: ReasonIn, session: SessionDep, 
 
 
 @router.post("/incidents/{incident_id}/escalate", response_model=EscalatedOut,
-             dependencies=[readers_only, Depends(home_visit_team)])
+             dependencies=[unit_actors_only, Depends(home_visit_team)])
 async def escalate(incident_id: uuid.UUID, body: EscalateIn, session: SessionDep, rt: RuntimeDep,
                    actor: ActorDep) -> EscalatedOut:
     """The home-visit GP calls for an ambulance: the fastest one (or the one named) is sent,

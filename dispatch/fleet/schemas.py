@@ -9,10 +9,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from dispatch.fleet.models import UnitStatus
-
-
-class In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from dispatch.schemas import Latitude, Longitude, StrictIn
 
 
 class UnitOut(BaseModel):
@@ -50,7 +47,7 @@ class PostOut(BaseModel):
     paired_hospital_id: str | None
 
 
-class StatusIn(In):
+class StatusIn(StrictIn):
     status: UnitStatus
     reason: str | None = Field(default=None, max_length=300,
                                description="why (needed for handover_done before the hospital confirms)")
@@ -58,9 +55,9 @@ class StatusIn(In):
         default=None, description="when the crew tapped it; a tablet that was offline sends it late")
 
 
-class PositionIn(In):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+class PositionIn(StrictIn):
+    lat: Latitude
+    lon: Longitude
     at: AwareDatetime | None = Field(default=None, description="when the tablet took the fix")
 
 
@@ -70,7 +67,7 @@ class PositionAck(BaseModel):
     ignored: str | None = None
 
 
-class AssignmentIn(In):
+class AssignmentIn(StrictIn):
     incident_id: uuid.UUID
     unit_id: str = Field(min_length=1, max_length=32)
     override_reason: str | None = Field(
@@ -78,7 +75,7 @@ class AssignmentIn(In):
         description="why a unit lacking the decision's capabilities is sent anyway")
 
 
-class ReasonIn(In):
+class ReasonIn(StrictIn):
     reason: str | None = Field(default=None, max_length=300)
 
 
@@ -160,7 +157,7 @@ class CoverageOut(BaseModel):
     uncovered: list[str]
 
 
-class EscalateIn(In):
+class EscalateIn(StrictIn):
     """The home-visit GP found the patient needs an ambulance (seed 003)."""
 
     severity: Literal["urgent", "critical"] = Field(description="the GP's finding")

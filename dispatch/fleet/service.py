@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, literal, select, update
@@ -144,6 +144,7 @@ def refused(unit_id: str, to: str, moved: Moved) -> DispatchError:
         status_now=moved.previous, to=to)
 
 
+TAP_SKEW = timedelta(seconds=30)  # a tablet's clock may run a little ahead
 UNITS = table(Unit).c
 EVENTS = table(UnitEvent).c
 UPDATE_UNIT = update(table(Unit)).returning(UNITS.id, UNITS.call_sign, UNITS.lat, UNITS.lon)
@@ -234,6 +235,8 @@ async def report_position(
     """A tablet reports where its unit is; the board hears of it every few seconds."""
     now = rt.clock.now()
     at = at or now
+    if at > now + TAP_SKEW:  # it would make every later fix look older: the unit would freeze
+        raise InvalidInput.field("body.at", "is in the future")
     every_ms = int(rt.settings.position_publish_seconds * 1000)
     result = await live(rt).report_position(unit_id, lat, lon, at_ms=ms(at), publish_every_ms=every_ms)
     if result.result == "unknown":  # unknown, or Redis has just lost live state: look again

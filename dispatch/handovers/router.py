@@ -6,20 +6,22 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
 from dispatch.auth.permissions import (
     CONFIGURERS,
     CONSOLE,
+    UNIT_ACTORS,
+    hospital_actors_only,
     readers_only,
     require_own_hospital,
     require_own_unit,
 )
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
-from dispatch.errors import InvalidInput
+from dispatch.errors import Forbidden, InvalidInput
 from dispatch.handovers import service, stats
 from dispatch.handovers.schemas import (
     CapacityAdjustIn,
@@ -41,7 +43,7 @@ HospitalId = Annotated[str, Path(max_length=64)]
 HandoverId = Annotated[str, Path(max_length=40)]
 
 
-@router.get("/handovers", dependencies=[Depends(allow(*CONSOLE, Role.HOSPITAL, doing="seeing handovers"))])
+@router.get("/handovers", dependencies=[allow(*CONSOLE, Role.HOSPITAL)])
 async def list_handovers(
     session: SessionDep, principal: CurrentPrincipal,
     hospital_id: str | None = Query(default=None, max_length=64),
@@ -53,19 +55,23 @@ async def list_handovers(
 
 
 @router.get("/handovers/stats", response_model=list[stats.HandoverStats],
-            dependencies=[Depends(allow(*CONSOLE, Role.HOSPITAL, doing="seeing handover times"))])
+            dependencies=[allow(*CONSOLE, Role.HOSPITAL)])
 async def handover_stats(
     session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     hospital_id: str | None = Query(default=None, max_length=64),
     hours: float = Query(default=24, gt=0, le=24 * 31),
 ) -> list[stats.HandoverStats]:
     """Handover times per hospital: p50, p90 and how many took longer than the target."""
+    if not principal.has(*CONSOLE):  # a hospital sees its own times only
+        if principal.hospital_id is None or hospital_id not in (None, principal.hospital_id):
+            raise Forbidden("a hospital reads its own handover times only")
+        hospital_id = principal.hospital_id
     return await stats.per_hospital(
         session=session, now=rt.clock.now(), window=timedelta(hours=hours),
         target_minutes=rt.settings.handover_target_minutes, hospital_id=hospital_id)
 
 
-@router.get("/hospitals/{hospital_id}/incoming")
+@router.get("/hospitals/{hospital_id}/incoming", dependencies=[allow(*CONSOLE, Role.HOSPITAL)])
 async def incoming(
     hospital_id: HospitalId, session: SessionDep, principal: CurrentPrincipal
 ) -> list[dict[str, Any]]:
@@ -76,7 +82,7 @@ async def incoming(
     return await service.active(session=session, hospital_id=hospital_id)
 
 
-@router.post("/handovers/{handover_id}/acknowledge")
+@router.post("/handovers/{handover_id}/acknowledge", dependencies=[hospital_actors_only])
 async def acknowledge(
     handover_id: HandoverId, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,
@@ -89,7 +95,7 @@ async def acknowledge(
     return service.handover_data(done)
 
 
-@router.post("/handovers/{handover_id}/done")
+@router.post("/handovers/{handover_id}/done", dependencies=[allow(Role.HOSPITAL, *UNIT_ACTORS)])
 async def handover_done(
     handover_id: HandoverId, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep, body: HandoverDoneIn | None = None,
@@ -117,7 +123,7 @@ async def get_capacity(
     return capacity.rows_out(await capacity.capacity_of(session=session, hospital_id=hospital_id))
 
 
-@router.put("/hospitals/{hospital_id}/capacity/{category}")
+@router.put("/hospitals/{hospital_id}/capacity/{category}", dependencies=[hospital_actors_only])
 async def set_capacity(
     hospital_id: HospitalId, category: CapacityCategory, body: CapacitySetIn, session: SessionDep,
     rt: RuntimeDep, principal: CurrentPrincipal, actor: ActorDep,
@@ -129,7 +135,8 @@ async def set_capacity(
     return capacity.rows_out(rows)
 
 
-@router.post("/hospitals/{hospital_id}/capacity/{category}/adjust")
+@router.post("/hospitals/{hospital_id}/capacity/{category}/adjust",
+             dependencies=[hospital_actors_only])
 async def adjust_capacity(
     hospital_id: HospitalId, category: CapacityCategory, body: CapacityAdjustIn,
     session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal, actor: ActorDep,
@@ -147,7 +154,7 @@ def _status_out(result: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/hospitals/{hospital_id}/suspend",
-             dependencies=[Depends(allow(*CONFIGURERS, doing="suspending a hospital"))])
+             dependencies=[allow(*CONFIGURERS)])
 async def suspend(
     hospital_id: HospitalId, body: SuspendIn, session: SessionDep, rt: RuntimeDep,
     principal: CurrentPrincipal, actor: ActorDep,
@@ -159,7 +166,7 @@ async def suspend(
 
 
 @router.post("/hospitals/{hospital_id}/reopen",
-             dependencies=[Depends(allow(*CONFIGURERS, doing="reopening a hospital"))])
+             dependencies=[allow(*CONFIGURERS)])
 async def reopen(
     hospital_id: HospitalId, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep, body: ReopenIn | None = None,
@@ -172,7 +179,7 @@ async def reopen(
 
 
 @router.post("/assignments/{assignment_id}/reroute",
-             dependencies=[Depends(allow(Role.DISPATCHER, *CONFIGURERS, doing="rerouting a unit"))])
+             dependencies=[allow(Role.DISPATCHER, *CONFIGURERS)])
 async def accept_reroute(
     assignment_id: uuid.UUID, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep, body: RerouteIn | None = None,

@@ -69,8 +69,10 @@ async def change(
     before = None if current is None else {"available": current.available, "total": current.total}
     start = current.available if current is not None else 0
     value = available if available is not None else max(0, start + (delta or 0))
-    if total is not None and value > total:
-        raise InvalidInput.field("body.available", f"more than the total ({total})")
+    cap = total if total is not None else (current.total if current is not None else None)
+    if cap is not None and value > cap:  # the same cap whether set or adjusted
+        field = "body.available" if available is not None else "body.delta"
+        raise InvalidInput.field(field, f"{value} free would be more than the total ({cap})")
     await session.execute(upsert(session, HospitalCapacity, ["hospital_id", "category"], {
         "hospital_id": hospital_id, "category": category.value, "available": value,
         "total": total if total is not None else (current.total if current else None),

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
-from dispatch.auth.permissions import CONFIGURERS, readers_only
+from dispatch.auth.permissions import CONFIGURERS, hospital_actors_only, readers_only
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.errors import Forbidden
 from dispatch.hospitals import service
-from dispatch.hospitals.schemas import STATUS_FIELDS, HospitalCreate, HospitalOut, HospitalUpdate
+from dispatch.hospitals.schemas import OWN_FIELDS, HospitalCreate, HospitalOut, HospitalUpdate
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["hospitals"], dependencies=[readers_only])
+router = APIRouter(prefix="/api/v1", tags=["hospitals"])
 
 
-@router.get("/hospitals", response_model=list[HospitalOut])
+@router.get("/hospitals", response_model=list[HospitalOut], dependencies=[readers_only])
 async def list_hospitals(session: SessionDep, principal: CurrentPrincipal) -> list[HospitalOut]:
     """List hospitals with their capabilities, designations and status."""
     return [HospitalOut.model_validate(h) for h in await service.list_hospitals(session=session)]
 
 
 @router.post("/hospitals", response_model=HospitalOut, status_code=status.HTTP_201_CREATED,
-             dependencies=[Depends(allow(*CONFIGURERS, doing="adding hospitals"))])
+             dependencies=[allow(*CONFIGURERS)])
 async def create_hospital(
     body: HospitalCreate, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,
@@ -34,7 +34,7 @@ async def create_hospital(
     return HospitalOut.model_validate(hospital)
 
 
-@router.get("/hospitals/{hospital_id}", response_model=HospitalOut)
+@router.get("/hospitals/{hospital_id}", response_model=HospitalOut, dependencies=[readers_only])
 async def get_hospital(
     hospital_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> HospitalOut:
@@ -44,24 +44,25 @@ async def get_hospital(
     )
 
 
-@router.patch("/hospitals/{hospital_id}", response_model=HospitalOut)
+@router.patch("/hospitals/{hospital_id}", response_model=HospitalOut,
+               dependencies=[hospital_actors_only])
 async def update_hospital(
     hospital_id: str, body: HospitalUpdate, session: SessionDep, rt: RuntimeDep,
     principal: CurrentPrincipal, actor: ActorDep,
 ) -> HospitalOut:
     """Change a hospital: suspend or reopen it, mark it full for a category, edit its details."""
-    own_status = (principal.has(Role.HOSPITAL) and principal.hospital_id == hospital_id
-                  and body.model_fields_set <= STATUS_FIELDS)
-    if not own_status and not principal.has(*CONFIGURERS):
+    own_fields = (principal.has(Role.HOSPITAL) and principal.hospital_id == hospital_id
+                  and body.model_fields_set <= OWN_FIELDS)
+    if not own_fields and not principal.has(*CONFIGURERS):
         raise Forbidden("changing a hospital needs a supervisor or administrator; a hospital's "
-                        "own terminal may change only its status and full categories")
+                        "own terminal may report only its full categories (never its status)")
     hospital = await service.update_hospital(session=session, rt=rt, hospital_id=hospital_id,
                                              changes=body, actor=actor)
     return HospitalOut.model_validate(hospital)
 
 
 @router.delete("/hospitals/{hospital_id}", status_code=status.HTTP_204_NO_CONTENT,
-               dependencies=[Depends(allow(*CONFIGURERS, doing="removing hospitals"))])
+               dependencies=[allow(*CONFIGURERS)])
 async def delete_hospital(
     hospital_id: str, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,

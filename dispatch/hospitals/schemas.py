@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dispatch.hospitals.models import Designation, HospitalCapability, HospitalStatus
 from dispatch.incidents.models import PatientCategory
+from dispatch.schemas import Latitude, Longitude, StrictIn, never_null
 
 Level = Literal["tertiary", "secondary", "primary", "specialist", "makeshift"]
 
@@ -33,14 +34,13 @@ class HospitalOut(BaseModel):
     notes: str | None = None
 
 
-class HospitalCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class HospitalCreate(StrictIn):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
     name: str = Field(min_length=1, max_length=200)
     name_zh: str | None = Field(default=None, max_length=200)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Latitude
+    lon: Longitude
     location_approximate: bool = False
     level: Level = "secondary"
     capabilities: list[HospitalCapability] = Field(default_factory=list)
@@ -56,19 +56,20 @@ class HospitalCreate(BaseModel):
 
 NOT_NULL = ("name", "lat", "lon", "location_approximate", "level", "capabilities",
             "designations", "status", "full_categories")
-# What a hospital's own terminal may change about itself.
-STATUS_FIELDS = frozenset({"status", "status_reason", "full_categories"})
+# What a hospital's own terminal may change about itself: never its status (a supervisor
+# suspends and reopens it).
+OWN_FIELDS = frozenset({"full_categories"})
 
 
-class HospitalUpdate(BaseModel):
+class HospitalUpdate(StrictIn):
     """Fields to change; absent fields keep their value."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(json_schema_extra=never_null(*NOT_NULL))
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_zh: str | None = Field(default=None, max_length=200)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: Latitude | None = None
+    lon: Longitude | None = None
     location_approximate: bool | None = None
     level: Level | None = None
     capabilities: list[HospitalCapability] | None = None

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import versions
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.errors import Conflict, NotFound
+from dispatch.fleet.models import Assignment
+from dispatch.handovers.models import Handover
 from dispatch.hospitals.models import Hospital, HospitalStatus
 from dispatch.hospitals.schemas import HospitalCreate, HospitalOut, HospitalUpdate
 from dispatch.hospitals.snapshot import HospitalSnapshot, HospitalView
@@ -117,18 +120,27 @@ async def update_hospital(
 async def delete_hospital(
     *, session: AsyncSession, rt: Runtime, hospital_id: str, actor: Actor
 ) -> None:
-    """Remove a hospital no incident refers to (suspend it otherwise)."""
+    """Remove a hospital nothing refers to (suspend it otherwise)."""
     hospital = await get_hospital(session=session, hospital_id=hospital_id)
-    references = await session.scalar(select(func.count()).select_from(Incident).where(or_(
-        Incident.registered_hospital_id == hospital_id,
-        Incident.treating_hospital_id == hospital_id,
-    )))
-    if references:
-        raise Conflict(f"hospital {hospital_id!r} is the registered or treating hospital of "
-                       f"{references} incident(s): suspend it instead")
+    for what, count in (
+        ("the registered or treating hospital of {} incident(s)", select(func.count()).select_from(
+            Incident).where(or_(Incident.registered_hospital_id == hospital_id,
+                                Incident.treating_hospital_id == hospital_id))),
+        ("the destination of {} assignment(s)", select(func.count()).select_from(Assignment)
+         .where(Assignment.destination_hospital_id == hospital_id)),
+        ("the hospital of {} handover(s)", select(func.count()).select_from(Handover)
+         .where(Handover.hospital_id == hospital_id)),
+    ):
+        if references := await session.scalar(count):
+            raise Conflict(f"hospital {hospital_id!r} is {what.format(references)}: "
+                           "suspend it instead")
     before = snapshot(hospital)
     await session.delete(hospital)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as error:  # referred to a moment ago
+        await session.rollback()
+        raise Conflict(f"hospital {hospital_id!r} is referred to: suspend it instead") from error
     await audit.record(session, actor=actor.name, role=actor.role, action="hospital.deleted",
                        target_type="hospital", target_id=hospital_id, before=before, after=None,
                        source=actor.source, at=rt.clock.now())

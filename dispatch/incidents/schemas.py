@@ -10,16 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
 from dispatch.incidents.triage import Triage
+from dispatch.schemas import Latitude, Longitude, StrictIn
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Location(Strict):
+class Location(StrictIn):
     address: str | None = Field(default=None, max_length=300)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: Latitude | None = None
+    lon: Longitude | None = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> Location:
@@ -30,7 +27,7 @@ class Location(Strict):
         return self
 
 
-class Flags(Strict):
+class Flags(StrictIn):
     """Facts about the patient that change where and how they travel (true or false, strictly)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
@@ -46,7 +43,7 @@ class Flags(Strict):
                                     description="the community health centre referring upward")
 
 
-class IncidentIn(Strict):
+class IncidentIn(StrictIn):
     call_id: uuid.UUID
     location: Location
     severity: Severity
@@ -56,11 +53,11 @@ class IncidentIn(Strict):
     complaint: str | None = Field(default=None, max_length=300)
     triage: Triage | None = None
     notes: str | None = Field(default=None, max_length=2000)
-    registered_hospital_id: str | None = Field(default=None, max_length=64)
-    treating_hospital_id: str | None = Field(default=None, max_length=64)
+    registered_hospital_id: str | None = Field(default=None, min_length=1, max_length=64)
+    treating_hospital_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class IncidentUpdate(Strict):
+class IncidentUpdate(StrictIn):
     """A partial update: only the fields given change."""
 
     location: Location | None = None
@@ -71,16 +68,16 @@ class IncidentUpdate(Strict):
     complaint: str | None = Field(default=None, max_length=300)
     triage: Triage | None = None
     notes: str | None = Field(default=None, max_length=2000)
-    registered_hospital_id: str | None = Field(default=None, max_length=64)
-    treating_hospital_id: str | None = Field(default=None, max_length=64)
+    registered_hospital_id: str | None = Field(default=None, min_length=1, max_length=64)
+    treating_hospital_id: str | None = Field(default=None, min_length=1, max_length=64)
     status: str | None = Field(default=None, pattern="^(open|closed|cancelled)$")
 
 
-class LinkCallIn(Strict):
+class LinkCallIn(StrictIn):
     call_id: uuid.UUID
 
 
-class ReopenIn(Strict):
+class ReopenIn(StrictIn):
     reason: str = Field(min_length=1, max_length=300, description="why it is opened again")
 
 

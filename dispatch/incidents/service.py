@@ -108,7 +108,7 @@ async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incide
 
 async def _check_hospitals(session: AsyncSession, **ids: str | None) -> None:
     for field, hospital_id in ids.items():
-        if hospital_id and await session.get(Hospital, hospital_id) is None:
+        if hospital_id is not None and await session.get(Hospital, hospital_id) is None:
             raise InvalidInput.field(f"body.{field}", f"no hospital {hospital_id!r}")
 
 

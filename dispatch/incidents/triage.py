@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
+
+from dispatch.schemas import StrictIn
 
 
 class ComplaintProtocol(StrEnum):
@@ -62,10 +64,10 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-class Triage(BaseModel):
+class Triage(StrictIn):
     """The call-taker's structured triage; every field may be unknown."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     protocol: ComplaintProtocol | None = Field(default=None, description="complaint protocol")
     age_years: int | None = Field(default=None, ge=0, le=130, description="0 for an infant")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from dispatch.schemas import StrictIn
 
 
-class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class MessageIn(StrictIn):
 
     text: str = Field(min_length=1, max_length=1000)
     unit_id: str | None = Field(default=None, max_length=32, description="one unit's tablet")

@@ -11,10 +11,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from dispatch import migrate
-from dispatch.auth.dependencies import CurrentPrincipal
-from dispatch.auth.schemas import Role
+from dispatch.auth.dependencies import CurrentPrincipal, allow
+from dispatch.auth.permissions import SUPERVISORS, readers_only
 from dispatch.db import SessionDep
-from dispatch.errors import Forbidden, NotFound, problem_response
+from dispatch.errors import NotFound, problem_response
 from dispatch.livestate import rebuild
 from dispatch.runtime import RuntimeDep
 from dispatch.scenarios import service as scenario_service
@@ -69,7 +69,7 @@ async def metrics(rt: RuntimeDep) -> Response:
     return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/api/v1/scenario")
+@router.get("/api/v1/scenario", dependencies=[readers_only])
 async def scenario(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """The loaded scenario: name, title and map centre."""
     info = await scenario_service.current_scenario(session=session)
@@ -81,7 +81,7 @@ async def scenario(session: SessionDep, principal: CurrentPrincipal) -> dict[str
     }
 
 
-@router.get("/api/v1/console/config")
+@router.get("/api/v1/console/config", dependencies=[readers_only])
 async def console_config(
     request: Request, rt: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -105,10 +105,8 @@ async def console_config(
     }
 
 
-@router.post("/api/v1/admin/rebuild-live-state")
-async def rebuild_live_state(rt: RuntimeDep, principal: CurrentPrincipal) -> dict[str, Any]:
+@router.post("/api/v1/admin/rebuild-live-state", dependencies=[allow(*SUPERVISORS)])
+async def rebuild_live_state(rt: RuntimeDep) -> dict[str, Any]:
     """Rebuild Redis live state (units, ringing calls) from PostgreSQL now."""
-    if not principal.has(Role.ADMIN, Role.SUPERVISOR):
-        raise Forbidden("only supervisors and administrators may rebuild live state")
     await rebuild(rt, rt.extras["rebuilders"], force=True)
     return {"rebuilt": True}

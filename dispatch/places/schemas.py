@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.incidents.models import Severity
 from dispatch.places.models import PlaceStatus
+from dispatch.schemas import StrictIn
 
 MAX_ZONE_POPULATION = 5_000_000  # 500 temporary medical points: more is a city, not a zone
 
@@ -44,15 +45,13 @@ class PlaceOut(BaseModel):
     updated_by: str | None
 
 
-class PlaceStatusChange(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class PlaceStatusChange(StrictIn):
 
     status: PlaceStatus
     reason: str | None = Field(default=None, max_length=300)
 
 
-class MedicalPointPlanIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MedicalPointPlanIn(StrictIn):
 
     zone_id: str = Field(min_length=1, max_length=64)
     population: int | None = Field(
@@ -72,10 +71,8 @@ class MedicalPointPlanOut(BaseModel):
     units_created: list[str]
 
 
-class EscalateIn(BaseModel):
+class EscalateIn(StrictIn):
     """A home-visit GP found the patient needs more than a home visit (003 封控区内 2)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     severity: Severity = Field(description="the GP's finding: urgent or critical")
     finding: str | None = Field(default=None, max_length=300)

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from dispatch.schemas import StrictIn
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,7 @@ def parse_stream_id(stream_id: str) -> tuple[int, int]:
 # Client -> hub messages. Every message has an `action`; `ref` is echoed in the reply.
 
 
-class ClientMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ClientMessage(StrictIn):
 
     action: str = Field(min_length=1, max_length=40)
     ref: str | None = Field(default=None, max_length=64)

@@ -52,7 +52,8 @@ class Tokens:
             return cache[unit]
 
         return cls(telephony=mint(f"replay-cti-{run}", Role.TELEPHONY),
-                   console=mint(f"replay-console-{run}", Role.CALL_TAKER),
+                   # The simulated call-takers share one token: it acts for every position.
+                   console=mint(f"replay-console-{run}", Role.CALL_TAKER, Role.SUPERVISOR),
                    dispatcher=mint(f"replay-dispatcher-{run}", Role.DISPATCHER), crew=crew)
 
 

@@ -37,6 +37,7 @@ from dispatch.routing.schemas import (
     ZoneRef,
 )
 from dispatch.routing.search import NO_REFUSAL, Search
+from dispatch.schemas import Latitude, Longitude
 from dispatch.zones.index import NO_ZONE, ZoneIndex, ZoneMatch
 from dispatch.zones.models import ZoneStatus
 
@@ -54,8 +55,8 @@ class PatientFacts(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Latitude
+    lon: Longitude
     severity: Severity
     category: PatientCategory = PatientCategory.ORDINARY
     infection_status: InfectionStatus = InfectionStatus.NONE

@@ -5,13 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Path, status
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
-from dispatch.auth.permissions import CONFIGURERS, readers_only
+from dispatch.auth.permissions import (
+    CONFIGURERS,
+    readers_only,
+    require_own_job,
+    sees_every_job,
+)
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
+from dispatch.fleet import assignments
 from dispatch.routing import rule_sets, rules, service
 from dispatch.routing.dependencies import RULE_SET_BODY, RuleSetSource
 from dispatch.routing.models import RuleSet
@@ -28,7 +34,7 @@ from dispatch.runtime import RuntimeDep
 
 Version = Annotated[int, Path(ge=1, le=2_147_483_647, description="rule-set version")]
 
-router = APIRouter(prefix="/api/v1/routing", tags=["routing"], dependencies=[readers_only])
+router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
 
 DECIDERS = (Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 
@@ -42,7 +48,7 @@ def detail(row: RuleSet) -> RuleSetDetail:
     return out
 
 
-@router.post("/evaluate", response_model=Decision)
+@router.post("/evaluate", response_model=Decision, dependencies=[readers_only])
 async def evaluate(
     body: EvaluateRequest, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal
 ) -> Decision:
@@ -51,7 +57,7 @@ async def evaluate(
 
 
 @router.post("/decisions", response_model=RoutingDecisionOut, status_code=status.HTTP_201_CREATED,
-             dependencies=[Depends(allow(*DECIDERS, doing="routing an incident"))])
+             dependencies=[allow(*DECIDERS)])
 async def decide(
     body: DecideRequest, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal
 ) -> RoutingDecisionOut:
@@ -61,16 +67,19 @@ async def decide(
     return RoutingDecisionOut.model_validate(row)
 
 
-@router.get("/decisions", response_model=list[RoutingDecisionOut])
+@router.get("/decisions", response_model=list[RoutingDecisionOut], dependencies=[readers_only])
 async def list_decisions(
     incident_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> list[RoutingDecisionOut]:
-    """Every decision made for an incident, oldest first."""
+    """Every decision made for an incident, oldest first (for its crews and hospitals too)."""
+    if not sees_every_job(principal):
+        jobs = await assignments.for_incident(session=session, incident_id=incident_id)
+        require_own_job(principal, jobs, doing="reading an incident's decisions")
     rows = await service.decisions_for_incident(session=session, incident_id=incident_id)
     return [RoutingDecisionOut.model_validate(r) for r in rows]
 
 
-@router.get("/rule-sets", response_model=list[RuleSetOut])
+@router.get("/rule-sets", response_model=list[RuleSetOut], dependencies=[readers_only])
 async def list_rule_sets(session: SessionDep, principal: CurrentPrincipal) -> list[RuleSetOut]:
     """Every rule-set version, newest first."""
     return [RuleSetOut.model_validate(r) for r in await rule_sets.list_rule_sets(session=session)]
@@ -78,7 +87,7 @@ async def list_rule_sets(session: SessionDep, principal: CurrentPrincipal) -> li
 
 @router.post("/rule-sets", response_model=RuleSetDetail, status_code=status.HTTP_201_CREATED,
              openapi_extra=RULE_SET_BODY,
-             dependencies=[Depends(allow(*CONFIGURERS, doing="uploading rule sets"))])
+             dependencies=[allow(*CONFIGURERS)])
 async def upload_rule_set(
     source: RuleSetSource, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep, activate: bool = False,
@@ -89,7 +98,8 @@ async def upload_rule_set(
     return detail(row)
 
 
-@router.post("/rule-sets/validate", response_model=ValidationReport, openapi_extra=RULE_SET_BODY)
+@router.post("/rule-sets/validate", response_model=ValidationReport, openapi_extra=RULE_SET_BODY,
+             dependencies=[readers_only])
 async def validate_rule_set(
     source: RuleSetSource, session: SessionDep, principal: CurrentPrincipal
 ) -> ValidationReport:
@@ -98,14 +108,14 @@ async def validate_rule_set(
     return ValidationReport(valid=True, name=compiled.name, rules=compiled.rule_ids)
 
 
-@router.get("/rule-sets/active", response_model=RuleSetDetail)
+@router.get("/rule-sets/active", response_model=RuleSetDetail, dependencies=[readers_only])
 async def active_rule_set(session: SessionDep, principal: CurrentPrincipal) -> RuleSetDetail:
     """The rule set deciding now, with its YAML."""
     return detail(await rule_sets.active_rule_set(session=session))
 
 
 @router.post("/rule-sets/rollback", response_model=RuleSetOut,
-             dependencies=[Depends(allow(*CONFIGURERS, doing="rolling back rule sets"))])
+             dependencies=[allow(*CONFIGURERS)])
 async def rollback_rule_set(
     session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal, actor: ActorDep
 ) -> RuleSetOut:
@@ -113,7 +123,7 @@ async def rollback_rule_set(
     return RuleSetOut.model_validate(await rule_sets.rollback(session=session, rt=rt, actor=actor))
 
 
-@router.get("/rule-sets/{version}", response_model=RuleSetDetail)
+@router.get("/rule-sets/{version:int}", response_model=RuleSetDetail, dependencies=[readers_only])
 async def get_rule_set(
     version: Version, session: SessionDep, principal: CurrentPrincipal
 ) -> RuleSetDetail:
@@ -121,8 +131,8 @@ async def get_rule_set(
     return detail(await rule_sets.get_rule_set(session=session, version=version))
 
 
-@router.post("/rule-sets/{version}/activate", response_model=RuleSetOut,
-             dependencies=[Depends(allow(*CONFIGURERS, doing="activating rule sets"))])
+@router.post("/rule-sets/{version:int}/activate", response_model=RuleSetOut,
+             dependencies=[allow(*CONFIGURERS)])
 async def activate_rule_set(
     version: Version, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,

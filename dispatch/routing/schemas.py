@@ -13,6 +13,7 @@ from dispatch.fleet.models import UnitCapability
 from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
 from dispatch.incidents.schemas import Flags
 from dispatch.incidents.triage import Triage
+from dispatch.schemas import Latitude, Longitude, StrictIn
 from dispatch.zones.models import ZoneStatus
 
 
@@ -127,13 +128,11 @@ class Decision(BaseModel):
     at: datetime
 
 
-class EvaluateRequest(BaseModel):
+class EvaluateRequest(StrictIn):
     """A hypothetical patient: where the hub would send them, and why."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Latitude
+    lon: Longitude
     severity: Severity
     category: PatientCategory = PatientCategory.ORDINARY
     infection_status: InfectionStatus = InfectionStatus.NONE
@@ -157,8 +156,7 @@ class EvaluateRequest(BaseModel):
 
 
 
-class DecideRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DecideRequest(StrictIn):
 
     incident_id: uuid.UUID
 
@@ -197,8 +195,7 @@ class RuleSetDetail(RuleSetOut):
     rules: list[str] = Field(default_factory=list)
 
 
-class RuleSetUpload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RuleSetUpload(StrictIn):
 
     source: str = Field(min_length=1, max_length=1_000_000, description="The rule set as YAML.")
 

@@ -12,6 +12,7 @@ from dispatch.places import hours
 from dispatch.places.medical_points import PEOPLE_PER_POINT
 from dispatch.places.models import PlaceKind, PlaceService, PlaceStatus
 from dispatch.places.schemas import MAX_ZONE_POPULATION
+from dispatch.schemas import Latitude, Longitude
 from dispatch.zones.schemas import ZoneIn
 
 Id = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -23,8 +24,8 @@ class Strict(BaseModel):
 
 
 class LatLon(Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Latitude
+    lon: Longitude
 
 
 class SubDistrictIn(Strict):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
 from dispatch.auth.permissions import CONFIGURERS, readers_only
 from dispatch.db import SessionDep
 from dispatch.runtime import RuntimeDep
+from dispatch.schemas import Moment
 from dispatch.zones import service
 from dispatch.zones.index import ZoneMatch
 from dispatch.zones.schemas import (
@@ -24,12 +24,12 @@ from dispatch.zones.schemas import (
     ZoneUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/zones", tags=["zones"], dependencies=[readers_only])
+router = APIRouter(prefix="/api/v1/zones", tags=["zones"])
 
-At = Annotated[AwareDatetime | None, Query(description="Time in force (default: now)")]
+At = Annotated[Moment | None, Query(description="Time in force (default: now)")]
 
 
-@router.get("", response_model=list[ZoneOut])
+@router.get("", response_model=list[ZoneOut], dependencies=[readers_only])
 async def list_zones(
     session: SessionDep, principal: CurrentPrincipal, at: At = None,
     include_deleted: bool = False,
@@ -40,7 +40,7 @@ async def list_zones(
 
 
 @router.post("", response_model=ZoneOut, status_code=status.HTTP_201_CREATED,
-             dependencies=[Depends(allow(*CONFIGURERS, doing="changing zones"))])
+             dependencies=[allow(*CONFIGURERS)])
 async def create_zone(
     body: ZoneCreate, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,
@@ -50,7 +50,9 @@ async def create_zone(
     return service.zone_out(zone)
 
 
-@router.get("/export", response_class=JSONResponse)
+@router.get("/export", response_class=JSONResponse, dependencies=[readers_only], responses={
+    200: {"description": "A GeoJSON FeatureCollection",
+          "content": {"application/geo+json": {"schema": {"type": "object"}}}}})
 async def export_zones(
     session: SessionDep, principal: CurrentPrincipal, at: At = None
 ) -> JSONResponse:
@@ -60,7 +62,7 @@ async def export_zones(
 
 
 @router.post("/import", response_model=ImportResult,
-             dependencies=[Depends(allow(*CONFIGURERS, doing="importing zones"))])
+             dependencies=[allow(*CONFIGURERS)])
 async def import_zones(
     body: FeatureCollection, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep, replace: bool = False,
@@ -70,7 +72,7 @@ async def import_zones(
                                         replace=replace)
 
 
-@router.get("/lookup", response_model=ZoneMatch)
+@router.get("/lookup", response_model=ZoneMatch, dependencies=[readers_only])
 async def lookup_zone(
     rt: RuntimeDep, principal: CurrentPrincipal,
     lat: Annotated[float, Query(ge=-90, le=90)], lon: Annotated[float, Query(ge=-180, le=180)],
@@ -80,14 +82,14 @@ async def lookup_zone(
     return await service.lookup(rt=rt, lat=lat, lon=lon, at=at or rt.clock.now())
 
 
-@router.get("/{zone_id}", response_model=ZoneOut)
+@router.get("/{zone_id}", response_model=ZoneOut, dependencies=[readers_only])
 async def get_zone(zone_id: str, session: SessionDep, principal: CurrentPrincipal) -> ZoneOut:
     """Get one zone."""
     return service.zone_out(await service.get_zone(session=session, zone_id=zone_id))
 
 
 @router.patch("/{zone_id}", response_model=ZoneOut,
-              dependencies=[Depends(allow(*CONFIGURERS, doing="changing zones"))])
+              dependencies=[allow(*CONFIGURERS)])
 async def update_zone(
     zone_id: str, body: ZoneUpdate, session: SessionDep, rt: RuntimeDep,
     principal: CurrentPrincipal, actor: ActorDep,
@@ -99,7 +101,7 @@ async def update_zone(
 
 
 @router.delete("/{zone_id}", response_model=ZoneOut,
-               dependencies=[Depends(allow(*CONFIGURERS, doing="changing zones"))])
+               dependencies=[allow(*CONFIGURERS)])
 async def delete_zone(
     zone_id: str, session: SessionDep, rt: RuntimeDep, principal: CurrentPrincipal,
     actor: ActorDep,
@@ -109,7 +111,7 @@ async def delete_zone(
     return service.zone_out(zone)
 
 
-@router.get("/{zone_id}/revisions", response_model=list[ZoneRevisionOut])
+@router.get("/{zone_id}/revisions", response_model=list[ZoneRevisionOut], dependencies=[readers_only])
 async def zone_revisions(
     zone_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> list[Any]:

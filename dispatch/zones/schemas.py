@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from dispatch.schemas import StrictIn, never_null
 from dispatch.zones.models import ZoneStatus
 
 ZONE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -37,8 +38,7 @@ def check_polygon(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-class ZoneFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ZoneFields(StrictIn):
 
     @field_validator("geometry", check_fields=False)
     @classmethod
@@ -78,6 +78,9 @@ class ZoneCreate(ZoneIn):
 
 class ZoneUpdate(ZoneFields):
     """Fields to change; absent fields keep their value, null clears an optional one."""
+
+    model_config = ConfigDict(json_schema_extra=never_null("name", "status", "geometry",
+                                                           "valid_from"))
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     status: ZoneStatus | None = None
@@ -120,11 +123,34 @@ class ZoneRevisionOut(BaseModel):
     changed_by: str | None
 
 
+# What an imported feature must carry, as the OpenAPI tells it (ZoneIn checks it all).
+ZONE_PROPERTIES: dict[str, Any] = {
+    "type": "object", "required": ["name", "status"],
+    "properties": {
+        "id": {"type": "string", "pattern": ZONE_ID_PATTERN},
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "status": {"enum": [s.value for s in ZoneStatus]},
+    },
+}
+POLYGON: dict[str, Any] = {
+    "type": "object", "required": ["type", "coordinates"],
+    "properties": {"type": {"enum": ["Polygon", "MultiPolygon"]},
+                   "coordinates": {"type": "array", "minItems": 1}},
+}
+
+
 class Feature(BaseModel):
+    """A zone as a GeoJSON feature; its id is the feature's `id` or `properties.id`."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["id"], "properties": {"id": {"type": ["string", "integer"]}}},
+        {"properties": {"properties": {"required": ["id"]}}},
+    ]})
+
     type: Literal["Feature"]
-    id: str | int | None = None
-    geometry: dict[str, Any]
-    properties: dict[str, Any] = Field(default_factory=dict)
+    id: Annotated[str, Field(pattern=ZONE_ID_PATTERN)] | Annotated[int, Field(ge=0)] | None = None
+    geometry: dict[str, Any] = Field(json_schema_extra=POLYGON)
+    properties: dict[str, Any] = Field(json_schema_extra=ZONE_PROPERTIES)
 
 
 class FeatureCollection(BaseModel):
