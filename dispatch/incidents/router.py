@@ -15,10 +15,10 @@ from dispatch.incidents import service
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, LinkCallIn, ReopenIn
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["incidents"], dependencies=[console_only])
+router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
 
-@router.post("/incidents", response_model=IncidentOut, status_code=201)
+@router.post("/incidents", response_model=IncidentOut, status_code=201, dependencies=[console_only])
 async def create_incident(
     body: IncidentIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> IncidentOut:
@@ -29,7 +29,7 @@ async def create_incident(
 Status = Literal["open", "dispatched", "closed", "cancelled"]
 
 
-@router.get("/incidents", response_model=list[IncidentOut])
+@router.get("/incidents", response_model=list[IncidentOut], dependencies=[console_only])
 async def list_incidents(
     session: SessionDep,
     status: list[Status] = Query(default=[], description="any of these (repeat the parameter)"),
@@ -49,13 +49,13 @@ async def list_incidents(
     return await service.incidents_out(session, found)
 
 
-@router.get("/incidents/{incident_id}", response_model=IncidentOut)
+@router.get("/incidents/{incident_id}", response_model=IncidentOut, dependencies=[console_only])
 async def get_incident(incident_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> IncidentOut:
     """One incident with its calls."""
     return await service.incident_out(session, await service.find_incident(session, incident_id))
 
 
-@router.patch("/incidents/{incident_id}", response_model=IncidentOut)
+@router.patch("/incidents/{incident_id}", response_model=IncidentOut, dependencies=[console_only])
 async def update_incident(
     incident_id: uuid.UUID, body: IncidentUpdate, session: SessionDep, rt: RuntimeDep,
     actor: ActorDep,
@@ -65,7 +65,8 @@ async def update_incident(
                                          body=body, actor=actor)
 
 
-@router.post("/incidents/{incident_id}/calls", response_model=IncidentOut)
+@router.post("/incidents/{incident_id}/calls", response_model=IncidentOut,
+             dependencies=[console_only])
 async def link_call(
     incident_id: uuid.UUID, body: LinkCallIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> IncidentOut:
@@ -84,7 +85,7 @@ async def reopen_incident(
                                          reason=body.reason, actor=actor)
 
 
-@router.get("/incidents/{incident_id}/timeline")
+@router.get("/incidents/{incident_id}/timeline", dependencies=[console_only])
 async def incident_timeline(incident_id: uuid.UUID, session: SessionDep) -> list[dict[str, Any]]:
     """Every step of the incident, its calls, jobs, units and handovers: what, who and when."""
     return await service.timeline(session=session, incident_id=incident_id)

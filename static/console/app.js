@@ -619,6 +619,11 @@ async function start() {
   });
   $("key-help-open").onclick = () => showKeys();
   const me = await get("/api/v1/auth/me");
+  // A call-taker logs in at a position under its own name; supervisors may for others.
+  if (!(me.roles || []).some((r) => ["supervisor", "admin"].includes(r))) {
+    $("user-input").value = me.username;
+    $("user-input").readOnly = true;
+  }
   $("test-call").hidden = !(me.roles || []).some((r) => ["supervisor", "admin"].includes(r));
   $("test-call").onclick = () => post("/api/v1/calls/test").catch((e) => alert("warning", e.message));
   $("admin-open").hidden = !(me.roles || []).includes("admin");
