@@ -6,7 +6,6 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.permissions import console_only, dispatchers_only
@@ -14,6 +13,7 @@ from dispatch.db import SessionDep
 from dispatch.incidents import service
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, LinkCallIn, ReopenIn
 from dispatch.runtime import RuntimeDep
+from dispatch.schemas import Moment
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
@@ -36,8 +36,8 @@ async def list_incidents(
     severity: Literal["critical", "urgent", "non_urgent"] | None = Query(default=None),
     zone_status: Literal["sealed", "controlled", "precaution", "normal"] | None = Query(
         default=None, description="normal: outside every zone"),
-    since: AwareDatetime | None = Query(default=None, description="recorded at or after"),
-    until: AwareDatetime | None = Query(default=None, description="recorded before"),
+    since: Moment | None = Query(default=None, description="recorded at or after (ISO 8601)"),
+    until: Moment | None = Query(default=None, description="recorded before (ISO 8601)"),
     q: str | None = Query(default=None, min_length=2, max_length=64, pattern=r"^[^\x00-\x1f]*$",
                           description="an incident number, a caller's number or words"),
     limit: int = Query(default=100, ge=1, le=500), offset: int = Query(default=0, ge=0, le=100_000),
