@@ -18,7 +18,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dispatch.errors import problem_response
+from dispatch.errors import Conflict, DispatchError, InvalidInput, problem_response
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +29,18 @@ RUNNING_MS = 30_000
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def _problem(scope: Scope, status: int, kind: str, title: str, detail: str, *,
-             field: bool = False) -> ASGIApp:
-    body: dict[str, object] = {"type": f"/problems/{kind}", "title": title, "status": status,
-                               "detail": detail, "instance": scope.get("path")}
-    if field:
-        body["errors"] = [{"field": "header.Idempotency-Key", "message": detail}]
-    return problem_response(body)
+class RequestInProgress(Conflict):
+    slug = "request-in-progress"
+    title = "Request in progress"
+
+
+def refuse(scope: Scope, error: DispatchError) -> ASGIApp:
+    """The domain error as problem details (a middleware answers before any handler runs)."""
+    return problem_response(error.problem(scope.get("path")))
+
+
+def bad_key(message: str) -> InvalidInput:
+    return InvalidInput.field("header.Idempotency-Key", message)
 
 
 async def buffered(receive: Receive) -> tuple[bytes, Receive]:
@@ -78,9 +83,7 @@ class Idempotency:
             await self.app(scope, receive, send)
             return
         if not KEY.match(key):
-            await _problem(scope, 422, "invalid-input", "The request is invalid",
-                           "Idempotency-Key: 8-100 letters, digits or _.:-", field=True)(
-                scope, receive, send)
+            await refuse(scope, bad_key("8-100 letters, digits or _.:-"))(scope, receive, send)
             return
         who = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()[:16]
         slot = runtime.keys.marker(f"idem:{who}:{key.decode()}")
@@ -106,15 +109,12 @@ class Idempotency:
         """Answer a retry from what the first attempt answered."""
         stored = orjson.loads(kept) if kept else {}
         if stored.get("request", request) != request:
-            await _problem(scope, 422, "invalid-input", "The request is invalid",
-                           "Idempotency-Key was used for another request (another path or body)",
-                           field=True)(
+            await refuse(scope, bad_key("used for another request (another path or body)"))(
                 scope, receive, send)
             return
         if "status" not in stored:  # the first attempt is still running (or just expired)
-            await _problem(scope, 409, "request-in-progress", "Request in progress",
-                           "the same request is being applied: try again in a moment")(
-                scope, receive, send)
+            await refuse(scope, RequestInProgress(
+                "the same request is being applied: try again in a moment"))(scope, receive, send)
             return
         await send({"type": "http.response.start", "status": stored["status"], "headers": [
             (b"content-type", stored["type"].encode()), (b"idempotent-replayed", b"true")]})

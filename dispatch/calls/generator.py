@@ -23,6 +23,7 @@ from dispatch.calls import service
 from dispatch.calls.models import Call, CallStatus
 from dispatch.calls.schemas import CallIn, CarrierLocation
 from dispatch.errors import DispatchError
+from dispatch.fleet.travel import moved
 from dispatch.runtime import Runtime
 from dispatch.zones.models import SubDistrict
 
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 GENERATOR = Actor(name="hub:demo-calls", role=None, source="demo")
 PATIENCE_SECONDS = (40.0, 120.0)  # a caller nobody answers hangs up within this
-KM_PER_DEGREE = 111.32
 
 
 def somewhere(areas: list[SubDistrict], rng: random.Random) -> tuple[float, float] | None:
@@ -40,8 +40,7 @@ def somewhere(areas: list[SubDistrict], rng: random.Random) -> tuple[float, floa
     area = rng.choices(areas, weights=[max(a.population, 1) for a in areas])[0]
     distance = area.radius_km * math.sqrt(rng.random())
     bearing = rng.uniform(0, 2 * math.pi)
-    lat = area.lat + distance * math.cos(bearing) / KM_PER_DEGREE
-    lon = area.lon + distance * math.sin(bearing) / (KM_PER_DEGREE * math.cos(math.radians(area.lat)))
+    lat, lon = moved(area.lat, area.lon, distance * math.cos(bearing), distance * math.sin(bearing))
     return round(lat, 6), round(lon, 6)
 
 

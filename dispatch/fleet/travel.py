@@ -53,6 +53,15 @@ class TravelModel(Protocol):
     async def estimate(self, origins: Sequence[Origin], lat: float, lon: float) -> Estimates: ...
 
 
+KM_PER_DEGREE = 111.32  # of latitude; of longitude, times the cosine of the latitude
+
+
+def moved(lat: float, lon: float, north_km: float, east_km: float) -> tuple[float, float]:
+    """The point so many km north and east of (lat, lon): flat-earth, good over a few km."""
+    return (lat + north_km / KM_PER_DEGREE,
+            lon + east_km / (KM_PER_DEGREE * math.cos(math.radians(lat))))
+
+
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)

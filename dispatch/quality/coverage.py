@@ -15,14 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.fleet import service as fleet_service
 from dispatch.fleet.models import UnitCapability, UnitStatus
-from dispatch.fleet.travel import haversine_km
+from dispatch.fleet.travel import haversine_km, moved
 from dispatch.quality.schemas import AreaCover, CoverageOut
 from dispatch.runtime import Runtime
 from dispatch.zones.models import SubDistrict
 
 NEGATIVE_PRESSURE_TARGET = 0.40
 GRID = 4  # sample points every radius/GRID across the disc (49 points)
-KM_PER_DEGREE = 111.32
 
 
 def disc(lat: float, lon: float, radius_km: float) -> list[tuple[float, float]]:
@@ -33,8 +32,7 @@ def disc(lat: float, lon: float, radius_km: float) -> list[tuple[float, float]]:
         for j in range(-GRID, GRID + 1):
             north, east = i * step, j * step
             if math.hypot(north, east) <= radius_km + 1e-9:
-                points.append((lat + north / KM_PER_DEGREE,
-                               lon + east / (KM_PER_DEGREE * math.cos(math.radians(lat)))))
+                points.append(moved(lat, lon, north, east))
     return points
 
 
