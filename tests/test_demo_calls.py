@@ -4,11 +4,13 @@ rate and hang up when nobody answers; a supervisor rings one test call."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from dispatch.calls import generator
@@ -76,3 +78,35 @@ async def test_a_supervisor_rings_a_test_call(app: Any, client: httpx.AsyncClien
     assert rung.json()["status"] == "ringing"
     assert refused.status_code == 403
     await asyncio.sleep(0)
+
+
+@pytest.mark.logs_errors
+async def test_the_generator_goes_on_after_a_failure_and_stops_its_callers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_error_logged: Any
+) -> None:
+    settings = Settings(data_dir=tmp_path, secret_key=TEST_SECRET, background_tasks=False,
+                        demo_calls_per_minute=600)
+    async with hub(create_app(settings)) as (app, _):
+        rt = app.state.runtime
+        real = generator.ring_one
+        failures = iter([ValueError("a fault in the hub")])
+
+        async def flaky(*args: Any, **kwargs: Any) -> Call:
+            for failure in failures:
+                raise failure
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(generator, "ring_one", flaky)
+        task = asyncio.create_task(generator.run(rt, rng=random.Random(3)))
+
+        async def rung() -> list[Call] | None:
+            async with rt.sessionmaker() as session:
+                calls = list((await session.scalars(select(Call))).all())
+            return calls or None
+
+        await until(rung, seconds=20)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert [r.getMessage() for r in no_error_logged.records] == [
+        "demo call generator failed; going on"]

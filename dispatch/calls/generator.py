@@ -15,7 +15,7 @@ import random
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from dispatch.audit.schemas import Actor
 from dispatch.background import OUTAGES, raise_if_cancelled
@@ -44,11 +44,16 @@ def somewhere(areas: list[SubDistrict], rng: random.Random) -> tuple[float, floa
     return round(lat, 6), round(lon, 6)
 
 
-async def ring_one(rt: Runtime, *, actor: Actor, line: str, rng: random.Random) -> Call:
-    """Ring one generated call (a mobile caller with a carrier location) and return it."""
+async def areas_of(rt: Runtime) -> list[SubDistrict]:
     async with rt.sessionmaker() as session:
-        areas = list((await session.scalars(select(SubDistrict))).all())
-        at = somewhere(areas, rng)
+        return list((await session.scalars(select(SubDistrict))).all())
+
+
+async def ring_one(rt: Runtime, *, actor: Actor, line: str, rng: random.Random,
+                   areas: list[SubDistrict] | None = None) -> Call:
+    """Ring one generated call (a mobile caller with a carrier location) and return it."""
+    at = somewhere(areas if areas is not None else await areas_of(rt), rng)
+    async with rt.sessionmaker() as session:
         body = CallIn(
             telephony_call_id=f"demo-{uuid.uuid4().hex[:16]}",
             caller_number=f"13{rng.randrange(10**8, 10**9)}", line=line, rung_at=rt.clock.now(),
@@ -86,19 +91,24 @@ async def run(rt: Runtime, *, rng: random.Random | None = None) -> None:
         return
     rng = rng or random.Random()
     callers: set[asyncio.Task[Any]] = set()
-    while True:
-        raise_if_cancelled()
-        await asyncio.sleep(rng.expovariate(per_minute / 60.0))
-        try:
-            async with rt.sessionmaker() as session:  # no area loaded yet: nobody to call from
-                if not await session.scalar(select(func.count()).select_from(SubDistrict)):
+    try:
+        while True:
+            raise_if_cancelled()
+            await asyncio.sleep(rng.expovariate(per_minute / 60.0))
+            try:
+                areas = await areas_of(rt)
+                if not areas:  # no area loaded yet: nobody to call from
                     continue
-            call = await ring_one(rt, actor=GENERATOR, line="demo", rng=rng)
-        except asyncio.CancelledError:
-            raise
-        except OUTAGES as error:
-            log.warning("demo call not rung (%s)", type(error).__name__)
-            continue
-        caller = asyncio.create_task(hang_up_if_unanswered(rt, call.id, rng.uniform(*PATIENCE_SECONDS)))
-        callers.add(caller)
-        caller.add_done_callback(callers.discard)
+                call = await ring_one(rt, actor=GENERATOR, line="demo", rng=rng, areas=areas)
+            except asyncio.CancelledError:
+                raise
+            except OUTAGES as error:
+                log.warning("demo call not rung (%s)", type(error).__name__)
+                continue
+            except Exception:
+                log.exception("demo call generator failed; going on")
+                continue
+            caller_gives_up(rt, call, rng, callers)
+    finally:
+        for task in callers:
+            task.cancel()
