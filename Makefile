@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # make demo rings generated calls (callers across the area) so a newcomer sees the console live.
 CALLS_PER_MINUTE ?= 2
 
-.PHONY: install demo serve test lint unit fuzz bench bench-replay clean
+.PHONY: install demo serve test lint unit fuzz bench bench-replay profile clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3.11)"; exit 1; }
@@ -49,6 +49,11 @@ bench: $(STAMP)
 bench-replay: $(STAMP)
 	bash .ci/services
 	$(BIN)/python -m loadtests.bench_replay
+
+# Where a request's CPU goes: a py-spy flame graph of bench_requests (hub CPU per request).
+profile: $(STAMP)
+	bash .ci/services
+	$(BIN)/python -m loadtests.bench_requests --profile loadtests/results/profile-requests.svg
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Hub CPU per request, for each request a call's life makes (where the overlay's CPU goes).
 
-    python -m loadtests.bench_requests [--calls 240] [--concurrency 8]
+    python -m loadtests.bench_requests [--calls 240] [--concurrency 8] [--profile FILE.svg]
 
 Starts one hub process (one worker, background timers off, so only requests use its CPU) on
 real PostgreSQL and Redis with 60 ready call-taker positions and 60 units, and walks batches of
@@ -10,23 +10,37 @@ available, the end of the call and the position's return to ready. For each step
 hub's CPU time (/proc) before and after and prints CPU milliseconds per request, with the
 wall time per request as seen by the client at the given concurrency.
 
+Then it runs the bare reference (`loadtests/bench_raw.py`: validate a body, one Lua script, one
+committed insert) the same way, in the same process tree, and prints the ratio of the hub's
+CPU for a call's life to 15 bare requests (the budget: at most 2).
+
 The overlay's bar (≥ 500 call events/s on 2 workers) leaves about 2 ms of hub CPU per call
 event on this 2-core machine once PostgreSQL, Redis and the load generator have theirs.
+
+`--profile` samples the hub with py-spy while the calls run and writes a flame graph (SVG):
+`make profile` writes loadtests/results/profile-requests.svg.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import shutil
+import signal
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from dispatch.replay.http import HttpPool
 from dispatch.replay.ownhub import cpu_seconds
-from loadtests.common import Client, Reply, auth_headers, hubs, prepare_database, write_result
+from loadtests import bench_raw
+from loadtests.common import Client, Reply, auth_headers, bench_token, hubs, prepare_database, write_result
 from loadtests.scenario import load_bench_scenario
 
 POSITIONS = 60
@@ -57,9 +71,20 @@ class Walk:
 
 Step = Callable[[Walk, int], Awaitable[None]]
 TELEPHONY = auth_headers("telephony")
-CONSOLE = auth_headers("call_taker")
 DISPATCHER = auth_headers("dispatcher")
 CREWS: dict[str, dict[str, str]] = {}
+TAKERS: dict[str, dict[str, str]] = {}
+
+
+def call_taker(position: str) -> dict[str, str]:
+    """The call-taker signed in at a position (a call-taker acts only at their own)."""
+    if position not in TAKERS:
+        TAKERS[position] = {"Authorization": f"Bearer {bench_token('call_taker', name=taker(position))}"}
+    return TAKERS[position]
+
+
+def taker(position: str) -> str:
+    return f"bench-{position}"
 
 
 def crew(unit: str) -> dict[str, str]:
@@ -78,13 +103,13 @@ async def ring(w: Walk, i: int) -> None:
 
 async def answer(w: Walk, i: int) -> None:
     w.check("answer", await w.http.send("POST", f"/api/v1/calls/{w.calls[i]}/answer",
-                                        {"position_id": w.positions[i]}, CONSOLE))
+                                        {"position_id": w.positions[i]}, call_taker(w.positions[i])))
 
 
 async def incident(w: Walk, i: int) -> None:
     reply = w.check("incident", await w.http.send("POST", "/api/v1/incidents", {
         "call_id": w.calls[i], "location": {"lat": 34.2 + i * 1e-4, "lon": 108.9},
-        "severity": "urgent", "category": "ordinary", "complaint": "fall"}, CONSOLE), 201)
+        "severity": "urgent", "category": "ordinary", "complaint": "fall"}, call_taker(w.positions[i])), 201)
     w.incidents[i] = reply.json()["id"]
 
 
@@ -121,7 +146,7 @@ async def end(w: Walk, i: int) -> None:
 
 async def ready(w: Walk, i: int) -> None:
     w.check("ready", await w.http.send("PUT", f"/api/v1/positions/{w.positions[i]}/state",
-                                       {"state": "ready"}, CONSOLE))
+                                       {"state": "ready"}, call_taker(w.positions[i])))
 
 
 async def unit(w: Walk, i: int) -> None:
@@ -144,7 +169,8 @@ async def run(base: str, pid: int, calls: int, concurrency: int) -> dict[str, An
     done: dict[str, int] = {}
     try:
         for p in range(POSITIONS):
-            await http.post(f"/api/v1/positions/P{p:03d}/login", {"user": f"bench-{p}", "ready": True})
+            position = f"P{p:03d}"
+            await http.post(f"/api/v1/positions/{position}/login", {"user": taker(position), "ready": True})
         for _ in range(max(1, calls // BATCH)):
             walk = Walk(http, BATCH)
             walk.calls, walk.incidents, walk.assignments = [""] * BATCH, [""] * BATCH, [""] * BATCH
@@ -167,14 +193,39 @@ async def run(base: str, pid: int, calls: int, concurrency: int) -> dict[str, An
     return {"steps": steps}
 
 
+@contextlib.contextmanager
+def profiled(pid: int, path: str | None) -> Iterator[None]:
+    """Sample the process `pid` (and its workers) with py-spy while the block runs: a flame graph
+    for a .svg path, else collapsed stacks (one line a stack, for reading with grep and sort)."""
+    if path is None:
+        yield
+        return
+    beside = Path(sys.executable).with_name("py-spy")  # the virtualenv's, when not on PATH
+    spy = str(beside) if beside.exists() else shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy (pip install -e '.[dev]')")
+    recorder = subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "250",
+                                 "--format", "flamegraph" if path.endswith(".svg") else "raw",
+                                 "--output", path, "--nonblocking"])
+    time.sleep(1.0)  # attached before the first request
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes the graph when interrupted
+        recorder.wait(60)
+        print(f"flame graph: {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=240)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--profile", metavar="FILE.svg", help="write a py-spy flame graph of the hub")
     args = parser.parse_args()
     prepare_database()
     load_bench_scenario(positions=POSITIONS, units=BATCH)
-    with hubs(1, workers=1, DISPATCH_BACKGROUND_TASKS="false") as (base,):
+    with (hubs(1, workers=1, DISPATCH_BACKGROUND_TASKS="false") as (base,),
+          profiled(base.pid, args.profile)):
         result = asyncio.run(run(base, base.pid, args.calls, args.concurrency))
     total = 0.0
     print(f"{'request':<22} {'n':>5} {'hub CPU ms':>11} {'wall ms':>9}")
@@ -182,9 +233,16 @@ def main() -> None:
         if row["request"] != "healthz":
             total += row["hub_cpu_ms"]
         print(f"{row['request']:<22} {row['count']:>5} {row['hub_cpu_ms']:>11.2f} {row['wall_ms']:>9.2f}")
+    requests = len(LIFE) - 1  # healthz is not part of a call's life
+    raw = bench_raw.run(requests * args.calls, args.concurrency)
+    bare = requests * raw["cpu_ms"]
     print(f"one call's life (without healthz): {total:.1f} ms of hub CPU")
-    path = write_result("requests", {"concurrency": args.concurrency,
-                                     "call_life_hub_cpu_ms": round(total, 1), **result})
+    print(f"bare reference: {raw['cpu_ms']:.3f} ms of CPU a request; {requests} of them: {bare:.1f} ms")
+    print(f"ratio: {total / bare:.2f}× the bare stack (budget: 2×)")
+    path = write_result("requests", {
+        "concurrency": args.concurrency, "call_life_hub_cpu_ms": round(total, 1),
+        "bare_request_cpu_ms": raw["cpu_ms"], "call_life_bare_cpu_ms": round(bare, 2),
+        "ratio": round(total / bare, 2), **result})
     print(f"results: {path}")
 
 
