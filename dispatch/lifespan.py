@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from dispatch import migrate
+from dispatch.auth.rates import IntakeCounter
 from dispatch.clock import Clock, SystemClock
 from dispatch.config import Settings
 from dispatch.db import create_engine, create_sessionmaker
@@ -93,6 +94,7 @@ async def open_runtime(
         yield Runtime(
             settings=settings, engine=engine, sessionmaker=sessionmaker,
             redis=redis, keys=keys, clock=clock, metrics=metrics, bus=bus, hub=hub,
+            intake=IntakeCounter(redis, keys.prefix),
         )
     finally:
         # Close order: Redis client (and its pool), then the database engine.
@@ -155,5 +157,6 @@ def build_lifespan(
                     with contextlib.suppress(BaseException):
                         await task
                 await rt.hub.stop()
+                await rt.intake.close()
 
     return lifespan

@@ -9,6 +9,8 @@ from fastapi import Depends, Request, WebSocket
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from dispatch.auth.rates import IntakeCounter
+from dispatch.auth.revocations import Revocations
 from dispatch.clock import Clock
 from dispatch.config import Settings
 from dispatch.metrics import Metrics
@@ -30,6 +32,8 @@ class Runtime:
     metrics: Metrics
     bus: EventBus
     hub: Hub
+    intake: IntakeCounter
+    revocations: Revocations = field(default_factory=Revocations)
     # Lua scripts and other per-domain objects, keyed by domain name.
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from dispatch.auth import service as auth_service
 from dispatch.auth import tokens
 from dispatch.auth.schemas import Principal, Role
 from dispatch.clock import ManualClock
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, client_for, running
 from tests.realtime_helpers import open_socket
 
 ADMIN = Actor(name="test-admin", role="admin")
@@ -160,6 +161,63 @@ async def test_login_logout_and_disable_take_effect_everywhere(
                       "auth.login_failed"]
     hashes = (await db.execute(select(auth_service.User.password_hash))).scalars().all()
     assert all(h.startswith("$argon2id$") for h in hashes)
+
+
+async def refused_within(http: httpx.AsyncClient, headers: dict[str, str], seconds: float) -> float:
+    """How long until the instance behind `http` refuses the token (fails after `seconds`)."""
+    started = asyncio.get_running_loop().time()
+    while (await http.get("/api/v1/auth/me", headers=headers)).status_code != 401:
+        waited = asyncio.get_running_loop().time() - started
+        assert waited < seconds, f"still accepted after {waited:.2f} s"
+        await asyncio.sleep(0.005)
+    return asyncio.get_running_loop().time() - started
+
+
+@pytest.mark.committed
+async def test_revocations_reach_every_instance_without_a_round_trip_per_request(
+    make_app: Any, redis: Any
+) -> None:
+    """Instances check tokens in memory: a logout or a disabled account on one instance is
+    refused there at once and on the others as soon as they read the stream; an instance that
+    starts later, or that lost the stream, knows of it from Redis."""
+    a, b = make_app(), make_app()
+    async with running(a), running(b), client_for(a) as on_a, client_for(b) as on_b:
+        async with a.state.runtime.sessionmaker() as session:
+            await auth_service.create_user(session=session, rt=a.state.runtime, username="wang.fang",
+                                           password="correct horse battery",
+                                           roles=[Role.DISPATCHER], now=datetime.now(UTC), actor=ADMIN)
+        first = as_(token(Role.CALL_TAKER, name="zhao.lei"))
+        assert (await on_b.get("/api/v1/auth/me", headers=first)).status_code == 200
+        assert b.state.runtime.revocations.current
+        assert (await on_a.post("/api/v1/auth/logout", headers=first)).status_code == 204
+        assert (await on_a.get("/api/v1/auth/me", headers=first)).status_code == 401
+        assert await refused_within(on_b, first, 1.0) < 1.0
+
+        login = {"username": "wang.fang", "password": "correct horse battery"}
+        shift = as_((await on_b.post("/api/v1/auth/login", json=login)).json()["access_token"])
+        assert (await on_a.get("/api/v1/auth/me", headers=shift)).status_code == 200
+        async with b.state.runtime.sessionmaker() as session:
+            await auth_service.disable_user(session=session, rt=b.state.runtime,
+                                            username="wang.fang", actor=ADMIN)
+        assert (await on_b.get("/api/v1/auth/me", headers=shift)).status_code == 401
+        await refused_within(on_a, shift, 1.0)
+
+        # An instance that may have missed revocations asks Redis until it has read them again.
+        issued, claims = tokens.issue(Principal(name="sun.li", roles=frozenset({Role.CALL_TAKER})),
+                                      key=TEST_SECRET, now=datetime.now(UTC), lifetime=timedelta(hours=1))
+        later = as_(issued)
+        b.state.runtime.revocations.lost()
+        await redis.set(f"{b.state.runtime.keys.prefix}:auth:revoked:{claims.token_id}", "1", ex=60)
+        assert (await on_b.get("/api/v1/auth/me", headers=later)).status_code == 401
+        assert (await on_a.get("/api/v1/auth/me", headers=later)).status_code == 200  # not announced
+
+    c = make_app()
+    async with running(c), client_for(c) as on_c:
+        assert c.state.runtime.revocations.current
+        for refused in (first, shift, later):
+            assert (await on_c.get("/api/v1/auth/me", headers=refused)).status_code == 401
+        assert (await on_c.get("/api/v1/auth/me",
+                               headers=as_(token(Role.CALL_TAKER)))).status_code == 200
 
 
 async def test_device_tokens_are_bound_to_their_unit_or_hospital(

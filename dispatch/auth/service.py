@@ -1,9 +1,10 @@
 """Accounts, logins and device tokens.
 
 People log in with a password (hashed with Argon2id) and get a signed token for a shift.
-Logging out, or disabling the account, takes effect at once on every instance: Redis keeps
-revoked token ids until they would have expired, and for each person the time before which
-their tokens are no longer accepted. Devices carry an opaque token whose hash is stored; a
+Logging out, or disabling the account, takes effect on every instance: Redis keeps revoked
+token ids until they would have expired, and for each person the time before which their
+tokens are no longer accepted; every instance holds them in memory (`revocations.py`), so
+checking a token costs no round trip. Devices carry an opaque token whose hash is stored; a
 crew tablet's token is bound to one unit, a hospital terminal's to one hospital.
 """
 
@@ -25,11 +26,13 @@ from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.auth import throttle, tokens
 from dispatch.auth.models import Device, User
+from dispatch.auth.revocations import EVENT_TYPE, device_key, revoked_key, valid_after_key
 from dispatch.auth.schemas import Principal, Role
 from dispatch.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from dispatch.fleet.models import Unit
 from dispatch.hospitals.models import Hospital
-from dispatch.redis import Keys
+from dispatch.realtime.hub import Watcher
+from dispatch.realtime.schemas import Scope
 from dispatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -40,21 +43,27 @@ DEVICE_CACHE_SECONDS = 300
 DEVICE_ROLES = {"crew": Role.CREW, "hospital": Role.HOSPITAL, "telephony": Role.TELEPHONY}
 
 
+# Nobody's socket receives a revocation: only the instances read it.
+INSTANCES_ONLY = Scope(console=False)
+
+
 async def start(rt: Runtime) -> None:
-    """Startup hook: the key that signs tokens (the same on every instance)."""
+    """Startup hook: the key that signs tokens (the same on every instance), and the revocations
+    kept up to date from the event stream."""
     rt.extras["signing_key"] = tokens.signing_key(rt.settings)
+    revocations = rt.revocations
+
+    async def reload() -> None:
+        await revocations.load(rt.redis, rt.keys)
+
+    rt.hub.watch(Watcher(types=(EVENT_TYPE,), apply=revocations.apply, lost=revocations.lost,
+                         back=reload))
 
 
-def revoked_key(keys: Keys, token_id: str) -> str:
-    return f"{keys.prefix}:auth:revoked:{token_id}"
-
-
-def valid_after_key(keys: Keys, username: str) -> str:
-    return f"{keys.prefix}:auth:valid-after:{username}"
-
-
-def device_key(keys: Keys, digest: str) -> str:
-    return f"{keys.prefix}:auth:device:{digest}"
+async def announce(rt: Runtime, revoked: dict[str, object]) -> None:
+    """Apply a revocation here at once and tell every other instance through the stream."""
+    rt.revocations.apply(revoked)
+    await rt.bus.publish(rt.bus.event(EVENT_TYPE, revoked, scope=INSTANCES_ONLY))
 
 
 def principal_of(user: User) -> Principal:
@@ -144,6 +153,7 @@ async def logout(*, rt: Runtime, claims: tokens.Claims) -> None:
     """Revoke this token everywhere until it would have expired."""
     remaining = int((claims.expires_at - rt.clock.now()).total_seconds()) + 1
     await rt.redis.set(revoked_key(rt.keys, claims.token_id), "1", ex=max(remaining, 1))
+    await announce(rt, {"token_id": claims.token_id, "until": claims.expires_at.timestamp()})
 
 
 async def disable_user(*, session: AsyncSession, rt: Runtime, username: str, actor: Actor) -> None:
@@ -159,6 +169,7 @@ async def disable_user(*, session: AsyncSession, rt: Runtime, username: str, act
     await session.commit()
     lifetime = int(rt.settings.access_token_hours * 3600) + 60
     await rt.redis.set(valid_after_key(rt.keys, username), str(now.timestamp()), ex=lifetime)
+    await announce(rt, {"username": username, "valid_after": now.timestamp()})
 
 
 async def accept(*, rt: Runtime, token: str) -> tuple[Principal, tokens.Claims | None] | None:
@@ -170,6 +181,11 @@ async def accept(*, rt: Runtime, token: str) -> tuple[Principal, tokens.Claims |
     claims = tokens.verify(token, key=rt.extras["signing_key"], now=now)
     if claims is None:
         return None
+    if rt.revocations.current:  # kept up to date from the stream: no round trip
+        if rt.revocations.refuses(token_id=claims.token_id, username=claims.principal.name,
+                                  issued_at=claims.issued_at.timestamp()):
+            return None
+        return claims.principal, claims
     try:
         revoked, valid_after = await rt.redis.mget(
             revoked_key(rt.keys, claims.token_id), valid_after_key(rt.keys, claims.principal.name))
@@ -231,11 +247,15 @@ async def revoke_device(*, session: AsyncSession, rt: Runtime, device_id: str, a
                        before=None, after={"revoked_at": now}, at=now)
     await session.commit()
     await rt.redis.delete(device_key(rt.keys, device.token_hash))
+    await announce(rt, {"device": device.token_hash})
 
 
 async def device_principal(*, rt: Runtime, token: str) -> Principal | None:
-    """Look a device token up (cached in Redis for a few minutes)."""
+    """Look a device token up (cached in this instance and in Redis for a few minutes)."""
     digest = tokens.token_hash(token)
+    known = rt.revocations.device(digest) if rt.revocations.current else None
+    if known is not None:
+        return known
     try:
         cached = await rt.redis.get(device_key(rt.keys, digest))
     except (RedisError, OSError):
@@ -253,8 +273,10 @@ async def device_principal(*, rt: Runtime, token: str) -> Principal | None:
         with contextlib.suppress(RedisError, OSError):
             await rt.redis.set(device_key(rt.keys, digest), json.dumps(data),
                                ex=DEVICE_CACHE_SECONDS)
-    return Principal(name=data["name"], roles=frozenset({DEVICE_ROLES[data["kind"]]}),
-                     unit_id=data["unit_id"], hospital_id=data["hospital_id"])
+    principal = Principal(name=data["name"], roles=frozenset({DEVICE_ROLES[data["kind"]]}),
+                          unit_id=data["unit_id"], hospital_id=data["hospital_id"])
+    rt.revocations.remember_device(digest, principal, ttl=DEVICE_CACHE_SECONDS)
+    return principal
 
 
 async def list_users(*, session: AsyncSession) -> list[User]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -100,6 +101,18 @@ class Subscription:
             self.gone.set()
 
 
+@dataclass(frozen=True)
+class Watcher:
+    """Something in this process that keeps a copy of shared state up to date from the stream
+    (revoked tokens): events of `types` are applied to it; when the stream could not be read,
+    `lost` is told, and `back` reloads the whole state before the reader goes on."""
+
+    types: tuple[str, ...]
+    apply: Callable[[dict[str, Any]], None]
+    lost: Callable[[], None]
+    back: Callable[[], Awaitable[None]]
+
+
 class Hub:
     """Reads the stream once per process and hands each event to the connections that want it."""
 
@@ -117,9 +130,20 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self.last_id: str = "0-0"
         self.started = asyncio.Event()
+        self._watchers: list[Watcher] = []
+        self._stale = False
+
+    def watch(self, watcher: Watcher) -> None:
+        """Keep `watcher` up to date from the stream (register before `start`)."""
+        self._watchers.append(watcher)
 
     async def start(self) -> None:
         self.last_id = await last_stream_id(self.redis, self.keys) or "0-0"
+        try:
+            for watcher in self._watchers:  # after the position is taken: nothing falls between
+                await watcher.back()
+        except (RedisError, OSError):
+            self._stale = True  # the reader loads them once it reads the stream again
         self._task = asyncio.create_task(self._run(), name="realtime-hub-reader")
         self.started.set()
 
@@ -202,6 +226,10 @@ class Hub:
                     {self.keys.events: self.last_id}, block=self.block_ms, count=READ_COUNT
                 ))
                 backoff = 0.1
+                if self._stale:
+                    for watcher in self._watchers:
+                        await watcher.back()
+                    self._stale = False
                 for _stream, entries in response or ():
                     batch = []
                     for stream_id, fields in entries:
@@ -211,6 +239,7 @@ class Hub:
                         except (KeyError, ValueError):
                             log.warning("skipping malformed stream entry %s", self.last_id)
                     if batch:
+                        self._notify(batch)
                         self.dispatch(batch)
                 if self.bus.pending:
                     await self.bus.retry_pending()
@@ -218,12 +247,21 @@ class Hub:
                 raise
             except (RedisError, OSError) as error:
                 log.warning("event stream read failed (%s); retrying", type(error).__name__)
+                self._stale = True
+                for watcher in self._watchers:
+                    watcher.lost()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 await self._after_outage()
             except Exception:
                 log.exception("event stream reader failed; retrying")
                 await asyncio.sleep(1.0)
+
+    def _notify(self, batch: list[StreamEvent]) -> None:
+        for watcher in self._watchers:
+            for event in batch:
+                if event.type in watcher.types:
+                    watcher.apply(orjson.loads(event.frame)["data"])
 
     async def _after_outage(self) -> None:
         """If the stream lost what we last read (Redis restarted), clients must reload state."""
