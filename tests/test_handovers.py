@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from dispatch.audit.schemas import Actor
 from dispatch.clock import ManualClock
@@ -48,12 +49,14 @@ async def assignment_to(app: Any, hospital_id: str, *, unit_id: str = "A1",
         app, **{"lat": 34.23, "lon": 108.85, "severity": "urgent", "category": "dialysis",
                 "infection_status": "none", **incident})
     async with rt.sessionmaker() as session:
-        row = await fleet.dispatch_unit(session=session, rt=rt, incident_id=incident_id,
-                                        unit_id=unit_id, actor=DISPATCHER)
-        row.destination_hospital_id = hospital_id  # as if routing had chosen it
+        sent = await fleet.dispatch_unit(session=session, rt=rt, incident_id=incident_id,
+                                         unit_id=unit_id, actor=DISPATCHER)
+        await session.execute(update(Assignment).where(Assignment.id == sent.id)  # as if routing
+                              .values(destination_hospital_id=hospital_id))  # had chosen it
         await session.commit()
-        await fleet.acknowledge(session=session, rt=rt, assignment_id=row.id, actor=CREW)
-        await session.refresh(row)
+        await fleet.acknowledge(session=session, rt=rt, assignment_id=sent.id, actor=CREW)
+        row = await session.get(Assignment, sent.id)
+    assert row is not None
     return row
 
 

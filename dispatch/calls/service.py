@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import livestate
@@ -39,6 +39,28 @@ def _insert_call(dialect: str) -> Any:
 def insert_call(session: AsyncSession) -> Any:
     """INSERT a call unless its telephony id is known (one statement, compiled once)."""
     return _insert_call(session.get_bind().dialect.name)
+
+
+CALLS = table(Call).c
+CALL_FOR_INCIDENT = select(CALLS.id, CALLS.status, CALLS.incident_id).where(
+    CALLS.id == bindparam("call_id"))
+LINK_TO_INCIDENT = update(table(Call)).where(CALLS.id == bindparam("call_id")).values(
+    incident_id=bindparam("incident"))
+
+
+async def answered_call(session: AsyncSession, call_id: uuid.UUID) -> Any:
+    """An answered (or ended) call that may be given an incident: its id, status and incident."""
+    call = (await session.execute(CALL_FOR_INCIDENT, {"call_id": call_id})).first()
+    if call is None:
+        raise InvalidInput.field("body.call_id", f"no call {call_id}")
+    if call.status not in (CallStatus.ANSWERED, CallStatus.ENDED):
+        raise Conflict(f"call is {call.status}: answer it before recording the incident",
+                       status_now=call.status)
+    return call
+
+
+async def link_to_incident(session: AsyncSession, call_id: uuid.UUID, incident_id: uuid.UUID) -> None:
+    await session.execute(LINK_TO_INCIDENT, {"call_id": call_id, "incident": incident_id})
 
 
 def acd(rt: Runtime) -> Acd:

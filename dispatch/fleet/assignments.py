@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
+from dispatch.db import table
 from dispatch.errors import Conflict, DispatchError, NotFound
 from dispatch.fleet import states
 from dispatch.fleet.livestate import from_ms
@@ -43,6 +45,7 @@ from dispatch.incidents.models import Incident, IncidentStatus, InfectionStatus
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
+from dispatch.work import Work
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,19 @@ def _rank_inputs() -> Select[Any]:
 
 
 RANK_INPUTS = _rank_inputs()
+JOBS = table(Assignment).c
+INCIDENTS = table(Incident).c
+JOB_BY_ID = select(table(Assignment)).where(JOBS.id == bindparam("id"))
+END_JOB = (update(table(Assignment)).where(JOBS.id == bindparam("job_id"))
+           .values(status=bindparam("ending"), ended_at=bindparam("at"),
+                   end_reason=bindparam("reason")))
+LOCK_INCIDENT = select(INCIDENTS.id).where(INCIDENTS.id == bindparam("incident_id")).with_for_update()
+AFTER_JOB = (update(table(Incident))
+             .where(INCIDENTS.id == bindparam("incident_id"),
+                    INCIDENTS.status == IncidentStatus.DISPATCHED,
+                    ~select(JOBS.id).where(JOBS.incident_id == bindparam("incident_id"),
+                                           JOBS.status.in_(OPEN)).exists())
+             .values(status=bindparam("to")).returning(INCIDENTS.id))
 
 
 async def recommendations(
@@ -123,19 +139,46 @@ def assignment_event(rt: Runtime, type_: str, a: Assignment, at: datetime, **ext
     return rt.bus.event(type_, assignment_data(a, **extra), scope=unit_scope(a.unit_id), at=at)
 
 
+def _dispatch_inputs() -> Select[Any]:
+    """The incident and its latest routing decision, in one statement built once."""
+    decisions = table(RoutingDecision).c
+    newer = table(RoutingDecision).alias("newest").c
+    latest = (select(newer.id).where(newer.incident_id == INCIDENTS.id)
+              .order_by(newer.decided_at.desc(), newer.id.desc()).limit(1)
+              .correlate(table(Incident)).scalar_subquery())
+    return (select(INCIDENTS.id, INCIDENTS.status, INCIDENTS.address, INCIDENTS.lat, INCIDENTS.lon,
+                   INCIDENTS.severity, INCIDENTS.category, INCIDENTS.infection_status,
+                   decisions.id.label("decision_id"),
+                   decisions.required_capabilities, decisions.destination_hospital_id)
+            .select_from(table(Incident))
+            .outerjoin(table(RoutingDecision), decisions.id == latest)
+            .where(INCIDENTS.id == bindparam("incident_id")))
+
+
+DISPATCH_INPUTS = _dispatch_inputs()
+INSERT_JOB = insert(table(Assignment))
+MARK_DISPATCHED = (update(table(Incident))
+                   .where(INCIDENTS.id == bindparam("incident_id"),
+                          INCIDENTS.status == IncidentStatus.OPEN)
+                   .values(status=IncidentStatus.DISPATCHED))
+
+
 async def dispatch_unit(
     *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, unit_id: str, actor: Actor,
     override_reason: str | None = None, escalated_from: uuid.UUID | None = None,
 ) -> Assignment:
     """Send a unit to an incident: reserve it, record the job and put it on the crew's tablet."""
-    incident = await find_incident(session, incident_id)
+    work = Work(rt, session)
+    incident = await work.one(DISPATCH_INPUTS, {"incident_id": incident_id})
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
     if incident.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
         raise Conflict(f"the incident is {incident.status}", status_now=incident.status)
-    decision = await latest_decision(session, incident.id)
     row = await unit_row(rt, unit_id)
     if not row:
         raise NotFound(f"no unit {unit_id!r}")
-    required = list(decision.required_capabilities) if decision else []
+    decided = incident.decision_id is not None
+    required = list(incident.required_capabilities or []) if decided else []
     missing = [c for c in required if c not in row.get("caps", "").split(",")]
     if missing and not override_reason:
         raise Conflict(f"unit {unit_id} lacks {', '.join(missing)}: give an override_reason to send "
@@ -156,44 +199,44 @@ async def dispatch_unit(
             raise NotFound(f"no unit {unit_id!r}")
         raise Conflict(f"unit {unit_id} is {moved.previous}: it cannot be assigned",
                        status_now=moved.previous, unit_id=unit_id)
-    assignment = Assignment(
-        id=aid, incident_id=incident.id, unit_id=unit_id, status=A.CONFIRMED,
-        decision_id=decision.id if decision else None,
-        destination_hospital_id=decision.destination_hospital_id if decision else None,
-        proposed_at=now, proposed_by=actor.name[:64], confirmed_at=now,
-        confirmed_by=actor.name[:64], ack_deadline=deadline,
-        override_reason=override_reason or None, escalated_from_id=escalated_from,
-    )
+    values = {
+        "id": aid, "incident_id": incident.id, "unit_id": unit_id, "status": A.CONFIRMED,
+        "decision_id": incident.decision_id,
+        "destination_hospital_id": incident.destination_hospital_id if decided else None,
+        "proposed_at": now, "proposed_by": actor.name[:64], "confirmed_at": now,
+        "confirmed_by": actor.name[:64], "ack_deadline": deadline, "acknowledged_at": None,
+        "ended_at": None, "end_reason": None, "override_reason": override_reason or None,
+        "escalated_from_id": escalated_from,
+    }
     try:
-        session.add(assignment)
-        await session.flush()
+        await work.run(INSERT_JOB, values)
         await write_status(session, unit_id=unit_id, previous=moved.previous, to=S.ASSIGNED, at=now,
                            actor=actor, assignment_id=aid, infectious=infectious,
                            reason=f"incident {incident.id}", action="unit.assigned")
-        await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
-                           action="assignment.dispatch", target_type="assignment", target_id=str(aid),
-                           before=None, after={"unit_id": unit_id, "incident_id": str(incident.id),
-                                               "override_reason": override_reason,
-                                               "escalated_from": escalated_from and str(escalated_from),
-                                               "missing_capabilities": missing}, at=now)
+        work.audit(actor, "assignment.dispatch", "assignment", str(aid), before=None,
+                   after={"unit_id": unit_id, "incident_id": str(incident.id),
+                          "override_reason": override_reason,
+                          "escalated_from": escalated_from and str(escalated_from),
+                          "missing_capabilities": missing}, at=now)
         if incident.status == IncidentStatus.OPEN:
-            incident.status = IncidentStatus.DISPATCHED
-        await session.commit()
+            await work.run(MARK_DISPATCHED, {"incident_id": incident.id})
+        assignment = Assignment(**values)
+        work.publish(
+            assignment_event(rt, "assignment.confirmed", assignment, now,
+                             unit_call_sign=row.get("call_sign"), incident=incident_summary(incident)),
+            status_event(rt, unit_id, moved.previous, S.ASSIGNED, now, assignment_id=str(aid)))
+        await work.commit()
     except Exception as error:
-        await session.rollback()
+        await work.rollback()
         await undo(rt, unit_id, back_to=moved.previous, now_to=S.ASSIGNED, row=row)
         if isinstance(error, IntegrityError):
             raise Conflict(f"unit {unit_id} already has a job", unit_id=unit_id) from None
         raise
     rt.metrics.assignments.labels("confirmed").inc()
-    await rt.bus.publish(
-        assignment_event(rt, "assignment.confirmed", assignment, now,
-                         unit_call_sign=row.get("call_sign"), incident=incident_summary(incident)),
-        status_event(rt, unit_id, moved.previous, S.ASSIGNED, now, assignment_id=str(aid)))
     return assignment
 
 
-def incident_summary(incident: Incident) -> dict[str, Any]:
+def incident_summary(incident: Any) -> dict[str, Any]:
     return {"id": str(incident.id), "address": incident.address, "lat": incident.lat,
             "lon": incident.lon, "severity": incident.severity, "category": incident.category,
             "infection_status": incident.infection_status}
@@ -201,37 +244,46 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
 
 async def acknowledge(
     *, session: AsyncSession, rt: Runtime, assignment_id: uuid.UUID, actor: Actor,
-    unit_id: str | None = None,
+    unit_id: str | None = None, check: Callable[[str], None] | None = None,
 ) -> Assignment:
-    """The crew has seen the job and takes it."""
-    assignment = await find(session, assignment_id)
-    if unit_id is not None and assignment.unit_id != unit_id:
-        raise NotFound(f"no assignment {assignment_id} for unit {unit_id}")
-    if assignment.status == A.ACKNOWLEDGED:
-        return assignment
-    if assignment.status != A.CONFIRMED:
-        raise Conflict(f"the assignment is {assignment.status}", status_now=assignment.status)
+    """The crew has seen the job and takes it (`check` may refuse the job's unit)."""
+    found = await session.execute(JOB_BY_ID, {"id": assignment_id})
+    job = found.first()
+    if job is None or (unit_id is not None and job.unit_id != unit_id):
+        raise NotFound(f"no assignment {assignment_id}"
+                       + (f" for unit {unit_id}" if unit_id is not None else ""))
+    if check is not None:
+        check(job.unit_id)
+    if job.status == A.ACKNOWLEDGED:
+        return Assignment(**job._asdict())
+    if job.status != A.CONFIRMED:
+        raise Conflict(f"the assignment is {job.status}", status_now=job.status)
     now = rt.clock.now()
-    row = await unit_row(rt, assignment.unit_id)
-    moved = await live(rt).move(assignment.unit_id, S.ACKNOWLEDGED, now_ms=ms(now),
+    row = await unit_row(rt, job.unit_id)
+    moved = await live(rt).move(job.unit_id, S.ACKNOWLEDGED, now_ms=ms(now),
                                 allowed=states.allowed_from(S.ACKNOWLEDGED),
-                                expect=str(assignment.id), deadline="")
+                                expect=str(job.id), deadline="")
     if not moved.ok:
-        raise refused(assignment.unit_id, S.ACKNOWLEDGED, moved)
+        raise refused(job.unit_id, S.ACKNOWLEDGED, moved)
     try:
-        assignment.status, assignment.acknowledged_at = A.ACKNOWLEDGED, now
-        await write_status(session, unit_id=assignment.unit_id, previous=moved.previous,
+        await session.execute(ACKNOWLEDGE_JOB, {"job_id": job.id, "at": now})
+        await write_status(session, unit_id=job.unit_id, previous=moved.previous,
                            to=S.ACKNOWLEDGED, at=now, actor=actor)
         await session.commit()
     except Exception:
         await session.rollback()
-        await undo(rt, assignment.unit_id, back_to=moved.previous, now_to=S.ACKNOWLEDGED, row=row)
+        await undo(rt, job.unit_id, back_to=moved.previous, now_to=S.ACKNOWLEDGED, row=row)
         raise
+    assignment = Assignment(**{**job._asdict(), "status": A.ACKNOWLEDGED, "acknowledged_at": now})
     await rt.bus.publish(
         assignment_event(rt, "assignment.acknowledged", assignment, now),
-        status_event(rt, assignment.unit_id, moved.previous, S.ACKNOWLEDGED, now,
-                     assignment_id=str(assignment.id)))
+        status_event(rt, job.unit_id, moved.previous, S.ACKNOWLEDGED, now,
+                     assignment_id=str(job.id)))
     return assignment
+
+
+ACKNOWLEDGE_JOB = (update(table(Assignment)).where(JOBS.id == bindparam("job_id"))
+                   .values(status=A.ACKNOWLEDGED, acknowledged_at=bindparam("at")))
 
 
 async def _incident_after_job(
@@ -243,16 +295,11 @@ async def _incident_after_job(
     The incident's row is locked first: when its last two jobs end at once, the second waits
     for the first to commit and then sees that no job is left (under READ COMMITTED, each
     statement sees what committed before it began)."""
-    await session.flush()
-    await session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
+    if session.dirty:  # a job ended through the ORM (release) is written first
+        await session.flush()
+    await session.execute(LOCK_INCIDENT, {"incident_id": incident_id})
     to = IncidentStatus.CLOSED if completed else IncidentStatus.OPEN
-    another_open = select(Assignment.id).where(
-        Assignment.incident_id == incident_id, Assignment.status.in_(OPEN)).exists()
-    moved = await session.execute(
-        update(Incident)
-        .where(Incident.id == incident_id, Incident.status == IncidentStatus.DISPATCHED,
-               ~another_open)
-        .values(status=to).returning(Incident.id))
+    moved = await session.execute(AFTER_JOB, {"incident_id": incident_id, "to": to})
     return to if moved.first() is not None else None
 
 
@@ -391,6 +438,46 @@ async def propose(rt: Runtime, incident_id: uuid.UUID, *, reason: str,
     return None
 
 
+async def propose_new(work: Work, incident: Incident, *, required: list[str], reason: str) -> list[str]:
+    """Propose a unit for an incident recorded in this unit of work (no jobs, nobody declined):
+    the event goes out with the work; returns the units to send at once, best first, once it
+    has committed (auto-dispatch severities), else none."""
+    rt = work.rt
+    if incident.lat is None or incident.lon is None:
+        return []
+    try:
+        rec = await recommend(live(rt), lat=incident.lat, lon=incident.lon, required=required,
+                              travel=travel(rt), now_ms=ms(rt.clock.now()),
+                              stale_after_ms=stale_ms(rt), skip=set(), limit=AUTO_ATTEMPTS)
+    except DispatchError as error:
+        log.warning("no proposal for incident %s: %s", incident.id, error.detail)
+        return []
+    top = rec.candidates[0] if rec.candidates else None
+    work.emit("assignment.proposed", {
+        "incident_id": str(incident.id), "unit_id": top.unit_id if top else None,
+        "call_sign": top.call_sign if top else None, "lost": None,
+        "incident": incident_summary(incident),
+        "eta_seconds": top.eta_seconds if top else None, "reason": reason,
+        "candidates": [{"unit_id": c.unit_id, "call_sign": c.call_sign, "eta_seconds": c.eta_seconds}
+                       for c in rec.candidates], "warnings": rec.warnings})
+    if incident.severity not in rt.settings.auto_dispatch_severities:
+        return []
+    return [c.unit_id for c in rec.candidates]
+
+
+async def send_first(*, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID,
+                     units: list[str]) -> str | None:
+    """Send the first of `units` that can still go (auto-dispatch)."""
+    for unit_id in units:
+        try:
+            await dispatch_unit(session=session, rt=rt, incident_id=incident_id, unit_id=unit_id,
+                                actor=AUTO)
+            return unit_id
+        except Conflict:  # taken a moment ago by someone else: try the next one
+            continue
+    return None
+
+
 def when_tapped(tapped_at: datetime | None, now: datetime, row: dict[str, str]) -> datetime:
     """The time a status change is recorded at: when the crew tapped it (a tablet that was
     offline sends it late), kept between the unit's last change and the hub's clock — a tablet
@@ -413,7 +500,8 @@ async def report(
     current = row.get("assignment") or ""
     # Going en route or on scene changes nothing about the job itself: no need to read it.
     needs_job = bool(current) and to not in (S.EN_ROUTE, S.ON_SCENE)
-    assignment = await session.get(Assignment, uuid.UUID(current)) if needs_job else None
+    assignment: Any = (await session.execute(JOB_BY_ID, {"id": uuid.UUID(current)})).first() \
+        if needs_job else None
     if assignment is not None and assignment.status not in OPEN:
         assignment = None
     job_ends = assignment is not None and (
@@ -439,9 +527,12 @@ async def report(
                                          reason=reason)
             if job_ends:
                 ending = A.CANCELLED if to == S.OUT_OF_SERVICE else A.COMPLETED
-                assignment.status, assignment.ended_at = ending, now
-                assignment.end_reason = {S.HANDOVER_DONE: "handed over",
-                                         S.OUT_OF_SERVICE: "unit out of service"}.get(to, "not transported")
+                end_reason = {S.HANDOVER_DONE: "handed over",
+                              S.OUT_OF_SERVICE: "unit out of service"}.get(to, "not transported")
+                await session.execute(END_JOB, {"job_id": assignment.id, "ending": ending, "at": now,
+                                                "reason": end_reason})
+                assignment = SimpleNamespace(**{**assignment._asdict(), "status": ending,
+                                                "ended_at": now, "end_reason": end_reason})
                 closed = await _incident_after_job(session, assignment.incident_id,
                                                    completed=ending == A.COMPLETED)
                 events.append(assignment_event(rt, f"assignment.{ending.value}", assignment, now))

@@ -158,10 +158,11 @@ async def get_assignment(assignment_id: uuid.UUID, session: SessionDep,
 async def acknowledge(assignment_id: uuid.UUID, session: SessionDep, rt: RuntimeDep,
                       actor: ActorDep, principal: CurrentPrincipal) -> AssignmentOut:
     """The crew takes the job (before the acknowledgement deadline)."""
-    found = await assignments.find(session, assignment_id)
-    require_own_unit(principal, found.unit_id, doing="acknowledging a job")
+    def own(unit_id: str) -> None:
+        require_own_unit(principal, unit_id, doing="acknowledging a job")
+
     return AssignmentOut.model_validate(await assignments.acknowledge(
-        session=session, rt=rt, assignment_id=assignment_id, actor=actor))
+        session=session, rt=rt, assignment_id=assignment_id, actor=actor, check=own))
 
 
 @router.post("/assignments/{assignment_id}/decline", response_model=AssignmentOut,

@@ -12,13 +12,24 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import (
+    Boolean,
+    String,
+    Uuid,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import livestate
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
-from dispatch.db import table
+from dispatch.db import JSONType, UTCDateTime, table
 from dispatch.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound
 from dispatch.fleet import states
 from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units, rebuild_units
@@ -147,7 +158,44 @@ def refused(unit_id: str, to: str, moved: Moved) -> DispatchError:
 TAP_SKEW = timedelta(seconds=30)  # a tablet's clock may run a little ahead
 UNITS = table(Unit).c
 EVENTS = table(UnitEvent).c
-UPDATE_UNIT = update(table(Unit)).returning(UNITS.id, UNITS.call_sign, UNITS.lat, UNITS.lon)
+AT = bindparam("at", type_=UTCDateTime())
+
+
+def _moving() -> Any:
+    """The UPDATE of a unit's status, with the same SQL text whatever it changes: the job is
+    kept unless `set_assignment`, the infectious load unless `infectious` is given."""
+    return (update(table(Unit)).where(UNITS.id == bindparam("unit_id"))
+            .values(status=bindparam("to"), status_at=AT,
+                    assignment_id=case((bindparam("set_assignment", type_=Boolean),
+                                        bindparam("job_id", type_=Uuid)),
+                                       else_=UNITS.assignment_id),
+                    infectious_load=func.coalesce(bindparam("infectious", type_=Boolean),
+                                                  UNITS.infectious_load))
+            .returning(UNITS.id, UNITS.call_sign, UNITS.lat, UNITS.lon))
+
+
+def _status_statement() -> Any:
+    """PostgreSQL: the unit's row, its history and the audit entry in one statement (the two
+    INSERTs ride along as data-modifying CTEs, and write nothing if the unit is unknown)."""
+    moved = _moving().cte("moved")
+    history = insert(table(UnitEvent)).from_select(
+        ["unit_id", "at", "type", "from_status", "to_status", "actor", "data"],
+        select(moved.c.id, AT, literal_column("'status'"), bindparam("previous", type_=String),
+               bindparam("to", type_=String), bindparam("actor", type_=String),
+               bindparam("data", type_=JSONType)))
+    entries = audit.ENTRIES
+    audited = audit.INSERT_ENTRY.from_select(
+        ["at", "actor", "actor_role", "action", "target_type", "target_id", "source", "before", "after"],
+        select(AT, bindparam("actor", type_=String), bindparam("actor_role", type_=String),
+               bindparam("action", type_=String), literal_column("'unit'"), moved.c.id,
+               bindparam("source", type_=String), bindparam("before", type_=entries.before.type),
+               bindparam("after", type_=entries.after.type)))
+    return select(moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon).add_cte(
+        history.cte("event"), audited.cte("audited"))
+
+
+STATUS_PG = _status_statement()
+MOVE_UNIT = _moving()
 INSERT_UNIT_EVENT = insert(table(UnitEvent))
 
 
@@ -157,32 +205,26 @@ async def write_status(
     reason: str | None = None, action: str = "unit.status",
 ) -> UnitRef:
     """Record a status change in PostgreSQL: the unit row, its history and the audit log (the
-    UPDATE locks the row until the caller commits). On PostgreSQL it is one statement: the
-    two INSERTs ride along as data-modifying CTEs, and write nothing if the unit is unknown."""
-    values: dict[str, Any] = {"status": to, "status_at": at}
-    if assignment_id != "keep":
-        values["assignment_id"] = assignment_id if not isinstance(assignment_id, str) else None
-    if infectious is not None:
-        values["infectious_load"] = infectious
-    event = {"at": at, "type": "status", "from_status": previous, "to_status": to, "lat": None,
-             "lon": None, "actor": actor.name[:64], "data": {"reason": reason} if reason else {}}
+    UPDATE locks the row until the caller commits); one prebuilt statement on PostgreSQL."""
+    keep = assignment_id == "keep"
+    data = {"reason": reason} if reason else {}
     entry = audit.row(actor=actor, action=action, target_type="unit", target_id=unit_id,
-                      before={"status": previous},
-                      after={"status": to, **({"reason": reason} if reason else {})}, at=at)
-    moving = UPDATE_UNIT.where(UNITS.id == unit_id).values(values)
+                      before={"status": previous}, after={"status": to, **data}, at=at)
+    params: dict[str, Any] = {
+        "unit_id": unit_id, "to": to, "at": at, "set_assignment": not keep,
+        "job_id": None if keep or isinstance(assignment_id, str) else assignment_id,
+        "infectious": infectious}
     if session.get_bind().dialect.name == "postgresql":
-        moved = moving.cte("moved")
-        history = INSERT_UNIT_EVENT.from_select(["unit_id", *event], select(
-            moved.c.id, *(literal(v, EVENTS[k].type) for k, v in event.items())))
-        audited = audit.INSERT_ENTRY.from_select(list(entry), select(
-            *(literal(v, audit.ENTRIES[k].type) for k, v in entry.items())).select_from(moved))
-        statement: Any = select(moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon).add_cte(
-            history.cte("event"), audited.cte("audited"))
-        row = (await session.execute(statement)).first()
+        row = (await session.execute(STATUS_PG, {
+            **params, "previous": previous, "actor": entry["actor"], "data": data,
+            "actor_role": entry["actor_role"], "action": entry["action"], "source": entry["source"],
+            "before": entry["before"], "after": entry["after"]})).first()
     else:
-        row = (await session.execute(moving)).first()
+        row = (await session.execute(MOVE_UNIT, params)).first()
         if row is not None:
-            await session.execute(INSERT_UNIT_EVENT, {"unit_id": unit_id, **event})
+            await session.execute(INSERT_UNIT_EVENT, {
+                "unit_id": unit_id, "at": at, "type": "status", "from_status": previous,
+                "to_status": to, "actor": entry["actor"], "data": data})
             await session.execute(audit.INSERT_ENTRY, entry)
     if row is None:
         raise NotFound(f"no unit {unit_id!r}")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
@@ -92,59 +93,94 @@ async def on_transporting(
         ride = await travel.estimate([Origin(unit.id, "ambulance", unit.lat, unit.lon)],
                                      hospital.lat, hospital.lon)
         eta = at + timedelta(seconds=ride.by_unit[unit.id].seconds)
-    given = {"id": uuid.uuid4(), "assignment_id": assignment.id, "unit_id": unit.id,
-             "hospital_id": hospital.id, "status": HandoverStatus.INCOMING.value,
-             "notice_at": at, "eta_at": eta, "overdue_level": 0}
-    copied = ("category", "severity", "infection_status", "triage")
-    source = select(
-        *(literal(value, HANDOVERS[name].type).label(name) for name, value in given.items()),
-        INCIDENTS.id.label("incident_id"), *(INCIDENTS[name] for name in copied),
-    ).where(INCIDENTS.id == assignment.incident_id,
-            select(HOSPITALS.id).where(HOSPITALS.id == hospital.id).exists())
-    notice = dialect_insert(session, table(Handover)).from_select(
-        [*given, "incident_id", *copied], source)
-    renewed = {name: notice.excluded[name] for name in
-               ("unit_id", "hospital_id", "status", "notice_at", "eta_at", *copied)}
-    cleared = dict.fromkeys(("notice_acknowledged_at", "notice_acknowledged_by", "arrived_at",
-                             "done_at", "done_by", "done_by_crew_reason"))
-    written = (await session.execute(notice.on_conflict_do_update(
-        index_elements=["assignment_id"], set_={**renewed, **cleared, "overdue_level": 0},
-        where=HANDOVERS.status == HandoverStatus.CANCELLED,
-    ).returning(*HANDOVERS))).first()
+    written = (await session.execute(notice_statement(session), {
+        "id": uuid.uuid4(), "assignment_id": assignment.id, "unit_id": unit.id,
+        "hospital_id": hospital.id, "notice_at": at, "eta_at": eta,
+        "incident_id": assignment.incident_id})).first()
     if written is None:  # the job has its notice already
         return []
     return [rt.bus.event("handover.notice", handover_data(written, hospital, unit),
                          scope=scope_of(written), at=at)]
 
 
+COPIED = ("category", "severity", "infection_status", "triage")
+
+
+@cache
+def _notice(dialect: str) -> Any:
+    """The notice with the incident's facts (INSERT … SELECT), written again only over a
+    withdrawn one; nothing for an incident or hospital that no longer exists."""
+    given = {"id": bindparam("id", type_=HANDOVERS.id.type),
+             "assignment_id": bindparam("assignment_id", type_=HANDOVERS.assignment_id.type),
+             "unit_id": bindparam("unit_id", type_=HANDOVERS.unit_id.type),
+             "hospital_id": bindparam("hospital_id", type_=HANDOVERS.hospital_id.type),
+             "status": literal_column(f"'{HandoverStatus.INCOMING.value}'"),
+             "notice_at": bindparam("notice_at", type_=HANDOVERS.notice_at.type),
+             "eta_at": bindparam("eta_at", type_=HANDOVERS.eta_at.type),
+             "overdue_level": literal_column("0")}
+    source = select(
+        *(value.label(name) for name, value in given.items()),
+        INCIDENTS.id.label("incident_id"), *(INCIDENTS[name] for name in COPIED),
+    ).where(INCIDENTS.id == bindparam("incident_id"),
+            select(HOSPITALS.id).where(HOSPITALS.id == bindparam("hospital_id")).exists())
+    notice = dialect_insert(dialect, table(Handover)).from_select(
+        [*given, "incident_id", *COPIED], source)
+    renewed = {name: notice.excluded[name] for name in
+               ("unit_id", "hospital_id", "status", "notice_at", "eta_at", *COPIED)}
+    cleared = dict.fromkeys(("notice_acknowledged_at", "notice_acknowledged_by", "arrived_at",
+                             "done_at", "done_by", "done_by_crew_reason"))
+    return notice.on_conflict_do_update(
+        index_elements=["assignment_id"], set_={**renewed, **cleared, "overdue_level": 0},
+        where=HANDOVERS.status == HandoverStatus.CANCELLED,
+    ).returning(*HANDOVERS)
+
+
+def notice_statement(session: AsyncSession) -> Any:
+    return _notice(session.get_bind().dialect.name)
+
+
+ARRIVE = (update(table(Handover))
+          .where(HANDOVERS.assignment_id == bindparam("job_id"),
+                 HANDOVERS.status == HandoverStatus.INCOMING)
+          .values(status=HandoverStatus.ARRIVED, arrived_at=bindparam("at")).returning(*HANDOVERS))
+OPEN_OF_JOB = select(HANDOVERS.id).where(HANDOVERS.assignment_id == bindparam("job_id"),
+                                         HANDOVERS.status.in_(ACTIVE))
+
+
 async def on_arrival(
     *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: UnitRef, at: datetime
 ) -> list[OutgoingEvent]:
     """The crew marks arrival: the handover clock starts."""
-    arrive = (update(table(Handover))
-              .where(HANDOVERS.assignment_id == assignment.id,
-                     HANDOVERS.status == HandoverStatus.INCOMING)
-              .values(status=HandoverStatus.ARRIVED, arrived_at=at).returning(*HANDOVERS))
+    arrival = {"job_id": assignment.id, "at": at}
     events: list[OutgoingEvent] = []
-    handover = (await session.execute(arrive)).first()
+    handover = (await session.execute(ARRIVE, arrival)).first()
     if handover is None:  # no notice went out (no transport status): send it with the arrival
         events = await on_transporting(session=session, rt=rt, assignment=assignment, unit=unit, at=at)
         if not events:  # no destination, or the handover is past arrival already
             return []
-        handover = (await session.execute(arrive)).one()
+        handover = (await session.execute(ARRIVE, arrival)).one()
     hospital = await hospital_of(session, rt, handover.hospital_id)
     return [*events, rt.bus.event("handover.arrived", handover_data(handover, hospital, unit),
                                   scope=scope_of(handover), at=at)]
 
 
-def finishing(*where: Any, at: datetime, by: Actor, crew_reason: str | None) -> Any:
+def _finishing(where: Any) -> Any:
     """Mark a handover that is still open done (a patient handed over at the door waited 0 min)."""
-    return (update(table(Handover)).where(*where, HANDOVERS.status.in_(ACTIVE))
-            .values(status=HandoverStatus.HANDED_OVER, done_at=at, done_by=by.name[:64],
-                    done_by_crew_reason=crew_reason,
-                    arrived_at=func.coalesce(HANDOVERS.arrived_at,
-                                             literal(at, HANDOVERS.arrived_at.type)))
+    at = bindparam("at", type_=HANDOVERS.done_at.type)
+    return (update(table(Handover)).where(where, HANDOVERS.status.in_(ACTIVE))
+            .values(status=HandoverStatus.HANDED_OVER, done_at=at, done_by=bindparam("by"),
+                    done_by_crew_reason=bindparam("crew_reason"),
+                    arrived_at=func.coalesce(HANDOVERS.arrived_at, at))
             .returning(*HANDOVERS))
+
+
+FINISH_JOB = _finishing(HANDOVERS.assignment_id == bindparam("job_id"))
+FINISH = _finishing(HANDOVERS.id == bindparam("handover_id"))
+
+
+def finishing(*, at: datetime, by: Actor, crew_reason: str | None) -> dict[str, Any]:
+    """The parameters of FINISH and FINISH_JOB."""
+    return {"at": at, "by": by.name[:64], "crew_reason": crew_reason}
 
 
 async def on_handover_done(
@@ -152,15 +188,14 @@ async def on_handover_done(
     actor: Actor, reason: str | None,
 ) -> list[OutgoingEvent]:
     """The unit reports the handover done; unless the hospital already did, a reason is needed."""
-    of_job = HANDOVERS.assignment_id == assignment.id
     if not reason:
-        if await session.scalar(select(HANDOVERS.id).where(
-                of_job, HANDOVERS.status.in_(ACTIVE))) is None:
+        if (await session.execute(OPEN_OF_JOB, {"job_id": assignment.id})).first() is None:
             return []  # the hospital confirmed it (or there is none): nothing to explain
         raise InvalidInput.field(
             "body.reason", "the hospital has not confirmed the handover: say why it is closed "
             f"without them ({', '.join(CREW_REASONS)})")
-    handover = (await session.execute(finishing(of_job, at=at, by=actor, crew_reason=reason))).first()
+    handover = (await session.execute(FINISH_JOB, {
+        "job_id": assignment.id, **finishing(at=at, by=actor, crew_reason=reason)})).first()
     if handover is None:
         return []
     return await _handed_over(session, rt, handover, at=at, by=actor, crew_reason=reason)
@@ -247,8 +282,8 @@ async def mark_done(
     if handover.status == HandoverStatus.CANCELLED:
         raise Conflict("the handover was cancelled", status_now=handover.status)
     now = rt.clock.now()
-    done = (await session.execute(finishing(HANDOVERS.id == handover.id, at=now, by=actor,
-                                            crew_reason=crew_reason))).first()
+    done = (await session.execute(FINISH, {
+        "handover_id": handover.id, **finishing(at=now, by=actor, crew_reason=crew_reason)})).first()
     if done is None:  # finished or withdrawn a moment ago
         await session.refresh(handover)
         if handover.status == HandoverStatus.CANCELLED:

@@ -14,6 +14,7 @@ from dispatch.incidents import service
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, LinkCallIn, ReopenIn
 from dispatch.runtime import RuntimeDep
 from dispatch.schemas import Moment
+from dispatch.workflows import incident as incident_workflow
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
@@ -23,7 +24,7 @@ async def create_incident(
     body: IncidentIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> IncidentOut:
     """Record the incident for an answered call."""
-    return await service.create_incident(session=session, rt=rt, body=body, actor=actor)
+    return await incident_workflow.create_incident(session=session, rt=rt, body=body, actor=actor)
 
 
 Status = Literal["open", "dispatched", "closed", "cancelled"]

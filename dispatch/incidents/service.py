@@ -6,24 +6,25 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.audit.models import AuditEntry
 from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Call, CallStatus
-from dispatch.db import dialect_insert
+from dispatch.db import dialect_insert, table
 from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
 from dispatch.fleet import assignments as fleet
 from dispatch.fleet.models import Assignment, UnitEvent
 from dispatch.handovers.models import Handover
 from dispatch.hospitals.models import Hospital
 from dispatch.incidents.models import Incident, IncidentSequence, IncidentStatus
-from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, Location
+from dispatch.incidents.schemas import IncidentOut, IncidentUpdate, Location
 from dispatch.incidents.triage import Triage
 from dispatch.places import service as places_service
 from dispatch.routing import service as routing_service
@@ -87,16 +88,25 @@ def local_day(rt: Runtime, at: datetime) -> str:
     return at.astimezone(ZoneInfo(rt.settings.timezone)).strftime("%Y%m%d")
 
 
-async def add_numbered(session: AsyncSession, incident: Incident, *, day: str) -> None:
-    """Add the incident with the day's next number: one upsert of the day's counter, whose row
-    lock orders incidents recorded at the same moment until their transactions end."""
-    draw = dialect_insert(session, IncidentSequence).values(day=day, last=1)
-    draw = draw.on_conflict_do_update(index_elements=["day"],
-                                      set_={"last": IncidentSequence.last + 1})
-    number = (await session.execute(draw.returning(IncidentSequence.last))).scalar_one()
+@cache
+def _draw(dialect: str) -> Any:
+    sequences = table(IncidentSequence).c
+    draw = dialect_insert(dialect, IncidentSequence).values(day=bindparam("day"), last=1)
+    return draw.on_conflict_do_update(index_elements=["day"], set_={"last": sequences.last + 1}
+                                      ).returning(sequences.last)
+
+
+INSERT_INCIDENT = insert(table(Incident))
+INCIDENT_COLUMNS = tuple(c.name for c in table(Incident).columns)
+
+
+async def insert_numbered(session: AsyncSession, incident: Incident, *, day: str) -> None:
+    """Write a new incident with the day's next number (two prebuilt statements; the counter's
+    row lock orders incidents recorded at the same moment until their transactions end)."""
+    draw = _draw(session.get_bind().dialect.name)
+    number = (await session.execute(draw, {"day": day})).scalar_one()
     incident.number = f"{day}-{number:04d}"
-    session.add(incident)
-    await session.flush()
+    await session.execute(INSERT_INCIDENT, {n: getattr(incident, n) for n in INCIDENT_COLUMNS})
 
 
 async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incident:
@@ -106,13 +116,13 @@ async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incide
     return incident
 
 
-async def _check_hospitals(session: AsyncSession, **ids: str | None) -> None:
+async def check_hospitals(session: AsyncSession, **ids: str | None) -> None:
     for field, hospital_id in ids.items():
         if hospital_id is not None and await session.get(Hospital, hospital_id) is None:
             raise InvalidInput.field(f"body.{field}", f"no hospital {hospital_id!r}")
 
 
-def _triage(triage: Triage | None, now: datetime) -> dict[str, Any] | None:
+def triage_of(triage: Triage | None, now: datetime) -> dict[str, Any] | None:
     """The triage as stored; an onset in the future is refused."""
     if triage is None:
         return None
@@ -137,42 +147,6 @@ async def _answered_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
     return call
 
 
-async def create_incident(
-    *, session: AsyncSession, rt: Runtime, body: IncidentIn, actor: Actor
-) -> IncidentOut:
-    """Record the incident of an answered call."""
-    call = await _answered_call(session, body.call_id)
-    if call.incident_id is not None:
-        raise Conflict(f"call already belongs to incident {call.incident_id}",
-                       incident_id=str(call.incident_id))
-    await _check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
-                           treating_hospital_id=body.treating_hospital_id)
-    await places_service.check_referrer(session, body.flags.referred_by, "body.flags.referred_by")
-    now = rt.clock.now()
-    triage = _triage(body.triage, now)
-    await _check_location(session, rt, body.location)
-    incident = Incident(
-        id=uuid.uuid4(), created_at=now, updated_at=now, created_by=actor.name,
-        status=IncidentStatus.OPEN, address=body.location.address, lat=body.location.lat,
-        lon=body.location.lon, severity=body.severity, category=body.category,
-        infection_status=body.infection_status, flags=body.flags.model_dump(),
-        complaint=body.complaint, triage=triage, notes=body.notes,
-        registered_hospital_id=body.registered_hospital_id,
-        treating_hospital_id=body.treating_hospital_id,
-    )
-    await add_numbered(session, incident, day=local_day(rt, now))
-    call.incident_id = incident.id
-    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
-                       action="incident.create", target_type="incident", target_id=str(incident.id),
-                       before=None, after=snapshot(incident), at=now)
-    await session.commit()
-    decision = await route(session, rt, incident, actor)
-    out = out_of(incident, [call.id], decision)  # a new incident: one call, no other decision
-    await rt.bus.publish(rt.bus.event("incident.created", out.model_dump(mode="json"), at=now))
-    await fleet.propose(rt, incident.id, reason="incident recorded", new=incident)
-    return out
-
-
 async def update_incident(
     *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, body: IncidentUpdate,
     actor: Actor,
@@ -185,12 +159,12 @@ async def update_incident(
     for name in ("severity", "category", "infection_status", "flags", "location", "status"):
         if name in given and getattr(body, name) is None:
             raise InvalidInput.field(f"body.{name}", "may not be null")
-    await _check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
+    await check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
                            treating_hospital_id=body.treating_hospital_id)
     if body.flags is not None:
         await places_service.check_referrer(session, body.flags.referred_by, "body.flags.referred_by")
     now = rt.clock.now()
-    triage = _triage(body.triage, now)
+    triage = triage_of(body.triage, now)
     await _check_location(session, rt, body.location)
     before = snapshot(incident)
     if body.location is not None:

@@ -9,10 +9,11 @@ from importlib import resources
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import versions
+from dispatch.db import table
 from dispatch.errors import InvalidInput, NotFound, validation_errors
 from dispatch.hospitals import service as hospitals_service
 from dispatch.hospitals.snapshot import HospitalSnapshot
@@ -32,8 +33,9 @@ from dispatch.runtime import Runtime
 from dispatch.zones import service as zones_service
 from dispatch.zones.index import ZoneIndex, ZoneMatch
 
-__all__ = ["decide_for_incident", "decisions_for_incident", "default_source",
-           "evaluate_hypothetical", "install_default_rule_set", "routing_context"]
+__all__ = ["CONTEXT_VERSIONS", "decide_for_incident", "decision_row", "decisions_for_incident",
+           "default_source", "evaluate_hypothetical", "event_data", "install_default_rule_set",
+           "record", "refuse_outside", "routing_context"]
 
 KNOWN_FLAGS = ("isolation", "has_certificate", "registered_hospital_id", "treating_hospital_id",
                "referred_by")
@@ -51,12 +53,17 @@ async def install_default_rule_set(rt: Runtime) -> None:
     await rule_sets.ensure_default(rt, default_source())
 
 
+CONTEXT_VERSIONS = (versions.ZONES, versions.HOSPITALS, versions.RULES, PLACES)
+
+
 async def routing_context(
-    *, rt: Runtime, session: AsyncSession, at: datetime, rule_set_version: int | None = None
+    *, rt: Runtime, session: AsyncSession, at: datetime, rule_set_version: int | None = None,
+    current: dict[str, versions.Version] | None = None,
 ) -> tuple[RoutingContext, ZoneIndex]:
-    """Zones, hospitals, places and rules as every instance sees them now (one Redis round trip)."""
-    current = await versions.read(rt.redis, rt.keys, versions.ZONES, versions.HOSPITALS,
-                                  versions.RULES, PLACES)
+    """Zones, hospitals, places and rules as every instance sees them now (one Redis round trip,
+    none when the caller has read `current` = the CONTEXT_VERSIONS already)."""
+    if current is None:
+        current = await versions.read(rt.redis, rt.keys, *CONTEXT_VERSIONS)
     zones = await zones_service.index_cache(rt).get_at(rt, current[versions.ZONES], session=session)
     hospitals: HospitalSnapshot = await hospitals_service.snapshot_cache(rt).get_at(
         rt, current[versions.HOSPITALS], session=session)
@@ -78,6 +85,12 @@ async def check_service_area(*, session: AsyncSession, rt: Runtime, lat: float, 
     current = await versions.read(rt.redis, rt.keys, versions.HOSPITALS)
     hospitals: HospitalSnapshot = await hospitals_service.snapshot_cache(rt).get_at(
         rt, current[versions.HOSPITALS], session=session)
+    refuse_outside(rt, hospitals, lat=lat, lon=lon, field=field)
+
+
+def refuse_outside(rt: Runtime, hospitals: HospitalSnapshot, *, lat: float, lon: float,
+                   field: str) -> None:
+    """Refuse a location farther than the service radius from every hospital (naming `field`)."""
     km = outside_service_area(hospitals, lat, lon, rt.settings.service_radius_km)
     if km is not None:
         raise InvalidInput.field(field, f"outside the service area: the nearest hospital is "
@@ -162,19 +175,11 @@ async def decide_for_incident(
     ctx, zones = await routing_context(rt=rt, session=session, at=at)
     zone = zones.lookup(incident.lat, incident.lon, at)
     decision = evaluate(patient_of(incident, zone), ctx)
-    body = decision.model_dump(mode="json")
-    row = RoutingDecision(
-        id=uuid.uuid4(), incident_id=incident.id, rule_set_version=decision.rule_set_version,
-        decided_at=at, decided_by=actor[:64], outcome=decision.outcome.value,
-        destination_hospital_id=decision.destination.hospital_id if decision.destination else None,
-        transport_mode=decision.transport_mode.value,
-        required_capabilities=[c.value for c in decision.required_unit_capabilities],
-        decision=body, matched_rules=[m.id for m in decision.matched_rules],
-    )
+    row = decision_row(decision, incident_id=incident.id, at=at, actor=actor)
     session.add(row)
     incident.zone_id, incident.zone_status = zone.id, zone.status.value
     incident.updated_at = at
-    event = rt.bus.event("routing.decided", _event_data(row, decision),
+    event = rt.bus.event("routing.decided", event_data(row, decision),
                          scope=Scope(console=True, area=incident.sub_district_id))
     await session.flush()
     await session.commit()
@@ -182,7 +187,29 @@ async def decide_for_incident(
     return row
 
 
-def _event_data(row: RoutingDecision, decision: Decision) -> dict[str, Any]:
+def decision_row(decision: Decision, *, incident_id: uuid.UUID, at: datetime,
+                 actor: str) -> RoutingDecision:
+    """The decision as recorded (not added to any session)."""
+    return RoutingDecision(
+        id=uuid.uuid4(), incident_id=incident_id, rule_set_version=decision.rule_set_version,
+        decided_at=at, decided_by=actor[:64], outcome=decision.outcome.value,
+        destination_hospital_id=decision.destination.hospital_id if decision.destination else None,
+        transport_mode=decision.transport_mode.value,
+        required_capabilities=[c.value for c in decision.required_unit_capabilities],
+        decision=decision.model_dump(mode="json"), matched_rules=[m.id for m in decision.matched_rules],
+    )
+
+
+INSERT_DECISION = insert(table(RoutingDecision))
+DECISION_COLUMNS = tuple(c.name for c in table(RoutingDecision).columns)
+
+
+async def record(session: AsyncSession, row: RoutingDecision) -> None:
+    """Write a decision made in this unit of work (one prebuilt INSERT)."""
+    await session.execute(INSERT_DECISION, {name: getattr(row, name) for name in DECISION_COLUMNS})
+
+
+def event_data(row: RoutingDecision, decision: Decision) -> dict[str, Any]:
     return {
         "decision_id": str(row.id), "incident_id": str(row.incident_id),
         "rule_set_version": row.rule_set_version, "outcome": row.outcome,
