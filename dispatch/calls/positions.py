@@ -5,19 +5,35 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
+from sqlalchemy import Boolean, String, bindparam, case, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import livestate
-from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls.models import Position, PositionState
 from dispatch.calls.schemas import PositionOut
-from dispatch.calls.service import acd, find_position, ms, offer_events, position_event
+from dispatch.calls.service import (
+    acd,
+    check_holder,
+    find_position,
+    ms,
+    offer_events,
+    position_event,
+)
 from dispatch.db import table
-from dispatch.errors import Conflict, Forbidden
+from dispatch.errors import Conflict
 from dispatch.runtime import Runtime
+from dispatch.work import Work
 
+POSITIONS = table(Position).c
+# The same statement for every change: the user is set only when logging in or out, the call
+# is let go of unless the position goes on a call.
+SET_STATE = (update(table(Position)).where(POSITIONS.id == bindparam("position"))
+             .values(state=bindparam("to"), state_since=bindparam("at"),
+                     user=case((bindparam("set_user", type_=Boolean),
+                                bindparam("new_user", type_=String)), else_=POSITIONS.user),
+                     call_id=case((bindparam("clear_call", type_=Boolean), null()),
+                                  else_=POSITIONS.call_id)))
 REFUSALS = {
     "not_logged_in": "log in first",
     "busy": "finish the call or callback first",
@@ -51,15 +67,16 @@ async def change_state(
             values["user"] = user
         if state != PositionState.ON_CALL:
             values["call_id"] = None
-        await session.execute(update(table(Position)).where(Position.id == position_id).values(**values))
-        await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
-                           action="position.state", target_type="position", target_id=position_id,
-                           before=before, after={"state": state, "user": values.get("user")}, at=now)
-        await session.commit()
-        await rt.bus.publish(
+        work = Work(rt, session)
+        await work.run(SET_STATE, {
+            "position": position_id, "to": state, "at": now, "set_user": "user" in values,
+            "new_user": user, "clear_call": state != PositionState.ON_CALL})
+        work.audit(actor, "position.state", "position", position_id, before=before,
+                   after={"state": state, "user": values.get("user")}, at=now)
+        work.publish(
             position_event(rt, position_id, state, result.previous, user=user or position.user),
-            *offer_events(rt, result.offers),
-        )
+            *offer_events(rt, result.offers))
+        await work.commit()
         position = Position(**{  # the row as now recorded
             "id": position.id, "name": position.name, "supervisor": position.supervisor,
             "user": position.user, "call_id": position.call_id, **values})
@@ -77,20 +94,6 @@ async def require_holder(
     if holder is not None:
         position = await find_position(session, position_id, field)
         check_holder(position, holder, logging_in=False, user=None)
-
-
-def check_holder(position: Position, holder: str, *, logging_in: bool, user: str | None) -> None:
-    """Refuse a call-taker acting for a position someone else holds (or nobody does)."""
-    if logging_in and user != holder:
-        raise Forbidden(f"a call-taker logs in under their own name ({holder!r}); a supervisor "
-                        "may log in others", errors=[{"field": "body.user", "message": "not you"}])
-    held_by = position.user if position.state != PositionState.LOGGED_OUT else None
-    if logging_in and held_by not in (None, holder):
-        raise Forbidden(f"position {position.id} is held by someone else: a supervisor may "
-                        "log them out")
-    if not logging_in and held_by != holder:
-        raise Forbidden(f"position {position.id} is not yours: log in at it first (a supervisor "
-                        "may act for any position)")
 
 
 def position_out(p: Position, row: dict[str, str]) -> PositionOut:

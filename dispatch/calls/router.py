@@ -104,10 +104,9 @@ async def answer_call(
     principal: CurrentPrincipal,
 ) -> CallOut:
     """Answer a ringing call at one's own position; the first answer wins (409 for the others)."""
-    await position_service.require_holder(session, body.position_id, position_holder(principal),
-                                          "body.position_id")
     return call_out(await service.answer_call(
-        session=session, rt=rt, ref=ref, position_id=body.position_id, actor=actor))
+        session=session, rt=rt, ref=ref, position_id=body.position_id, actor=actor,
+        holder=position_holder(principal)))
 
 
 @router.post("/calls/{ref}/abandoned", response_model=CallOut, dependencies=[telephony_only])

@@ -19,9 +19,10 @@ from dispatch.calls.acd import Acd, Offer
 from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus, Position, PositionState
 from dispatch.calls.schemas import CallIn
 from dispatch.db import insert_ignoring, table
-from dispatch.errors import Conflict, InvalidInput, NotFound
+from dispatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.runtime import Runtime
+from dispatch.work import Work
 
 log = logging.getLogger(__name__)
 
@@ -96,30 +97,35 @@ def offer_events(rt: Runtime, offers: list[Offer]) -> list[OutgoingEvent]:
             for o in offers]
 
 
+CALL_BY_ID = select(table(Call)).where(CALLS.id == bindparam("ref"))
+CALL_BY_TELEPHONY_ID = select(table(Call)).where(CALLS.telephony_id == bindparam("ref"))
+POSITIONS = table(Position).c
+POSITION_BY_ID = select(table(Position)).where(POSITIONS.id == bindparam("position_id"))
+
+
 async def find_call(session: AsyncSession, ref: str) -> Call:
-    """A call by the hub's id or by the telephony call id."""
-    query = select(Call)
+    """A call by the hub's id or by the telephony call id (read with a prebuilt statement; the
+    Call returned is not in the session: changes are written with UPDATE statements)."""
     try:
-        query = query.where(Call.id == uuid.UUID(ref))
+        found = await session.execute(CALL_BY_ID, {"ref": uuid.UUID(ref)})
     except ValueError:
-        query = query.where(Call.telephony_id == ref)
-    call = (await session.scalars(query)).first()
-    if call is None:
+        found = await session.execute(CALL_BY_TELEPHONY_ID, {"ref": ref})
+    row = found.first()
+    if row is None:
         raise NotFound(f"no call {ref!r}")
-    return call
+    return Call(**row._asdict())
 
 
 async def find_position(session: AsyncSession, position_id: str, field: str) -> Position:
-    position = await session.get(Position, position_id)
-    if position is None:
+    """A position (not in the session, like `find_call`'s calls)."""
+    row = (await session.execute(POSITION_BY_ID, {"position_id": position_id})).first()
+    if row is None:
         raise InvalidInput.field(field, f"no position {position_id!r}")
-    return position
+    return Position(**row._asdict())
 
 
-def as_recorded(session: AsyncSession, call: Call, **values: Any) -> Call:
-    """The call as the committed UPDATE left it, without reading it back (which would take a
-    transaction of its own)."""
-    session.expunge(call)
+def as_recorded(call: Call, **values: Any) -> Call:
+    """The call as the committed UPDATE left it, without reading it back."""
     for name, value in values.items():
         setattr(call, name, value)
     return call
@@ -180,12 +186,43 @@ async def receive_call(
     return call, True
 
 
+ANSWER = (update(table(Call)).where(CALLS.id == bindparam("call"), CALLS.status == CallStatus.RINGING)
+          .values(status=CallStatus.ANSWERED, answered_at=bindparam("at"),
+                  answered_by=bindparam("position")).returning(CALLS.id))
+TAKE_CALL = (update(table(Position)).where(POSITIONS.id == bindparam("position"))
+             .values(state=PositionState.ON_CALL, state_since=bindparam("at"),
+                     call_id=bindparam("call")))
+END = (update(table(Call)).where(CALLS.id == bindparam("call"))
+       .values(status=CallStatus.ENDED, ended_at=bindparam("at")))
+WRAP_UP = (update(table(Position))
+           .where(POSITIONS.id == bindparam("position"), POSITIONS.call_id == bindparam("call"))
+           .values(state=PositionState.WRAP_UP, state_since=bindparam("at"), call_id=None))
+
+
+def check_holder(position: Position, holder: str, *, logging_in: bool, user: str | None) -> None:
+    """Refuse a call-taker acting for a position someone else holds (or nobody does)."""
+    if logging_in and user != holder:
+        raise Forbidden(f"a call-taker logs in under their own name ({holder!r}); a supervisor "
+                        "may log in others", errors=[{"field": "body.user", "message": "not you"}])
+    held_by = position.user if position.state != PositionState.LOGGED_OUT else None
+    if logging_in and held_by not in (None, holder):
+        raise Forbidden(f"position {position.id} is held by someone else: a supervisor may "
+                        "log them out")
+    if not logging_in and held_by != holder:
+        raise Forbidden(f"position {position.id} is not yours: log in at it first (a supervisor "
+                        "may act for any position)")
+
+
 async def answer_call(
-    *, session: AsyncSession, rt: Runtime, ref: str, position_id: str, actor: Actor
+    *, session: AsyncSession, rt: Runtime, ref: str, position_id: str, actor: Actor,
+    holder: str | None = None,
 ) -> Call:
-    """Answer a ringing call at a position; the first answer wins."""
+    """Answer a ringing call at a position; the first answer wins. `holder` is the signed-in
+    call-taker, who answers only at their own position (None: a supervisor, at any)."""
+    position = await find_position(session, position_id, "body.position_id")
+    if holder is not None:
+        check_holder(position, holder, logging_in=False, user=None)
     call = await find_call(session, ref)
-    await find_position(session, position_id, "body.position_id")
     if call.status != CallStatus.RINGING:
         raise ended_conflict(call)
     now = rt.clock.now()
@@ -197,7 +234,7 @@ async def answer_call(
         await livestate.ensure(rt)
         result = await acd(rt).answer(str(call.id), position_id, now_ms=ms(now))
     if result.status == "not_ringing":
-        await session.refresh(call)
+        call = await find_call(session, str(call.id))
         if call.status != CallStatus.RINGING:
             raise ended_conflict(call)
         raise Conflict("the call is being answered at another position", status_now=call.status)
@@ -207,41 +244,29 @@ async def answer_call(
     # What undoing needs, read now: a rollback expires `call`, and reloading it lazily is I/O.
     queued = Call(id=call.id, rung_at=call.rung_at, priority=call.priority,
                   escalated_at=call.escalated_at, breached_at=call.breached_at)
+    work = Work(rt, session)
+    wait = (now - call.rung_at).total_seconds()
     try:
-        updated = await session.execute(
-            update(table(Call))
-            .where(Call.id == call.id, Call.status == CallStatus.RINGING)
-            .values(status=CallStatus.ANSWERED, answered_at=now, answered_by=position_id)
-            .returning(Call.id)
-        )
-        if updated.first() is None:
+        answered = {"call": call.id, "position": position_id, "at": now}
+        if (await work.one(ANSWER, answered)) is None:
             raise Conflict("the call was answered or ended meanwhile")
-        await session.execute(
-            update(table(Position)).where(Position.id == position_id)
-            .values(state=PositionState.ON_CALL, state_since=now, call_id=call.id)
-        )
-        await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
-                           action="call.answer", target_type="call", target_id=str(call.id),
-                           before={"status": "ringing"},
-                           after={"status": "answered", "position_id": position_id}, at=now)
-        await session.commit()
+        await work.run(TAKE_CALL, answered)
+        work.audit(actor, "call.answer", "call", str(call.id), before={"status": "ringing"},
+                   after={"status": "answered", "position_id": position_id}, at=now)
+        work.emit("call.answered", {
+            "call_id": str(call.id), "position_id": position_id, "answered_at": now,
+            "answer_seconds": round(wait, 3), "offered_to": result.offered_to}, at=now)
+        work.publish(position_event(rt, position_id, PositionState.ON_CALL, "ready",
+                                    call_id=str(call.id)), *offer_events(rt, result.offers))
+        await work.commit()
     except BaseException:
-        await session.rollback()
+        await work.rollback()
         await undo_answer(rt, queued, position_id, now,
                           requeue=await still_ringing(session, queued.id))
         raise
-    as_recorded(session, call, status=CallStatus.ANSWERED, answered_at=now, answered_by=position_id)
-    wait = (now - call.rung_at).total_seconds()
+    as_recorded(call, status=CallStatus.ANSWERED, answered_at=now, answered_by=position_id)
     rt.metrics.calls_answered.inc()
     rt.metrics.answer_seconds.observe(max(wait, 0.0))
-    await rt.bus.publish(
-        rt.bus.event("call.answered", {
-            "call_id": str(call.id), "position_id": position_id, "answered_at": now,
-            "answer_seconds": round(wait, 3), "offered_to": result.offered_to,
-        }, at=now),
-        position_event(rt, position_id, PositionState.ON_CALL, "ready", call_id=str(call.id)),
-        *offer_events(rt, result.offers),
-    )
     return call
 
 
@@ -303,7 +328,7 @@ async def abandon_call(
     )
     if updated.first() is None:
         await session.rollback()
-        await session.refresh(call)
+        call = await find_call(session, str(call.id))
         raise Conflict(f"call is {call.status}; only a ringing call can be abandoned",
                        status_now=call.status)
     callback = Callback(id=uuid.uuid4(), call_id=call.id, caller_number=call.caller_number,
@@ -315,7 +340,7 @@ async def abandon_call(
                        before={"status": "ringing"},
                        after={"status": "abandoned", "callback_id": str(callback.id)}, at=now)
     await session.commit()
-    as_recorded(session, call, status=CallStatus.ABANDONED, abandoned_at=at)
+    as_recorded(call, status=CallStatus.ABANDONED, abandoned_at=at)
     rt.metrics.calls_abandoned.inc()
     events = [
         rt.bus.event("call.abandoned", {
@@ -358,18 +383,14 @@ async def end_call(
     now = rt.clock.now()
     at = at or now
     position_id = call.answered_by
-    await session.execute(update(table(Call)).where(Call.id == call.id)
-                          .values(status=CallStatus.ENDED, ended_at=at))
+    work = Work(rt, session)
+    await work.run(END, {"call": call.id, "at": at})
     if position_id:
-        await session.execute(
-            update(table(Position)).where(Position.id == position_id, Position.call_id == call.id)
-            .values(state=PositionState.WRAP_UP, state_since=now, call_id=None)
-        )
-    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
-                       action="call.ended", target_type="call", target_id=str(call.id),
-                       before={"status": "answered"}, after={"status": "ended"}, at=now)
-    await session.commit()
-    as_recorded(session, call, status=CallStatus.ENDED, ended_at=at)
+        await work.run(WRAP_UP, {"position": position_id, "call": call.id, "at": now})
+    work.audit(actor, "call.ended", "call", str(call.id), before={"status": "answered"},
+               after={"status": "ended"}, at=now)
+    await work.commit()
+    as_recorded(call, status=CallStatus.ENDED, ended_at=at)
     events = [rt.bus.event("call.ended", {"call_id": str(call.id), "ended_at": at,
                                           "position_id": position_id}, at=now)]
     if position_id:
@@ -412,7 +433,7 @@ async def transfer_call(
                        action="call.transfer", target_type="call", target_id=str(call.id),
                        before={"position_id": source}, after={"position_id": target.id}, at=now)
     await session.commit()
-    as_recorded(session, call, answered_by=target.id)
+    as_recorded(call, answered_by=target.id)
     events = [
         rt.bus.event("call.transferred", {"call_id": str(call.id), "from_position_id": source,
                                           "to_position_id": target.id}, at=now),
