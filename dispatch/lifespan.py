@@ -133,9 +133,8 @@ def build_lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(settings, clock=clock, database_bind=database_bind) as rt:
-            rt.extras["ws_actions"] = {a.name: a for a in wiring.actions}
-            rt.extras["rebuilders"] = wiring.rebuilders
-            rt.extras["routes"] = list(app.routes)
+            rt.actions = {a.name: a for a in wiring.actions}
+            rt.rebuilders = wiring.rebuilders
             app.state.runtime = rt
             app.state.sessionmaker = rt.sessionmaker
             app.state.redis = rt.redis

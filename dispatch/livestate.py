@@ -64,7 +64,7 @@ async def ensure(rt: Runtime) -> None:
 
     A request that finds a ringing call or a unit missing from Redis calls this and looks again,
     instead of waiting up to a second for the watch loop."""
-    rebuilders: list[Rebuilder] | None = rt.extras.get("rebuilders")
+    rebuilders = rt.rebuilders
     if not rebuilders:
         return
     try:

@@ -17,8 +17,15 @@ from dispatch.metrics import Metrics
 from dispatch.redis import Keys
 
 if TYPE_CHECKING:
+    from dispatch.calls.acd import Acd
+    from dispatch.fleet.livestate import FleetLive
+    from dispatch.livestate import Rebuilder
+    from dispatch.realtime.actions import Action
     from dispatch.realtime.hub import Hub
     from dispatch.realtime.service import EventBus
+    from dispatch.routing.rules import CompiledRuleSet
+    from dispatch.travel import TravelModel
+    from dispatch.versions import VersionedCache
 
 
 @dataclass
@@ -34,8 +41,17 @@ class Runtime:
     hub: Hub
     intake: IntakeCounter
     revocations: Revocations = field(default_factory=Revocations)
-    # Lua scripts and other per-domain objects, keyed by domain name.
-    extras: dict[str, Any] = field(default_factory=dict)
+    signing_key: str = ""  # set at start-up (auth)
+    # What the domains plug in (collected in create_app, set by the lifespan).
+    rebuilders: list[Rebuilder] = field(default_factory=list)
+    actions: dict[str, Action] = field(default_factory=dict)
+    # Configuration compiled in memory, reloaded when its version moves (versions.py).
+    caches: dict[str, VersionedCache[Any]] = field(default_factory=dict)
+    compiled_rule_sets: dict[int, CompiledRuleSet] = field(default_factory=dict)
+    # Set by the domains' start-up hooks: the call distribution and fleet scripts, the travel model.
+    acd: Acd = field(init=False)
+    fleet: FleetLive = field(init=False)
+    travel: TravelModel = field(init=False)
 
 
 async def get_runtime(request: Request) -> Runtime:

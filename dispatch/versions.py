@@ -1,7 +1,7 @@
 """Configuration versions shared by every instance, and the per-process caches that follow them.
 
 Zones, hospitals and the active rule set are read on every routing decision, so each process
-keeps them compiled in memory (`rt.extras`). Every change bumps a counter in the Redis hash
+keeps them compiled in memory (`rt.caches`). Every change bumps a counter in the Redis hash
 `keys.versions` after its transaction commits; a cache compares its counter before use and
 reloads from the database when it differs, so a change is seen by the next decision on every
 instance. If Redis cannot be read the cache keeps serving, reloading at least every `max_age`.
@@ -117,9 +117,9 @@ class VersionedCache(Generic[T]):
 
 
 def cache_of(rt: Runtime, name: str, counter: str, loader: Loader[T]) -> VersionedCache[T]:
-    """The process's cache called `name`, created on first use (kept in `rt.extras`)."""
+    """The process's cache called `name`, created on first use (kept in `rt.caches`)."""
     key = "cache:" + name
-    existing = rt.extras.get(key)
+    existing = rt.caches.get(key)
     if existing is None:
-        existing = rt.extras[key] = VersionedCache(counter=counter, loader=loader)
+        existing = rt.caches[key] = VersionedCache(counter=counter, loader=loader)
     return cast(VersionedCache[T], existing)

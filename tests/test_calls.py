@@ -340,7 +340,7 @@ async def test_a_new_version_rebuilds_the_queue_indexes_an_older_one_did_not_kee
     # What Redis holds after an earlier version: the ringing queue without its indexes.
     await redis.delete(*rt.keys.acd_indexes, rt.keys.marker(livestate.LIVE))
     await redis.set(rt.keys.marker("live"), "1")
-    assert await livestate.rebuild(rt, rt.extras["rebuilders"])
+    assert await livestate.rebuild(rt, rt.rebuilders)
     waiting, escalate, breach = rt.keys.acd_indexes
     for index in (waiting, escalate, breach):
         assert await redis.zrange(index, 0, -1) == [call["id"]]
@@ -391,7 +391,7 @@ async def test_queue_is_rebuilt_when_an_instance_starts(
     b = make_app()
     async with running(b), client_for(b) as c:
         assert [x["id"] for x in (await c.get("/api/v1/calls")).json()] == [call["id"]]
-        live = await b.state.runtime.extras["acd"].ringing()
+        live = await b.state.runtime.acd.ringing()
         assert [row["id"] for row in live] == [call["id"]]
 
 
@@ -403,7 +403,7 @@ async def test_reconcile_queues_calls_redis_missed(
     await redis.delete(rt.keys.ringing, rt.keys.call(call["id"]))  # as if Redis had missed it
     clock.advance(3)
     assert await timers.reconcile(rt) == (1, 0)
-    assert [row["id"] for row in await rt.extras["acd"].ringing()] == [call["id"]]
+    assert [row["id"] for row in await rt.acd.ringing()] == [call["id"]]
     assert await timers.reconcile(rt) == (0, 0)
 
 

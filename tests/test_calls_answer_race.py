@@ -32,7 +32,7 @@ async def test_an_answer_racing_a_hang_up_is_refused_and_the_position_gets_the_n
         first, second = calls
         offered = await events(console, 1)
         assert offered[0]["data"] == {"call_id": first["id"], "position_id": "P1"}
-        acd = app.state.runtime.extras["acd"]
+        acd = app.state.runtime.acd
         take = acd.answer
 
         async def hang_up_meanwhile(*args: Any, **kwargs: Any) -> Any:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from dispatch.calls import generator
 from dispatch.calls.models import Call, Callback
 from dispatch.config import Settings
-from dispatch.fleet.travel import haversine_km
 from dispatch.main import create_app
+from dispatch.travel import haversine_km
 from dispatch.zones.models import SubDistrict
 from tests.conftest import TEST_SECRET, token_for
 from tests.conftest import xian_hub as hub

@@ -102,7 +102,7 @@ async def test_redis_restarted_under_load_loses_no_call_and_rebuilds_live_state(
             assert len(tally.acknowledged) + sum(tally.refused.values()) == tally.sent
             assert set(tally.refused) <= {503}
             # Live state is rebuilt from PostgreSQL: every ringing call is queued again.
-            acd = app.state.runtime.extras["acd"]
+            acd = app.state.runtime.acd
             async with committed.connect() as connection:
                 ringing = set((await connection.scalars(
                     select(Call.id).where(Call.status == "ringing"))).all())

@@ -356,7 +356,7 @@ async def test_rebuild_after_flushdb_restores_units_and_open_assignments(
     geo = sorted(await rt.redis.zrange(rt.keys.available_geo, 0, -1))
     await rt.redis.flushdb()
     assert await live(rt).board() == []
-    assert await rebuild(rt, rt.extras["rebuilders"])
+    assert await rebuild(rt, rt.rebuilders)
     await live(rt).load()
     after = {r["id"]: {f: r[f] for f in fields} for r in await live(rt).board()}
     assert after == before

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dispatch.audit.schemas import Actor
 from dispatch.fleet import assignments as fleet
 from dispatch.fleet.models import Assignment, AssignmentStatus
-from dispatch.fleet.travel import Origin, Osrm, StraightLine
 from dispatch.incidents.models import Incident, IncidentStatus
+from dispatch.travel import Origin, Osrm, StraightLine
 from tests import factories
 from tests.conftest import AUTH, running, token_for
 from tests.realtime_helpers import events, next_frame, open_socket

@@ -37,7 +37,7 @@ async def client_of(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def loads(app: Any, name: str) -> int:
-    cache: versions.VersionedCache[Any] = app.state.runtime.extras["cache:" + name]
+    cache: versions.VersionedCache[Any] = app.state.runtime.caches["cache:" + name]
     return cache.loads
 
 

@@ -50,7 +50,7 @@ INSTANCES_ONLY = Scope(console=False)
 async def start(rt: Runtime) -> None:
     """Startup hook: the key that signs tokens (the same on every instance), and the revocations
     kept up to date from the event stream."""
-    rt.extras["signing_key"] = tokens.signing_key(rt.settings)
+    rt.signing_key = tokens.signing_key(rt.settings)
     revocations = rt.revocations
 
     async def reload() -> None:
@@ -140,7 +140,7 @@ async def login(
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
     user.last_login_at = now
-    token, claims = tokens.issue(principal_of(user), key=rt.extras["signing_key"], now=now,
+    token, claims = tokens.issue(principal_of(user), key=rt.signing_key, now=now,
                                  lifetime=timedelta(hours=rt.settings.access_token_hours))
     await audit.record(session, actor=user.username, role=None, source=source, action="auth.login",
                        target_type="user", target_id=user.username, before=None,
@@ -178,7 +178,7 @@ async def accept(*, rt: Runtime, token: str) -> tuple[Principal, tokens.Claims |
     if tokens.is_device_token(token):
         device = await device_principal(rt=rt, token=token)
         return (device, None) if device else None
-    claims = tokens.verify(token, key=rt.extras["signing_key"], now=now)
+    claims = tokens.verify(token, key=rt.signing_key, now=now)
     if claims is None:
         return None
     if rt.revocations.current:  # kept up to date from the stream: no round trip

@@ -79,4 +79,4 @@ async def start(rt: Any) -> None:
 
     engine = Acd(rt.redis, rt.keys)
     await engine.load()
-    rt.extras["acd"] = engine
+    rt.acd = engine

@@ -23,8 +23,8 @@ from dispatch.calls import service
 from dispatch.calls.models import Call, CallStatus
 from dispatch.calls.schemas import CallIn, CarrierLocation
 from dispatch.errors import DispatchError
-from dispatch.fleet.travel import moved
 from dispatch.runtime import Runtime
+from dispatch.travel import moved
 from dispatch.zones.models import SubDistrict
 
 log = logging.getLogger(__name__)

@@ -65,8 +65,7 @@ async def link_to_incident(session: AsyncSession, call_id: uuid.UUID, incident_i
 
 
 def acd(rt: Runtime) -> Acd:
-    engine: Acd = rt.extras["acd"]
-    return engine
+    return rt.acd
 
 
 def ms(at: datetime) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from dispatch.fleet.livestate import FleetLive
-from dispatch.fleet.travel import Origin, Osrm, StraightLine, TravelModel
+from dispatch.travel import Origin, Osrm, StraightLine, TravelModel
 
 MAX_EXCLUDED_LISTED = 50
 

@@ -36,31 +36,29 @@ from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units, rebu
 from dispatch.fleet.models import Post, Unit, UnitEvent, UnitRef
 from dispatch.fleet.models import UnitStatus as S
 from dispatch.fleet.schemas import PostOut, UnitOut
-from dispatch.fleet.travel import Osrm, StraightLine, TravelModel
 from dispatch.realtime.schemas import OutgoingEvent, Scope
 from dispatch.runtime import Runtime
+from dispatch.travel import Osrm, StraightLine, TravelModel
 
 log = logging.getLogger(__name__)
 
 
 def live(rt: Runtime) -> FleetLive:
-    fleet: FleetLive = rt.extras["fleet"]
-    return fleet
+    return rt.fleet
 
 
 def travel(rt: Runtime) -> TravelModel:
-    model: TravelModel = rt.extras["travel"]
-    return model
+    return rt.travel
 
 
 async def start(rt: Runtime) -> None:
     """Load the fleet's scripts once per process and pick the travel-time model."""
     fleet = FleetLive(rt.redis, rt.keys)
     await fleet.load()
-    rt.extras["fleet"] = fleet
+    rt.fleet = fleet
     straight = StraightLine(road_factor=rt.settings.road_factor,
                             speeds_kmh={**StraightLine().speeds_kmh, **rt.settings.unit_speeds_kmh})
-    rt.extras["travel"] = (Osrm(rt.settings.osrm_url, fallback=straight)
+    rt.travel = (Osrm(rt.settings.osrm_url, fallback=straight)
                            if rt.settings.osrm_url else straight)
 
 

@@ -20,7 +20,6 @@ from dispatch.audit.schemas import Actor
 from dispatch.db import dialect_insert, table
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.fleet.models import Assignment, Unit, UnitRef
-from dispatch.fleet.travel import Origin, TravelModel
 from dispatch.handovers.models import Handover, HandoverStatus
 from dispatch.hospitals.models import Hospital
 from dispatch.hospitals.service import snapshot_cache
@@ -28,6 +27,7 @@ from dispatch.hospitals.snapshot import HospitalView
 from dispatch.incidents.models import Incident
 from dispatch.realtime.schemas import OutgoingEvent, Scope
 from dispatch.runtime import Runtime
+from dispatch.travel import Origin
 from dispatch.versions import UNKNOWN
 
 # Straight-line distance × this factor ÷ speed gives a conservative ETA for the notice.
@@ -89,8 +89,7 @@ async def on_transporting(
         return []
     eta = None
     if unit.lat is not None and unit.lon is not None:  # the fleet's travel model (settings, OSRM)
-        travel: TravelModel = rt.extras["travel"]
-        ride = await travel.estimate([Origin(unit.id, "ambulance", unit.lat, unit.lon)],
+        ride = await rt.travel.estimate([Origin(unit.id, "ambulance", unit.lat, unit.lon)],
                                      hospital.lat, hospital.lon)
         eta = at + timedelta(seconds=ride.by_unit[unit.id].seconds)
     written = (await session.execute(notice_statement(session), {

@@ -108,5 +108,5 @@ async def console_config(
 @router.post("/api/v1/admin/rebuild-live-state", dependencies=[allow(*SUPERVISORS)])
 async def rebuild_live_state(rt: RuntimeDep) -> dict[str, Any]:
     """Rebuild Redis live state (units, ringing calls) from PostgreSQL now."""
-    await rebuild(rt, rt.extras["rebuilders"], force=True)
+    await rebuild(rt, rt.rebuilders, force=True)
     return {"rebuilt": True}

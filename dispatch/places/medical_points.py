@@ -24,12 +24,12 @@ from dispatch.audit.schemas import Actor
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.fleet.livestate import write_units
 from dispatch.fleet.models import Unit, UnitCapability, UnitKind, UnitStatus
-from dispatch.fleet.travel import KM_PER_DEGREE
 from dispatch.places import service as places_service
 from dispatch.places.models import Place, PlaceKind, PlaceService
 from dispatch.places.schemas import MAX_ZONE_POPULATION
 from dispatch.places.snapshot import km
 from dispatch.runtime import Runtime
+from dispatch.travel import KM_PER_DEGREE
 from dispatch.zones.models import SubDistrict, Zone, ZoneStatus
 
 PEOPLE_PER_POINT = 10_000  # 003: 每10000人设置1个临时医疗点

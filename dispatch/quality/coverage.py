@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.fleet import service as fleet_service
 from dispatch.fleet.models import UnitCapability, UnitStatus
-from dispatch.fleet.travel import haversine_km, moved
 from dispatch.quality.schemas import AreaCover, CoverageOut
 from dispatch.runtime import Runtime
+from dispatch.travel import haversine_km, moved
 from dispatch.zones.models import SubDistrict
 
 NEGATIVE_PRESSURE_TARGET = 0.40

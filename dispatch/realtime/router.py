@@ -268,7 +268,7 @@ async def read_messages(
     sub: Subscription,
     last_seen: list[float],
 ) -> None:
-    actions: dict[str, Action] = conn.runtime.extras["ws_actions"]
+    actions = conn.runtime.actions
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":

@@ -74,7 +74,7 @@ def active_cache(rt: Runtime) -> versions.VersionedCache[rules.CompiledRuleSet]:
 
 async def compiled(*, rt: Runtime, session: AsyncSession, version: int) -> rules.CompiledRuleSet:
     """A given version compiled (versions never change, so they are kept per process)."""
-    kept: dict[int, rules.CompiledRuleSet] = rt.extras.setdefault("routing:compiled", {})
+    kept = rt.compiled_rule_sets
     found = kept.get(version)
     if found is None:
         row = await get_rule_set(session=session, version=version)
