@@ -46,10 +46,11 @@ async def run_migrate(settings: Settings) -> str:
 
 async def run_scenario_load(settings: Settings, source: str) -> None:
     from dispatch.scenarios import service
+    from dispatch.workflows import scenario as scenario_workflow
 
     scenario, checksum = service.read_scenario(source)
     async with open_runtime(settings) as rt, rt.sessionmaker() as session:
-        summary = await service.load_scenario(
+        summary = await scenario_workflow.load_scenario(
             session=session, redis=rt.redis, keys=rt.keys, scenario=scenario,
             checksum=checksum, now=rt.clock.now(),
         )

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Executable, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.realtime.schemas import CONSOLE, OutgoingEvent, Scope
 from dispatch.runtime import Runtime

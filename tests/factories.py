@@ -11,6 +11,7 @@ from dispatch.incidents.models import Incident
 from dispatch.runtime import Runtime
 from dispatch.scenarios import service as scenario_service
 from dispatch.scenarios.schemas import Scenario, ScenarioSummary
+from dispatch.workflows import scenario as scenario_workflow
 
 SQUARE = [[108.80, 34.10], [108.90, 34.10], [108.90, 34.20], [108.80, 34.20], [108.80, 34.10]]
 
@@ -77,7 +78,7 @@ async def load(app: Any, data: dict[str, Any]) -> LoadedScenario:
     scenario = Scenario.model_validate(data)
     assert not scenario.reference_errors()
     async with rt.sessionmaker() as session:
-        summary = await scenario_service.load_scenario(
+        summary = await scenario_workflow.load_scenario(
             session=session, redis=rt.redis, keys=rt.keys, scenario=scenario,
             checksum="test", now=rt.clock.now(),
         )
@@ -89,7 +90,7 @@ async def load_builtin(app: Any, name: str = "xian-high-tech-zone") -> LoadedSce
     rt: Runtime = app.state.runtime
     scenario, checksum = scenario_service.read_scenario(name)
     async with rt.sessionmaker() as session:
-        summary = await scenario_service.load_scenario(
+        summary = await scenario_workflow.load_scenario(
             session=session, redis=rt.redis, keys=rt.keys, scenario=scenario,
             checksum=checksum, now=rt.clock.now(),
         )

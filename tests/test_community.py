@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from dispatch.hospitals.snapshot import HospitalSnapshot
-from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.enums import InfectionStatus, PatientCategory, Severity
 from dispatch.places import hours
 from dispatch.places.snapshot import Area, PlaceSnapshot, PlaceView
 from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate

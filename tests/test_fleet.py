@@ -15,13 +15,14 @@ from sqlalchemy import select
 from dispatch.audit.models import AuditEntry
 from dispatch.clock import ManualClock
 from dispatch.fleet import coverage, states, timers
+from dispatch.fleet.enums import UnitStatus as S
 from dispatch.fleet.models import Assignment, Unit
-from dispatch.fleet.models import UnitStatus as S
 from dispatch.fleet.service import live
 from dispatch.incidents.models import Incident
 from dispatch.livestate import rebuild
 from dispatch.routing import service as routing_service
 from dispatch.runtime import Runtime
+from dispatch.workflows import dispatch as dispatch_workflow
 from tests import factories
 from tests.conftest import token_for
 from tests.realtime_helpers import open_socket
@@ -245,9 +246,8 @@ async def test_auto_dispatch_sends_the_next_unit_after_a_decline(
     # The settings are shared by every test's app: put them back afterwards.
     monkeypatch.setattr(rt.settings, "auto_dispatch_severities", ["critical"])
     incident_id = await new_incident(app, severity="critical")
-    from dispatch.fleet import assignments
 
-    sent = await assignments.propose(rt, incident_id, reason="test")
+    sent = await dispatch_workflow.propose(rt, incident_id, reason="test")
     assert sent == "A1"
     job = (await client.get("/api/v1/units/A1/job")).json()["job"]
     response = await client.post(f"/api/v1/assignments/{job['assignment_id']}/decline",

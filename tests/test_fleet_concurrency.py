@@ -18,10 +18,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.audit.schemas import Actor
-from dispatch.fleet import assignments as fleet
-from dispatch.fleet.models import Assignment, AssignmentStatus
-from dispatch.incidents.models import Incident, IncidentStatus
+from dispatch.fleet.enums import AssignmentStatus
+from dispatch.fleet.models import Assignment
+from dispatch.incidents import service as incidents
+from dispatch.incidents.enums import IncidentStatus
+from dispatch.incidents.models import Incident
 from dispatch.travel import Origin, Osrm, StraightLine
+from dispatch.workflows import dispatch as fleet
 from tests import factories
 from tests.conftest import AUTH, running, token_for
 from tests.realtime_helpers import events, next_frame, open_socket
@@ -59,7 +62,7 @@ async def test_the_last_two_jobs_ending_at_once_close_the_incident(
         async def end(session: Any, job_id: Any) -> str | None:
             job = await session.get(Assignment, job_id)
             job.status, job.ended_at = AssignmentStatus.COMPLETED, rt.clock.now()
-            return await fleet._incident_after_job(session, incident_id, completed=True)
+            return await incidents.after_job(session, incident_id, completed=True)
 
         async with rt.sessionmaker() as first, rt.sessionmaker() as second:
             assert await end(first, jobs[0]) is None  # the other job is open

@@ -14,13 +14,14 @@ from sqlalchemy import update
 from dispatch.audit.schemas import Actor
 from dispatch.clock import ManualClock
 from dispatch.errors import InvalidInput
-from dispatch.fleet import assignments as fleet
-from dispatch.fleet import service as fleet_service
-from dispatch.fleet.models import Assignment, Unit, UnitStatus
+from dispatch.fleet.enums import UnitStatus
+from dispatch.fleet.models import Assignment, Unit
 from dispatch.fleet.service import live
 from dispatch.handovers import service as handovers
-from dispatch.hospitals.suspension import apply_scheduled
 from dispatch.runtime import Runtime
+from dispatch.workflows import dispatch as fleet
+from dispatch.workflows import unit_status
+from dispatch.workflows.suspension import apply_scheduled
 from tests import factories
 from tests.conftest import client_for, running
 from tests.realtime_helpers import events, no_event, open_socket
@@ -54,7 +55,7 @@ async def assignment_to(app: Any, hospital_id: str, *, unit_id: str = "A1",
         await session.execute(update(Assignment).where(Assignment.id == sent.id)  # as if routing
                               .values(destination_hospital_id=hospital_id))  # had chosen it
         await session.commit()
-        await fleet.acknowledge(session=session, rt=rt, assignment_id=sent.id, actor=CREW)
+        await unit_status.acknowledge(session=session, rt=rt, assignment_id=sent.id, actor=CREW)
         row = await session.get(Assignment, sent.id)
     assert row is not None
     return row
@@ -64,7 +65,7 @@ async def move(app: Any, unit_id: str, *statuses: str) -> None:
     rt: Runtime = app.state.runtime
     for to in statuses:
         async with rt.sessionmaker() as session:
-            await fleet_service.change_status(session=session, rt=rt, unit_id=unit_id,
+            await unit_status.change_status(session=session, rt=rt, unit_id=unit_id,
                                               to=UnitStatus(to), actor=CREW)
 
 

@@ -17,11 +17,13 @@ from sqlalchemy import select
 from dispatch.audit.models import AuditEntry
 from dispatch.audit.schemas import Actor
 from dispatch.auth.schemas import Role
-from dispatch.calls.models import Call, CallStatus
+from dispatch.calls.enums import CallStatus
+from dispatch.calls.models import Call
 from dispatch.errors import InvalidInput
-from dispatch.incidents.models import Incident, Severity
-from dispatch.places.escalation import NotAHomeVisit, escalate_home_visit, escalation_out
+from dispatch.incidents.enums import Severity
+from dispatch.incidents.models import Incident
 from dispatch.scenarios.service import ScenarioError, parse_scenario
+from dispatch.workflows.home_visit import NotAHomeVisit, escalate_home_visit, escalation_out
 from tests import factories
 from tests.conftest import token_for
 from tests.test_auth import anon, as_, token

@@ -14,7 +14,7 @@ import pytest
 
 from dispatch import cli
 from dispatch.config import Settings
-from dispatch.incidents.models import Severity
+from dispatch.incidents.enums import Severity
 from dispatch.main import create_app
 from dispatch.quality import report, service, timers
 from dispatch.quality.schemas import QualityOut

@@ -26,16 +26,16 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from dispatch.hospitals.models import Designation, HospitalCapability
+from dispatch.hospitals.enums import Designation, HospitalCapability
 from dispatch.hospitals.snapshot import HospitalSnapshot, HospitalView
-from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.enums import InfectionStatus, PatientCategory, Severity
 from dispatch.incidents.triage import ComplaintProtocol, Triage
 from dispatch.routing import engine, rules
 from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate
 from dispatch.routing.schemas import Decision, HospitalChoice
 from dispatch.routing.search import Search
+from dispatch.zones.enums import ZoneStatus
 from dispatch.zones.index import IndexedZone, ZoneIndex
-from dispatch.zones.models import ZoneStatus
 from tests.test_routing_properties import default_rules, xian
 from tests.test_routing_table import CONTROLLED, NORMAL, PRECAUTION, SEALED
 

@@ -11,16 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispatch.hospitals.models import HospitalStatus
+from dispatch.hospitals.enums import HospitalStatus
 from dispatch.hospitals.snapshot import HospitalSnapshot, HospitalView
-from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.enums import InfectionStatus, PatientCategory, Severity
 from dispatch.routing import rules
 from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate
 from dispatch.routing.schemas import Decision
 from dispatch.routing.service import default_source
 from dispatch.scenarios.service import read_scenario
+from dispatch.zones.enums import ZoneStatus
 from dispatch.zones.index import IndexedZone, ZoneIndex, ZoneMatch
-from dispatch.zones.models import ZoneStatus
 
 AMBULANCES = {"ambulance", "negative_pressure_ambulance"}
 

@@ -7,9 +7,10 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
-from dispatch.calls.models import Callback, CallbackStatus, Position, PositionState
+from dispatch.calls.enums import CallbackStatus, PositionState
+from dispatch.calls.models import Callback, Position
 from dispatch.calls.service import acd, callback_event, find_position, ms, position_event
 from dispatch.db import table
 from dispatch.errors import Conflict, InvalidInput, NotFound

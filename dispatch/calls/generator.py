@@ -20,7 +20,8 @@ from sqlalchemy import select
 from dispatch.audit.schemas import Actor
 from dispatch.background import OUTAGES, raise_if_cancelled
 from dispatch.calls import service
-from dispatch.calls.models import Call, CallStatus
+from dispatch.calls.enums import CallStatus
+from dispatch.calls.models import Call
 from dispatch.calls.schemas import CallIn, CarrierLocation
 from dispatch.errors import DispatchError
 from dispatch.runtime import Runtime

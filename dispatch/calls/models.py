@@ -7,25 +7,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dispatch.calls.enums import CallbackStatus as CallbackStatus
+from dispatch.calls.enums import CallStatus as CallStatus
+from dispatch.calls.enums import PositionState as PositionState
 from dispatch.db import Base
-
-
-class CallStatus(StrEnum):
-    RINGING = "ringing"
-    ANSWERED = "answered"
-    ABANDONED = "abandoned"
-    ENDED = "ended"
-
-
-class CallbackStatus(StrEnum):
-    PENDING = "pending"
-    DIALLING = "dialling"
-    RESOLVED = "resolved"
 
 
 class Call(Base):
@@ -77,15 +66,6 @@ class Callback(Base):
     resolved_at: Mapped[datetime | None]
 
     __table_args__ = (Index(None, "status"),)
-
-
-class PositionState(StrEnum):
-    LOGGED_OUT = "logged_out"
-    NOT_READY = "not_ready"
-    READY = "ready"
-    ON_CALL = "on_call"
-    WRAP_UP = "wrap_up"
-    DIALLING = "dialling"  # calling back a caller who hung up
 
 
 class Position(Base):

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import livestate
 from dispatch.audit.schemas import Actor
-from dispatch.calls.models import Position, PositionState
+from dispatch.calls.enums import PositionState
+from dispatch.calls.models import Position
 from dispatch.calls.schemas import PositionOut
 from dispatch.calls.service import (
     acd,

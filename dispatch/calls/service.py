@@ -13,10 +13,11 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import livestate
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls.acd import Acd, Offer
-from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus, Position, PositionState
+from dispatch.calls.enums import CallbackStatus, CallStatus, PositionState
+from dispatch.calls.models import Call, Callback, Position
 from dispatch.calls.schemas import CallIn
 from dispatch.db import insert_ignoring, table
 from dispatch.errors import Conflict, Forbidden, InvalidInput, NotFound

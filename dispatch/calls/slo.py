@@ -24,7 +24,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.calls.callbacks import SERVED, pending_count
-from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus
+from dispatch.calls.enums import CallbackStatus, CallStatus
+from dispatch.calls.models import Call, Callback
 from dispatch.calls.positions import list_positions
 from dispatch.calls.schemas import SloOut, SloWindow, StaffingAdvice
 from dispatch.places import stats as places_stats

@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.background import OUTAGES, raise_if_cancelled
-from dispatch.calls.models import Call, Callback, CallbackStatus, CallStatus, Position, PositionState
+from dispatch.calls.enums import CallbackStatus, CallStatus, PositionState
+from dispatch.calls.models import Call, Callback, Position
 from dispatch.calls.schemas import SloOut
 from dispatch.calls.service import acd, ms, offer_events
 from dispatch.calls.slo import compute, export

@@ -11,10 +11,12 @@ from dispatch.auth.permissions import DISPATCHERS, require
 from dispatch.calls.actions import actor_of
 from dispatch.errors import InvalidInput
 from dispatch.fleet import assignments, service
-from dispatch.fleet.models import UnitStatus
+from dispatch.fleet.enums import UnitStatus
 from dispatch.realtime.actions import Action, Connection, action
 from dispatch.realtime.schemas import ClientMessage
 from dispatch.schemas import Latitude, Longitude
+from dispatch.workflows import dispatch as dispatch_workflow
+from dispatch.workflows import unit_status
 
 
 def unit_of(conn: Connection) -> str:
@@ -60,7 +62,7 @@ class DispatchMessage(ClientMessage):
 @action("unit.status", StatusMessage, "crew")
 async def status(conn: Connection, msg: StatusMessage) -> dict[str, Any]:
     async with conn.runtime.sessionmaker() as session:
-        unit = await service.change_status(session=session, rt=conn.runtime, unit_id=unit_of(conn),
+        unit = await unit_status.change_status(session=session, rt=conn.runtime, unit_id=unit_of(conn),
                                            to=msg.status, actor=actor_of(conn), reason=msg.reason,
                                            at=msg.at)
     return unit.model_dump(mode="json")
@@ -75,7 +77,7 @@ async def position(conn: Connection, msg: PositionMessage) -> dict[str, Any]:
 @action("assignment.ack", AckMessage, "crew")
 async def acknowledge(conn: Connection, msg: AckMessage) -> dict[str, Any]:
     async with conn.runtime.sessionmaker() as session:
-        done = await assignments.acknowledge(
+        done = await unit_status.acknowledge(
             session=session, rt=conn.runtime, assignment_id=uuid_of(msg.assignment_id, "assignment_id"),
             actor=actor_of(conn), unit_id=unit_of(conn))
         return assignments.assignment_data(done)
@@ -84,7 +86,7 @@ async def acknowledge(conn: Connection, msg: AckMessage) -> dict[str, Any]:
 @action("assignment.decline", AckMessage, "crew")
 async def decline(conn: Connection, msg: AckMessage) -> dict[str, Any]:
     async with conn.runtime.sessionmaker() as session:
-        done = await assignments.decline(
+        done = await unit_status.decline(
             session=session, rt=conn.runtime, assignment_id=uuid_of(msg.assignment_id, "assignment_id"),
             actor=actor_of(conn), reason=msg.reason, unit_id=unit_of(conn))
         return assignments.assignment_data(done)
@@ -94,7 +96,7 @@ async def decline(conn: Connection, msg: AckMessage) -> dict[str, Any]:
 async def dispatch(conn: Connection, msg: DispatchMessage) -> dict[str, Any]:
     require(conn.principal, *DISPATCHERS, doing="dispatching")
     async with conn.runtime.sessionmaker() as session:
-        done = await assignments.dispatch_unit(
+        done = await dispatch_workflow.dispatch_unit(
             session=session, rt=conn.runtime, incident_id=uuid_of(msg.incident_id, "incident_id"),
             unit_id=msg.unit_id, actor=actor_of(conn), override_reason=msg.override_reason)
         return assignments.assignment_data(done)

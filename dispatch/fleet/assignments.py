@@ -10,56 +10,29 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from types import SimpleNamespace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.audit.schemas import Actor
 from dispatch.db import table
-from dispatch.errors import Conflict, DispatchError, NotFound
-from dispatch.fleet import states
-from dispatch.fleet.livestate import from_ms
-from dispatch.fleet.models import Assignment, AssignmentStatus, UnitRef
-from dispatch.fleet.models import UnitStatus as S
-from dispatch.fleet.recommend import Recommendation, recommend
+from dispatch.errors import NotFound
+from dispatch.fleet.enums import AssignmentStatus
+from dispatch.fleet.models import Assignment
 from dispatch.fleet.service import (
-    live,
-    ms,
-    refused,
-    stale_ms,
-    status_event,
-    travel,
-    undo,
-    unit_row,
     unit_scope,
-    write_status,
 )
-from dispatch.handovers import service as handovers
-from dispatch.hospitals.models import Hospital
-from dispatch.incidents.models import Incident, IncidentStatus, InfectionStatus
+from dispatch.incidents.models import Incident
 from dispatch.realtime.schemas import OutgoingEvent
-from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
-from dispatch.work import Work
 
 log = logging.getLogger(__name__)
 
 A = AssignmentStatus
 OPEN = (A.CONFIRMED, A.ACKNOWLEDGED)
-AUTO = Actor(name="hub:auto-dispatch", role=None, source="hub")
-TIMER = Actor(name="hub:ack-timer", role=None, source="hub")
-AUTO_ATTEMPTS = 3
 
 
-async def latest_decision(session: AsyncSession, incident_id: uuid.UUID) -> RoutingDecision | None:
-    return (await session.scalars(
-        select(RoutingDecision).where(RoutingDecision.incident_id == incident_id)
-        .order_by(RoutingDecision.decided_at.desc(), RoutingDecision.id.desc()).limit(1))).first()
 
 
 async def find(session: AsyncSession, assignment_id: uuid.UUID, *, lock: bool = False) -> Assignment:
@@ -69,58 +42,18 @@ async def find(session: AsyncSession, assignment_id: uuid.UUID, *, lock: bool = 
     return assignment
 
 
-async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incident:
-    incident = await session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound(f"no incident {incident_id}")
-    return incident
 
 
-def _rank_inputs() -> Select[Any]:
-    """The incident's place, its latest decision's capabilities and the units that turned it
-    down, in one statement built once (the hot path of the console)."""
-    latest_caps = (select(RoutingDecision.required_capabilities)
-                   .where(RoutingDecision.incident_id == Incident.id)
-                   .order_by(RoutingDecision.decided_at.desc(), RoutingDecision.id.desc())
-                   .limit(1).scalar_subquery())
-    declined = (select(func.aggregate_strings(Assignment.unit_id, ","))
-                .where(Assignment.incident_id == Incident.id,
-                       Assignment.status.in_((A.DECLINED, A.TIMED_OUT)))
-                .scalar_subquery())
-    return (select(Incident.lat, Incident.lon, latest_caps, declined)
-            .where(Incident.id == bindparam("incident_id")))
 
 
-RANK_INPUTS = _rank_inputs()
 JOBS = table(Assignment).c
 INCIDENTS = table(Incident).c
 JOB_BY_ID = select(table(Assignment)).where(JOBS.id == bindparam("id"))
 END_JOB = (update(table(Assignment)).where(JOBS.id == bindparam("job_id"))
            .values(status=bindparam("ending"), ended_at=bindparam("at"),
                    end_reason=bindparam("reason")))
-LOCK_INCIDENT = select(INCIDENTS.id).where(INCIDENTS.id == bindparam("incident_id")).with_for_update()
-AFTER_JOB = (update(table(Incident))
-             .where(INCIDENTS.id == bindparam("incident_id"),
-                    INCIDENTS.status == IncidentStatus.DISPATCHED,
-                    ~select(JOBS.id).where(JOBS.incident_id == bindparam("incident_id"),
-                                           JOBS.status.in_(OPEN)).exists())
-             .values(status=bindparam("to")).returning(INCIDENTS.id))
 
 
-async def recommendations(
-    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, limit: int = 5
-) -> Recommendation:
-    """Units that may go to the incident, fastest first, and why the nearer others may not."""
-    found = (await session.execute(RANK_INPUTS, {"incident_id": incident_id})).first()
-    if found is None:
-        raise NotFound(f"no incident {incident_id}")
-    lat, lon, caps, skip = found
-    if lat is None or lon is None:
-        raise Conflict("the incident has no location yet: units cannot be ranked")
-    required = list(caps) if caps is not None else ["ambulance"]
-    return await recommend(live(rt), lat=lat, lon=lon, required=required,
-                           travel=travel(rt), now_ms=ms(rt.clock.now()), stale_after_ms=stale_ms(rt),
-                           skip=set(skip.split(",")) if skip else set(), limit=limit)
 
 
 def assignment_data(a: Assignment, **extra: Any) -> dict[str, Any]:
@@ -139,101 +72,11 @@ def assignment_event(rt: Runtime, type_: str, a: Assignment, at: datetime, **ext
     return rt.bus.event(type_, assignment_data(a, **extra), scope=unit_scope(a.unit_id), at=at)
 
 
-def _dispatch_inputs() -> Select[Any]:
-    """The incident and its latest routing decision, in one statement built once."""
-    decisions = table(RoutingDecision).c
-    newer = table(RoutingDecision).alias("newest").c
-    latest = (select(newer.id).where(newer.incident_id == INCIDENTS.id)
-              .order_by(newer.decided_at.desc(), newer.id.desc()).limit(1)
-              .correlate(table(Incident)).scalar_subquery())
-    return (select(INCIDENTS.id, INCIDENTS.status, INCIDENTS.address, INCIDENTS.lat, INCIDENTS.lon,
-                   INCIDENTS.severity, INCIDENTS.category, INCIDENTS.infection_status,
-                   decisions.id.label("decision_id"),
-                   decisions.required_capabilities, decisions.destination_hospital_id)
-            .select_from(table(Incident))
-            .outerjoin(table(RoutingDecision), decisions.id == latest)
-            .where(INCIDENTS.id == bindparam("incident_id")))
 
 
-DISPATCH_INPUTS = _dispatch_inputs()
 INSERT_JOB = insert(table(Assignment))
-MARK_DISPATCHED = (update(table(Incident))
-                   .where(INCIDENTS.id == bindparam("incident_id"),
-                          INCIDENTS.status == IncidentStatus.OPEN)
-                   .values(status=IncidentStatus.DISPATCHED))
 
 
-async def dispatch_unit(
-    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, unit_id: str, actor: Actor,
-    override_reason: str | None = None, escalated_from: uuid.UUID | None = None,
-) -> Assignment:
-    """Send a unit to an incident: reserve it, record the job and put it on the crew's tablet."""
-    work = Work(rt, session)
-    incident = await work.one(DISPATCH_INPUTS, {"incident_id": incident_id})
-    if incident is None:
-        raise NotFound(f"no incident {incident_id}")
-    if incident.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
-        raise Conflict(f"the incident is {incident.status}", status_now=incident.status)
-    row = await unit_row(rt, unit_id)
-    if not row:
-        raise NotFound(f"no unit {unit_id!r}")
-    decided = incident.decision_id is not None
-    required = list(incident.required_capabilities or []) if decided else []
-    missing = [c for c in required if c not in row.get("caps", "").split(",")]
-    if missing and not override_reason:
-        raise Conflict(f"unit {unit_id} lacks {', '.join(missing)}: give an override_reason to send "
-                       "it anyway", missing=missing)
-    now = rt.clock.now()
-    aid = uuid.uuid4()
-    deadline = now + timedelta(seconds=rt.settings.ack_timeout_seconds)
-    # An infected or suspected patient, or one the decision sends by negative-pressure
-    # ambulance (sealed areas, isolation): the unit is disinfected before its next job.
-    infectious = (incident.infection_status != InfectionStatus.NONE
-                  or "negative_pressure" in required)
-    moved = await live(rt).move(
-        unit_id, S.ASSIGNED, now_ms=ms(now), allowed=states.RESERVE_FROM, expect="",
-        assignment=str(aid), incident=str(incident.id), deadline=str(ms(deadline)),
-        infectious="1" if infectious else "0")
-    if not moved.ok:
-        if moved.result == "unknown":
-            raise NotFound(f"no unit {unit_id!r}")
-        raise Conflict(f"unit {unit_id} is {moved.previous}: it cannot be assigned",
-                       status_now=moved.previous, unit_id=unit_id)
-    values = {
-        "id": aid, "incident_id": incident.id, "unit_id": unit_id, "status": A.CONFIRMED,
-        "decision_id": incident.decision_id,
-        "destination_hospital_id": incident.destination_hospital_id if decided else None,
-        "proposed_at": now, "proposed_by": actor.name[:64], "confirmed_at": now,
-        "confirmed_by": actor.name[:64], "ack_deadline": deadline, "acknowledged_at": None,
-        "ended_at": None, "end_reason": None, "override_reason": override_reason or None,
-        "escalated_from_id": escalated_from,
-    }
-    try:
-        await work.run(INSERT_JOB, values)
-        await write_status(session, unit_id=unit_id, previous=moved.previous, to=S.ASSIGNED, at=now,
-                           actor=actor, assignment_id=aid, infectious=infectious,
-                           reason=f"incident {incident.id}", action="unit.assigned")
-        work.audit(actor, "assignment.dispatch", "assignment", str(aid), before=None,
-                   after={"unit_id": unit_id, "incident_id": str(incident.id),
-                          "override_reason": override_reason,
-                          "escalated_from": escalated_from and str(escalated_from),
-                          "missing_capabilities": missing}, at=now)
-        if incident.status == IncidentStatus.OPEN:
-            await work.run(MARK_DISPATCHED, {"incident_id": incident.id})
-        assignment = Assignment(**values)
-        work.publish(
-            assignment_event(rt, "assignment.confirmed", assignment, now,
-                             unit_call_sign=row.get("call_sign"), incident=incident_summary(incident)),
-            status_event(rt, unit_id, moved.previous, S.ASSIGNED, now, assignment_id=str(aid)))
-        await work.commit()
-    except Exception as error:
-        await work.rollback()
-        await undo(rt, unit_id, back_to=moved.previous, now_to=S.ASSIGNED, row=row)
-        if isinstance(error, IntegrityError):
-            raise Conflict(f"unit {unit_id} already has a job", unit_id=unit_id) from None
-        raise
-    rt.metrics.assignments.labels("confirmed").inc()
-    return assignment
 
 
 def incident_summary(incident: Any) -> dict[str, Any]:
@@ -242,383 +85,34 @@ def incident_summary(incident: Any) -> dict[str, Any]:
             "infection_status": incident.infection_status}
 
 
-async def acknowledge(
-    *, session: AsyncSession, rt: Runtime, assignment_id: uuid.UUID, actor: Actor,
-    unit_id: str | None = None, check: Callable[[str], None] | None = None,
-) -> Assignment:
-    """The crew has seen the job and takes it (`check` may refuse the job's unit)."""
-    found = await session.execute(JOB_BY_ID, {"id": assignment_id})
-    job = found.first()
-    if job is None or (unit_id is not None and job.unit_id != unit_id):
-        raise NotFound(f"no assignment {assignment_id}"
-                       + (f" for unit {unit_id}" if unit_id is not None else ""))
-    if check is not None:
-        check(job.unit_id)
-    if job.status == A.ACKNOWLEDGED:
-        return Assignment(**job._asdict())
-    if job.status != A.CONFIRMED:
-        raise Conflict(f"the assignment is {job.status}", status_now=job.status)
-    now = rt.clock.now()
-    row = await unit_row(rt, job.unit_id)
-    moved = await live(rt).move(job.unit_id, S.ACKNOWLEDGED, now_ms=ms(now),
-                                allowed=states.allowed_from(S.ACKNOWLEDGED),
-                                expect=str(job.id), deadline="")
-    if not moved.ok:
-        raise refused(job.unit_id, S.ACKNOWLEDGED, moved)
-    try:
-        await session.execute(ACKNOWLEDGE_JOB, {"job_id": job.id, "at": now})
-        await write_status(session, unit_id=job.unit_id, previous=moved.previous,
-                           to=S.ACKNOWLEDGED, at=now, actor=actor)
-        await session.commit()
-    except Exception:
-        await session.rollback()
-        await undo(rt, job.unit_id, back_to=moved.previous, now_to=S.ACKNOWLEDGED, row=row)
-        raise
-    assignment = Assignment(**{**job._asdict(), "status": A.ACKNOWLEDGED, "acknowledged_at": now})
-    await rt.bus.publish(
-        assignment_event(rt, "assignment.acknowledged", assignment, now),
-        status_event(rt, job.unit_id, moved.previous, S.ACKNOWLEDGED, now,
-                     assignment_id=str(job.id)))
-    return assignment
 
 
-ACKNOWLEDGE_JOB = (update(table(Assignment)).where(JOBS.id == bindparam("job_id"))
-                   .values(status=A.ACKNOWLEDGED, acknowledged_at=bindparam("at")))
 
 
-async def _incident_after_job(
-    session: AsyncSession, incident_id: uuid.UUID, *, completed: bool
-) -> str | None:
-    """Close the incident when its last job is done; reopen it when its only unit stood down
-    (an UPDATE guarded by the incident's status and the absence of another open job).
-
-    The incident's row is locked first: when its last two jobs end at once, the second waits
-    for the first to commit and then sees that no job is left (under READ COMMITTED, each
-    statement sees what committed before it began)."""
-    if session.dirty:  # a job ended through the ORM (release) is written first
-        await session.flush()
-    await session.execute(LOCK_INCIDENT, {"incident_id": incident_id})
-    to = IncidentStatus.CLOSED if completed else IncidentStatus.OPEN
-    moved = await session.execute(AFTER_JOB, {"incident_id": incident_id, "to": to})
-    return to if moved.first() is not None else None
 
 
-async def release(
-    *, session: AsyncSession, rt: Runtime, assignment: Assignment, ending: A, actor: Actor,
-    reason: str | None,
-) -> list[OutgoingEvent]:
-    """End a job before the patient is handed over: the unit stands down."""
-    if assignment.status not in OPEN:
-        raise Conflict(f"the assignment is {assignment.status}", status_now=assignment.status)
-    now = rt.clock.now()
-    unit_id = assignment.unit_id
-    row = await unit_row(rt, unit_id)
-    touched = row.get("status") == S.ON_SCENE and row.get("infectious") == "1"
-    to = S.DISINFECTING if touched else S.AVAILABLE
-    allowed = {S.ASSIGNED} if ending in (A.DECLINED, A.TIMED_OUT) else states.STAND_DOWN_FROM
-    moved = await live(rt).move(unit_id, to, now_ms=ms(now), allowed=allowed,
-                                expect=str(assignment.id), assignment="", incident="", deadline="",
-                                infectious="1" if touched else "0")
-    if not moved.ok:
-        raise refused(unit_id, to, moved)
-    try:
-        assignment.status, assignment.ended_at = ending, now
-        assignment.end_reason = (reason or ending.value)[:200]
-        await write_status(session, unit_id=unit_id, previous=moved.previous, to=to, at=now,
-                           actor=actor, assignment_id=None, infectious=touched,
-                           reason=f"{ending.value}: {reason}" if reason else ending.value,
-                           action=f"assignment.{ending.value}")
-        events = await handovers.cancel_for_assignment(session=session, rt=rt,
-                                                       assignment_id=assignment.id, at=now,
-                                                       reason=ending.value)
-        await _incident_after_job(session, assignment.incident_id, completed=False)
-        await session.commit()
-    except Exception:
-        await session.rollback()
-        await undo(rt, unit_id, back_to=moved.previous, now_to=to, row=row)
-        raise
-    rt.metrics.assignments.labels(ending.value).inc()
-    return [*events, assignment_event(rt, f"assignment.{ending.value}", assignment, now),
-            status_event(rt, unit_id, moved.previous, to, now)]
 
 
-async def decline(
-    *, session: AsyncSession, rt: Runtime, assignment_id: uuid.UUID, actor: Actor,
-    reason: str | None, unit_id: str | None = None,
-) -> Assignment:
-    """The crew cannot take the job: the unit is released and the next one proposed."""
-    assignment = await find(session, assignment_id)
-    if unit_id is not None and assignment.unit_id != unit_id:
-        raise NotFound(f"no assignment {assignment_id} for unit {unit_id}")
-    if assignment.status != A.CONFIRMED:
-        raise Conflict(f"the assignment is {assignment.status}: only a job not yet acknowledged "
-                       "can be declined", status_now=assignment.status)
-    events = await release(session=session, rt=rt, assignment=assignment, ending=A.DECLINED,
-                           actor=actor, reason=reason)
-    await rt.bus.publish(*events)
-    await propose(rt, assignment.incident_id, reason=f"unit {assignment.unit_id} declined",
-                  lost=(assignment.unit_id, A.DECLINED))
-    return assignment
 
 
-async def cancel(
-    *, session: AsyncSession, rt: Runtime, assignment_id: uuid.UUID, actor: Actor, reason: str | None
-) -> Assignment:
-    """A dispatcher stands the unit down."""
-    assignment = await find(session, assignment_id)
-    events = await release(session=session, rt=rt, assignment=assignment, ending=A.CANCELLED,
-                           actor=actor, reason=reason)
-    await rt.bus.publish(*events)
-    return assignment
 
 
-async def time_out(rt: Runtime, unit_id: str) -> bool:
-    """Release a unit whose crew did not acknowledge in time and propose the next one."""
-    row = await live(rt).unit(unit_id)
-    if not row.get("assignment"):
-        await rt.redis.zrem(rt.keys.ack_deadlines, unit_id)
-        return False
-    async with rt.sessionmaker() as session:
-        assignment = await session.get(Assignment, uuid.UUID(row["assignment"]))
-        now = rt.clock.now()
-        if (assignment is None or assignment.status != A.CONFIRMED or assignment.ack_deadline is None
-                or assignment.ack_deadline > now):
-            return False
-        try:
-            events = await release(session=session, rt=rt, assignment=assignment, ending=A.TIMED_OUT,
-                                   actor=TIMER, reason="not acknowledged in time")
-        except Conflict:  # another instance took it first, or the crew just acknowledged
-            return False
-    await rt.bus.publish(*events)
-    await propose(rt, assignment.incident_id, reason=f"unit {unit_id} did not acknowledge",
-                  lost=(unit_id, A.TIMED_OUT))
-    return True
 
 
-async def propose(rt: Runtime, incident_id: uuid.UUID, *, reason: str,
-                  new: Incident | None = None, lost: tuple[str, A] | None = None) -> str | None:
-    """Tell consoles which unit should go next; send it at once for auto-dispatch severities.
-
-    `new` is an incident its caller has just created (it has no jobs yet): it is not read again.
-    `lost` is the unit the incident just lost and how (declined, timed out, out of service):
-    consoles raise an alert that stays until someone sends a unit."""
-    async with rt.sessionmaker() as session:
-        incident = (await session.merge(new, load=False) if new is not None
-                    else await session.get(Incident, incident_id))
-        if (incident is None or incident.lat is None
-                or incident.status not in (IncidentStatus.OPEN, IncidentStatus.DISPATCHED)):
-            return None
-        open_jobs = new is None and await session.scalar(select(func.count()).select_from(
-            Assignment).where(Assignment.incident_id == incident_id, Assignment.status.in_(OPEN)))
-        if open_jobs:
-            return None
-        try:
-            rec = await recommendations(session=session, rt=rt, incident_id=incident_id, limit=AUTO_ATTEMPTS)
-        except DispatchError as error:
-            log.warning("no proposal for incident %s: %s", incident_id, error.detail)
-            return None
-        top = rec.candidates[0] if rec.candidates else None
-        await rt.bus.emit("assignment.proposed", {
-            "incident_id": str(incident_id), "unit_id": top.unit_id if top else None,
-            "call_sign": top.call_sign if top else None,
-            "lost": {"unit_id": lost[0], "ending": lost[1].value} if lost else None,
-            "incident": incident_summary(incident),
-            "eta_seconds": top.eta_seconds if top else None, "reason": reason,
-            "candidates": [{"unit_id": c.unit_id, "call_sign": c.call_sign, "eta_seconds": c.eta_seconds}
-                           for c in rec.candidates], "warnings": rec.warnings})
-        if incident.severity not in rt.settings.auto_dispatch_severities:
-            return top.unit_id if top else None
-        for candidate in rec.candidates:
-            try:
-                await dispatch_unit(session=session, rt=rt, incident_id=incident_id,
-                                    unit_id=candidate.unit_id, actor=AUTO)
-                return candidate.unit_id
-            except Conflict:  # taken a moment ago by someone else: try the next one
-                continue
-    return None
 
 
-async def propose_new(work: Work, incident: Incident, *, required: list[str], reason: str) -> list[str]:
-    """Propose a unit for an incident recorded in this unit of work (no jobs, nobody declined):
-    the event goes out with the work; returns the units to send at once, best first, once it
-    has committed (auto-dispatch severities), else none."""
-    rt = work.rt
-    if incident.lat is None or incident.lon is None:
-        return []
-    try:
-        rec = await recommend(live(rt), lat=incident.lat, lon=incident.lon, required=required,
-                              travel=travel(rt), now_ms=ms(rt.clock.now()),
-                              stale_after_ms=stale_ms(rt), skip=set(), limit=AUTO_ATTEMPTS)
-    except DispatchError as error:
-        log.warning("no proposal for incident %s: %s", incident.id, error.detail)
-        return []
-    top = rec.candidates[0] if rec.candidates else None
-    work.emit("assignment.proposed", {
-        "incident_id": str(incident.id), "unit_id": top.unit_id if top else None,
-        "call_sign": top.call_sign if top else None, "lost": None,
-        "incident": incident_summary(incident),
-        "eta_seconds": top.eta_seconds if top else None, "reason": reason,
-        "candidates": [{"unit_id": c.unit_id, "call_sign": c.call_sign, "eta_seconds": c.eta_seconds}
-                       for c in rec.candidates], "warnings": rec.warnings})
-    if incident.severity not in rt.settings.auto_dispatch_severities:
-        return []
-    return [c.unit_id for c in rec.candidates]
 
 
-async def send_first(*, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID,
-                     units: list[str]) -> str | None:
-    """Send the first of `units` that can still go (auto-dispatch)."""
-    for unit_id in units:
-        try:
-            await dispatch_unit(session=session, rt=rt, incident_id=incident_id, unit_id=unit_id,
-                                actor=AUTO)
-            return unit_id
-        except Conflict:  # taken a moment ago by someone else: try the next one
-            continue
-    return None
 
 
-def when_tapped(tapped_at: datetime | None, now: datetime, row: dict[str, str]) -> datetime:
-    """The time a status change is recorded at: when the crew tapped it (a tablet that was
-    offline sends it late), kept between the unit's last change and the hub's clock — a tablet
-    whose clock is off still gets its change recorded, never refused."""
-    if tapped_at is None:
-        return now
-    last = from_ms(row.get("status_at"))
-    return max(min(tapped_at, now), last) if last else min(tapped_at, now)
 
 
-async def report(
-    *, session: AsyncSession, rt: Runtime, unit_id: str, to: S, actor: Actor, reason: str | None,
-    tapped_at: datetime | None = None,
-) -> dict[str, str]:
-    """Apply a crew's status report and what it means for the unit's job; return the unit's
-    live state after it."""
-    row = await unit_row(rt, unit_id)
-    if not row:
-        raise NotFound(f"no unit {unit_id!r}")
-    current = row.get("assignment") or ""
-    # Going en route or on scene changes nothing about the job itself: no need to read it.
-    needs_job = bool(current) and to not in (S.EN_ROUTE, S.ON_SCENE)
-    assignment: Any = (await session.execute(JOB_BY_ID, {"id": uuid.UUID(current)})).first() \
-        if needs_job else None
-    if assignment is not None and assignment.status not in OPEN:
-        assignment = None
-    job_ends = assignment is not None and (
-        to in (S.HANDOVER_DONE, S.OUT_OF_SERVICE)
-        or (to in (S.AVAILABLE, S.DISINFECTING) and row["status"] == S.ON_SCENE))
-    now = when_tapped(tapped_at, rt.clock.now(), row)
-    moved = await live(rt).move(unit_id, to, now_ms=ms(now), allowed=states.allowed_from(to),
-                                expect=current, assignment="" if job_ends else "*",
-                                incident="" if job_ends else "*",
-                                deadline="" if to == S.OUT_OF_SERVICE else "*",
-                                needs_clean=to == S.AVAILABLE)
-    if not moved.ok:
-        raise refused(unit_id, to, moved)
-    events: list[OutgoingEvent] = []
-    repropose = False
-    try:
-        unit = await write_status(session, unit_id=unit_id, previous=moved.previous, to=to, at=now,
-                                  actor=actor, reason=reason,
-                                  assignment_id=None if job_ends else "keep",
-                                  infectious=False if moved.previous == S.DISINFECTING else None)
-        if assignment is not None:
-            events += await _job_effects(session, rt, assignment, unit, to=to, at=now, actor=actor,
-                                         reason=reason)
-            if job_ends:
-                ending = A.CANCELLED if to == S.OUT_OF_SERVICE else A.COMPLETED
-                end_reason = {S.HANDOVER_DONE: "handed over",
-                              S.OUT_OF_SERVICE: "unit out of service"}.get(to, "not transported")
-                await session.execute(END_JOB, {"job_id": assignment.id, "ending": ending, "at": now,
-                                                "reason": end_reason})
-                assignment = SimpleNamespace(**{**assignment._asdict(), "status": ending,
-                                                "ended_at": now, "end_reason": end_reason})
-                closed = await _incident_after_job(session, assignment.incident_id,
-                                                   completed=ending == A.COMPLETED)
-                events.append(assignment_event(rt, f"assignment.{ending.value}", assignment, now))
-                if closed == IncidentStatus.CLOSED:
-                    events.append(rt.bus.event("incident.closed", {
-                        "incident_id": str(assignment.incident_id)}, at=now))
-                repropose = ending == A.CANCELLED
-        await session.commit()
-    except Exception:
-        await session.rollback()
-        await undo(rt, unit_id, back_to=moved.previous, now_to=to, row=row)
-        raise
-    await rt.bus.publish(*events, status_event(rt, unit_id, moved.previous, to, now,
-                                               assignment_id=current or None))
-    if repropose and assignment is not None:
-        await propose(rt, assignment.incident_id, reason=f"unit {unit_id} went out of service",
-                      lost=(unit_id, A.CANCELLED))
-    return moved.row
 
 
-async def handed_over(rt: Runtime, *, unit_id: str, assignment_id: uuid.UUID, actor: Actor) -> bool:
-    """The hospital took the patient: the unit at its door is done with the job."""
-    row = await unit_row(rt, unit_id)
-    if row.get("status") != S.AT_HOSPITAL or row.get("assignment") != str(assignment_id):
-        return False
-    async with rt.sessionmaker() as session:
-        try:
-            await report(session=session, rt=rt, unit_id=unit_id, to=S.HANDOVER_DONE, actor=actor,
-                         reason="the hospital confirmed the handover")
-        except DispatchError as error:  # the crew moved first
-            log.info("unit %s not moved on after the handover: %s", unit_id, error.detail)
-            return False
-    return True
 
 
-async def _job_effects(
-    session: AsyncSession, rt: Runtime, assignment: Assignment, unit: UnitRef, *, to: S,
-    at: datetime, actor: Actor, reason: str | None,
-) -> list[OutgoingEvent]:
-    """What the hospital must hear when the unit moves on a job."""
-    if to == S.TRANSPORTING:
-        return await handovers.on_transporting(session=session, rt=rt, assignment=assignment,
-                                               unit=unit, at=at)
-    if to == S.AT_HOSPITAL:
-        return await handovers.on_arrival(session=session, rt=rt, assignment=assignment, unit=unit,
-                                          at=at)
-    if to == S.HANDOVER_DONE:
-        return await handovers.on_handover_done(session=session, rt=rt, assignment=assignment,
-                                                unit=unit, at=at, actor=actor, reason=reason)
-    if to == S.OUT_OF_SERVICE:
-        return await handovers.cancel_for_assignment(session=session, rt=rt,
-                                                     assignment_id=assignment.id, at=at,
-                                                     reason="unit out of service")
-    return []
 
 
-async def job(*, session: AsyncSession, rt: Runtime, unit_id: str) -> dict[str, Any] | None:
-    """The job on a crew's tablet: where to go, what to expect, where to take the patient."""
-    row = await unit_row(rt, unit_id)
-    if not row:
-        raise NotFound(f"no unit {unit_id!r}")
-    if not row.get("assignment"):
-        return None
-    assignment = await session.get(Assignment, uuid.UUID(row["assignment"]))
-    if assignment is None or assignment.status not in OPEN:
-        return None
-    incident = await session.get(Incident, assignment.incident_id)
-    decision = await session.get(RoutingDecision, assignment.decision_id) if assignment.decision_id else None
-    hospital = (await session.get(Hospital, assignment.destination_hospital_id)
-                if assignment.destination_hospital_id else None)
-    made = decision.decision if decision else {}
-    return {
-        "assignment_id": str(assignment.id), "status": assignment.status,
-        "unit_status": row["status"], "ack_deadline": assignment.ack_deadline,
-        "incident": {**incident_summary(incident), "complaint": incident.complaint,
-                     "notes": incident.notes, "triage": incident.triage} if incident else None,
-        "destination": None if hospital is None else {
-            "hospital_id": hospital.id, "name": hospital.name, "name_zh": hospital.name_zh,
-            "lat": hospital.lat, "lon": hospital.lon, "phone": hospital.phone},
-        "transport_mode": made.get("transport_mode"), "closed_loop": made.get("closed_loop", False),
-        "crew_notes": made.get("crew_notes", []), "paperwork": made.get("paperwork", []),
-        "infectious": row.get("infectious") == "1",
-        "handover": await handovers.of_assignment(session, assignment.id),
-        "next_statuses": [s.value for s in states.next_statuses(
-            S(row["status"]), infectious=row.get("infectious") == "1")],
-    }
 
 
 async def for_incident(*, session: AsyncSession, incident_id: uuid.UUID) -> list[Assignment]:

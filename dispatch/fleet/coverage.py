@@ -11,7 +11,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.fleet.models import Post, UnitStatus
+from dispatch.fleet.enums import UnitStatus
+from dispatch.fleet.models import Post
 from dispatch.fleet.schemas import CoverageArea, CoverageOut
 from dispatch.fleet.service import live
 from dispatch.runtime import Runtime

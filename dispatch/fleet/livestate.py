@@ -18,7 +18,8 @@ from redis.commands.core import AsyncScript
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.fleet.models import Assignment, AssignmentStatus, Post, Unit, UnitStatus
+from dispatch.fleet.enums import AssignmentStatus, UnitStatus
+from dispatch.fleet.models import Assignment, Post, Unit
 from dispatch.redis import Keys
 
 SCRIPTS = ("transition", "position", "board", "rank")

@@ -5,54 +5,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, BigIntPK
-
-
-class UnitKind(StrEnum):
-    AMBULANCE = "ambulance"
-    NEGATIVE_PRESSURE_AMBULANCE = "negative_pressure_ambulance"
-    MONITORING_UNIT = "monitoring_unit"  # ICU-grade transport
-    CLOSED_LOOP_VEHICLE = "closed_loop_vehicle"  # volunteer/community car, point to point
-    MEDICAL_POINT_TEAM = "medical_point_team"  # temporary medical point: GP, nurse, vehicle
-
-
-class UnitCapability(StrEnum):
-    AMBULANCE = "ambulance"
-    NEGATIVE_PRESSURE = "negative_pressure"
-    MONITORING = "monitoring"
-    ALS = "als"  # advanced life support
-    CLOSED_LOOP = "closed_loop"
-    HOME_VISIT = "home_visit"
-
-
-class UnitStatus(StrEnum):
-    AVAILABLE = "available"
-    ASSIGNED = "assigned"
-    ACKNOWLEDGED = "acknowledged"
-    EN_ROUTE = "en_route"
-    ON_SCENE = "on_scene"
-    TRANSPORTING = "transporting"
-    AT_HOSPITAL = "at_hospital"
-    HANDOVER_DONE = "handover_done"
-    DISINFECTING = "disinfecting"
-    OUT_OF_SERVICE = "out_of_service"
-
-
-class AssignmentStatus(StrEnum):
-    PROPOSED = "proposed"
-    CONFIRMED = "confirmed"
-    ACKNOWLEDGED = "acknowledged"
-    DECLINED = "declined"
-    TIMED_OUT = "timed_out"
-    CANCELLED = "cancelled"
-    COMPLETED = "completed"
-
+from dispatch.fleet.enums import AssignmentStatus as AssignmentStatus
+from dispatch.fleet.enums import UnitCapability as UnitCapability
+from dispatch.fleet.enums import UnitKind as UnitKind
+from dispatch.fleet.enums import UnitStatus as UnitStatus
 
 OPEN_WHERE = "status IN ('confirmed', 'acknowledged')"
 

@@ -20,7 +20,7 @@ from dispatch.auth.permissions import (
     unit_actors_only,
 )
 from dispatch.db import SessionDep
-from dispatch.fleet import assignments, coverage, escalation, service
+from dispatch.fleet import assignments, coverage, service
 from dispatch.fleet.schemas import (
     AssignmentIn,
     AssignmentOut,
@@ -37,6 +37,7 @@ from dispatch.fleet.schemas import (
     UnitOut,
 )
 from dispatch.runtime import RuntimeDep
+from dispatch.workflows import dispatch, escalation, unit_status
 
 router = APIRouter(prefix="/api/v1", tags=["fleet"])
 UnitId = Annotated[str, Path(max_length=32)]
@@ -74,7 +75,7 @@ async def get_unit(unit_id: UnitId, rt: RuntimeDep) -> UnitOut:
 @router.get("/units/{unit_id}/job", response_model=JobOut, dependencies=[unit_actors_only, for_own_unit])
 async def unit_job(unit_id: UnitId, session: SessionDep, rt: RuntimeDep) -> JobOut:
     """The job on the crew's tablet, or null."""
-    return JobOut(job=await assignments.job(session=session, rt=rt, unit_id=unit_id))
+    return JobOut(job=await unit_status.job(session=session, rt=rt, unit_id=unit_id))
 
 
 @router.get("/units/{unit_id}/history", dependencies=[readers_only])
@@ -89,7 +90,7 @@ async def unit_history(unit_id: UnitId, session: SessionDep,
 async def change_status(unit_id: UnitId, body: StatusIn, session: SessionDep, rt: RuntimeDep,
                         actor: ActorDep) -> UnitOut:
     """Report the unit's new status; an illegal move is refused and changes nothing."""
-    return await service.change_status(session=session, rt=rt, unit_id=unit_id, to=body.status,
+    return await unit_status.change_status(session=session, rt=rt, unit_id=unit_id, to=body.status,
                                        actor=actor, reason=body.reason, at=body.at)
 
 
@@ -118,7 +119,7 @@ async def get_coverage(session: SessionDep, rt: RuntimeDep) -> CoverageOut:
 async def recommend(incident_id: uuid.UUID, session: SessionDep, rt: RuntimeDep,
                     limit: int = Query(default=5, ge=1, le=50)) -> RecommendationOut:
     """Units that may go, fastest first with their ETA, and why the others may not."""
-    rec = await assignments.recommendations(session=session, rt=rt, incident_id=incident_id,
+    rec = await dispatch.recommendations(session=session, rt=rt, incident_id=incident_id,
                                             limit=limit)
     return RecommendationOut(incident_id=incident_id, **dataclasses.asdict(rec))
 
@@ -128,7 +129,7 @@ async def recommend(incident_id: uuid.UUID, session: SessionDep, rt: RuntimeDep,
 async def dispatch_unit(body: AssignmentIn, session: SessionDep, rt: RuntimeDep,
                         actor: ActorDep) -> AssignmentOut:
     """Send a unit: it is reserved at once, or the request fails if someone else took it."""
-    assignment = await assignments.dispatch_unit(
+    assignment = await dispatch.dispatch_unit(
         session=session, rt=rt, incident_id=body.incident_id, unit_id=body.unit_id, actor=actor,
         override_reason=body.override_reason)
     return AssignmentOut.model_validate(assignment)
@@ -161,7 +162,7 @@ async def acknowledge(assignment_id: uuid.UUID, session: SessionDep, rt: Runtime
     def own(unit_id: str) -> None:
         require_own_unit(principal, unit_id, doing="acknowledging a job")
 
-    return AssignmentOut.model_validate(await assignments.acknowledge(
+    return AssignmentOut.model_validate(await unit_status.acknowledge(
         session=session, rt=rt, assignment_id=assignment_id, actor=actor, check=own))
 
 
@@ -172,7 +173,7 @@ async def decline(assignment_id: uuid.UUID, body: ReasonIn, session: SessionDep,
     """The crew cannot take the job; the next unit is proposed."""
     found = await assignments.find(session, assignment_id)
     require_own_unit(principal, found.unit_id, doing="declining a job")
-    return AssignmentOut.model_validate(await assignments.decline(
+    return AssignmentOut.model_validate(await unit_status.decline(
         session=session, rt=rt, assignment_id=assignment_id, actor=actor, reason=body.reason))
 
 
@@ -181,7 +182,7 @@ async def decline(assignment_id: uuid.UUID, body: ReasonIn, session: SessionDep,
 async def cancel(assignment_id: uuid.UUID, body: ReasonIn, session: SessionDep, rt: RuntimeDep,
                  actor: ActorDep) -> AssignmentOut:
     """Stand the unit down."""
-    return AssignmentOut.model_validate(await assignments.cancel(
+    return AssignmentOut.model_validate(await unit_status.cancel(
         session=session, rt=rt, assignment_id=assignment_id, actor=actor, reason=body.reason))
 
 

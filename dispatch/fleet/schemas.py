@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from dispatch.fleet.models import UnitStatus
+from dispatch.fleet.enums import UnitStatus
 from dispatch.schemas import Latitude, Longitude, StrictIn
 
 

@@ -27,14 +27,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import livestate
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.db import JSONType, UTCDateTime, table
 from dispatch.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound
 from dispatch.fleet import states
+from dispatch.fleet.enums import UnitStatus as S
 from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units, rebuild_units
 from dispatch.fleet.models import Post, Unit, UnitEvent, UnitRef
-from dispatch.fleet.models import UnitStatus as S
 from dispatch.fleet.schemas import PostOut, UnitOut
 from dispatch.realtime.schemas import OutgoingEvent, Scope
 from dispatch.runtime import Runtime
@@ -245,28 +245,6 @@ async def undo(rt: Runtime, unit_id: str, *, back_to: str, now_to: str, row: dic
         log.exception("could not undo the live status of unit %s", unit_id)
 
 
-async def change_status(
-    *, session: AsyncSession, rt: Runtime, unit_id: str, to: S, actor: Actor,
-    reason: str | None = None, at: datetime | None = None,
-) -> UnitOut:
-    """A crew reports its unit's new status (the state machine decides if it may)."""
-    from dispatch.fleet import assignments  # the job side of the same state machine
-
-    if to == S.ACKNOWLEDGED:
-        row = await unit_row(rt, unit_id)
-        if not row:
-            raise NotFound(f"no unit {unit_id!r}")
-        if not row.get("assignment"):
-            raise IllegalTransition(f"unit {unit_id} has no job to acknowledge",
-                                    status_now=row["status"], to=to)
-        await assignments.acknowledge(session=session, rt=rt, assignment_id=uuid.UUID(row["assignment"]),
-                                      actor=actor, unit_id=unit_id)
-        return await get_unit(rt=rt, unit_id=unit_id)
-    if to not in states.REPORTED:
-        raise InvalidInput.field("body.status", f"{to} is set by the hub, not reported")
-    row = await assignments.report(session=session, rt=rt, unit_id=unit_id, to=to, actor=actor,
-                                   reason=reason, tapped_at=at)
-    return unit_out({"id": unit_id, **row}, now_ms=ms(rt.clock.now()), stale_after_ms=stale_ms(rt))
 
 
 async def report_position(

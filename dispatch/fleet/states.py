@@ -7,7 +7,7 @@ carried an infectious patient must pass through `disinfecting` before it is avai
 
 from __future__ import annotations
 
-from dispatch.fleet.models import UnitStatus as S
+from dispatch.fleet.enums import UnitStatus as S
 
 # Moves a crew (or a dispatcher on its behalf) reports with a status button.
 REPORTED: dict[S, frozenset[S]] = {

@@ -9,9 +9,10 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.background import raise_if_cancelled
-from dispatch.fleet import assignments, coverage
+from dispatch.fleet import coverage
 from dispatch.fleet.service import flush_positions, live, ms
 from dispatch.runtime import Runtime
+from dispatch.workflows import unit_status
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
@@ -22,7 +23,7 @@ async def tick(rt: Runtime) -> list[str]:
     """Release every unit whose crew let the acknowledgement deadline pass."""
     released = []
     for unit_id in await live(rt).due_acks(ms(rt.clock.now())):
-        if await assignments.time_out(rt, unit_id):
+        if await unit_status.time_out(rt, unit_id):
             released.append(unit_id)
     return released
 

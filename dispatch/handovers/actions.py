@@ -10,6 +10,7 @@ from dispatch.calls.actions import actor_of
 from dispatch.handovers import service
 from dispatch.realtime.actions import Action, Connection, action
 from dispatch.realtime.schemas import ClientMessage
+from dispatch.workflows import handover as handover_workflow
 
 
 class HandoverMessage(ClientMessage):
@@ -29,7 +30,7 @@ async def acknowledge(conn: Connection, msg: HandoverMessage) -> dict[str, Any]:
 @action("handover.done", HandoverMessage, "hospital")
 async def done(conn: Connection, msg: HandoverMessage) -> dict[str, Any]:
     async with conn.runtime.sessionmaker() as session:
-        handover = await service.mark_done(
+        handover = await handover_workflow.mark_done(
             session=session, rt=conn.runtime, handover_id=msg.handover_id, actor=actor_of(conn),
             crew_reason=None, hospital_id=conn.key)
     return service.handover_data(handover)

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base
-
-
-class HandoverStatus(StrEnum):
-    INCOMING = "incoming"  # the unit is transporting: pre-arrival notice sent
-    ARRIVED = "arrived"  # the handover clock runs
-    HANDED_OVER = "handed_over"
-    CANCELLED = "cancelled"
+from dispatch.handovers.enums import HandoverStatus as HandoverStatus
 
 
 class Handover(Base):

@@ -31,11 +31,13 @@ from dispatch.handovers.schemas import (
     RerouteIn,
     SuspendIn,
 )
-from dispatch.hospitals import capacity, suspension
+from dispatch.hospitals import capacity
 from dispatch.hospitals import service as hospitals_service
-from dispatch.hospitals.models import CapacityCategory, HospitalStatus
+from dispatch.hospitals.enums import CapacityCategory, HospitalStatus
 from dispatch.hospitals.schemas import HospitalOut
 from dispatch.runtime import RuntimeDep
+from dispatch.workflows import handover as handover_workflow
+from dispatch.workflows import suspension
 
 router = APIRouter(prefix="/api/v1", tags=["hospital side"])
 
@@ -109,7 +111,7 @@ async def handover_done(
         require_own_unit(principal, handover.unit_id, doing="marking a handover done")
         if not reason:
             raise InvalidInput.field("body.reason", "a crew marking the handover must give a reason")
-    done = await service.mark_done(session=session, rt=rt, handover_id=handover_id, actor=actor,
+    done = await handover_workflow.mark_done(session=session, rt=rt, handover_id=handover_id, actor=actor,
                                    crew_reason=None if by_hospital else reason,
                                    hospital_id=principal.hospital_id if by_hospital else None)
     return service.handover_data(done)

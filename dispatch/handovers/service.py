@@ -15,14 +15,15 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.db import dialect_insert, table
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.fleet.models import Assignment, Unit, UnitRef
-from dispatch.handovers.models import Handover, HandoverStatus
+from dispatch.handovers.enums import HandoverStatus
+from dispatch.handovers.models import Handover
+from dispatch.hospitals.cache import snapshot_cache
 from dispatch.hospitals.models import Hospital
-from dispatch.hospitals.service import snapshot_cache
 from dispatch.hospitals.snapshot import HospitalView
 from dispatch.incidents.models import Incident
 from dispatch.realtime.schemas import OutgoingEvent, Scope
@@ -269,15 +270,16 @@ async def acknowledge_notice(
 async def mark_done(
     *, session: AsyncSession, rt: Runtime, handover_id: str, actor: Actor, crew_reason: str | None,
     hospital_id: str | None = None,
-) -> Any:
-    """The hospital takes the patient over (or the crew, giving a reason); returns the handover.
+) -> tuple[Any, bool]:
+    """The hospital takes the patient over (or the crew, giving a reason); returns the handover
+    and whether this call finished it (the unit at the door is then done with its job).
 
     The write is guarded by the handover's status: when the hospital and the crew finish it at
     the same moment, one of them does and the other sees it done."""
     handover = await find(session, handover_id)
     check_hospital(hospital_id, handover)
     if handover.status == HandoverStatus.HANDED_OVER:
-        return handover
+        return handover, False
     if handover.status == HandoverStatus.CANCELLED:
         raise Conflict("the handover was cancelled", status_now=handover.status)
     now = rt.clock.now()
@@ -287,15 +289,11 @@ async def mark_done(
         await session.refresh(handover)
         if handover.status == HandoverStatus.CANCELLED:
             raise Conflict("the handover was cancelled", status_now=handover.status)
-        return handover
+        return handover, False
     events = await _handed_over(session, rt, done, at=now, by=actor, crew_reason=crew_reason)
     await session.commit()
     await rt.bus.publish(*events)
-    from dispatch.fleet import assignments as fleet  # the fleet calls this module too
-
-    await fleet.handed_over(rt, unit_id=done.unit_id, assignment_id=done.assignment_id,
-                            actor=actor)
-    return done
+    return done, True
 
 
 async def cancel_for_assignment(

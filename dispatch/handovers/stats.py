@@ -9,7 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.handovers.models import Handover, HandoverStatus
+from dispatch.handovers.enums import HandoverStatus
+from dispatch.handovers.models import Handover
 from dispatch.hospitals.models import Hospital
 
 

@@ -10,8 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.background import raise_if_cancelled
 from dispatch.handovers.service import overdue_tick
-from dispatch.hospitals.suspension import apply_scheduled
 from dispatch.runtime import Runtime
+from dispatch.workflows.suspension import apply_scheduled
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import versions
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.db import upsert
 from dispatch.errors import InvalidInput
-from dispatch.hospitals.models import CapacityCategory, Hospital, HospitalCapacity
+from dispatch.hospitals.enums import CapacityCategory
+from dispatch.hospitals.models import Hospital, HospitalCapacity
 from dispatch.hospitals.service import get_hospital
 from dispatch.realtime.schemas import Scope
 from dispatch.runtime import Runtime

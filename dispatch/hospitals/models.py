@@ -3,47 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base
-
-
-class HospitalStatus(StrEnum):
-    OPEN = "open"
-    SUSPENDED = "suspended"  # 停诊: routing never sends a patient here
-
-
-class HospitalCapability(StrEnum):
-    EMERGENCY = "emergency"
-    OBSTETRICS = "obstetrics"
-    NEONATAL = "neonatal"
-    PAEDIATRICS = "paediatrics"
-    DIALYSIS = "dialysis"
-    ONCOLOGY = "oncology"
-    PSYCHIATRY = "psychiatry"
-    FEVER_CLINIC = "fever_clinic"
-    DESIGNATED_INFECTIOUS = "designated_infectious"  # 定点医院
-    YELLOW_CODE = "yellow_code"  # 黄码医院
-    MAKESHIFT = "makeshift"  # 方舱医院
-    ICU = "icu"
-    TRAUMA = "trauma"
-    STROKE = "stroke"
-    CHEST_PAIN = "chest_pain"
-    POISONING = "poisoning"  # 中毒救治: toxicology with blood purification and intensive care
-
-
-class Designation(StrEnum):
-    """Groups of patients a hospital is designated to take (seed 000)."""
-
-    PREGNANT = "pregnant"
-    NEWBORN = "newborn"
-    DIALYSIS = "dialysis"
-    CANCER = "cancer"
-    PSYCHIATRIC = "psychiatric"
-    GUARANTEE = "guarantee"  # 保障医院: the general hospital that absorbs a suspended one's patients
+from dispatch.hospitals.enums import CapacityCategory as CapacityCategory
+from dispatch.hospitals.enums import Designation as Designation
+from dispatch.hospitals.enums import HospitalCapability as HospitalCapability
+from dispatch.hospitals.enums import HospitalStatus as HospitalStatus
 
 
 class Hospital(Base):
@@ -69,19 +37,6 @@ class Hospital(Base):
     scheduled_status: Mapped[str | None] = mapped_column(String(16))
     scheduled_at: Mapped[datetime | None]
     scheduled_reason: Mapped[str | None] = mapped_column(String(300))
-
-
-class CapacityCategory(StrEnum):
-    """Beds and slots a hospital reports; routing ranks by them but no hospital may refuse."""
-
-    GENERAL = "general"
-    ICU = "icu"
-    DIALYSIS = "dialysis"
-    DELIVERY = "delivery"
-    NEONATAL = "neonatal"
-    ONCOLOGY = "oncology"
-    INFECTIOUS = "infectious"
-    YELLOW_CODE = "yellow_code"
 
 
 class HospitalCapacity(Base):

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dispatch.hospitals.models import Designation, HospitalCapability, HospitalStatus
-from dispatch.incidents.models import PatientCategory
+from dispatch.hospitals.enums import Designation, HospitalCapability, HospitalStatus
+from dispatch.incidents.enums import PatientCategory
 from dispatch.schemas import Latitude, Longitude, StrictIn, never_null
 
 Level = Literal["tertiary", "secondary", "primary", "specialist", "makeshift"]

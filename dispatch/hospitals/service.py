@@ -9,14 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import versions
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.errors import Conflict, NotFound
 from dispatch.fleet.models import Assignment
 from dispatch.handovers.models import Handover
-from dispatch.hospitals.models import Hospital, HospitalStatus
+from dispatch.hospitals.enums import HospitalStatus
+from dispatch.hospitals.models import Hospital
 from dispatch.hospitals.schemas import HospitalCreate, HospitalOut, HospitalUpdate
-from dispatch.hospitals.snapshot import HospitalSnapshot, HospitalView
 from dispatch.incidents.models import Incident
 from dispatch.runtime import Runtime
 
@@ -147,18 +147,7 @@ async def delete_hospital(
     await _commit(session, rt, hospital, "hospital.deleted")
 
 
-async def load_snapshot(session: AsyncSession) -> HospitalSnapshot:
-    """Read every hospital into an immutable snapshot."""
-    hospitals = (await session.scalars(select(Hospital))).all()
-    return HospitalSnapshot.build(HospitalView.of(h) for h in hospitals)
 
 
-def snapshot_cache(rt: Runtime) -> versions.VersionedCache[HospitalSnapshot]:
-    return versions.cache_of(rt, "hospitals", versions.HOSPITALS, load_snapshot)
 
 
-async def hospital_snapshot(
-    *, rt: Runtime, session: AsyncSession | None = None
-) -> HospitalSnapshot:
-    """This process's hospital snapshot, reloaded if any instance changed a hospital since."""
-    return await snapshot_cache(rt).get(rt, session=session)

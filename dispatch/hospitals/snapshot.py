@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from dispatch.hospitals.models import Hospital, HospitalStatus
+from dispatch.hospitals.enums import HospitalStatus
+
+if TYPE_CHECKING:  # only the type: building a view needs no ORM
+    from dispatch.hospitals.models import Hospital
 
 EARTH_RADIUS_KM = 6371.0088
 Indices = npt.NDArray[np.intp]

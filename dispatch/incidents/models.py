@@ -4,44 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"  # 危急重症: never waits for paperwork, always an ambulance
-    URGENT = "urgent"
-    NON_URGENT = "non_urgent"
-
-
-class PatientCategory(StrEnum):
-    ORDINARY = "ordinary"
-    PREGNANT = "pregnant"
-    NEWBORN = "newborn"  # newborns and infants
-    DIALYSIS = "dialysis"
-    CANCER = "cancer"
-    CHRONIC = "chronic"
-    PSYCHIATRIC = "psychiatric"
-    DISABLED = "disabled"
-    IMMOBILE_ELDERLY = "immobile_elderly"
-
-
-class InfectionStatus(StrEnum):
-    NONE = "none"
-    SUSPECTED = "suspected"
-    CONFIRMED = "confirmed"
-
-
-class IncidentStatus(StrEnum):
-    OPEN = "open"
-    DISPATCHED = "dispatched"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
+from dispatch.incidents.enums import IncidentStatus as IncidentStatus
+from dispatch.incidents.enums import InfectionStatus as InfectionStatus
+from dispatch.incidents.enums import PatientCategory as PatientCategory
+from dispatch.incidents.enums import Severity as Severity
 
 
 class Incident(Base):

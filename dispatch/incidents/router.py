@@ -62,7 +62,7 @@ async def update_incident(
     actor: ActorDep,
 ) -> IncidentOut:
     """Change some fields of an incident."""
-    return await service.update_incident(session=session, rt=rt, incident_id=incident_id,
+    return await incident_workflow.update_incident(session=session, rt=rt, incident_id=incident_id,
                                          body=body, actor=actor)
 
 
@@ -82,7 +82,7 @@ async def reopen_incident(
     incident_id: uuid.UUID, body: ReopenIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> IncidentOut:
     """Open a closed or cancelled incident again, saying why."""
-    return await service.reopen_incident(session=session, rt=rt, incident_id=incident_id,
+    return await incident_workflow.reopen_incident(session=session, rt=rt, incident_id=incident_id,
                                          reason=body.reason, actor=actor)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.enums import InfectionStatus, PatientCategory, Severity
 from dispatch.incidents.triage import Triage
 from dispatch.schemas import Latitude, Longitude, StrictIn
 

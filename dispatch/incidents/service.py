@@ -10,32 +10,30 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.models import AuditEntry
 from dispatch.audit.schemas import Actor
-from dispatch.calls.models import Call, CallStatus
+from dispatch.calls.enums import CallStatus
+from dispatch.calls.models import Call
 from dispatch.db import dialect_insert, table
-from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
-from dispatch.fleet import assignments as fleet
+from dispatch.errors import Conflict, InvalidInput, NotFound
+from dispatch.fleet.enums import AssignmentStatus
 from dispatch.fleet.models import Assignment, UnitEvent
 from dispatch.handovers.models import Handover
 from dispatch.hospitals.models import Hospital
-from dispatch.incidents.models import Incident, IncidentSequence, IncidentStatus
-from dispatch.incidents.schemas import IncidentOut, IncidentUpdate, Location
+from dispatch.incidents.enums import IncidentStatus
+from dispatch.incidents.models import Incident, IncidentSequence
+from dispatch.incidents.schemas import IncidentOut
 from dispatch.incidents.triage import Triage
-from dispatch.places import service as places_service
-from dispatch.routing import service as routing_service
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 # Changing any of these may change where the patient goes.
-ROUTING_FIELDS = {"location", "severity", "category", "infection_status", "flags", "triage",
-                  "registered_hospital_id", "treating_hospital_id"}
 
 FIELDS = ("status", "address", "lat", "lon", "severity", "category", "infection_status", "flags",
           "complaint", "triage", "notes", "registered_hospital_id", "treating_hospital_id")
@@ -66,21 +64,6 @@ def out_of(incident: Incident, call_ids: list[uuid.UUID], latest: RoutingDecisio
     return out
 
 
-async def route(
-    session: AsyncSession, rt: Runtime, incident: Incident, actor: Actor
-) -> RoutingDecision | None:
-    """Decide where the patient goes as soon as the incident has a location; the decision made.
-
-    A routing failure never loses the incident: it is logged and the console can ask again.
-    """
-    if incident.lat is None or incident.lon is None or incident.status != IncidentStatus.OPEN:
-        return None
-    try:
-        return await routing_service.decide_for_incident(
-            session=session, rt=rt, incident_id=incident.id, actor=actor.name)
-    except DispatchError as error:
-        log.warning("incident %s not routed: %s", incident.id, error.detail)
-        return None
 
 
 def local_day(rt: Runtime, at: datetime) -> str:
@@ -131,12 +114,6 @@ def triage_of(triage: Triage | None, now: datetime) -> dict[str, Any] | None:
     return triage.model_dump(mode="json", exclude_defaults=True)
 
 
-async def _check_location(session: AsyncSession, rt: Runtime, location: Location | None) -> None:
-    if location is not None and location.lat is not None and location.lon is not None:
-        await routing_service.check_service_area(session=session, rt=rt, lat=location.lat,
-                                                 lon=location.lon, field="body.location")
-
-
 async def _answered_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
     call = await session.get(Call, call_id)
     if call is None:
@@ -147,49 +124,6 @@ async def _answered_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
     return call
 
 
-async def update_incident(
-    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, body: IncidentUpdate,
-    actor: Actor,
-) -> IncidentOut:
-    """Change the fields given; the others stay as they are."""
-    incident = await find_incident(session, incident_id)
-    given = body.model_fields_set
-    if not given:
-        raise InvalidInput.field("body", "nothing to change")
-    for name in ("severity", "category", "infection_status", "flags", "location", "status"):
-        if name in given and getattr(body, name) is None:
-            raise InvalidInput.field(f"body.{name}", "may not be null")
-    await check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
-                           treating_hospital_id=body.treating_hospital_id)
-    if body.flags is not None:
-        await places_service.check_referrer(session, body.flags.referred_by, "body.flags.referred_by")
-    now = rt.clock.now()
-    triage = triage_of(body.triage, now)
-    await _check_location(session, rt, body.location)
-    before = snapshot(incident)
-    if body.location is not None:
-        incident.address, incident.lat, incident.lon = (
-            body.location.address, body.location.lat, body.location.lon)
-    for name in ("severity", "category", "infection_status", "complaint", "notes",
-                 "registered_hospital_id", "treating_hospital_id", "status"):
-        if name in given:
-            setattr(incident, name, getattr(body, name))
-    if body.flags is not None:
-        incident.flags = body.flags.model_dump()
-    if "triage" in given:
-        incident.triage = triage
-    incident.updated_at = now
-    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
-                       action="incident.update", target_type="incident", target_id=str(incident.id),
-                       before=before, after=snapshot(incident), at=now)
-    await session.commit()
-    if ROUTING_FIELDS & given:
-        await route(session, rt, incident, actor)
-    out = await incident_out(session, incident)
-    await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
-    if ROUTING_FIELDS & given:
-        await fleet.propose(rt, incident.id, reason="incident changed")
-    return out
 
 
 async def link_call(
@@ -277,26 +211,6 @@ async def incidents_out(session: AsyncSession, incidents: list[Incident]) -> lis
     return out
 
 
-async def reopen_incident(
-    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, reason: str, actor: Actor
-) -> IncidentOut:
-    """Open a closed or cancelled incident again (the patient calls back, a job was ended by
-    mistake); the reason is audited."""
-    incident = await find_incident(session, incident_id)
-    if incident.status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
-        raise Conflict(f"incident is {incident.status}: only a closed or cancelled one reopens",
-                       status_now=incident.status)
-    now = rt.clock.now()
-    before = incident.status
-    incident.status, incident.updated_at = IncidentStatus.OPEN, now
-    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
-                       action="incident.reopen", target_type="incident", target_id=str(incident.id),
-                       before={"status": before}, after={"status": "open", "reason": reason}, at=now)
-    await session.commit()
-    out = await incident_out(session, incident)
-    await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
-    await fleet.propose(rt, incident.id, reason="incident reopened")
-    return out
 
 
 async def timeline(*, session: AsyncSession, incident_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -329,3 +243,46 @@ async def timeline(*, session: AsyncSession, incident_id: uuid.UUID) -> list[dic
                           "role": None, "target": f"unit {job.unit_id}",
                           "after": {"from": event.from_status, "to": event.to_status}})
     return sorted(steps, key=lambda s: s["at"])
+
+
+INCIDENTS = table(Incident).c
+JOBS = table(Assignment).c
+OPEN_JOBS = (AssignmentStatus.CONFIRMED, AssignmentStatus.ACKNOWLEDGED)
+LOCK_INCIDENT = select(INCIDENTS.id).where(INCIDENTS.id == bindparam("incident_id")).with_for_update()
+
+
+AFTER_JOB = (update(table(Incident))
+             .where(INCIDENTS.id == bindparam("incident_id"),
+                    INCIDENTS.status == IncidentStatus.DISPATCHED,
+                    ~select(JOBS.id).where(JOBS.incident_id == bindparam("incident_id"),
+                                           JOBS.status.in_(OPEN_JOBS)).exists())
+             .values(status=bindparam("to")).returning(INCIDENTS.id))
+
+
+MARK_DISPATCHED = (update(table(Incident))
+                   .where(INCIDENTS.id == bindparam("incident_id"),
+                          INCIDENTS.status == IncidentStatus.OPEN)
+                   .values(status=IncidentStatus.DISPATCHED))
+
+
+async def mark_dispatched(session: AsyncSession, incident_id: uuid.UUID) -> None:
+    """An open incident has a unit on the way."""
+    await session.execute(MARK_DISPATCHED, {"incident_id": incident_id})
+
+
+async def after_job(
+    session: AsyncSession, incident_id: uuid.UUID, *, completed: bool
+) -> str | None:
+    """Close the incident when its last job is done; reopen it when its only unit stood down
+    (an UPDATE guarded by the incident's status and the absence of another open job).
+
+    The incident's row is locked first: when its last two jobs end at once, the second waits
+    for the first to commit and then sees that no job is left (under READ COMMITTED, each
+    statement sees what committed before it began)."""
+    if session.dirty:  # a job ended through the ORM (release) is written first
+        await session.flush()
+    await session.execute(LOCK_INCIDENT, {"incident_id": incident_id})
+    to = IncidentStatus.CLOSED if completed else IncidentStatus.OPEN
+    moved = await session.execute(AFTER_JOB, {"incident_id": incident_id, "to": to})
+    return to if moved.first() is not None else None
+

@@ -22,15 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit.schemas import Actor
 from dispatch.errors import Conflict, InvalidInput, NotFound
+from dispatch.fleet.enums import UnitCapability, UnitKind, UnitStatus
 from dispatch.fleet.livestate import write_units
-from dispatch.fleet.models import Unit, UnitCapability, UnitKind, UnitStatus
+from dispatch.fleet.models import Unit
 from dispatch.places import service as places_service
-from dispatch.places.models import Place, PlaceKind, PlaceService
+from dispatch.places.enums import PlaceKind, PlaceService
+from dispatch.places.models import Place
 from dispatch.places.schemas import MAX_ZONE_POPULATION
 from dispatch.places.snapshot import km
 from dispatch.runtime import Runtime
 from dispatch.travel import KM_PER_DEGREE
-from dispatch.zones.models import SubDistrict, Zone, ZoneStatus
+from dispatch.zones.enums import ZoneStatus
+from dispatch.zones.models import SubDistrict, Zone
 
 PEOPLE_PER_POINT = 10_000  # 003: 每10000人设置1个临时医疗点
 SERVED_STATUSES = frozenset({ZoneStatus.SEALED.value, ZoneStatus.CONTROLLED.value})

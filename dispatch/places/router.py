@@ -11,7 +11,7 @@ from dispatch.auth.dependencies import CurrentPrincipal, allow
 from dispatch.auth.permissions import CONFIGURERS, readers_only
 from dispatch.db import SessionDep
 from dispatch.places import medical_points, service
-from dispatch.places.models import PlaceKind, PlaceStatus
+from dispatch.places.enums import PlaceKind, PlaceStatus
 from dispatch.places.schemas import (
     MedicalPointPlanIn,
     MedicalPointPlanOut,

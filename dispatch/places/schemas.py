@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch.incidents.models import Severity
-from dispatch.places.models import PlaceStatus
+from dispatch.incidents.enums import Severity
+from dispatch.places.enums import PlaceStatus
 from dispatch.schemas import StrictIn
 
 MAX_ZONE_POPULATION = 5_000_000  # 500 temporary medical points: more is a city, not a zone

@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import versions
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.errors import InvalidInput, NotFound
-from dispatch.places.models import Place, PlaceKind, PlaceStatus
+from dispatch.places.enums import PlaceKind, PlaceStatus
+from dispatch.places.models import Place
 from dispatch.places.schemas import PlaceOut
-from dispatch.places.snapshot import PLACES, Area, PlaceSnapshot, PlaceView
+from dispatch.places.snapshot import PLACES
 from dispatch.runtime import Runtime
-from dispatch.zones.models import SubDistrict
 
 EDITABLE = ("kind", "name", "name_zh", "lat", "lon", "location_approximate", "address", "phone",
             "hours", "timezone", "services", "paired_hospital_id", "parent_id",
@@ -133,18 +133,7 @@ async def set_status(
     return place
 
 
-async def load_snapshot(session: AsyncSession) -> PlaceSnapshot:
-    """Read every place, with the sub-districts teams serve, into an immutable snapshot."""
-    areas = {s.id: Area(sub_district_id=s.id, lat=s.lat, lon=s.lon, radius_km=s.radius_km)
-             for s in (await session.scalars(select(SubDistrict))).all()}
-    places = (await session.scalars(select(Place))).all()
-    return PlaceSnapshot.build(PlaceView.of(p, areas) for p in places)
 
 
-def snapshot_cache(rt: Runtime) -> versions.VersionedCache[PlaceSnapshot]:
-    return versions.cache_of(rt, "places", PLACES, load_snapshot)
 
 
-async def place_snapshot(*, rt: Runtime, session: AsyncSession | None = None) -> PlaceSnapshot:
-    """This process's place snapshot, reloaded if any instance changed a place since."""
-    return await snapshot_cache(rt).get(rt, session=session)

@@ -6,10 +6,14 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from dispatch.hospitals.snapshot import EARTH_RADIUS_KM, HospitalSnapshot, HospitalView
 from dispatch.places import hours as hours_mod
-from dispatch.places.models import Place, PlaceStatus
+from dispatch.places.enums import PlaceStatus
+
+if TYPE_CHECKING:  # only the type: building a view needs no ORM
+    from dispatch.places.models import Place
 
 # The version counter every instance follows (see dispatch/versions.py).
 PLACES = "places"

@@ -22,10 +22,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from dispatch.calls.callbacks import SERVED
-from dispatch.calls.models import Call, Callback, CallbackStatus
+from dispatch.calls.enums import CallbackStatus
+from dispatch.calls.models import Call, Callback
 from dispatch.calls.slo import CallTimes
 from dispatch.db import UTCDateTime, table
-from dispatch.fleet.models import Assignment, UnitEvent, UnitStatus
+from dispatch.fleet.enums import UnitStatus
+from dispatch.fleet.models import Assignment, UnitEvent
 from dispatch.handovers.models import Handover
 from dispatch.incidents.models import Incident
 from dispatch.places import stats as places_stats

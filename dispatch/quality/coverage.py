@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.fleet import service as fleet_service
-from dispatch.fleet.models import UnitCapability, UnitStatus
+from dispatch.fleet.enums import UnitCapability, UnitStatus
 from dispatch.quality.schemas import AreaCover, CoverageOut
 from dispatch.runtime import Runtime
 from dispatch.travel import haversine_km, moved

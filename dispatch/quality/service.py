@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.calls import slo
 from dispatch.errors import InvalidInput
-from dispatch.handovers.models import HandoverStatus
-from dispatch.incidents.models import IncidentStatus
+from dispatch.handovers.enums import HandoverStatus
+from dispatch.incidents.enums import IncidentStatus
 from dispatch.places.hours import zone_info
 from dispatch.quality import chain as chains
 from dispatch.quality.chain import Times
@@ -31,7 +31,7 @@ from dispatch.quality.schemas import (
 )
 from dispatch.routing.schemas import Outcome
 from dispatch.runtime import Runtime
-from dispatch.zones.models import ZoneStatus
+from dispatch.zones.enums import ZoneStatus
 
 ROLLING = dict(slo.WINDOWS)
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

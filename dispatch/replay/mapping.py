@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from dispatch.incidents.models import PatientCategory, Severity
+from dispatch.incidents.enums import PatientCategory, Severity
 from dispatch.replay.stream import StreamError, Strict
 
 Milestone = Literal["dispatched", "en_route", "on_scene", "transporting", "at_hospital", "available"]

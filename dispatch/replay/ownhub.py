@@ -55,14 +55,15 @@ async def _recreate(database_url: str, redis_url: str) -> None:
 async def _load(settings: Settings, scenario: dict[str, Any]) -> None:
     from dispatch import migrate
     from dispatch.lifespan import open_runtime
-    from dispatch.scenarios import service
     from dispatch.scenarios.schemas import Scenario
+    from dispatch.workflows import scenario as scenario_workflow
 
     await migrate.upgrade(settings.effective_database_url)
     model = Scenario.model_validate(scenario)
     async with open_runtime(settings) as rt, rt.sessionmaker() as session:
-        await service.load_scenario(session=session, redis=rt.redis, keys=rt.keys, scenario=model,
-                                    checksum="replay", now=rt.clock.now(), actor="replay")
+        await scenario_workflow.load_scenario(
+            session=session, redis=rt.redis, keys=rt.keys, scenario=model, checksum="replay",
+            now=rt.clock.now(), actor="replay")
 
 
 def prepare(database_url: str, redis_url: str, scenario: dict[str, Any], *, fresh: bool) -> None:

@@ -17,7 +17,7 @@ from typing import IO, Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from dispatch.incidents.models import PatientCategory, Severity
+from dispatch.incidents.enums import PatientCategory, Severity
 
 FORMAT = "dispatch-callstream"
 VERSION = 1

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from dispatch.fleet.models import UnitCapability
+from dispatch.fleet.enums import UnitCapability
 from dispatch.hospitals.snapshot import HospitalSnapshot
-from dispatch.incidents.models import InfectionStatus
+from dispatch.incidents.enums import InfectionStatus
 from dispatch.places.snapshot import Found, PlaceSnapshot, compass
 from dispatch.routing.rules import OUTCOME_MODES, CompiledRule, Transport
 from dispatch.routing.schemas import MatchedRule, Outcome, PlaceChoice, TransportMode
+from dispatch.zones.enums import ZoneStatus
 from dispatch.zones.index import ZoneMatch
-from dispatch.zones.models import ZoneStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dispatch.fleet.models import UnitCapability
+from dispatch.fleet.enums import UnitCapability
 from dispatch.hospitals.snapshot import HospitalSnapshot
-from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.incidents.enums import InfectionStatus, PatientCategory, Severity
 from dispatch.incidents.triage import Triage, onset_note
 from dispatch.places.hours import zone_info
 from dispatch.places.snapshot import PlaceSnapshot
@@ -38,8 +38,8 @@ from dispatch.routing.schemas import (
 )
 from dispatch.routing.search import NO_REFUSAL, Search
 from dispatch.schemas import Latitude, Longitude
+from dispatch.zones.enums import ZoneStatus
 from dispatch.zones.index import NO_ZONE, ZoneIndex, ZoneMatch
-from dispatch.zones.models import ZoneStatus
 
 __all__ = ["Decision", "PatientFacts", "RoutingContext", "evaluate", "outside_service_area"]
 

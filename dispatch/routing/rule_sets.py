@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import versions
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.models import AuditEntry
 from dispatch.audit.schemas import SYSTEM, Actor
 from dispatch.errors import Conflict, NotFound

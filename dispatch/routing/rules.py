@@ -28,13 +28,13 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
-from dispatch.fleet.models import UnitCapability
-from dispatch.hospitals.models import Designation, HospitalCapability
-from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.fleet.enums import UnitCapability
+from dispatch.hospitals.enums import Designation, HospitalCapability
+from dispatch.incidents.enums import InfectionStatus, PatientCategory, Severity
 from dispatch.incidents.triage import ComplaintProtocol
-from dispatch.places.models import PlaceKind, PlaceService
+from dispatch.places.enums import PlaceKind, PlaceService
 from dispatch.routing.schemas import Outcome, Paperwork, TransportMode
-from dispatch.zones.models import ZoneStatus
+from dispatch.zones.enums import ZoneStatus
 
 RULE_ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 FlagValue = bool | int | float | str

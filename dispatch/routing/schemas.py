@@ -9,12 +9,12 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from dispatch.fleet.models import UnitCapability
-from dispatch.incidents.models import InfectionStatus, PatientCategory, Severity
+from dispatch.fleet.enums import UnitCapability
+from dispatch.incidents.enums import InfectionStatus, PatientCategory, Severity
 from dispatch.incidents.schemas import Flags
 from dispatch.incidents.triage import Triage
 from dispatch.schemas import Latitude, Longitude, StrictIn
-from dispatch.zones.models import ZoneStatus
+from dispatch.zones.enums import ZoneStatus
 
 
 class Outcome(StrEnum):

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch import versions
 from dispatch.db import table
 from dispatch.errors import InvalidInput, NotFound, validation_errors
-from dispatch.hospitals import service as hospitals_service
+from dispatch.hospitals import cache as hospital_cache
 from dispatch.hospitals.snapshot import HospitalSnapshot
 from dispatch.incidents.models import Incident
 from dispatch.incidents.triage import Triage
-from dispatch.places import service as places_service
-from dispatch.places.models import PlaceKind
+from dispatch.places import cache as place_cache
+from dispatch.places.enums import PlaceKind
 from dispatch.places.snapshot import PLACES, PlaceSnapshot
 from dispatch.realtime.schemas import Scope
 from dispatch.routing import rule_sets
@@ -30,7 +30,7 @@ from dispatch.routing.models import RoutingDecision
 from dispatch.routing.rules import CompiledRuleSet
 from dispatch.routing.schemas import Decision, EvaluateRequest
 from dispatch.runtime import Runtime
-from dispatch.zones import service as zones_service
+from dispatch.zones import cache as zone_cache
 from dispatch.zones.index import ZoneIndex, ZoneMatch
 
 __all__ = ["CONTEXT_VERSIONS", "decide_for_incident", "decision_row", "decisions_for_incident",
@@ -64,10 +64,10 @@ async def routing_context(
     none when the caller has read `current` = the CONTEXT_VERSIONS already)."""
     if current is None:
         current = await versions.read(rt.redis, rt.keys, *CONTEXT_VERSIONS)
-    zones = await zones_service.index_cache(rt).get_at(rt, current[versions.ZONES], session=session)
-    hospitals: HospitalSnapshot = await hospitals_service.snapshot_cache(rt).get_at(
+    zones = await zone_cache.index_cache(rt).get_at(rt, current[versions.ZONES], session=session)
+    hospitals: HospitalSnapshot = await hospital_cache.snapshot_cache(rt).get_at(
         rt, current[versions.HOSPITALS], session=session)
-    places: PlaceSnapshot = await places_service.snapshot_cache(rt).get_at(
+    places: PlaceSnapshot = await place_cache.snapshot_cache(rt).get_at(
         rt, current[PLACES], session=session)
     rules: CompiledRuleSet
     if rule_set_version is None:
@@ -83,7 +83,7 @@ async def check_service_area(*, session: AsyncSession, rt: Runtime, lat: float, 
                              field: str) -> None:
     """Refuse a location farther than the service radius from every hospital (naming `field`)."""
     current = await versions.read(rt.redis, rt.keys, versions.HOSPITALS)
-    hospitals: HospitalSnapshot = await hospitals_service.snapshot_cache(rt).get_at(
+    hospitals: HospitalSnapshot = await hospital_cache.snapshot_cache(rt).get_at(
         rt, current[versions.HOSPITALS], session=session)
     refuse_outside(rt, hospitals, lat=lat, lon=lon, field=field)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dispatch.hospitals.models import Designation, HospitalCapability
+from dispatch.hospitals.enums import Designation, HospitalCapability
 
 CAPABILITY: dict[str, tuple[str, str]] = {
     HospitalCapability.EMERGENCY: ("急诊", "emergency department"),

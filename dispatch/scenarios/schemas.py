@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dispatch.fleet.models import UnitCapability, UnitKind
-from dispatch.hospitals.models import Designation, HospitalCapability, HospitalStatus
+from dispatch.fleet.enums import UnitCapability, UnitKind
+from dispatch.hospitals.enums import Designation, HospitalCapability, HospitalStatus
 from dispatch.places import hours
+from dispatch.places.enums import PlaceKind, PlaceService, PlaceStatus
 from dispatch.places.medical_points import PEOPLE_PER_POINT
-from dispatch.places.models import PlaceKind, PlaceService, PlaceStatus
 from dispatch.places.schemas import MAX_ZONE_POPULATION
 from dispatch.schemas import Latitude, Longitude
 from dispatch.zones.schemas import ZoneIn

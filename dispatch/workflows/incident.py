@@ -1,4 +1,5 @@
-"""Record the incident of an answered call: number it, route it, propose a unit — one commit."""
+"""Incidents: record one for an answered call (numbered, routed and a unit proposed in one
+unit of work), change it or reopen it (routed and proposed again)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import versions
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls import service as calls
-from dispatch.errors import Conflict, DispatchError
-from dispatch.fleet import assignments as fleet
-from dispatch.hospitals import service as hospitals
+from dispatch.errors import Conflict, DispatchError, InvalidInput
+from dispatch.hospitals import cache as hospital_cache
 from dispatch.hospitals.snapshot import HospitalSnapshot
 from dispatch.incidents import service as incidents
-from dispatch.incidents.models import Incident, IncidentStatus
-from dispatch.incidents.schemas import IncidentIn, IncidentOut
+from dispatch.incidents.enums import IncidentStatus
+from dispatch.incidents.models import Incident
+from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, Location
 from dispatch.places import service as places
 from dispatch.realtime.schemas import Scope
 from dispatch.routing import service as routing
@@ -24,6 +26,7 @@ from dispatch.routing.engine import evaluate
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
 from dispatch.work import Work
+from dispatch.workflows import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ async def create_incident(
     current = (await versions.read(rt.redis, rt.keys, *routing.CONTEXT_VERSIONS)
                if located else None)
     if current is not None and location.lat is not None and location.lon is not None:
-        snapshot: HospitalSnapshot = await hospitals.snapshot_cache(rt).get_at(
+        snapshot: HospitalSnapshot = await hospital_cache.snapshot_cache(rt).get_at(
             rt, current[versions.HOSPITALS], session=session)
         routing.refuse_outside(rt, snapshot, lat=location.lat, lon=location.lon,
                                field="body.location")
@@ -89,8 +92,104 @@ async def create_incident(
     out = incidents.out_of(incident, [call.id], decision)
     work.emit("incident.created", out.model_dump(mode="json"), at=now)
     required = list(decision.required_capabilities) if decision is not None else ["ambulance"]
-    send = await fleet.propose_new(work, incident, required=required, reason="incident recorded")
+    send = await dispatch.propose_new(work, incident, required=required, reason="incident recorded")
     await work.commit()
     if send:
-        await fleet.send_first(session=session, rt=rt, incident_id=incident.id, units=send)
+        await dispatch.send_first(session=session, rt=rt, incident_id=incident.id, units=send)
     return out
+
+
+ROUTING_FIELDS = {"location", "severity", "category", "infection_status", "flags", "triage",
+                  "registered_hospital_id", "treating_hospital_id"}
+
+
+async def route(
+    session: AsyncSession, rt: Runtime, incident: Incident, actor: Actor
+) -> RoutingDecision | None:
+    """Decide where the patient goes as soon as the incident has a location; the decision made.
+
+    A routing failure never loses the incident: it is logged and the console can ask again.
+    """
+    if incident.lat is None or incident.lon is None or incident.status != IncidentStatus.OPEN:
+        return None
+    try:
+        return await routing.decide_for_incident(
+            session=session, rt=rt, incident_id=incident.id, actor=actor.name)
+    except DispatchError as error:
+        log.warning("incident %s not routed: %s", incident.id, error.detail)
+        return None
+
+
+async def update_incident(
+    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, body: IncidentUpdate,
+    actor: Actor,
+) -> IncidentOut:
+    """Change the fields given; the others stay as they are."""
+    incident = await incidents.find_incident(session, incident_id)
+    given = body.model_fields_set
+    if not given:
+        raise InvalidInput.field("body", "nothing to change")
+    for name in ("severity", "category", "infection_status", "flags", "location", "status"):
+        if name in given and getattr(body, name) is None:
+            raise InvalidInput.field(f"body.{name}", "may not be null")
+    await incidents.check_hospitals(session, registered_hospital_id=body.registered_hospital_id,
+                           treating_hospital_id=body.treating_hospital_id)
+    if body.flags is not None:
+        await places.check_referrer(session, body.flags.referred_by, "body.flags.referred_by")
+    now = rt.clock.now()
+    triage = incidents.triage_of(body.triage, now)
+    await check_location(session, rt, body.location)
+    before = incidents.snapshot(incident)
+    if body.location is not None:
+        incident.address, incident.lat, incident.lon = (
+            body.location.address, body.location.lat, body.location.lon)
+    for name in ("severity", "category", "infection_status", "complaint", "notes",
+                 "registered_hospital_id", "treating_hospital_id", "status"):
+        if name in given:
+            setattr(incident, name, getattr(body, name))
+    if body.flags is not None:
+        incident.flags = body.flags.model_dump()
+    if "triage" in given:
+        incident.triage = triage
+    incident.updated_at = now
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="incident.update", target_type="incident", target_id=str(incident.id),
+                       before=before, after=incidents.snapshot(incident), at=now)
+    await session.commit()
+    if ROUTING_FIELDS & given:
+        await route(session, rt, incident, actor)
+    out = await incidents.incident_out(session, incident)
+    await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
+    if ROUTING_FIELDS & given:
+        await dispatch.propose(rt, incident.id, reason="incident changed")
+    return out
+
+
+async def reopen_incident(
+    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, reason: str, actor: Actor
+) -> IncidentOut:
+    """Open a closed or cancelled incident again (the patient calls back, a job was ended by
+    mistake); the reason is audited."""
+    incident = await incidents.find_incident(session, incident_id)
+    if incident.status not in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED):
+        raise Conflict(f"incident is {incident.status}: only a closed or cancelled one reopens",
+                       status_now=incident.status)
+    now = rt.clock.now()
+    before = incident.status
+    incident.status, incident.updated_at = IncidentStatus.OPEN, now
+    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
+                       action="incident.reopen", target_type="incident", target_id=str(incident.id),
+                       before={"status": before}, after={"status": "open", "reason": reason}, at=now)
+    await session.commit()
+    out = await incidents.incident_out(session, incident)
+    await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
+    await dispatch.propose(rt, incident.id, reason="incident reopened")
+    return out
+
+
+async def check_location(session: AsyncSession, rt: Runtime, location: Location | None) -> None:
+    if location is not None and location.lat is not None and location.lon is not None:
+        await routing.check_service_area(session=session, rt=rt, lat=location.lat,
+                                                 lon=location.lon, field="body.location")
+
+

@@ -12,7 +12,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict
 from shapely.geometry import shape
 
-from dispatch.zones.models import ZONE_STRICTNESS, ZoneStatus
+from dispatch.zones.enums import ZONE_STRICTNESS, ZoneStatus
 
 
 class ZoneMatch(BaseModel):

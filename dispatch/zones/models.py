@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, BigIntPK
-
-
-class ZoneStatus(StrEnum):
-    SEALED = "sealed"  # 封控区
-    CONTROLLED = "controlled"  # 管控区
-    PRECAUTION = "precaution"  # 防范区
-    NORMAL = "normal"
-
+from dispatch.zones.enums import ZONE_STRICTNESS as ZONE_STRICTNESS
+from dispatch.zones.enums import ZoneStatus as ZoneStatus
 
 # Strictest first: overlapping zones resolve to the lowest rank.
-ZONE_STRICTNESS = {
-    ZoneStatus.SEALED: 0,
-    ZoneStatus.CONTROLLED: 1,
-    ZoneStatus.PRECAUTION: 2,
-    ZoneStatus.NORMAL: 3,
-}
 
 
 class Zone(Base):

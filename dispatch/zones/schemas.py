@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from dispatch.schemas import StrictIn, never_null
-from dispatch.zones.models import ZoneStatus
+from dispatch.zones.enums import ZoneStatus
 
 ZONE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 # Path segments under /api/v1/zones/ that are routes, not zone ids.

@@ -11,13 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import versions
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.errors import Conflict, InvalidInput, NotFound, validation_errors
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.runtime import Runtime
-from dispatch.zones.index import IndexedZone, ZoneIndex, ZoneMatch
-from dispatch.zones.models import SubDistrict, Zone, ZoneRevision, ZoneStatus
+from dispatch.zones.cache import zone_index
+from dispatch.zones.enums import ZoneStatus
+from dispatch.zones.index import ZoneMatch
+from dispatch.zones.models import SubDistrict, Zone, ZoneRevision
 from dispatch.zones.schemas import (
     FeatureCollection,
     ImportResult,
@@ -290,24 +292,10 @@ async def export_geojson(*, session: AsyncSession, at: datetime | None = None) -
     return {"type": "FeatureCollection", "features": features}
 
 
-async def load_index(session: AsyncSession) -> ZoneIndex:
-    """Build the lookup index from every zone not deleted (in force or not)."""
-    zones = (await session.scalars(select(Zone).where(Zone.deleted.is_(False)))).all()
-    return ZoneIndex(
-        IndexedZone(id=z.id, name=z.name, status=ZoneStatus(z.status),
-                    sub_district=z.sub_district_id, community=z.community,
-                    valid_from=z.valid_from, valid_to=z.valid_to, geometry=z.geometry)
-        for z in zones
-    )
 
 
-def index_cache(rt: Runtime) -> versions.VersionedCache[ZoneIndex]:
-    return versions.cache_of(rt, "zones", versions.ZONES, load_index)
 
 
-async def zone_index(*, rt: Runtime, session: AsyncSession | None = None) -> ZoneIndex:
-    """This process's zone index, reloaded if any instance changed a zone since."""
-    return await index_cache(rt).get(rt, session=session)
 
 
 async def lookup(*, rt: Runtime, lat: float, lon: float, at: datetime) -> ZoneMatch:

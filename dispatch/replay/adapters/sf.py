@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dispatch.incidents.models import PatientCategory, Severity
+from dispatch.incidents.enums import PatientCategory, Severity
 from dispatch.replay.stream import (
     CallRecord,
     CallStream,

@@ -17,9 +17,10 @@ from dispatch.audit.schemas import Actor
 from dispatch.errors import Conflict
 from dispatch.fleet import assignments
 from dispatch.fleet.models import Assignment
-from dispatch.incidents.models import Severity
-from dispatch.places.escalation import escalate_home_visit, escalation_out
+from dispatch.incidents.enums import Severity
 from dispatch.runtime import Runtime
+from dispatch.workflows import dispatch
+from dispatch.workflows.home_visit import escalate_home_visit, escalation_out
 
 
 async def escalate(
@@ -38,12 +39,12 @@ async def escalate(
     if unit_id is not None:
         choices = [unit_id]
     else:
-        rec = await assignments.recommendations(session=session, rt=rt, incident_id=incident_id)
+        rec = await dispatch.recommendations(session=session, rt=rt, incident_id=incident_id)
         choices = [c.unit_id for c in rec.candidates]
         warnings += rec.warnings
     for choice in choices:
         try:
-            sent = await assignments.dispatch_unit(session=session, rt=rt, incident_id=incident_id,
+            sent = await dispatch.dispatch_unit(session=session, rt=rt, incident_id=incident_id,
                                                    unit_id=choice, actor=actor, escalated_from=visit_id)
             break
         except Conflict as error:

@@ -15,13 +15,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import SYSTEM, Actor
 from dispatch.errors import Conflict, DispatchError, InvalidInput, NotFound
-from dispatch.fleet.models import Assignment, AssignmentStatus, Unit, UnitRef
+from dispatch.fleet.enums import AssignmentStatus
+from dispatch.fleet.models import Assignment, Unit, UnitRef
 from dispatch.handovers import service as handovers
 from dispatch.hospitals import service as hospitals_service
-from dispatch.hospitals.models import Hospital, HospitalStatus
+from dispatch.hospitals.enums import HospitalStatus
+from dispatch.hospitals.models import Hospital
 from dispatch.hospitals.schemas import HospitalUpdate
 from dispatch.realtime.schemas import Scope
 from dispatch.routing import service as routing_service

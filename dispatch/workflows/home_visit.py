@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.audit import service as audit
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.errors import Conflict, InvalidInput, NotFound
-from dispatch.incidents.models import Incident, IncidentStatus, Severity
+from dispatch.incidents.enums import IncidentStatus, Severity
+from dispatch.incidents.models import Incident
 from dispatch.places.schemas import EscalationOut
 from dispatch.realtime.schemas import Scope
 from dispatch.routing import service as routing_service
