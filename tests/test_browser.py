@@ -13,12 +13,14 @@ import re
 import shutil
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -604,6 +606,19 @@ async def fleet_hub(settings: Settings, redis: Any, committed: Any) -> AsyncIter
         yield served
 
 
+def reads_of(page: Any) -> Counter[str]:
+    """GET requests the page sends to the API from now on, by path."""
+    seen: Counter[str] = Counter()
+
+    def count(request: Any) -> None:
+        path = urlsplit(request.url).path
+        if request.method == "GET" and path.startswith("/api/"):
+            seen[path] += 1
+
+    page.on("request", count)
+    return seen
+
+
 async def test_a_job_goes_from_the_console_to_the_crew_tablet_and_its_status_back_to_the_board(
     browser: Any, fleet_hub: Hub, log: Log
 ) -> None:
@@ -611,6 +626,7 @@ async def test_a_job_goes_from_the_console_to_the_crew_tablet_and_its_status_bac
     console = await new_page(browser, hub, "/console/", size=CONSOLE_SIZE, log=log)
     await ready(console)
     await log_in_position(console)
+    console_reads = reads_of(console)
     call = await hub.ring("13600000000")
     await console.click(f"#ringing li[data-call='{call['id']}'] button.answer")
     await console.wait_for_selector("#incident-form:not([hidden])")
@@ -639,6 +655,7 @@ async def test_a_job_goes_from_the_console_to_the_crew_tablet_and_its_status_bac
                           size=CREW_SIZE, log=log, token=None)
     await ready(crew)
     assert await crew.inner_text("#job .job-title") == "No job"
+    crew_reads = reads_of(crew)
 
     await top.locator("button[data-assign]").click()
     await console.wait_for_selector("#recommendations .dispatched")
@@ -683,3 +700,11 @@ async def test_a_job_goes_from_the_console_to_the_crew_tablet_and_its_status_bac
     assert await console.locator("#recommendations button[data-assign]").count() == 0
     assert await console.locator("#decision .decision").count() == 0
     assert log.errors == []
+    # Neither client multiplies the load: events update them, with one targeted read when
+    # they bring something new (a job, a routing decision), never a re-read on every event.
+    incident_path = f"/api/v1/incidents/{incident['id']}"
+    assert crew_reads["/api/v1/units"] == 0
+    assert crew_reads[f"/api/v1/units/{unit_id}/job"] <= 2, crew_reads
+    assert crew_reads[f"/api/v1/units/{unit_id}"] <= 3, crew_reads
+    assert console_reads[incident_path] <= 1, console_reads
+    assert console_reads[f"{incident_path}/recommendations"] <= 3, console_reads

@@ -4,6 +4,10 @@
 import { ApiError, esc, get, newKey, patch, post } from "/common/api.js";
 import { currentLang, t } from "/common/i18n.js";
 
+// Assignment events after which the units that may go are not the same: read them again.
+const RANKING_CHANGES = ["assignment.confirmed", "assignment.declined", "assignment.timed_out",
+  "assignment.cancelled", "assignment.completed"];
+
 const SEVERITIES = ["critical", "urgent", "non_urgent"];
 const CATEGORIES = ["ordinary", "pregnant", "newborn", "dialysis", "cancer", "chronic", "psychiatric",
   "disabled", "immobile_elderly"];
@@ -265,10 +269,21 @@ export class IncidentDesk {
     this.close();
   }
 
+  /** incident.created / updated carry the incident as the hub now has it: taken as it is.
+   *  A new routing decision (or an escalated home visit) is one read of the incident, and the
+   *  recommendations are read again only when the decision changed. */
   async incidentEvent(event) {
-    if (!this.incident || event.data.incident_id !== this.incident.id && event.data.id !== this.incident.id) return;
-    this.incident = await get(`/api/v1/incidents/${this.incident.id}`);
-    await this.loadRecommendations();
+    const d = event.data;
+    if (!this.incident || d.incident_id !== this.incident.id && d.id !== this.incident.id) return;
+    const decided = this.incident.decision?.id;
+    if (event.type === "incident.created" || event.type === "incident.updated") {
+      this.incident = { ...this.incident, ...d };
+    } else if (event.type === "routing.decided" && d.decision_id === decided) {
+      return; // the decision on screen already
+    } else {
+      this.incident = await get(`/api/v1/incidents/${this.incident.id}`);
+    }
+    if (this.incident.decision?.id !== decided || !this.recommendations) await this.loadRecommendations();
     this.render();
   }
 
@@ -284,7 +299,9 @@ export class IncidentDesk {
       return;
     }
     if (this.incident && d.incident_id === this.incident.id) {
-      await this.loadRecommendations();
+      // Who may go changes when a unit is sent or freed; a proposal or an acknowledgement
+      // changes nothing the recommendations show.
+      if (RANKING_CHANGES.includes(event.type)) await this.loadRecommendations();
       this.render();
     }
   }

@@ -39,20 +39,33 @@ const state = { unit: null, job: null, outbox: [], fleet: false, offset: 0, hub:
 let socket = null;
 const unitPath = () => `/api/v1/units/${encodeURIComponent(unitId)}`;
 
-/** The unit's live state and its current job, kept on the tablet for when it is offline. */
+/** The unit's live state and its current job, kept on the tablet for when it is offline
+ *  (read in full at start and after a resync; events and answers keep it up to date). */
 async function refresh() {
+  await Promise.all([readUnit(), readJob()]);
+}
+
+/** One targeted read: GET the unit (its status and the statuses its crew may report next). */
+async function readUnit() {
+  await reading(async () => takeUnit(await get(unitPath())));
+}
+
+/** One targeted read: GET the unit's job (a new job's address, patient and destination). */
+async function readJob() {
+  await reading(async () => {
+    state.job = state.fleet ? (await get(`${unitPath()}/job`)).job : null;
+    if (state.job && state.unit) { // the job says where the unit stands too
+      state.hub = { status: state.job.unit_status, next: state.job.next_statuses };
+      state.unit = { ...state.unit, status: state.job.unit_status, infectious_load: state.job.infectious };
+    }
+  });
+}
+
+async function reading(read) {
   try {
-    const [unit, job] = await Promise.all([
-      get(unitPath()),
-      state.fleet ? get(`${unitPath()}/job`) : { job: null },
-    ]);
-    state.hub = { status: unit.status, next: unit.next_statuses };
-    state.unit = unit;
-    state.job = job.job;
+    await read();
     state.outbox.forEach(ahead); // what is still waiting to send stays on screen as tapped
-    remember("unit", state.unit);
-    remember("job", state.job);
-    remember("hub", state.hub);
+    keep();
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (error.status !== 0 && error.status !== 401) showMessage(error.message, true);
@@ -60,6 +73,21 @@ async function refresh() {
   render();
 }
 
+function takeUnit(unit) {
+  state.hub = { status: unit.status, next: unit.next_statuses };
+  state.unit = unit;
+}
+
+function keep() {
+  remember("unit", state.unit);
+  remember("job", state.job);
+  remember("hub", state.hub);
+}
+
+const ENDED = ["completed", "cancelled", "declined", "timed_out"];
+
+/** What an event changes on the tablet: taken from the event itself, or one targeted read
+ *  (a new job, a status the hub set) — never the whole unit and job again on every event. */
 function handle(event) {
   const d = event.data;
   if (event.type === "message.sent") {
@@ -67,10 +95,31 @@ function handle(event) {
       `<li class="${d.urgent ? "urgent" : ""}">${esc(new Date(event.at).toLocaleTimeString())} · ${esc(d.text)}</li>`);
     return;
   }
-  if (event.type.startsWith("assignment.") || event.type.startsWith("handover.") || event.type === "unit.status") {
-    refresh();
+  const ours = state.job && (d.assignment_id || d.id) === state.job.assignment_id;
+  if (event.type === "unit.status" && d.unit_id === unitId) {
+    // A status this tablet reported is on screen already (it is sent, or the hub answered);
+    // a new job's status comes with the job (assignment.confirmed).
+    const tapped = state.outbox.some((i) => i.kind === "status" && i.body.status === d.status);
+    if (!tapped && d.status !== "assigned" && d.status !== state.hub?.status) readUnit();
     return;
   }
+  if (event.type === "assignment.confirmed" && d.unit_id === unitId && !ours) {
+    readJob();
+    return;
+  }
+  if (event.type.startsWith("assignment.") && ours) {
+    const status = event.type.split(".")[1];
+    state.job = ENDED.includes(status) ? null : { ...state.job, status, ack_deadline: d.ack_deadline };
+  } else if (event.type.startsWith("handover.") && ours) {
+    state.job = { ...state.job, handover: event.type === "handover.cancelled" ? null : {
+      crew_reasons: state.job.handover?.crew_reasons, status: d.status,
+      notice_acknowledged_at: d.notice_acknowledged_at, arrived_at: d.arrived_at,
+      done_at: d.done_at, overdue_level: d.overdue_level } };
+  } else {
+    return;
+  }
+  state.outbox.forEach(ahead);
+  keep();
   render();
 }
 
@@ -141,7 +190,10 @@ async function flush() {
     while (state.outbox.length) {
       const item = state.outbox[0];
       try {
-        await post(item.path, item.body, { "Idempotency-Key": item.key });
+        const answer = await post(item.path, item.body, { "Idempotency-Key": item.key });
+        if (item.kind === "status" && answer?.status) takeUnit(answer); // the hub's answer, no re-read
+        if (item.kind === "ack" && state.job) state.job = { ...state.job, status: "acknowledged" };
+        if (item.kind === "decline") state.job = null;
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         const retriable = error.status === 0 || error.status >= 500 || error.status === 429
@@ -162,9 +214,11 @@ async function flush() {
     }
   } finally {
     flushing = false;
+    state.outbox.forEach(ahead);
+    keep();
     render();
   }
-  if (refusal || !state.outbox.length) refresh();
+  if (refusal) refresh(); // the hub refused something: see where things stand
 }
 
 function showMessage(text, urgent = false) {
