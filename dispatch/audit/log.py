@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit.models import AuditEntry
@@ -59,3 +59,20 @@ def row(
         "after": None if after is None else to_jsonable_python(after),
     }
 
+
+COLUMNS = ("at", "actor", "actor_role", "action", "target_type", "target_id", "source", "before",
+           "after")
+
+
+def along(written: Any) -> Any:
+    """An audit entry written by the same statement as the change it records (PostgreSQL: a
+    data-modifying CTE), only if `written` (a CTE of that change) returned a row. Its values
+    are the bind parameters `audit_<column>` (see `params`)."""
+    return INSERT_ENTRY.from_select(list(COLUMNS), select(
+        *(bindparam(f"audit_{name}", type_=ENTRIES[name].type) for name in COLUMNS)
+    ).select_from(written))
+
+
+def params(entry: dict[str, Any]) -> dict[str, Any]:
+    """A `row` as the bind parameters of `along`."""
+    return {f"audit_{name}": entry[name] for name in COLUMNS}

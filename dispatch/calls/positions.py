@@ -81,6 +81,12 @@ async def change_state(
         position = Position(**{  # the row as now recorded
             "id": position.id, "name": position.name, "supervisor": position.supervisor,
             "user": position.user, "call_id": position.call_id, **values})
+        # The live state as the script just left it (no read back): the state since now, and
+        # the call it offered this position at once, if any.
+        offered = next((o.call_id for o in result.offers if o.position_id == position_id), "")
+        return position_out(position, {
+            "state": state, "user": position.user or "", "since": str(ms(now)),
+            "call": str(position.call_id or ""), "offered": offered})
     try:
         row = await acd(rt).position(position_id)
     except (RedisError, OSError):

@@ -33,9 +33,21 @@ LIVE_STATE_LOST = ("not_ringing", "position_logged_out")
 OLDEST_RING = timedelta(days=1)
 
 
+CALL_FIELDS = [table(Call).c[name] for name in (
+    "id", "telephony_id", "caller_number", "line", "priority", "rung_at", "received_at", "status",
+    "carrier_lat", "carrier_lon", "carrier_accuracy_m")]
+
+
 @cache
 def _insert_call(dialect: str) -> Any:
-    return insert_ignoring(dialect, Call.__table__, ["telephony_id"]).returning(Call.__table__.c.id)
+    inserted = insert_ignoring(dialect, Call.__table__, ["telephony_id"]).returning(Call.__table__.c.id)
+    if dialect != "postgresql":
+        return inserted
+    # PostgreSQL: the call and its audit entry in one statement (nothing for a known call).
+    new = (insert_ignoring(dialect, Call.__table__, ["telephony_id"])
+           .values({c.name: bindparam(f"call_{c.name}", type_=c.type) for c in CALL_FIELDS})
+           .returning(Call.__table__.c.id).cte("new"))
+    return select(new.c.id).add_cte(audit.along(new).cte("audited"))
 
 
 def insert_call(session: AsyncSession) -> Any:
@@ -161,16 +173,19 @@ async def receive_call(
         "carrier_lon": location.lon if location else None,
         "carrier_accuracy_m": location.accuracy_m if location else None,
     }
-    inserted = await session.execute(insert_call(session), values)
+    entry = audit.row(
+        actor=actor, action="call.received", target_type="call", target_id=str(values["id"]),
+        before=None, after={"line": body.line, "priority": body.priority, "rung_at": body.rung_at},
+        at=now)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    inserted = await session.execute(insert_call(session), {
+        **{f"call_{k}": v for k, v in values.items()}, **audit.params(entry)} if postgres else values)
     if inserted.first() is None:
         await session.rollback()
         existing = await find_call(session, body.telephony_call_id)
         return existing, False
-    await session.execute(audit.INSERT_ENTRY, audit.row(
-        actor=actor, action="call.received", target_type="call", target_id=str(values["id"]),
-        before=None, after={"line": body.line, "priority": body.priority, "rung_at": body.rung_at},
-        at=now,
-    ))
+    if not postgres:
+        await session.execute(audit.INSERT_ENTRY, entry)
     await session.commit()
     call = Call(**values)
     rt.metrics.calls_received.inc()
@@ -196,7 +211,25 @@ END = (update(table(Call)).where(CALLS.id == bindparam("call"))
        .values(status=CallStatus.ENDED, ended_at=bindparam("at")))
 WRAP_UP = (update(table(Position))
            .where(POSITIONS.id == bindparam("position"), POSITIONS.call_id == bindparam("call"))
-           .values(state=PositionState.WRAP_UP, state_since=bindparam("at"), call_id=None))
+           .values(state=PositionState.WRAP_UP, state_since=bindparam("since"), call_id=None))
+
+
+def _answer_pg() -> Any:
+    """PostgreSQL: the call answered, the position on it and the audit entry in one statement."""
+    answered = ANSWER.cte("answered")
+    taken = TAKE_CALL.where(select(answered.c.id).exists()).returning(POSITIONS.id).cte("taken")
+    return select(answered.c.id).add_cte(taken, audit.along(answered).cte("audited"))
+
+
+def _end_pg() -> Any:
+    """PostgreSQL: the call ended, its position in wrap-up and the audit entry in one statement."""
+    ended = END.returning(CALLS.id).cte("ended")
+    wrapped = WRAP_UP.returning(POSITIONS.id).cte("wrapped")
+    return select(ended.c.id).add_cte(wrapped, audit.along(ended).cte("audited"))
+
+
+ANSWER_PG = _answer_pg()
+END_PG = _end_pg()
 
 
 def check_holder(position: Position, holder: str, *, logging_in: bool, user: str | None) -> None:
@@ -248,11 +281,17 @@ async def answer_call(
     wait = (now - call.rung_at).total_seconds()
     try:
         answered = {"call": call.id, "position": position_id, "at": now}
-        if (await work.one(ANSWER, answered)) is None:
-            raise Conflict("the call was answered or ended meanwhile")
-        await work.run(TAKE_CALL, answered)
-        work.audit(actor, "call.answer", "call", str(call.id), before={"status": "ringing"},
-                   after={"status": "answered", "position_id": position_id}, at=now)
+        entry = audit.row(actor=actor, action="call.answer", target_type="call",
+                          target_id=str(call.id), before={"status": "ringing"},
+                          after={"status": "answered", "position_id": position_id}, at=now)
+        if session.get_bind().dialect.name == "postgresql":
+            if (await work.one(ANSWER_PG, {**answered, **audit.params(entry)})) is None:
+                raise Conflict("the call was answered or ended meanwhile")
+        else:
+            if (await work.one(ANSWER, answered)) is None:
+                raise Conflict("the call was answered or ended meanwhile")
+            await work.run(TAKE_CALL, answered)
+            work.audit_rows.append(entry)
         work.emit("call.answered", {
             "call_id": str(call.id), "position_id": position_id, "answered_at": now,
             "answer_seconds": round(wait, 3), "offered_to": result.offered_to}, at=now)
@@ -384,11 +423,16 @@ async def end_call(
     at = at or now
     position_id = call.answered_by
     work = Work(rt, session)
-    await work.run(END, {"call": call.id, "at": at})
-    if position_id:
-        await work.run(WRAP_UP, {"position": position_id, "call": call.id, "at": now})
-    work.audit(actor, "call.ended", "call", str(call.id), before={"status": "answered"},
-               after={"status": "ended"}, at=now)
+    entry = audit.row(actor=actor, action="call.ended", target_type="call", target_id=str(call.id),
+                      before={"status": "answered"}, after={"status": "ended"}, at=now)
+    if session.get_bind().dialect.name == "postgresql":
+        await work.run(END_PG, {"call": call.id, "at": at, "position": position_id, "since": now,
+                                **audit.params(entry)})
+    else:
+        await work.run(END, {"call": call.id, "at": at})
+        if position_id:
+            await work.run(WRAP_UP, {"position": position_id, "call": call.id, "since": now})
+        work.audit_rows.append(entry)
     await work.commit()
     as_recorded(call, status=CallStatus.ENDED, ended_at=at)
     events = [rt.bus.event("call.ended", {"call_id": str(call.id), "ended_at": at,
