@@ -23,7 +23,7 @@ from dispatch.db import insert_ignoring, table
 from dispatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.runtime import Runtime
-from dispatch.work import Work
+from dispatch.work import Work, one_statement
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,8 @@ async def receive_call(
         before=None, after={"line": body.line, "priority": body.priority, "rung_at": body.rung_at},
         at=now)
     postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        await one_statement(session)  # the call and its audit entry: one statement
     inserted = await session.execute(insert_call(session), {
         **{f"call_{k}": v for k, v in values.items()}, **audit.params(entry)} if postgres else values)
     if inserted.first() is None:

@@ -52,6 +52,7 @@ from dispatch.incidents.models import Incident
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
+from dispatch.work import one_statement
 from dispatch.workflows.dispatch import propose
 
 log = logging.getLogger(__name__)
@@ -234,6 +235,8 @@ async def report(
         raise refused(unit_id, to, moved)
     events: list[OutgoingEvent] = []
     repropose = False
+    if not needs_job:
+        await one_statement(session)  # the unit's row, history and audit entry: one statement
     try:
         unit = await write_status(session, unit_id=unit_id, previous=moved.previous, to=to, at=now,
                                   actor=actor, reason=reason,
