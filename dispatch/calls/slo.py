@@ -13,13 +13,16 @@ handling time (answer → end) of the last hour.
 
 from __future__ import annotations
 
+import bisect
 import math
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,13 +38,15 @@ TARGET_SHARE = 0.95
 DEFAULT_HANDLING_SECONDS = 120.0
 
 
-def quantile(values: list[float], q: float) -> float | None:
-    """Nearest-rank quantile (q in 0..1)."""
-    if not values:
+def quantile(values: Sequence[float] | NDArray[np.float64], q: float, *,
+             ordered: bool = False) -> float | None:
+    """Nearest-rank quantile (q in 0..1); `ordered` when the values are sorted already (a list or
+    a numpy array)."""
+    if len(values) == 0:
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q * len(ordered)))
-    return round(ordered[rank - 1], 3)
+    ranked = values if ordered else sorted(values)
+    rank = max(1, math.ceil(q * len(ranked)))
+    return round(float(ranked[rank - 1]), 3)
 
 
 def erlang_c(agents: int, load: float) -> float:
@@ -93,21 +98,32 @@ CALL_TIMES = (Call.id, Call.status, Call.rung_at, Call.answered_at, Call.abandon
 def window_figures(name: str, calls: Sequence[CallTimes], served: set[str], now: datetime,
                    target_s: float, resolved: dict[uuid.UUID, str] | None = None) -> SloWindow:
     waits = [(c.answered_at - c.rung_at).total_seconds() for c in calls if c.answered_at]
-    within = sum(1 for w in waits if w <= target_s)
     abandoned = [c for c in calls if c.abandoned_at is not None]
     ringing_past = sum(1 for c in calls if c.status == CallStatus.RINGING
                        and (now - c.rung_at).total_seconds() > target_s)
-    decided = len(waits) + len(abandoned) + ringing_past
-    called_back = sum(1 for c in abandoned if str(c.id) in served)
-    finished = len(waits) + len(abandoned)
+    return summary(name, calls=len(calls), waits=waits, abandoned=len(abandoned),
+                   called_back=sum(1 for c in abandoned if str(c.id) in served),
+                   ringing_past=ringing_past, incident_ids=[c.incident_id for c in calls],
+                   target_s=target_s, resolved=resolved)
+
+
+def summary(name: str, *, calls: int, waits: Sequence[float], abandoned: int, called_back: int,
+            ringing_past: int, incident_ids: Iterable[uuid.UUID | None], target_s: float,
+            resolved: dict[uuid.UUID, str] | None = None) -> SloWindow:
+    """A window's figures from its calls' answer times (seconds from the first ring), how many
+    were abandoned and later reached, and how many still ring past the target."""
+    ordered = sorted(waits)
+    within = bisect.bisect_right(ordered, target_s)
+    decided = len(waits) + abandoned + ringing_past
+    finished = len(waits) + abandoned
     resolved = resolved or {}
-    by_outcome = Counter(resolved[c.incident_id] for c in calls
-                         if c.incident_id is not None and c.incident_id in resolved)
+    by_outcome = Counter(resolved[i] for i in incident_ids if i is not None and i in resolved)
     return SloWindow(
-        window=name, calls=len(calls), answered=len(waits), answered_within_target=within,
+        window=name, calls=calls, answered=len(waits), answered_within_target=within,
         decided=decided, share_within_target=round(within / decided, 4) if decided else None,
-        answer_p50_s=quantile(waits, 0.50), answer_p90_s=quantile(waits, 0.90),
-        answer_p95_s=quantile(waits, 0.95), abandoned=len(abandoned), called_back=called_back,
+        answer_p50_s=quantile(ordered, 0.50, ordered=True),
+        answer_p90_s=quantile(ordered, 0.90, ordered=True),
+        answer_p95_s=quantile(ordered, 0.95, ordered=True), abandoned=abandoned, called_back=called_back,
         answer_rate=round((len(waits) + called_back) / finished, 4) if finished else None,
         without_ambulance=sum(by_outcome.values()),
         without_ambulance_by_outcome=dict(sorted(by_outcome.items())),

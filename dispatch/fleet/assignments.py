@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
+from dispatch.db import table
 from dispatch.errors import Conflict, DispatchError, NotFound
 from dispatch.fleet import states
 from dispatch.fleet.livestate import from_ms
@@ -51,6 +52,15 @@ OPEN = (A.CONFIRMED, A.ACKNOWLEDGED)
 AUTO = Actor(name="hub:auto-dispatch", role=None, source="hub")
 TIMER = Actor(name="hub:ack-timer", role=None, source="hub")
 AUTO_ATTEMPTS = 3
+JOBS = table(Assignment).c
+# The first report of each step of a job is kept on it (quality indicators: turnout, response).
+STEP_COLUMNS = {S.EN_ROUTE: "en_route_at", S.ON_SCENE: "on_scene_at", S.TRANSPORTING: "left_scene_at",
+                S.AT_HOSPITAL: "at_hospital_at"}
+RECORD_STEP = {
+    status: update(table(Assignment)).where(JOBS.id == bindparam("job"))
+    .values({column: func.coalesce(JOBS[column], bindparam("at", type_=JOBS[column].type))})
+    for status, column in STEP_COLUMNS.items()
+}
 
 
 async def latest_decision(session: AsyncSession, incident_id: uuid.UUID) -> RoutingDecision | None:
@@ -434,6 +444,8 @@ async def report(
                                   actor=actor, reason=reason,
                                   assignment_id=None if job_ends else "keep",
                                   infectious=False if moved.previous == S.DISINFECTING else None)
+        if current and to in RECORD_STEP:
+            await session.execute(RECORD_STEP[to], {"job": uuid.UUID(current), "at": now})
         if assignment is not None:
             events += await _job_effects(session, rt, assignment, unit, to=to, at=now, actor=actor,
                                          reason=reason)
