@@ -8,16 +8,18 @@ from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
-from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterUnreachableError, SlotNotCoveredError
 
 from dispatch.redis_url import parse_redis_url
 
 WAIT_FOR_CONNECTION_S = 5.0
 
 
-def create_redis(url: str | None, *, pool_size: int = 64) -> Redis:
+def create_redis(url: str | None, *, pool_size: int = 64, name: str | None = None) -> Redis:
     """Connect to Redis at `url`, or start an in-process Redis when `url` is None.
 
     `redis+cluster://` gives redis-py's RedisCluster and `redis+sentinel://` the master that
@@ -26,6 +28,7 @@ def create_redis(url: str | None, *, pool_size: int = 64) -> Redis:
 
     On one server or through Sentinel, a burst of requests waits for one of `pool_size`
     connections rather than failing; a cluster client holds up to `pool_size` per node.
+    `name` is what CLIENT LIST shows for each connection.
     """
     if url is None:
         import fakeredis
@@ -36,10 +39,10 @@ def create_redis(url: str | None, *, pool_size: int = 64) -> Redis:
     target = parse_redis_url(url)
     options: dict[str, Any] = {
         "decode_responses": True, "socket_connect_timeout": 2.0, "socket_keepalive": True,
-        "health_check_interval": 15,
+        "health_check_interval": 15, "client_name": name,
     }
     if target.kind == "cluster":
-        cluster = RedisCluster(
+        cluster = Cluster(
             startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
             username=target.username, password=target.password, ssl=target.tls,
             max_connections=pool_size, **options)
@@ -62,6 +65,34 @@ def create_redis(url: str | None, *, pool_size: int = 64) -> Redis:
         url, max_connections=pool_size, timeout=WAIT_FOR_CONNECTION_S, retry_on_timeout=True,
         **options)
     return Redis.from_pool(pool)  # owned: aclose() disconnects the pool
+
+
+# What a cluster client raises, outside RedisError, when no node (or no node for a slot) answers.
+UNREACHABLE = (RedisClusterUnreachableError, SlotNotCoveredError)
+
+
+class Cluster(RedisCluster):
+    """redis-py's RedisCluster, but a cluster that cannot be reached raises ConnectionError, as
+    one server would: the hub's handling of an outage (it catches RedisError) then applies."""
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except UNREACHABLE as error:
+            raise RedisConnectionError(str(error)) from error
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> ClusterPipeline:
+        if shard_hint:
+            raise ValueError("a cluster pipeline takes no shard hint")
+        return ClusterPipe(self, transaction)  # type: ignore[abstract]
+
+
+class ClusterPipe(ClusterPipeline):
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> list[Any]:
+        try:
+            return await super().execute(raise_on_error, allow_redirections)
+        except UNREACHABLE as error:
+            raise RedisConnectionError(str(error)) from error
 
 
 class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):  # type: ignore[misc]
