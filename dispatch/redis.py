@@ -88,6 +88,8 @@ class Cluster(RedisCluster):
 
 
 class ClusterPipe(ClusterPipeline):
+    """A cluster pipeline whose unreachable cluster raises ConnectionError (see Cluster)."""
+
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> list[Any]:
         try:
             return await super().execute(raise_on_error, allow_redirections)
