@@ -32,6 +32,7 @@ from dispatch.redis_url import parse_redis_url
 from tests import factories
 from tests.conftest import client_for, running, serve, unavailable
 from tests.realtime_helpers import open_socket
+from tests.test_acd import run_against_the_model
 
 CLUSTER_URL = os.environ.get(
     "DISPATCH_TEST_REDIS_CLUSTER_URL",
@@ -174,6 +175,13 @@ async def test_a_call_from_ring_to_handover_across_two_instances_on_a_cluster(
     assert all(len(found) == 1 for found in slots.values()), slots
     nodes = {redis.get_node_from_key(k).name for k in ours}  # type: ignore[attr-defined]
     assert len(nodes) == 3, nodes
+
+
+async def test_call_distribution_matches_its_model_on_a_cluster(
+    cluster: tuple[Settings, Redis],
+) -> None:
+    conf, client = cluster
+    await run_against_the_model(client, Keys(conf.redis_prefix))
 
 
 @pytest.mark.committed
