@@ -440,7 +440,9 @@ const MOVING = ["en_route", "on_scene", "transporting"];
 function watchPositions(rows) {
   const limit = (state.staleSeconds || 120) * 1000;
   for (const u of rows) {
-    if (u.position_at && socket.now() - Date.parse(u.position_at) > limit) u.position_stale = true;
+    // From the last fix's time on this screen's clock (corrected to the hub's), whatever a reply
+    // read a moment earlier said: an alert must not go and come back with each refresh.
+    if (u.position_at) u.position_stale = socket.now() - Date.parse(u.position_at) > limit;
     const key = `stale:${u.id}`;
     if (u.position_stale && MOVING.includes(u.status)) {
       if (!alerts.has(key)) alert("warning", `${u.call_sign || u.id}: ${t("no_position_alert")}`, { key, sticky: true });
