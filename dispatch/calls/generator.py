@@ -50,15 +50,17 @@ async def areas_of(rt: Runtime) -> list[SubDistrict]:
 
 
 async def ring_one(rt: Runtime, *, actor: Actor, line: str, rng: random.Random,
-                   areas: list[SubDistrict] | None = None) -> Call:
-    """Ring one generated call (a mobile caller with a carrier location) and return it."""
+                   areas: list[SubDistrict] | None = None, test: bool = False) -> Call:
+    """Ring one generated call (a mobile caller with a carrier location) and return it; a
+    `test` call is left out of the answer figures and the quality indicators."""
     at = somewhere(areas if areas is not None else await areas_of(rt), rng)
     async with rt.sessionmaker() as session:
         body = CallIn(
             telephony_call_id=f"demo-{uuid.uuid4().hex[:16]}",
             caller_number=f"13{rng.randrange(10**8, 10**9)}", line=line, rung_at=rt.clock.now(),
             carrier_location=CarrierLocation(lat=at[0], lon=at[1], accuracy_m=50) if at else None)
-        call, _ = await service.receive_call(session=session, rt=rt, body=body, actor=actor)
+        call, _ = await service.receive_call(session=session, rt=rt, body=body, actor=actor,
+                                             test=test)
     return call
 
 

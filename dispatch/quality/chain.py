@@ -4,6 +4,7 @@ Unit events carry no assignment: a status change belongs to the job its unit hel
 works one job at a time), that is to the assignment whose `confirmed_at .. ended_at` spans it.
 The steps of the chain come back as seconds since the epoch (one float per step, no datetime
 objects for a month of 100,000 incidents); the calls, for the answer figures, as datetimes.
+Supervisors' test calls are left out, and so are incidents recorded from test calls only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import CTE, Float, Select, and_, case, func, literal, select, text
+from sqlalchemy import CTE, Float, Select, and_, case, exists, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -147,9 +148,12 @@ class Records:
 
 def wanted_incidents(start: datetime, end: datetime, zone_id: str | None,
                      sub_district_id: str | None) -> CTE:
-    i = INCIDENTS
+    i, c = INCIDENTS, CALLS
+    # A drill: an incident recorded from a supervisor's test call, and from no real call.
+    drill = and_(exists().where(c.incident_id == i.id, c.test.is_(True)),
+                 ~exists().where(c.incident_id == i.id, c.test.is_(False)))
     query = select(i.id, i.created_at, i.status, i.severity, i.zone_status, i.sub_district_id).where(
-        i.created_at >= start, i.created_at < end)
+        i.created_at >= start, i.created_at < end, ~drill)
     if zone_id is not None:
         query = query.where(i.zone_id == zone_id)
     if sub_district_id is not None:
@@ -216,7 +220,7 @@ async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id
     c = CALLS
     rows = await rows_of(connection, select(
         c.id, c.status, c.rung_at, c.answered_at, c.abandoned_at, c.ended_at, c.incident_id)
-        .where(c.rung_at >= start - CALL_LEAD, c.rung_at < end))
+        .where(c.rung_at >= start - CALL_LEAD, c.rung_at < end, c.test.is_(False)))
     everyone = [CallRow(*r) for r in rows]
     ours = set(chains.ids)
     rung: dict[Any, float] = {}
