@@ -189,7 +189,7 @@ class Search:
             return [], text
         referring = words.name(place.name_zh, place.name)
         return [paired], Said(f"{referring.zh}的对口医院 (000 附件)",
-                              f"paired hospital of {referring.en} (000 附件)",
+                              f"paired hospital of {referring.en} (seed 000, annex)",
                               f"paired hospital of {referring.both} (000 附件)")
 
     @staticmethod

@@ -2,7 +2,7 @@
 // decision and why, unit recommendations, the unit board, the map, the SLO, callbacks, alerts.
 
 import { ApiError, authToken, esc, get, post, setPersonToken, whenUnauthorized } from "/common/api.js";
-import { t, toggleLang, translate, setLang, currentLang } from "/common/i18n.js";
+import { t, tf, toggleLang, translate, setLang, currentLang, known, named } from "/common/i18n.js";
 import { HubSocket } from "/common/socket.js";
 import { tone } from "/common/tone.js";
 import { ConsoleMap } from "./map.js";
@@ -113,6 +113,10 @@ function resolveAlert(key) {
 
 function callSign(unitId) {
   return state.units.get(unitId)?.call_sign || unitId;
+}
+
+function hospitalName(id, fallback) {
+  return named(state.hospitals.find((h) => h.id === id)) || fallback || id;
 }
 
 /** A unit declined, did not acknowledge or went out of service: name the next unit to send. */
@@ -266,7 +270,10 @@ function handle(event) {
       get("/api/v1/zones").then((rows) => { state.zones = rows; map.drawZones(rows); });
       break;
     case "coverage.warning":
-      alert("warning", d.message || `${t("posts")}: ${d.post_id}`);
+      alert("warning", d.sub_district_id ? tf("coverage_warning", {
+        name: currentLang() === "zh" ? d.name : d.name_en || d.name,
+        share: pct(d.covered_share), radius: d.radius_km,
+      }) : `${t("posts")}: ${d.post_id}`);
       break;
     case "message.sent":
       alert("info", `${d.sender}: ${d.text}`);
@@ -312,9 +319,10 @@ function renderCalls() {
   list.innerHTML = calls.map((c) => `
     <li data-call="${esc(c.id)}" class="${c.offered_to && c.offered_to === mine ? "mine" : ""}">
       <span><span class="timer">0.0s</span>
-        ${c.priority ? `<span class="pill">${esc(t("priority"))}</span>` : ""}</span>
+        ${c.priority ? `<span class="pill">${esc(t("priority"))}</span>` : ""}
+        ${c.test ? `<span class="pill test-call">${esc(t("test_call_pill"))}</span>` : ""}</span>
       <button class="answer primary" ${mine && socket.online ? "" : "disabled"}>${esc(t("answer"))}</button>
-      <span class="meta">${esc(t("line"))} ${esc(c.line)} · ${esc(c.caller_number || t("withheld"))}
+      <span class="meta">${esc(t("line"))} ${esc(known(`line_${c.line}`) ? t(`line_${c.line}`) : c.line)} · ${esc(c.caller_number || t("withheld"))}
         ${c.offered_to ? `· ${esc(t("offered_to"))} ${esc(c.offered_to)}` : ""}</span>
     </li>`).join("");
   for (const li of list.querySelectorAll("li[data-call]")) {
@@ -363,7 +371,7 @@ function renderCallbacks() {
   list.innerHTML = [...state.callbacks.values()].map((c) => `
     <li data-callback="${esc(c.id)}">
       <strong>${esc(c.caller_number || t("withheld"))}</strong>
-      <span class="muted">· ${esc(c.attempts || 0)} ${esc(t("attempts"))} · ${esc(c.status)}</span>
+      <span class="muted">· ${esc(c.attempts || 0)} ${esc(t("attempts"))} · ${esc(t(`callback_${c.status}`))}</span>
       ${c.status === "pending" && mine && c.caller_number ? `<button class="take">${esc(t("call_back"))}</button>` : ""}
       ${(c.status === "dialling" && c.taken_by === mine) || (c.status === "pending" && !c.caller_number)
         ? `<div class="outcomes">${OUTCOMES.map((o) => `<button data-outcome="${o}">${esc(t(o))}</button>`).join("")}</div>` : ""}
@@ -430,8 +438,7 @@ async function logout() {
 // --- unit board, SLO, handovers -------------------------------------------------------------
 
 function postName(id) {
-  const found = state.posts.find((p) => p.id === id);
-  return found ? (currentLang() === "zh" && found.name_zh ? found.name_zh : found.name) : (id || "");
+  return named(state.posts.find((p) => p.id === id)) || id || "";
 }
 
 const MOVING = ["en_route", "on_scene", "transporting"];
@@ -510,7 +517,7 @@ function renderSlo() {
     <span>${esc(t("within_target"))} <b class="${bad ? "bad" : ""}">${pct(quarter.share_within_target)}</b></span>
     <span>${esc(t("p95"))} <b>${seconds(quarter.answer_p95_s)}</b></span>
     <span>${esc(t("staffing"))} <b>${slo.staffing.needed}</b> / ${esc(t("ready_now"))} <b>${slo.staffing.ready}</b></span>`;
-  $("slo").innerHTML = `<table><thead><tr><th></th>${slo.windows.map((w) => `<th>${esc(w.window)}</th>`).join("")}</tr></thead>
+  $("slo").innerHTML = `<table><thead><tr><th></th>${slo.windows.map((w) => `<th>${esc(t(`w_${w.window}`))}</th>`).join("")}</tr></thead>
     <tbody>
       <tr><td>${esc(t("within_target"))}</td>${slo.windows.map((w) => `<td>${pct(w.share_within_target)}</td>`).join("")}</tr>
       <tr><td>${esc(t("p95"))}</td>${slo.windows.map((w) => `<td>${seconds(w.answer_p95_s)}</td>`).join("")}</tr>
@@ -526,7 +533,7 @@ function handoverEvent(event) {
   loadHandovers();
   const key = `handover:${d.handover_id || d.id}`;
   if (event.type === "handover.overdue") {
-    alert("critical", `${t("handover_overdue")}: ${d.unit_call_sign || callSign(d.unit_id)} → ${d.hospital_name || d.hospital_id}`, { key });
+    alert("critical", `${t("handover_overdue")}: ${d.unit_call_sign || callSign(d.unit_id)} → ${hospitalName(d.hospital_id, d.hospital_name)}`, { key });
   }
   if (["handover.done", "handover.cancelled"].includes(event.type)) resolveAlert(key);
 }
@@ -543,7 +550,7 @@ function handoverStage(h) {
 function renderHandovers() {
   const rows = [...state.handovers.values()];
   $("handovers").innerHTML = rows.length ? rows.map((h) => `
-    <li data-handover="${esc(h.id)}"><span>${esc(h.unit_call_sign || callSign(h.unit_id))} → ${esc(h.hospital_name || h.hospital_id)}</span>
+    <li data-handover="${esc(h.id)}"><span>${esc(h.unit_call_sign || callSign(h.unit_id))} → ${esc(hospitalName(h.hospital_id, h.hospital_name))}</span>
       ${handoverStage(h)}</li>`).join("")
     : `<li class="muted">${esc(t("no_handovers"))}</li>`;
 }
@@ -578,8 +585,18 @@ function signIn() {
   });
 }
 
+/** Panels over the grid open under the header, however many lines it takes. */
+function followHeader() {
+  const bar = document.querySelector(".bar");
+  const place = () => document.documentElement.style.setProperty(
+    "--bar-bottom", `${Math.ceil(bar.getBoundingClientRect().bottom)}px`);
+  new ResizeObserver(place).observe(bar);
+  place();
+}
+
 async function start() {
   setLang(currentLang());
+  followHeader();
   if (!authToken()) await signIn();
   whenUnauthorized(() => { setPersonToken(null); location.reload(); });
   $("user-input").value = sessionStorage.getItem("dispatch.username") || "";
