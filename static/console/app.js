@@ -33,7 +33,7 @@ const state = {
 const socket = new HubSocket("/ws/console", {
   onEvent: (event) => handle(event),
   onStatus: (online) => showConnection(online),
-  onResync: () => { alert("info", t("resync")); reload(); },
+  onResync: () => { alert("info", () => t("resync")); reload(); },
   onDenied: () => signOut(),
 });
 window.dispatchConsole = { socket, state };
@@ -48,7 +48,7 @@ function showConnection(online) {
   // The hub out of reach for more than a few seconds is an alert of its own (sounded, kept).
   clearTimeout(offlineAlarm);
   if (online) resolveAlert("hub:offline");
-  else offlineAlarm = setTimeout(() => alert("critical", t("hub_offline_alert"), { key: "hub:offline" }), 5000);
+  else offlineAlarm = setTimeout(() => alert("critical", () => t("hub_offline_alert"), { key: "hub:offline" }), 5000);
   const pill = $("connection");
   pill.className = `pill ${online ? "online" : "offline"}`;
   pill.dataset.i18n = online ? "online" : "offline";
@@ -73,16 +73,25 @@ function titleCount() {
   document.title = `${open ? `(${open}) ` : ""}${ringing ? `☎${ringing} ` : ""}${t("console_title")} · 120`;
 }
 
-/** Show an alert. `actions` are [label, handler] buttons; `sticky` keeps it until acted on. */
+const said = (text) => (typeof text === "function" ? text() : text);
+
+/** Show an alert. `text` and the labels of `actions` ([label, handler] buttons) may be functions
+ *  that say them in the current language (an alert is said again when the language changes);
+ *  `sticky` keeps it until acted on. */
 function alert(level, text, { key = null, actions = [], sticky = level === "critical" } = {}) {
   key = key || `a${++alertSeq}`;
   resolveAlert(key);
   const box = document.createElement("div");
   box.className = `alert ${level}${sticky ? " sticky" : ""}`;
   box.dataset.key = key;
-  box.innerHTML = `<span>${esc(new Date().toLocaleTimeString())}</span><span class="text">${esc(text)}</span>
-    ${actions.map(([label], i) => `<button class="act" data-act="${i}">${esc(label)}</button>`).join("")}
+  box.innerHTML = `<span>${esc(new Date().toLocaleTimeString())}</span><span class="text">${esc(said(text))}</span>
+    ${actions.map(([label], i) => `<button class="act" data-act="${i}">${esc(said(label))}</button>`).join("")}
     <button class="dismiss" aria-label="${esc(t("acknowledge"))}" title="${esc(t("acknowledge"))}">×</button>`;
+  box.say = () => {
+    box.querySelector(".text").textContent = said(text);
+    for (const button of box.querySelectorAll("[data-act]")) button.textContent = said(actions[Number(button.dataset.act)][0]);
+    box.querySelector(".dismiss").title = t("acknowledge");
+  };
   box.querySelector(".dismiss").onclick = () => resolveAlert(key);
   for (const button of box.querySelectorAll("[data-act]")) {
     button.onclick = async () => {
@@ -92,7 +101,7 @@ function alert(level, text, { key = null, actions = [], sticky = level === "crit
         resolveAlert(key);
       } catch (error) {
         button.disabled = false;
-        box.querySelector(".text").textContent = `${text} — ${error.message}`;
+        box.querySelector(".text").textContent = `${said(text)} — ${error.message}`;
       }
     };
   }
@@ -122,16 +131,15 @@ function hospitalName(id, fallback) {
 /** A unit declined, did not acknowledge or went out of service: name the next unit to send. */
 function lostUnit(d) {
   if (!d.lost) return;
-  const why = t(`lost_${d.lost.ending}`);
   const inc = d.incident || {};
   const where = inc.address || (inc.lat != null ? `${inc.lat.toFixed(4)}, ${inc.lon.toFixed(4)}` : "");
-  const next = d.unit_id
-    ? `${t("next_unit")}: ${d.call_sign || callSign(d.unit_id)}${d.eta_seconds != null ? ` (${Math.round(d.eta_seconds / 60)} min)` : ""}`
-    : t("no_candidates");
-  const actions = d.unit_id ? [[`${t("assign")} ${d.call_sign || callSign(d.unit_id)}`, () =>
+  const next = () => (d.unit_id
+    ? `${t("next_unit")}: ${d.call_sign || callSign(d.unit_id)}${d.eta_seconds != null ? ` (${Math.round(d.eta_seconds / 60)} ${t("min_short")})` : ""}`
+    : t("no_candidates"));
+  const actions = d.unit_id ? [[() => `${t("assign")} ${d.call_sign || callSign(d.unit_id)}`, () =>
     post("/api/v1/assignments", { incident_id: d.incident_id, unit_id: d.unit_id })]] : [];
   alert(inc.severity === "critical" ? "critical" : "warning",
-    `${callSign(d.lost.unit_id)} ${why} · ${t(inc.severity || "")} ${where} · ${next}`,
+    () => `${callSign(d.lost.unit_id)} ${t(`lost_${d.lost.ending}`)} · ${t(inc.severity || "")} ${where} · ${next()}`,
     { key: `incident:${d.incident_id}`, actions, sticky: true });
 }
 
@@ -210,13 +218,13 @@ function handle(event) {
     case "call.escalated": {
       const call = state.calls.get(d.call_id);
       if (call) call.escalated_at = event.at;
-      alert("warning", `${t("escalated")}: ${call ? (call.caller_number || t("withheld")) : d.call_id}`,
+      alert("warning", () => `${t("escalated")}: ${call ? (call.caller_number || t("withheld")) : d.call_id}`,
         { key: `call:${d.call_id}`, sticky: true });
       renderCalls();
       break;
     }
     case "slo.breach":
-      alert("critical", `${t("breach")} (${d.ring_seconds}s)`, { key: `call:${d.call_id}` });
+      alert("critical", () => `${t("breach")} (${d.ring_seconds}s)`, { key: `call:${d.call_id}` });
       break;
     case "call.answered": {
       const call = state.calls.get(d.call_id);
@@ -270,16 +278,16 @@ function handle(event) {
       get("/api/v1/zones").then((rows) => { state.zones = rows; map.drawZones(rows); });
       break;
     case "coverage.warning":
-      alert("warning", d.sub_district_id ? tf("coverage_warning", {
+      alert("warning", () => (d.sub_district_id ? tf("coverage_warning", {
         name: currentLang() === "zh" ? d.name : d.name_en || d.name,
         share: pct(d.covered_share), radius: d.radius_km,
-      }) : `${t("posts")}: ${d.post_id}`);
+      }) : `${t("posts")}: ${d.post_id}`));
       break;
     case "message.sent":
       alert("info", `${d.sender}: ${d.text}`);
       break;
     case "hub.resync":
-      alert("info", t("resync"));
+      alert("info", () => t("resync"));
       reload();
       break;
     case "assignment.proposed":
@@ -450,7 +458,7 @@ function watchPositions(rows) {
     if (u.position_at && socket.now() - Date.parse(u.position_at) > limit) u.position_stale = true;
     const key = `stale:${u.id}`;
     if (u.position_stale && MOVING.includes(u.status)) {
-      if (!alerts.has(key)) alert("warning", `${u.call_sign || u.id}: ${t("no_position_alert")}`, { key, sticky: true });
+      if (!alerts.has(key)) alert("warning", () => `${u.call_sign || u.id}: ${t("no_position_alert")}`, { key, sticky: true });
     } else {
       resolveAlert(key);
     }
@@ -486,7 +494,7 @@ async function openUnit(unitId) {
     event.preventDefault();
     const form = $("unit-message");
     post("/api/v1/messages", { unit_id: unitId, text: form.text.value, urgent: form.urgent.checked })
-      .then(() => { form.reset(); alert("info", `${unit.call_sign}: ${t("message_sent")}`); })
+      .then(() => { form.reset(); alert("info", () => `${unit.call_sign}: ${t("message_sent")}`); })
       .catch(fail);
   };
   $("unit-override").onsubmit = (event) => {
@@ -533,7 +541,7 @@ function handoverEvent(event) {
   loadHandovers();
   const key = `handover:${d.handover_id || d.id}`;
   if (event.type === "handover.overdue") {
-    alert("critical", `${t("handover_overdue")}: ${d.unit_call_sign || callSign(d.unit_id)} → ${hospitalName(d.hospital_id, d.hospital_name)}`, { key });
+    alert("critical", () => `${t("handover_overdue")}: ${d.unit_call_sign || callSign(d.unit_id)} → ${hospitalName(d.hospital_id, d.hospital_name)}`, { key });
   }
   if (["handover.done", "handover.cancelled"].includes(event.type)) resolveAlert(key);
 }
@@ -666,6 +674,7 @@ function showKeys() {
 
 function renderAll() {
   translate(document);
+  for (const box of alerts.values()) box.say();
   renderPositions();
   renderCalls();
   renderCallbacks();

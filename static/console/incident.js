@@ -187,6 +187,7 @@ export class IncidentDesk {
 
   clearErrors() {
     $("incident-error").textContent = "";
+    delete $("incident-error").dataset.i18n;
     $("incident-error").classList.remove("ok");
     for (const el of this.form.querySelectorAll(".invalid")) el.classList.remove("invalid");
     for (const el of this.form.querySelectorAll(".field-error")) el.remove();
@@ -241,11 +242,13 @@ export class IncidentDesk {
         ? await patch(`/api/v1/incidents/${this.incident.id}`, body)
         : await this.create(body);
       this.form.incident_id.value = this.incident.id;
+      $("incident-error").dataset.i18n = "saved"; // relabelled if the language changes
       $("incident-error").textContent = t("saved");
       $("incident-error").classList.add("ok");
       await this.loadRecommendations();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
+      delete $("incident-error").dataset.i18n;
       $("incident-error").textContent = error.message;
       for (const [name, message] of Object.entries(error.fieldErrors())) this.markError(name, message);
     }
@@ -435,7 +438,7 @@ export class IncidentDesk {
     const rows = rec.candidates.map((c, i) => `
       <tr class="${i === 0 ? "top" : ""}" data-unit="${esc(c.unit_id)}">
         <td><b>${esc(c.call_sign || c.unit_id)}</b> <span class="muted">${esc(t(c.kind))}</span></td>
-        <td class="eta">${c.eta_seconds == null ? "—" : `${Math.round(c.eta_seconds / 60)} min`}</td>
+        <td class="eta">${c.eta_seconds == null ? "—" : `${Math.round(c.eta_seconds / 60)} ${esc(t("min_short"))}`}</td>
         <td class="muted">${c.distance_km == null ? "" : `${c.distance_km.toFixed(1)} km`}</td>
         <td><button class="${i === 0 ? "primary" : ""}" data-assign="${esc(c.unit_id)}">${esc(t(i === 0 ? "assign" : "override"))}</button></td>
       </tr>`).join("");

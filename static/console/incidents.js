@@ -10,7 +10,8 @@ const OPEN = ["open", "dispatched"];
 
 function age(iso, now) {
   const minutes = Math.max(0, Math.floor((now - Date.parse(iso)) / 60000));
-  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  const min = t("min_short");
+  return minutes < 60 ? `${minutes} ${min}` : `${Math.floor(minutes / 60)} ${t("hours_short")} ${minutes % 60} ${min}`;
 }
 
 export class IncidentList {
