@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.audit.schemas import Actor
-from dispatch.calls.models import Callback, CallbackStatus, Position, PositionState
+from dispatch.calls.models import Call, Callback, CallbackStatus, Position, PositionState
 from dispatch.calls.service import acd, callback_event, find_position, ms, position_event
 from dispatch.db import table
 from dispatch.errors import Conflict, InvalidInput, NotFound
@@ -127,10 +127,12 @@ async def record_outcome(
 
 
 async def pending_count(*, session: AsyncSession) -> int:
+    """Callbacks still owed to callers (a supervisor's test call owes none that counts)."""
     from sqlalchemy import func
 
     return int(await session.scalar(
-        select(func.count()).select_from(Callback).where(Callback.status != CallbackStatus.RESOLVED)
+        select(func.count()).select_from(Callback).join(Call, Call.id == Callback.call_id)
+        .where(Callback.status != CallbackStatus.RESOLVED, Call.test.is_(False))
     ) or 0)
 
 

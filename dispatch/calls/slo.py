@@ -9,6 +9,7 @@ Calls resolved without an ambulance are those whose incident's latest routing de
 none (community care, self-travel or a volunteer car), counted by outcome.
 Staffing advice uses Erlang C with the arrival rate of the last 15 minutes and the mean
 handling time (answer → end) of the last hour.
+A supervisor's test call (`Call.test`) is left out of every figure: nobody called.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class CallTimes(Protocol):
     incident_id: uuid.UUID | None
 
 
+REAL = Call.test.is_(False)  # not a supervisor's test call
 CALL_TIMES = (Call.id, Call.status, Call.rung_at, Call.answered_at, Call.abandoned_at,
               Call.ended_at, Call.incident_id)
 
@@ -136,12 +138,12 @@ async def compute(*, session: AsyncSession, rt: Runtime, now: datetime | None = 
     target_s = rt.settings.answer_target_seconds
     longest = WINDOWS[-1][1]
     calls: list[CallTimes] = list((await session.execute(  # type: ignore[arg-type]
-        select(*CALL_TIMES).where(Call.rung_at >= now - longest, Call.rung_at <= now)
+        select(*CALL_TIMES).where(Call.rung_at >= now - longest, Call.rung_at <= now, REAL)
     )).all())
     served = {str(i) for i in (await session.scalars(
         select(Callback.call_id).where(Callback.status == CallbackStatus.RESOLVED,
                                        Callback.outcome.in_(SERVED))
-        .join(Call, Call.id == Callback.call_id).where(Call.rung_at >= now - longest)
+        .join(Call, Call.id == Callback.call_id).where(Call.rung_at >= now - longest, REAL)
     )).all()}
     resolved = await places_stats.without_ambulance(
         session, {c.incident_id for c in calls if c.incident_id is not None})
@@ -157,7 +159,7 @@ async def compute(*, session: AsyncSession, rt: Runtime, now: datetime | None = 
     handling = sum(handled) / len(handled) if handled else DEFAULT_HANDLING_SECONDS
     positions = await list_positions(session=session, rt=rt)
     ringing = int(await session.scalar(
-        select(func.count()).select_from(Call).where(Call.status == CallStatus.RINGING)) or 0)
+        select(func.count()).select_from(Call).where(Call.status == CallStatus.RINGING, REAL)) or 0)
     out = SloOut(
         at=now, target_seconds=target_s, target_share=TARGET_SHARE, windows=windows,
         ringing=ringing, callbacks_pending=await pending_count(session=session),

@@ -3,7 +3,8 @@
 Each job keeps the first time its crew reported each step (recorded with the report, see
 fleet/assignments.py), so the chain needs the jobs only, not the units' status history.
 The steps of the chain come back as seconds since the epoch (one float per step, no datetime
-objects for a month of 100,000 incidents); the calls, for the answer figures, as datetimes.
+objects for a month of 100,000 incidents), and so do the calls' times.
+Supervisors' test calls are left out, and so are incidents recorded from test calls only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import CTE, Float, Select, and_, bindparam, func, select, text
+from sqlalchemy import CTE, Float, Select, and_, bindparam, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -33,6 +34,7 @@ from dispatch.incidents.models import Incident
 from dispatch.places import stats as places_stats
 from dispatch.routing.models import RoutingDecision
 
+CALLS_TOO = table(Call).alias("real_call")
 # Each step of the chain and the column of a job that holds it.
 STEP_COLUMNS = {"en_route": "en_route_at", "on_scene": "on_scene_at", "left_scene": "left_scene_at",
                 "at_hospital": "at_hospital_at"}
@@ -156,9 +158,15 @@ class Records:
 
 def wanted_incidents(start: datetime, end: datetime, zone_id: str | None,
                      sub_district_id: str | None) -> CTE:
-    i = INCIDENTS
+    i, c = INCIDENTS, CALLS
+    # Drills: incidents recorded from a supervisor's test call and from no real call (test calls
+    # are few: the list is read once, not looked up for each incident).
+    real = CALLS_TOO.c
+    drills = select(c.incident_id).where(
+        c.test.is_(True), c.incident_id.is_not(None),
+        ~exists().where(real.incident_id == c.incident_id, real.test.is_(False)))
     query = select(i.id, i.created_at, i.status, i.severity, i.zone_status, i.sub_district_id).where(
-        i.created_at >= start, i.created_at < end)
+        i.created_at >= start, i.created_at < end, i.id.not_in(drills))
     if zone_id is not None:
         query = query.where(i.zone_id == zone_id)
     if sub_district_id is not None:
@@ -181,7 +189,8 @@ def chains_statement(wanted: CTE) -> Select[Any]:
     calls = (select(c.incident_id, func.min(c.rung_at).label("rung"),
                     func.min(c.answered_at).label("answered"))
              .join(wanted, wanted.c.id == c.incident_id)
-             .where(c.rung_at >= bindparam("calls_from"), c.rung_at < bindparam("calls_until"))
+             .where(c.rung_at >= bindparam("calls_from"), c.rung_at < bindparam("calls_until"),
+                    c.test.is_(False))
              .group_by(c.incident_id).subquery("first_call"))
     handed = (select(h.incident_id, func.min(h.done_at).label("done"))
               .join(wanted, wanted.c.id == h.incident_id)
@@ -252,7 +261,8 @@ async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id
                                   b.outcome.in_(SERVED)).exists())
     abandoned = c.abandoned_at.is_not(None)
     calls = select(c.status, epoch(c.rung_at), epoch(c.answered_at), epoch(c.ended_at), abandoned,
-                   and_(abandoned, reached), c.incident_id).where(c.rung_at >= start, c.rung_at < end)
+                   and_(abandoned, reached), c.incident_id).where(c.rung_at >= start, c.rung_at < end,
+                                                                  c.test.is_(False))
     if zone_id is not None or sub_district_id is not None:
         calls = calls.where(c.incident_id.in_(select(wanted.c.id)))
     handed = (select(h.status, epoch(h.arrived_at), epoch(h.done_at), h.done_by_crew_reason)

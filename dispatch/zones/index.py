@@ -23,6 +23,7 @@ class ZoneMatch(BaseModel):
 
     id: str | None = None
     name: str | None = None
+    name_zh: str | None = None
     status: ZoneStatus = ZoneStatus.NORMAL
     sub_district: str | None = None
     community: str | None = None
@@ -43,6 +44,7 @@ class IndexedZone:
     valid_from: datetime
     valid_to: datetime | None
     geometry: dict[str, Any]
+    name_zh: str | None = None
 
     def in_force(self, at: datetime) -> bool:
         return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
@@ -90,7 +92,8 @@ class ZoneIndex:
         hits.sort(key=IndexedZone.order)
         top = hits[0]
         return ZoneMatch.model_construct(  # from validated zones: no need to validate again
-            id=top.id, name=top.name, status=top.status, sub_district=top.sub_district,
+            id=top.id, name=top.name, name_zh=top.name_zh, status=top.status,
+            sub_district=top.sub_district,
             community=top.community, overlapping=tuple(z.id for z in hits),
         )
 
