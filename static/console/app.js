@@ -657,6 +657,7 @@ function renderAll() {
   renderHandovers();
   incidents.render();
   desk.render();
+  map.relabel();
 }
 
 start().catch((error) => {
