@@ -7,6 +7,8 @@ south of the Bell Tower, on its local Mercator plane), either that whole file or
 demo area, simplified to a few metres, as GeoJSON in longitude and latitude, under the ODbL.
 
     python tools/build_streets.py SOURCE [SOURCE ...] > static/vendor/osm-xian/streets.geojson
+
+The lines the bundled file was built from are static/vendor/osm-xian/roads.txt.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 CLASSES = ["motorway", "trunk", "primary", "secondary", "tertiary", "residential", "service",
            "unclassified", "motorway_link", "trunk_link", "primary_link", "secondary_link",
@@ -81,8 +84,9 @@ def inside(lon: float, lat: float) -> bool:
     return west <= lon <= east and south <= lat <= north
 
 
-def build(paths: list[Path]) -> dict[str, object]:
-    features, seen = [], set()
+def build(paths: list[Path]) -> dict[str, Any]:
+    features: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
     for path in paths:
         for kind, name, points in roads(path):
             if kind not in KEEP or len(points) < 2:

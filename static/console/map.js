@@ -103,6 +103,7 @@ export class ConsoleMap {
       },
     });
     this.streets = L.layerGroup([casing, streets]).addTo(this.map);
+    this.map.getContainer().dataset.streets = String(features.length);
     this.map.on("zoomend", () => {
       casing.setStyle((f) => style(f, true));
       streets.setStyle((f) => style(f, false));
