@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         description="base map tiles, e.g. https://tile.example/{z}/{x}/{y}.png; none: vector layers only",
     )
     map_tiles_attribution: str = Field(default="", max_length=300)
+    map_streets_url: str | None = Field(
+        default="/vendor/osm-xian/streets.geojson",
+        description="a GeoJSON of street lines drawn under everything when no tile URL is set; "
+                    "none: no base map",
+    )
 
     demo_calls_per_minute: float = Field(
         default=0.0, ge=0, le=600,

@@ -527,6 +527,7 @@ function renderSlo() {
     <span>${esc(t("within_target"))} <b class="${bad ? "bad" : ""}">${pct(quarter.share_within_target)}</b></span>
     <span>${esc(t("p95"))} <b>${seconds(quarter.answer_p95_s)}</b></span>
     <span>${esc(t("staffing"))} <b>${slo.staffing.needed}</b> / ${esc(t("ready_now"))} <b>${slo.staffing.ready}</b></span>`;
+  $("slo-strip").title = $("slo-strip").textContent.replace(/\s+/g, " ").trim();
   $("slo").innerHTML = `<table><thead><tr><th></th>${slo.windows.map((w) => `<th>${esc(t(`w_${w.window}`))}</th>`).join("")}</tr></thead>
     <tbody>
       <tr><td>${esc(t("within_target"))}</td>${slo.windows.map((w) => `<td>${pct(w.share_within_target)}</td>`).join("")}</tr>
@@ -685,6 +686,7 @@ function renderAll() {
   renderHandovers();
   incidents.render();
   desk.render();
+  map.relabel();
 }
 
 start().catch((error) => {
