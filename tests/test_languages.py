@@ -49,8 +49,10 @@ RAW_CODES = """async () => {
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const text = node.textContent.trim();
     const el = node.parentElement;
-    // The language button names the other language on purpose.
-    if (text && el && el.tagName !== "OPTION" && !el.closest("#lang, .lang-switch") && shown(el)) {
+    // The language button names the other language on purpose; the map data's licence notice
+    // is given as its licence asks.
+    if (text && el && el.tagName !== "OPTION" && !el.closest("#lang, .lang-switch, .leaflet-control-attribution")
+        && shown(el)) {
       texts.push(text);
     }
   }

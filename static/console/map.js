@@ -3,7 +3,7 @@
 // no tile server at all; a configured tile URL replaces the bundled streets.
 
 import { esc } from "/common/api.js";
-import { currentLang, t } from "/common/i18n.js";
+import { named, t } from "/common/i18n.js";
 import { LabelLayer } from "./labels.js";
 
 const L = window.L;
@@ -24,10 +24,7 @@ const UNIT_COLOURS = {
   disinfecting: "#7b3fb3", out_of_service: "#8a96a3",
 };
 
-/** A place's name in the language of the screen. */
-function nameOf(place) {
-  return currentLang() === "zh" ? place.name_zh || place.name : place.name || place.name_zh;
-}
+const nameOf = named; // a place's name in the language of the screen
 
 export class ConsoleMap {
   constructor(element, config, { onPick }) {
@@ -149,8 +146,8 @@ export class ConsoleMap {
       L.circleMarker([h.lat, h.lon], {
         radius: 6, color: suspended ? "#8a96a3" : "#b0003a", weight: 2,
         fillColor: suspended ? "#d7dde4" : "#ffffff", fillOpacity: 1, dashArray: suspended ? "2 3" : null,
-      }).bindTooltip(`${esc(h.name_zh || h.name)}${suspended ? " · " + esc(t("suspended")) : ""}`)
-        .bindPopup(() => `<b>${esc(h.name_zh || h.name)}</b><br>${esc(t(h.status))}${h.status_reason ? ` · ${esc(h.status_reason)}` : ""}
+      }).bindTooltip(() => `${esc(nameOf(h))}${suspended ? " · " + esc(t("suspended")) : ""}`)
+        .bindPopup(() => `<b>${esc(nameOf(h))}</b><br>${esc(t(h.status))}${h.status_reason ? ` · ${esc(h.status_reason)}` : ""}
           <br>${esc((h.capabilities || []).map((c) => t(c)).join(", "))}${h.phone ? `<br>${esc(h.phone)}` : ""}`)
         .addTo(this.hospitals);
       if (h.id === this.destination?.id) continue;
@@ -166,7 +163,7 @@ export class ConsoleMap {
     for (const p of posts) {
       L.marker([p.lat, p.lon], {
         pane: "posts", icon: L.divIcon({ className: "post-icon", html: "✚", iconSize: [18, 18] }),
-      }).bindTooltip(esc(p.name_zh || p.name)).addTo(this.posts);
+      }).bindTooltip(() => esc(nameOf(p))).addTo(this.posts);
       this.labels.set(`post:${p.id}`, { latlng: [p.lat, p.lon], text: nameOf(p), kind: "post-label",
         priority: PRIORITY.post, radius: 9 });
     }
