@@ -51,8 +51,8 @@ RAW_CODES = """async () => {
     const el = node.parentElement;
     // The language button names the other language on purpose; the map data's licence notice
     // is given as its licence asks.
-    if (text && el && el.tagName !== "OPTION" && !el.closest("#lang, .lang-switch, .leaflet-control-attribution")
-        && shown(el)) {
+    const exempt = "#lang, .lang-switch, .leaflet-control-attribution";
+    if (text && el && el.tagName !== "OPTION" && !el.closest(exempt) && shown(el)) {
       texts.push(text);
     }
   }

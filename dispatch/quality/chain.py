@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -90,9 +90,8 @@ class Chains:
     at: dict[str, Times]
 
     @classmethod
-    def of(cls, rows: Sequence[Sequence[Any]]) -> Chains:
-        """From the rows of chains_statement."""
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 15
+    def of(cls, columns: Sequence[Sequence[Any]]) -> Chains:
+        """From the columns of chains_statement."""
         at = {step: times(columns[5 + n]) for n, step in enumerate(FROM_SQL)}
         return cls(ids=list(columns[0]), status=list(columns[1]), severity=list(columns[2]),
                    zone_status=list(columns[3]), sub_district_id=list(columns[4]), jobs=list(columns[-1]),
@@ -112,8 +111,7 @@ class HandoverColumns:
     done_at: Times
 
     @classmethod
-    def of(cls, rows: Sequence[Sequence[Any]]) -> HandoverColumns:
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 4
+    def of(cls, columns: Sequence[Sequence[Any]]) -> HandoverColumns:
         return cls(status=list(columns[0]), crew_reason=list(columns[3]), arrived_at=times(columns[1]),
                    done_at=times(columns[2]))
 
@@ -131,8 +129,7 @@ class CallColumns:
     incident_id: list[uuid.UUID | None]
 
     @classmethod
-    def of(cls, rows: Sequence[Sequence[Any]]) -> CallColumns:
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 7
+    def of(cls, columns: Sequence[Sequence[Any]]) -> CallColumns:
         return cls(status=list(columns[0]), rung_at=times(columns[1]), answered_at=times(columns[2]),
                    ended_at=times(columns[3]), abandoned=np.array(columns[4], dtype=bool),
                    called_back=np.array(columns[5], dtype=bool), incident_id=list(columns[6]))
@@ -205,6 +202,20 @@ def chains_statement(wanted: CTE) -> Select[Any]:
             .outerjoin(handed, handed.c.incident_id == w.id))
 
 
+async def columns_of(connection: AsyncConnection, statement: Select[Any],
+                     width: int) -> list[Sequence[Any]]:
+    """A statement's result column by column. On PostgreSQL each column comes back as one array
+    (array_agg over the statement): asyncpg decodes it into a list in one go, with no record
+    per row to build and transpose (about a third of the read for a month)."""
+    if connection.dialect.name != "postgresql":
+        rows = await rows_of(connection, statement)
+        return list(zip(*rows, strict=True)) if rows else [()] * width
+    every = statement.subquery("each_row")
+    aggregated = cast(Select[Any], select(*(func.array_agg(column) for column in every.c)))
+    (arrays,) = await rows_of(connection, aggregated)
+    return [array if array is not None else () for array in arrays]
+
+
 async def rows_of(connection: AsyncConnection, statement: Select[Any]) -> Sequence[Sequence[Any]]:
     """All rows of a statement; on PostgreSQL straight from asyncpg's records, skipping the
     conversion of each value into SQLAlchemy's rows (about 0.5 s for 100,000 incidents). The
@@ -269,21 +280,22 @@ async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id
               .join(wanted, wanted.c.id == h.incident_id))
 
     async def the_rest(connection: AsyncConnection) -> Records:
-        return Records(chains=Chains.of([]), calls=CallColumns.of(await rows_of(connection, calls)),
-                       handovers=HandoverColumns.of(await rows_of(connection, handed)),
+        return Records(chains=Chains.of([()] * 15),
+                       calls=CallColumns.of(await columns_of(connection, calls, 7)),
+                       handovers=HandoverColumns.of(await columns_of(connection, handed, 4)),
                        resolved=await resolutions(connection, wanted))
 
     engine = session.bind
     if isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql":
         async with one_snapshot(engine) as (first, second), TaskGroup() as group:
-            chain_rows = group.create_task(rows_of(first, chained))
+            chain_columns = group.create_task(columns_of(first, chained, 15))
             records = await the_rest(second)
-        records.chains = Chains.of(chain_rows.result())
+        records.chains = Chains.of(chain_columns.result())
         return records
     connection = await session.connection()  # SQLite, or a session inside a given transaction
     await tuned(connection)
     records = await the_rest(connection)
-    records.chains = Chains.of(await rows_of(connection, chained))
+    records.chains = Chains.of(await columns_of(connection, chained, 15))
     return records
 
 
