@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatch.redis_url import parse_redis_url
+
 DATABASE_SCHEMES = ("postgresql+asyncpg", "sqlite+aiosqlite")
-REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 class Settings(BaseSettings):
@@ -23,7 +24,10 @@ class Settings(BaseSettings):
         description="postgresql+asyncpg://… in production; unset for the embedded SQLite file.",
     )
     redis_url: str | None = Field(
-        default=None, description="redis://… in production; unset for the in-process Redis."
+        default=None,
+        description="redis://host:port/db for one server; redis+cluster://host:port,host:port/ "
+        "for a Redis Cluster; redis+sentinel://host:port,host:port/service_name/db for the master "
+        "Sentinel names (see dispatch/redis_url.py); unset for the in-process Redis.",
     )
     data_dir: Path = Field(default=Path("var"), description="Where the embedded default keeps files.")
     redis_prefix: str = Field(default="dispatch", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
@@ -87,6 +91,11 @@ class Settings(BaseSettings):
         description="base map tiles, e.g. https://tile.example/{z}/{x}/{y}.png; none: vector layers only",
     )
     map_tiles_attribution: str = Field(default="", max_length=300)
+    map_streets_url: str | None = Field(
+        default="/vendor/osm-xian/streets.geojson",
+        description="a GeoJSON of street lines drawn under everything when no tile URL is set; "
+                    "none: no base map",
+    )
 
     demo_calls_per_minute: float = Field(
         default=0.0, ge=0, le=600,
@@ -139,12 +148,7 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        scheme = value.split("://", 1)[0] if "://" in value else ""
-        if scheme not in REDIS_SCHEMES:
-            raise ValueError(
-                f"must start with one of {', '.join(s + '://' for s in REDIS_SCHEMES)}"
-                f" (got {scheme + '://' if scheme else 'no scheme'})"
-            )
+        parse_redis_url(value)  # raises ValueError naming what is wrong
         return value
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
@@ -75,7 +75,8 @@ async def open_runtime(
         if migrate_embedded:
             await migrate.upgrade(database_url)
     engine = create_engine(database_url, pool_size=settings.database_pool_size)
-    redis = create_redis(settings.redis_url, pool_size=settings.redis_pool_size)
+    redis = create_redis(settings.redis_url, pool_size=settings.redis_pool_size,
+                         name=f"dispatch:{settings.redis_prefix}")
     try:
         await _check_database(engine, database_url)
         await _check_redis(redis, settings.redis_url)
@@ -119,7 +120,7 @@ async def _check_redis(redis: Redis, url: str | None) -> None:
     try:
         async with asyncio.timeout(5):
             await redis.ping()
-    except (RedisError, OSError, TimeoutError) as error:
+    except (RedisError, RedisClusterException, OSError, TimeoutError) as error:
         reason = str(error) or type(error).__name__
         raise StartupError(f"DISPATCH_REDIS_URL: cannot connect to {url}: {reason}") from None
 

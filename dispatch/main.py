@@ -46,9 +46,16 @@ from dispatch.quality import timers as quality_timers
 from dispatch.realtime import archive
 from dispatch.realtime import router as realtime_router
 from dispatch.realtime.direct import CaptureRawSend
+from dispatch.replay.adapters import sf
 from dispatch.routing import router as routing_router
 from dispatch.routing import service as routing_service
+from dispatch.runtime import Runtime
 from dispatch.zones import router as zones_router
+
+
+async def demo_calls(rt: Runtime) -> None:
+    """The demo's callers, following the bundled SF week's hours of the day."""
+    await call_generator.run(rt, hourly=sf.medical_hour_weights)
 
 
 def wiring() -> Wiring:
@@ -56,7 +63,7 @@ def wiring() -> Wiring:
     return Wiring(
         rebuilders=[fleet_service.rebuild, call_timers.rebuild],
         timers=[archive.run, call_timers.run, handover_timers.run, fleet_timers.run,
-                call_generator.run, quality_timers.run],
+                demo_calls, quality_timers.run],
         startup=[auth_start, call_actions.start, fleet_service.start,
                  routing_service.install_default_rule_set],
         actions=[*call_actions.ACTIONS, *handover_actions.ACTIONS, *fleet_actions.ACTIONS],

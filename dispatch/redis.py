@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterUnreachableError, SlotNotCoveredError
+
+from dispatch.redis_url import parse_redis_url
+
+WAIT_FOR_CONNECTION_S = 5.0
 
 
-def create_redis(url: str | None, *, pool_size: int = 64) -> Redis:
+def create_redis(url: str | None, *, pool_size: int = 64, name: str | None = None) -> Redis:
     """Connect to Redis at `url`, or start an in-process Redis when `url` is None.
 
-    A burst of requests waits for one of `pool_size` connections rather than failing.
+    `redis+cluster://` gives redis-py's RedisCluster and `redis+sentinel://` the master that
+    the Sentinels name (see dispatch/redis_url.py). The client owns its connections: `aclose()`
+    closes every one of them (and, for Sentinel, the connections to the Sentinels).
+
+    On one server or through Sentinel, a burst of requests waits for one of `pool_size`
+    connections rather than failing; a cluster client holds up to `pool_size` per node.
+    `name` is what CLIENT LIST shows for each connection.
     """
     if url is None:
         import fakeredis
@@ -22,17 +36,79 @@ def create_redis(url: str | None, *, pool_size: int = 64) -> Redis:
         server = fakeredis.FakeServer()
         client: Redis = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
         return client
+    target = parse_redis_url(url)
+    options: dict[str, Any] = {
+        "decode_responses": True, "socket_connect_timeout": 2.0, "socket_keepalive": True,
+        "health_check_interval": 15, "client_name": name,
+    }
+    if target.kind == "cluster":
+        cluster = Cluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
+            username=target.username, password=target.password, ssl=target.tls,
+            max_connections=pool_size, **options)
+        # Typed as Redis: the hub calls only commands both clients offer, every key of a
+        # script or transaction under one {hash tag} (see Keys).
+        return cast(Redis, cluster)
+    if target.kind == "sentinel":
+        assert target.service is not None
+        sentinel = Sentinel(
+            list(target.nodes),
+            sentinel_kwargs={"password": target.sentinel_password, "socket_connect_timeout": 2.0,
+                             "socket_keepalive": True, "decode_responses": True},
+            **options)
+        master: Redis = sentinel.master_for(
+            target.service, redis_class=SentinelMaster, connection_pool_class=BlockingSentinelPool,
+            db=target.db, username=target.username, password=target.password,
+            max_connections=pool_size, timeout=WAIT_FOR_CONNECTION_S, retry_on_timeout=True)
+        return master
     pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=pool_size,
-        timeout=5.0,
-        decode_responses=True,
-        socket_connect_timeout=2.0,
-        socket_keepalive=True,
-        health_check_interval=15,
-        retry_on_timeout=True,
-    )
-    return Redis(connection_pool=pool)
+        url, max_connections=pool_size, timeout=WAIT_FOR_CONNECTION_S, retry_on_timeout=True,
+        **options)
+    return Redis.from_pool(pool)  # owned: aclose() disconnects the pool
+
+
+# What a cluster client raises, outside RedisError, when no node (or no node for a slot) answers.
+UNREACHABLE = (RedisClusterUnreachableError, SlotNotCoveredError)
+
+
+class Cluster(RedisCluster):
+    """redis-py's RedisCluster, but a cluster that cannot be reached raises ConnectionError, as
+    one server would: the hub's handling of an outage (it catches RedisError) then applies."""
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except UNREACHABLE as error:
+            raise RedisConnectionError(str(error)) from error
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> ClusterPipeline:
+        if shard_hint:
+            raise ValueError("a cluster pipeline takes no shard hint")
+        return ClusterPipe(self, transaction)  # type: ignore[abstract]
+
+
+class ClusterPipe(ClusterPipeline):
+    """A cluster pipeline whose unreachable cluster raises ConnectionError (see Cluster)."""
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> list[Any]:
+        try:
+            return await super().execute(raise_on_error, allow_redirections)
+        except UNREACHABLE as error:
+            raise RedisConnectionError(str(error)) from error
+
+
+class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):  # type: ignore[misc]
+    """The Sentinel-managed pool, waiting for a free connection like the single-server one."""
+
+
+class SentinelMaster(Redis):
+    """The master named by Sentinel; closing it also closes the connections to the Sentinels."""
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        manager = getattr(self.connection_pool, "sentinel_manager", None)
+        for sentinel in getattr(manager, "sentinels", ()):
+            await sentinel.aclose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +159,9 @@ class Keys:
         """Sub-districts out of the service radius of every available ambulance (quality)."""
         return f"{self.prefix}:quality:out-of-cover"
 
-    # Calls and call-taker positions (automatic call distribution). The Lua scripts build
-    # these same names from `acd_prefix`.
+    # Calls and call-taker positions (automatic call distribution). The Lua scripts take the
+    # keys they are asked about in KEYS and name the calls and positions they find themselves
+    # from `acd_prefix` (calls/lua/lib.lua).
     @property
     def acd_prefix(self) -> str:
         return f"{self.prefix}:{{acd}}:"

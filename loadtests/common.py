@@ -157,13 +157,12 @@ def prepare_database() -> None:
     """Create the benchmark database afresh (empty, migrated) and flush the benchmark Redis."""
     import asyncio
 
-    from redis.asyncio import Redis
-
     from dispatch.db import recreate_database
+    from dispatch.redis import create_redis
 
     async def create() -> None:
         await recreate_database(BENCH_DATABASE_URL)
-        redis = Redis.from_url(BENCH_REDIS_URL)
+        redis = create_redis(BENCH_REDIS_URL, pool_size=4)
         await redis.flushdb()
         await redis.aclose()
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.calls.models import Call, Callback
 from dispatch.db import table
+from dispatch.fleet.assignments import STEP_COLUMNS
 from dispatch.fleet.models import Assignment, Unit, UnitEvent
 from dispatch.handovers.models import Handover
 from dispatch.hospitals.models import Hospital
@@ -82,8 +83,13 @@ class Month:
             "proposed_at": at, "confirmed_at": at, "ended_at": ended, "decision_id": None,
             "destination_hospital_id": None, "proposed_by": "bench", "confirmed_by": "bench",
             "ack_deadline": None, "acknowledged_at": None, "end_reason": ending,
-            "override_reason": None, "escalated_from_id": None})
+            "override_reason": None, "escalated_from_id": None,
+            **dict.fromkeys(STEP_COLUMNS.values())})
         statuses = [*JOB[:len(times) - 1], "available"]
+        job = self.rows[Assignment][-1]
+        for status, when in zip(statuses, times, strict=True):  # as the crew's reports record them
+            if status in STEP_COLUMNS and job[STEP_COLUMNS[status]] is None:
+                job[STEP_COLUMNS[status]] = when
         previous = "available"
         for status, when in zip(statuses, times, strict=True):
             self.rows[UnitEvent].append({"unit_id": unit, "at": when, "type": "status",

@@ -27,7 +27,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.calls.models import Call, Callback
+from dispatch.fleet.assignments import STEP_COLUMNS
 from dispatch.fleet.models import Assignment, Unit, UnitEvent
+from dispatch.fleet.models import UnitStatus as S
 from dispatch.handovers.models import Handover
 from dispatch.hospitals.models import Hospital
 from dispatch.incidents.models import Incident
@@ -78,9 +80,11 @@ class History:
             status: str) -> uuid.UUID:
         """A unit's job: its status changes at `times` along CHAIN (the last one ends it)."""
         aid = uuid.uuid4()
+        steps = {STEP_COLUMNS[S(s)]: t(at) for s, at in zip(CHAIN, times, strict=False)
+                 if s in STEP_COLUMNS}  # as the crew's reports record them on the job
         self.rows.append(Assignment(id=aid, incident_id=incident, unit_id=unit, status=status,
                                     proposed_at=t(times[0]), confirmed_at=t(times[0]),
-                                    ended_at=t(ended)))
+                                    ended_at=t(ended), **steps))
         previous = "available"
         for status_, at in zip(CHAIN, times, strict=False):
             self.event(unit, previous, status_, at)

@@ -76,7 +76,12 @@ class Model:
 
 
 async def test_scripts_match_the_model_over_random_sequences(redis: Redis) -> None:
-    keys = Keys("acdtest")
+    await run_against_the_model(redis, Keys("acdtest"))
+
+
+async def run_against_the_model(redis: Redis, keys: Keys) -> None:
+    """600 random steps (rings, answers, hang-ups, position changes), each checked against the
+    model; tests/test_redis_cluster.py runs the same on a Redis Cluster."""
     acd = Acd(redis, keys)
     rng = random.Random(20261123)
     model = Model()

@@ -16,9 +16,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dispatch import livestate
+from dispatch import erlang, livestate
 from dispatch.audit.models import AuditEntry
-from dispatch.calls import slo, timers
+from dispatch.calls import timers
 from dispatch.calls.models import Call
 from dispatch.clock import ManualClock
 from tests import factories
@@ -276,7 +276,7 @@ async def test_slo_figures_match_a_hand_computed_sequence(
     staffing = figures["staffing"]
     assert staffing["arrival_rate_per_hour"] == round(11 / 900 * 3600, 2)
     assert staffing["handling_seconds"] == 30.0
-    assert staffing["needed"] == slo.agents_needed(11 / 900, 30.0, 10.0)
+    assert staffing["needed"] == erlang.agents_needed(11 / 900, 30.0, 10.0)
     assert staffing["logged_in"] == 1
     metrics = (await client.get("/metrics")).text
     assert 'dispatch_slo_answered_within_target_ratio{window="1h"} 0.7273' in metrics
@@ -350,16 +350,16 @@ async def test_a_new_version_rebuilds_the_queue_indexes_an_older_one_did_not_kee
 
 
 def test_erlang_c_against_hand_values() -> None:
-    assert slo.erlang_c(2, 1.0) == pytest.approx(1 / 3)  # B(2,1) = 0.2 -> C = 0.4/1.2
-    assert slo.erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: C = utilisation
+    assert erlang.erlang_c(2, 1.0) == pytest.approx(1 / 3)  # B(2,1) = 0.2 -> C = 0.4/1.2
+    assert erlang.erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: C = utilisation
     # M/M/1, 0.5 Erlang, 60 s calls: P(wait <= 10 s) = 1 - 0.5 * e^(-0.5*10/60)
     expected = 1 - 0.5 * math.exp(-10 / 120)
-    assert slo.share_answered_within(1, 0.5 / 60, 60, 10) == pytest.approx(expected)
-    assert slo.agents_needed(0.0, 120, 10) == 1
+    assert erlang.share_answered_within(1, 0.5 / 60, 60, 10) == pytest.approx(expected)
+    assert erlang.agents_needed(0.0, 120, 10) == 1
     # 100 calls an hour of 2 minutes (3.33 Erlangs) need more than 4 for 95 % within 10 s.
-    needed = slo.agents_needed(100 / 3600, 120, 10)
-    assert slo.share_answered_within(needed, 100 / 3600, 120, 10) >= 0.95
-    assert slo.share_answered_within(needed - 1, 100 / 3600, 120, 10) < 0.95
+    needed = erlang.agents_needed(100 / 3600, 120, 10)
+    assert erlang.share_answered_within(needed, 100 / 3600, 120, 10) >= 0.95
+    assert erlang.share_answered_within(needed - 1, 100 / 3600, 120, 10) < 0.95
 
 
 async def test_ringing_queue_survives_a_redis_flush(

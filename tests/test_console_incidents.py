@@ -49,8 +49,8 @@ async def test_open_incidents_are_listed_dispatched_found_and_reopened(
     # A unit is on its way and no call is in hand: the desk is free again.
     await console.wait_for_selector("#decision .decision", state="detached")
     timeline = await console.inner_text("#incident-timeline")
-    assert "incident.create" in timeline
-    assert "call.answer" in timeline
+    assert "Incident recorded" in timeline  # incident.create, in words
+    assert "Answered" in timeline  # call.answer
     await console.click("#incident-detail-close")
     await console.wait_for_function(
         f"document.querySelector(\"#incident-list li[data-incident='{incident['id']}'] .st\")"

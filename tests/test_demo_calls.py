@@ -6,17 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from dispatch.calls import generator
+from dispatch.calls import generator, pattern
 from dispatch.calls.models import Call, Callback
 from dispatch.config import Settings
 from dispatch.main import create_app
+from dispatch.replay.adapters import sf
 from dispatch.travel import haversine_km
 from dispatch.zones.models import SubDistrict
 from tests.conftest import TEST_SECRET, token_for
@@ -110,3 +113,73 @@ async def test_the_generator_goes_on_after_a_failure_and_stops_its_callers(
             await task
     assert [r.getMessage() for r in no_error_logged.records] == [
         "demo call generator failed; going on"]
+
+
+# --- the hour-of-day pattern (dispatch/calls/pattern.py) ------------------------------------
+
+XIAN = ZoneInfo("Asia/Shanghai")
+
+
+def test_the_pattern_is_the_bundled_sf_weeks_medical_calls_by_hour() -> None:
+    weights = sf.medical_hour_weights()
+    assert weights is not None, "the bundled SF week (loadtests/data/callstreams/) is missing"
+    assert len(weights) == 24
+    assert sum(weights) / 24 == pytest.approx(1.0)
+    # 2,903 medical calls in the week: fewest before dawn, most in the early evening.
+    assert min(range(24), key=lambda h: weights[h]) == 4
+    assert max(range(24), key=lambda h: weights[h]) == 18
+    assert weights[4] == pytest.approx(0.58, abs=0.01)
+    assert weights[18] == pytest.approx(1.41, abs=0.01)
+    assert sf.medical_hour_weights(Path("/nonexistent/sf.csv")) is None
+
+
+def test_hourly_weights_count_each_local_hour() -> None:
+    at = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)  # 09:30 in Xi'an
+    weights = pattern.hourly_weights([at, at, at + timedelta(hours=1)], XIAN)
+    assert weights[9] == pytest.approx(16.0)
+    assert weights[10] == pytest.approx(8.0)
+    assert sum(weights) == pytest.approx(24.0)
+    assert pattern.hourly_weights([], XIAN) == pattern.FLAT
+
+
+def test_a_floor_lifts_quiet_hours_and_keeps_the_days_mean() -> None:
+    steep = [0.1] * 6 + [1.3] * 18  # mean 1.0
+    lifted = pattern.with_floor(steep, 0.5)
+    assert min(lifted) == pytest.approx(0.5)
+    assert sum(lifted) / 24 == pytest.approx(1.0)
+    assert lifted[6] == pytest.approx((24 - 6 * 0.5) / 18)  # the busy hours give way evenly
+    assert pattern.with_floor(steep, 1.0) == pattern.FLAT
+    gentle = [0.8] * 12 + [1.2] * 12
+    assert pattern.with_floor(gentle, 0.5) == pytest.approx(gentle)  # no hour below the floor
+
+
+def test_seeded_arrivals_follow_the_hours_and_average_n_a_minute() -> None:
+    """Thirty simulated days at 2 calls a minute with the SF weights (floored)."""
+    weights = pattern.with_floor(sf.medical_hour_weights() or pattern.FLAT)
+    arrivals = pattern.Arrivals(2.0, weights, XIAN)
+    rng = random.Random(21)
+    start = datetime(2026, 12, 1, tzinfo=XIAN)
+    end = start + timedelta(days=30)
+    now, per_hour = start, [0] * 24
+    while True:
+        now += timedelta(seconds=arrivals.next_wait(now, rng))
+        if now >= end:
+            break
+        per_hour[now.astimezone(XIAN).hour] += 1
+    total = sum(per_hour)
+    assert total / (30 * 24 * 60) == pytest.approx(2.0, rel=0.02)  # the day's mean is N
+    for hour in range(24):  # 30 days x 60 min x 2 x weight: within 10 %
+        assert per_hour[hour] == pytest.approx(30 * 60 * 2.0 * weights[hour], rel=0.1), hour
+    assert per_hour[18] > 2 * per_hour[4] * 0.9
+    assert arrivals.rate_at(datetime(2026, 12, 7, 4, 30, tzinfo=XIAN)) == pytest.approx(2.0 * weights[4])
+
+
+def test_the_first_call_rings_within_twenty_seconds_at_any_hour() -> None:
+    quiet = pattern.Arrivals(0.2, pattern.with_floor(sf.medical_hour_weights() or pattern.FLAT), XIAN)
+    rng = random.Random(5)
+    four_am = datetime(2026, 12, 7, 4, 0, tzinfo=XIAN)
+    firsts = [quiet.next_wait(four_am, rng, first=True) for _ in range(200)]
+    assert max(firsts) <= pattern.FIRST_RING_SECONDS
+    later = [quiet.next_wait(four_am, rng) for _ in range(200)]
+    assert sum(later) / len(later) > 120  # afterwards the slow rate holds (0.2 a minute x 0.58)
+    assert pattern.Arrivals(0.0, pattern.FLAT, XIAN).next_wait(four_am, rng) == float("inf")

@@ -105,6 +105,37 @@ async def test_open_incidents_and_a_search_of_earlier_ones(
     assert bad.json()["errors"][0]["field"] == "query.q"
 
 
+async def test_an_incident_is_placed_in_its_sub_district_and_listed_by_it(
+    client: httpx.AsyncClient, clock: ManualClock, scenario: Any
+) -> None:
+    """The zone's sub-district, else the one whose disc holds the point; moving the incident
+    moves it; the console's area filter (the list's sub_district_id) finds it there."""
+    await ready(client, "P1")
+    sealed = await record(client, clock)  # in zone sealed-1, which belongs to "north"
+    # Just outside the zone, 2.3 km from south's centre (its disc: 3 km).
+    edge = await record(client, clock, location={"address": "South Edge 2", "lat": 34.099,
+                                                 "lon": 108.85})
+    far = await record(client, clock, location={"address": "Far Field", "lat": 34.05, "lon": 108.85})
+    assert (sealed["zone_status"], sealed["sub_district_id"]) == ("sealed", "north")
+    assert (edge["zone_status"], edge["sub_district_id"]) == ("normal", "south")
+    assert far["sub_district_id"] is None  # 7.8 km from the nearest centre, beyond every disc
+
+    def listed(area: str) -> Any:
+        return client.get("/api/v1/incidents", params={"sub_district_id": area})
+
+    assert [i["id"] for i in (await listed("south")).json()] == [edge["id"]]
+    assert [i["id"] for i in (await listed("north")).json()] == [sealed["id"]]
+    moved = await client.patch(f"/api/v1/incidents/{far['id']}", json={
+        "location": {"address": "North Road 7", "lat": 34.185, "lon": 108.85}})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["sub_district_id"] == "north"
+    assert {i["id"] for i in (await listed("north")).json()} == {sealed["id"], far["id"]}
+    assert (await listed("nowhere")).json() == []
+    bad = await listed("a\x01b")
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "query.sub_district_id"
+
+
 async def test_a_closed_incident_reopens_with_a_reason_and_tells_its_timeline(
     app: Any, client: httpx.AsyncClient, clock: ManualClock, scenario: Any
 ) -> None:

@@ -11,18 +11,23 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 
-from dispatch import cli
+from dispatch import cli, migrate
 from dispatch.config import Settings
+from dispatch.fleet.enums import UnitStatus
+from dispatch.fleet.models import Assignment
 from dispatch.incidents.enums import Severity
 from dispatch.main import create_app
 from dispatch.quality import report, service, timers
 from dispatch.quality.schemas import QualityOut
 from dispatch.replay import turnout
 from dispatch.replay.stream import CallRecord, CallStream, StreamHeader, UnitTimes
+from dispatch.workflows import unit_status
 from tests import factories, quality_history
 from tests.conftest import TEST_SECRET, client_for, running, token_for
 from tests.quality_history import t
+from tests.test_handovers import CREW, assignment_to, move, scenario_with_two_hospitals
 
 
 async def november(app: Any, **filters: Any) -> QualityOut:
@@ -94,6 +99,15 @@ async def test_indicators_on_postgresql(app: Any) -> None:
     check_sub_district_b(await november(app, sub_district_id="sd-b"))
     sealed = await november(app, zone_id="zone-sealed")
     assert (sealed.incidents, sealed.response.p90_s) == (2, 700.0)
+
+
+async def test_indicators_on_postgresql_read_on_two_connections(make_app: Any) -> None:
+    """A hub on its own engine reads the chain and the calls side by side on one snapshot."""
+    app = make_app(background_tasks=False)
+    async with running(app):
+        await recorded(app)
+        check_november(await november(app))
+        check_sub_district_b(await november(app, sub_district_id="sd-b"))
 
 
 async def test_indicators_on_embedded_sqlite(tmp_path: Path) -> None:
@@ -273,3 +287,49 @@ def test_the_replay_reports_turnout_and_response_from_a_streams_unit_times() -> 
         "critical": 900.0, "urgent": 700.0}
     assert turnout.unit_figures(CallStream.of(StreamHeader(name="no units"), [call("c", "urgent")])) is None
     assert "out within 3 min 66.7 %" in (turnout.summary_line(figures) or "")
+
+
+async def test_a_crews_reports_write_each_step_on_its_job(app: Any, clock: Any) -> None:
+    """The steps the indicators read are written as the crew reports them: two jobs of one unit
+    in a row keep their own times, and the window's turnout and response come from them."""
+    await factories.load(app, scenario_with_two_hospitals())
+    rt = app.state.runtime
+    jobs = []
+    for turnout_s, drive_s in ((60, 400), (200, 900)):
+        job = await assignment_to(app, "general")
+        for status, after in (("en_route", turnout_s), ("on_scene", drive_s), ("transporting", 300),
+                              ("at_hospital", 600)):
+            clock.advance(after)
+            await move(app, "A1", status)
+        clock.advance(120)
+        async with rt.sessionmaker() as session:
+            await unit_status.change_status(session=session, rt=rt, unit_id="A1",
+                                            to=UnitStatus.HANDOVER_DONE, actor=CREW,
+                                            reason="handed_over_in_person")
+        await move(app, "A1", "available")
+        jobs.append(job)
+    async with rt.sessionmaker() as session:
+        rows = [await session.get(Assignment, job.id) for job in jobs]
+        steps = [[(getattr(r, c) - r.confirmed_at).total_seconds()
+                  for c in ("en_route_at", "on_scene_at", "left_scene_at", "at_hospital_at")]
+                 for r in rows if r is not None]
+        assert steps == [[60, 460, 760, 1360], [200, 1100, 1400, 2000]]
+        q = await service.compute(session=session, rt=rt, window="24h")
+    assert (q.turnout.count, q.turnout.within_target, q.turnout.p90_s) == (2, 1, 200.0)
+    assert (q.on_scene.p50_s, q.transport.p90_s) == (300.0, 600.0)
+
+
+async def test_the_migration_fills_the_steps_of_jobs_recorded_before_it(tmp_path: Path) -> None:
+    """Jobs recorded before the step columns existed get them from the units' status history:
+    go back to the revision before, forward again, and every hand-worked figure still holds."""
+    settings = Settings(data_dir=tmp_path, background_tasks=False, secret_key=TEST_SECRET)
+    app = create_app(settings)
+    async with running(app):
+        await recorded(app)
+    url = settings.effective_database_url
+    config = migrate.alembic_config(url)
+    await asyncio.to_thread(command.downgrade, config, "20261207_unit_status")
+    await migrate.upgrade(url)
+    app = create_app(settings)
+    async with running(app):
+        check_november(await november(app))

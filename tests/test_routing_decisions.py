@@ -56,7 +56,7 @@ async def test_decision_is_recorded_on_the_incident(
     assert body["decided_by"] == "test-operator"
     decision = body["decision"]
     assert decision["zone"] == {"id": "yuhua-sealed-1", "name": "Yuhuazhai compound (demo)",
-                                "status": "sealed"}
+                                "name_zh": "鱼化寨小区（演示）", "status": "sealed"}
     assert decision["paperwork"] == []
     assert decision["closed_loop"] is True
     assert decision["matched_rules"][2]["why"] == "severity=critical, zone_status=sealed (yuhua-sealed-1)"

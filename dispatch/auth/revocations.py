@@ -91,7 +91,12 @@ class Revocations:
         found: list[str] = [str(k) async for k in redis.scan_iter(match=f"{keys.prefix}:auth:*",
                                                                    count=1000)]
         names = [k for k in found if k.startswith((revoked, cut_off))]
-        values = await redis.mget(names) if names else []
+        values: list[Any] = []
+        if names:  # one GET each in a pipeline: the keys lie in many slots on a Redis Cluster
+            async with redis.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.get(name)
+                values = await pipe.execute()
         now = time.time()
         for name, value in zip(names, values, strict=True):
             if value is None:

@@ -187,8 +187,10 @@ async def accept(*, rt: Runtime, token: str) -> tuple[Principal, tokens.Claims |
             return None
         return claims.principal, claims
     try:
-        revoked, valid_after = await rt.redis.mget(
-            revoked_key(rt.keys, claims.token_id), valid_after_key(rt.keys, claims.principal.name))
+        async with rt.redis.pipeline(transaction=False) as pipe:  # two slots on a Redis Cluster
+            pipe.get(revoked_key(rt.keys, claims.token_id))
+            pipe.get(valid_after_key(rt.keys, claims.principal.name))
+            revoked, valid_after = await pipe.execute()
     except (RedisError, OSError):
         # Redis is down: a signed, unexpired token still admits its holder, so calls keep
         # being taken; revocations apply again as soon as Redis is back.

@@ -30,7 +30,9 @@ class Lockout:
 
 
 def _keys(rt: Runtime, kind: str, who: str) -> tuple[str, str]:
-    base = f"{rt.keys.prefix}:auth:throttle:{kind}:{who}"
+    # One hash tag for every counter, so that a Redis Cluster runs the MGET and the
+    # transactions below (logins are few: one slot carries them all).
+    base = f"{rt.keys.prefix}:{{auth}}:throttle:{kind}:{who}"
     return base + ":failures", base + ":locked-until"
 
 

@@ -63,31 +63,39 @@ class Acd:
         for script in self.scripts.values():
             await self.redis.script_load(script.script)
 
+    def _keys(self, *own: str) -> list[str]:
+        """KEYS of a script: the queue's (in lib.lua's order), then the script's own."""
+        k = self.keys
+        return [k.ringing, *k.acd_indexes, k.ready_positions, k.positions, *own]
+
     async def enqueue(self, call_id: str, *, rung_ms: int, priority: bool,
                       escalated: bool = False, breached: bool = False) -> list[Offer]:
-        flat = await self.scripts["enqueue"](args=[
+        flat = await self.scripts["enqueue"](keys=self._keys(self.keys.call(call_id)), args=[
             self.prefix, call_id, rung_ms, int(priority), int(escalated), int(breached)
         ])
         return _offers(flat)
 
     async def answer(self, call_id: str, position_id: str, *, now_ms: int) -> AnswerResult:
-        out = await self.scripts["answer"](args=[self.prefix, call_id, position_id, now_ms])
+        out = await self.scripts["answer"](
+            keys=self._keys(self.keys.call(call_id), self.keys.position(position_id)),
+            args=[self.prefix, call_id, position_id, now_ms])
         return AnswerResult(status=str(out[0]), offered_to=str(out[1]) or None,
                             offers=_offers(out[2:]))
 
     async def release(self, call_id: str) -> tuple[bool, list[Offer]]:
-        out = await self.scripts["release"](args=[self.prefix, call_id])
+        out = await self.scripts["release"](keys=self._keys(self.keys.call(call_id)),
+                                            args=[self.prefix, call_id])
         return out[0] == "ok", _offers(out[1:])
 
     async def set_position(self, position_id: str, state: str, *, user: str | None,
                            now_ms: int, call_id: str | None = None) -> PositionResult:
-        out = await self.scripts["position"](args=[
+        out = await self.scripts["position"](keys=self._keys(self.keys.position(position_id)), args=[
             self.prefix, position_id, state, user or "", now_ms, call_id or ""
         ])
         return PositionResult(status=str(out[0]), previous=str(out[1]), offers=_offers(out[2:]))
 
     async def due(self, *, now_ms: int, escalate_ms: int, breach_ms: int) -> tuple[list[str], list[str]]:
-        escalated, breached = await self.scripts["due"](args=[
+        escalated, breached = await self.scripts["due"](keys=self._keys(), args=[
             self.prefix, now_ms, escalate_ms, breach_ms
         ])
         return [str(i) for i in escalated], [str(i) for i in breached]
@@ -96,7 +104,8 @@ class Acd:
         """Put ringing calls back in the indexes they are missing from; offer what waits."""
         if not call_ids:
             return 0, []
-        out = await self.scripts["repair"](args=[self.prefix, *call_ids])
+        out = await self.scripts["repair"](keys=self._keys(*map(self.keys.call, call_ids)),
+                                           args=[self.prefix, *call_ids])
         return int(out[0]), _offers(out[1:])
 
     async def ringing(self) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls.enums import CallbackStatus, PositionState
-from dispatch.calls.models import Callback, Position
+from dispatch.calls.models import Call, Callback, Position
 from dispatch.calls.service import acd, callback_event, find_position, ms, position_event
 from dispatch.db import table
 from dispatch.errors import Conflict, InvalidInput, NotFound
@@ -128,10 +128,12 @@ async def record_outcome(
 
 
 async def pending_count(*, session: AsyncSession) -> int:
+    """Callbacks still owed to callers (a supervisor's test call owes none that counts)."""
     from sqlalchemy import func
 
     return int(await session.scalar(
-        select(func.count()).select_from(Callback).where(Callback.status != CallbackStatus.RESOLVED)
+        select(func.count()).select_from(Callback).join(Call, Call.id == Callback.call_id)
+        .where(Callback.status != CallbackStatus.RESOLVED, Call.test.is_(False))
     ) or 0)
 
 

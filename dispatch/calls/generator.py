@@ -2,8 +2,10 @@
 weighted by their population, seed 000) and hangs up if nobody answers in time.
 
 `make demo` runs the generator when DISPATCH_DEMO_CALLS_PER_MINUTE is set (`dispatch demo
---calls-per-minute N`): arrivals are a Poisson process at that mean rate. A supervisor's
-"test call" button rings one such call.
+--calls-per-minute N`): arrivals are a Poisson process whose rate follows the hour of the day
+as the bundled San Francisco week does (calls/pattern.py), N a minute on average over the day,
+never below half of N, the first call within 20 s. Generated calls are the demo's traffic and
+count in every figure. A supervisor's "test call" button rings one call marked as a test.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ import logging
 import math
 import random
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
 from dispatch.audit.schemas import Actor
 from dispatch.background import OUTAGES, raise_if_cancelled
-from dispatch.calls import service
+from dispatch.calls import pattern, service
 from dispatch.calls.enums import CallStatus
 from dispatch.calls.models import Call
 from dispatch.calls.schemas import CallIn, CarrierLocation
 from dispatch.errors import DispatchError
+from dispatch.places.hours import zone_info
 from dispatch.runtime import Runtime
 from dispatch.travel import moved
 from dispatch.zones.models import SubDistrict
@@ -51,15 +55,17 @@ async def areas_of(rt: Runtime) -> list[SubDistrict]:
 
 
 async def ring_one(rt: Runtime, *, actor: Actor, line: str, rng: random.Random,
-                   areas: list[SubDistrict] | None = None) -> Call:
-    """Ring one generated call (a mobile caller with a carrier location) and return it."""
+                   areas: list[SubDistrict] | None = None, test: bool = False) -> Call:
+    """Ring one generated call (a mobile caller with a carrier location) and return it; a
+    `test` call is left out of the answer figures and the quality indicators."""
     at = somewhere(areas if areas is not None else await areas_of(rt), rng)
     async with rt.sessionmaker() as session:
         body = CallIn(
             telephony_call_id=f"demo-{uuid.uuid4().hex[:16]}",
             caller_number=f"13{rng.randrange(10**8, 10**9)}", line=line, rung_at=rt.clock.now(),
             carrier_location=CarrierLocation(lat=at[0], lon=at[1], accuracy_m=50) if at else None)
-        call, _ = await service.receive_call(session=session, rt=rt, body=body, actor=actor)
+        call, _ = await service.receive_call(session=session, rt=rt, body=body, actor=actor,
+                                             test=test)
     return call
 
 
@@ -85,17 +91,34 @@ def caller_gives_up(rt: Runtime, call: Call, rng: random.Random, callers: set[as
     task.add_done_callback(callers.discard)
 
 
-async def run(rt: Runtime, *, rng: random.Random | None = None) -> None:
-    """The demo's callers: ring at the configured mean rate for the life of the process."""
-    per_minute = rt.settings.demo_calls_per_minute
-    if per_minute <= 0:
+Weights = Callable[[], tuple[float, ...] | None]
+
+
+async def arrivals_of(rt: Runtime, hourly: Weights | None = None) -> pattern.Arrivals:
+    """The demo's arrival process: the hours `hourly` reads (the SF week's, wired in main.py),
+    or a flat rate without them."""
+    weights = await asyncio.to_thread(hourly) if hourly is not None else pattern.FLAT
+    if weights is None:
+        log.warning("the bundled SF call stream is not there: demo calls at a flat rate")
+        weights = pattern.FLAT
+    return pattern.Arrivals(rt.settings.demo_calls_per_minute, pattern.with_floor(weights),
+                            zone_info(rt.settings.timezone))
+
+
+async def run(rt: Runtime, *, rng: random.Random | None = None, hourly: Weights | None = None) -> None:
+    """The demo's callers: ring at the configured mean rate, following the hour of the day,
+    for the life of the process."""
+    if rt.settings.demo_calls_per_minute <= 0:
         return
     rng = rng or random.Random()
+    arrivals = await arrivals_of(rt, hourly)
     callers: set[asyncio.Task[Any]] = set()
+    first = True
     try:
         while True:
             raise_if_cancelled()
-            await asyncio.sleep(rng.expovariate(per_minute / 60.0))
+            await asyncio.sleep(arrivals.next_wait(rt.clock.now(), rng, first=first))
+            first = False
             try:
                 areas = await areas_of(rt)
                 if not areas:  # no area loaded yet: nobody to call from

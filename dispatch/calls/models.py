@@ -40,6 +40,9 @@ class Call(Base):
     abandoned_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     incident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("incidents.id"))
+    # A supervisor's test call: it rings and is answered like any other, and is left out of
+    # the answer-time figures and the quality indicators (nobody called).
+    test: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
         Index(None, "status"),

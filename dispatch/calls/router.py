@@ -69,8 +69,12 @@ async def receive_call(
 @router.post("/calls/test", response_model=CallOut, status_code=201,
              dependencies=[allow(*CONFIGURERS)])
 async def ring_test_call(rt: RuntimeDep, actor: ActorDep) -> CallOut:
-    """Ring one test call from somewhere in the area (for a supervisor showing the console)."""
-    return call_out(await generator.ring_one(rt, actor=actor, line="test", rng=random.Random()))
+    """Ring one test call from somewhere in the area (for a supervisor showing the console).
+
+    It rings and is answered like any call; the answer figures and quality indicators leave
+    it out."""
+    return call_out(await generator.ring_one(rt, actor=actor, line="test", rng=random.Random(),
+                                             test=True))
 
 
 @router.get("/calls", response_model=list[CallOut], dependencies=[console_only])

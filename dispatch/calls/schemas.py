@@ -39,6 +39,7 @@ class CallOut(BaseModel):
     caller_number: str | None
     line: str
     priority: bool
+    test: bool = Field(default=False, description="a supervisor's test call, left out of the figures")
     status: str
     rung_at: datetime
     received_at: datetime

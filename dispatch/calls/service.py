@@ -93,6 +93,7 @@ def call_data(call: Call) -> dict[str, Any]:
         "caller_number": call.caller_number,
         "line": call.line,
         "priority": call.priority,
+        "test": call.test,
         "status": call.status,
         "rung_at": call.rung_at,
         "answered_by": call.answered_by,
@@ -152,12 +153,13 @@ def ended_conflict(call: Call) -> Conflict:
 
 
 async def receive_call(
-    *, session: AsyncSession, rt: Runtime, body: CallIn, actor: Actor
+    *, session: AsyncSession, rt: Runtime, body: CallIn, actor: Actor, test: bool = False
 ) -> tuple[Call, bool]:
     """Record a ringing call (once per telephony id), then queue and offer it.
 
     The call is committed before this returns, so a 201 means it is in the database.
-    Returns the call and whether it was new.
+    Returns the call and whether it was new. A `test` call (a supervisor's) rings like any
+    other and is left out of the answer figures.
     """
     now = rt.clock.now()
     if body.rung_at > now + CLOCK_SKEW:
@@ -172,6 +174,7 @@ async def receive_call(
         "carrier_lat": location.lat if location else None,
         "carrier_lon": location.lon if location else None,
         "carrier_accuracy_m": location.accuracy_m if location else None,
+        "test": test,
     }
     entry = audit.row(
         actor=actor, action="call.received", target_type="call", target_id=str(values["id"]),
@@ -307,7 +310,8 @@ async def answer_call(
         raise
     as_recorded(call, status=CallStatus.ANSWERED, answered_at=now, answered_by=position_id)
     rt.metrics.calls_answered.inc()
-    rt.metrics.answer_seconds.observe(max(wait, 0.0))
+    if not call.test:  # the answer-time histogram is an SLO figure
+        rt.metrics.answer_seconds.observe(max(wait, 0.0))
     return call
 
 

@@ -9,14 +9,15 @@ Calls resolved without an ambulance are those whose incident's latest routing de
 none (community care, self-travel or a volunteer car), counted by outcome.
 Staffing advice uses Erlang C with the arrival rate of the last 15 minutes and the mean
 handling time (answer → end) of the last hour.
+A supervisor's test call (`Call.test`) is left out of every figure: nobody called.
 """
 
 from __future__ import annotations
 
-import math
+import bisect
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -28,50 +29,20 @@ from dispatch.calls.enums import CallbackStatus, CallStatus
 from dispatch.calls.models import Call, Callback
 from dispatch.calls.positions import list_positions
 from dispatch.calls.schemas import SloOut, SloWindow, StaffingAdvice
+from dispatch.erlang import TARGET_SHARE, agents_needed, quantile
 from dispatch.places import stats as places_stats
 from dispatch.runtime import Runtime
 
 WINDOWS = (("15m", timedelta(minutes=15)), ("1h", timedelta(hours=1)), ("24h", timedelta(days=1)))
-TARGET_SHARE = 0.95
 DEFAULT_HANDLING_SECONDS = 120.0
 
 
-def quantile(values: list[float], q: float) -> float | None:
-    """Nearest-rank quantile (q in 0..1)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q * len(ordered)))
-    return round(ordered[rank - 1], 3)
 
 
-def erlang_c(agents: int, load: float) -> float:
-    """Probability that a call waits, with `agents` servers and `load` Erlangs offered."""
-    if agents <= load:
-        return 1.0
-    blocking = 1.0  # Erlang B by recursion, then Erlang C from it
-    for n in range(1, agents + 1):
-        blocking = load * blocking / (n + load * blocking)
-    return agents * blocking / (agents - load * (1 - blocking))
 
 
-def share_answered_within(agents: int, rate_per_s: float, handling_s: float, target_s: float) -> float:
-    load = rate_per_s * handling_s
-    if load == 0:
-        return 1.0
-    if agents <= load:
-        return 0.0
-    waiting = erlang_c(agents, load)
-    return 1.0 - waiting * math.exp(-(agents - load) * target_s / handling_s)
 
 
-def agents_needed(rate_per_s: float, handling_s: float, target_s: float,
-                  share: float = TARGET_SHARE) -> int:
-    """Fewest call-takers that answer `share` of calls within `target_s` (at least one)."""
-    agents = max(1, math.ceil(rate_per_s * handling_s))
-    while share_answered_within(agents, rate_per_s, handling_s, target_s) < share:
-        agents += 1
-    return agents
 
 
 class CallTimes(Protocol):
@@ -87,6 +58,7 @@ class CallTimes(Protocol):
     incident_id: uuid.UUID | None
 
 
+REAL = Call.test.is_(False)  # not a supervisor's test call
 CALL_TIMES = (Call.id, Call.status, Call.rung_at, Call.answered_at, Call.abandoned_at,
               Call.ended_at, Call.incident_id)
 
@@ -94,21 +66,32 @@ CALL_TIMES = (Call.id, Call.status, Call.rung_at, Call.answered_at, Call.abandon
 def window_figures(name: str, calls: Sequence[CallTimes], served: set[str], now: datetime,
                    target_s: float, resolved: dict[uuid.UUID, str] | None = None) -> SloWindow:
     waits = [(c.answered_at - c.rung_at).total_seconds() for c in calls if c.answered_at]
-    within = sum(1 for w in waits if w <= target_s)
     abandoned = [c for c in calls if c.abandoned_at is not None]
     ringing_past = sum(1 for c in calls if c.status == CallStatus.RINGING
                        and (now - c.rung_at).total_seconds() > target_s)
-    decided = len(waits) + len(abandoned) + ringing_past
-    called_back = sum(1 for c in abandoned if str(c.id) in served)
-    finished = len(waits) + len(abandoned)
+    return summary(name, calls=len(calls), waits=waits, abandoned=len(abandoned),
+                   called_back=sum(1 for c in abandoned if str(c.id) in served),
+                   ringing_past=ringing_past, incident_ids=[c.incident_id for c in calls],
+                   target_s=target_s, resolved=resolved)
+
+
+def summary(name: str, *, calls: int, waits: Sequence[float], abandoned: int, called_back: int,
+            ringing_past: int, incident_ids: Iterable[uuid.UUID | None], target_s: float,
+            resolved: dict[uuid.UUID, str] | None = None) -> SloWindow:
+    """A window's figures from its calls' answer times (seconds from the first ring), how many
+    were abandoned and later reached, and how many still ring past the target."""
+    ordered = sorted(waits)
+    within = bisect.bisect_right(ordered, target_s)
+    decided = len(waits) + abandoned + ringing_past
+    finished = len(waits) + abandoned
     resolved = resolved or {}
-    by_outcome = Counter(resolved[c.incident_id] for c in calls
-                         if c.incident_id is not None and c.incident_id in resolved)
+    by_outcome = Counter(resolved[i] for i in incident_ids if i is not None and i in resolved)
     return SloWindow(
-        window=name, calls=len(calls), answered=len(waits), answered_within_target=within,
+        window=name, calls=calls, answered=len(waits), answered_within_target=within,
         decided=decided, share_within_target=round(within / decided, 4) if decided else None,
-        answer_p50_s=quantile(waits, 0.50), answer_p90_s=quantile(waits, 0.90),
-        answer_p95_s=quantile(waits, 0.95), abandoned=len(abandoned), called_back=called_back,
+        answer_p50_s=quantile(ordered, 0.50, ordered=True),
+        answer_p90_s=quantile(ordered, 0.90, ordered=True),
+        answer_p95_s=quantile(ordered, 0.95, ordered=True), abandoned=abandoned, called_back=called_back,
         answer_rate=round((len(waits) + called_back) / finished, 4) if finished else None,
         without_ambulance=sum(by_outcome.values()),
         without_ambulance_by_outcome=dict(sorted(by_outcome.items())),
@@ -121,12 +104,12 @@ async def compute(*, session: AsyncSession, rt: Runtime, now: datetime | None = 
     target_s = rt.settings.answer_target_seconds
     longest = WINDOWS[-1][1]
     calls: list[CallTimes] = list((await session.execute(  # type: ignore[arg-type]
-        select(*CALL_TIMES).where(Call.rung_at >= now - longest, Call.rung_at <= now)
+        select(*CALL_TIMES).where(Call.rung_at >= now - longest, Call.rung_at <= now, REAL)
     )).all())
     served = {str(i) for i in (await session.scalars(
         select(Callback.call_id).where(Callback.status == CallbackStatus.RESOLVED,
                                        Callback.outcome.in_(SERVED))
-        .join(Call, Call.id == Callback.call_id).where(Call.rung_at >= now - longest)
+        .join(Call, Call.id == Callback.call_id).where(Call.rung_at >= now - longest, REAL)
     )).all()}
     resolved = await places_stats.without_ambulance(
         session, {c.incident_id for c in calls if c.incident_id is not None})
@@ -142,7 +125,7 @@ async def compute(*, session: AsyncSession, rt: Runtime, now: datetime | None = 
     handling = sum(handled) / len(handled) if handled else DEFAULT_HANDLING_SECONDS
     positions = await list_positions(session=session, rt=rt)
     ringing = int(await session.scalar(
-        select(func.count()).select_from(Call).where(Call.status == CallStatus.RINGING)) or 0)
+        select(func.count()).select_from(Call).where(Call.status == CallStatus.RINGING, REAL)) or 0)
     out = SloOut(
         at=now, target_seconds=target_s, target_share=TARGET_SHARE, windows=windows,
         ringing=ringing, callbacks_pending=await pending_count(session=session),

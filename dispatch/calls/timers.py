@@ -68,7 +68,8 @@ async def tick(rt: Runtime, now: datetime | None = None) -> tuple[list[str], lis
         call = calls.get(call_id)
         if call is None:
             continue
-        rt.metrics.slo_breaches.inc()
+        if not call.test:
+            rt.metrics.slo_breaches.inc()
         events.append(rt.bus.event("slo.breach", {
             "call_id": call_id, "rung_at": call.rung_at,
             "target_seconds": settings.answer_target_seconds,

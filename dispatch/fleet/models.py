@@ -109,6 +109,11 @@ class Assignment(Base):
     acknowledged_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(200))
+    # The first time the crew reported each step of the job (quality indicators read these).
+    en_route_at: Mapped[datetime | None]
+    on_scene_at: Mapped[datetime | None]
+    left_scene_at: Mapped[datetime | None]
+    at_hospital_at: Mapped[datetime | None]
     override_reason: Mapped[str | None] = mapped_column(String(300))
     # The home-visit job whose GP called for this ambulance (seed 003).
     escalated_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assignments.id"))

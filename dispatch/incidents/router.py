@@ -37,6 +37,8 @@ async def list_incidents(
     severity: Literal["critical", "urgent", "non_urgent"] | None = Query(default=None),
     zone_status: Literal["sealed", "controlled", "precaution", "normal"] | None = Query(
         default=None, description="normal: outside every zone"),
+    sub_district_id: str | None = Query(default=None, max_length=64, pattern=r"^[^\x00-\x1f]*$",
+                                        description="recorded in this sub-district"),
     since: Moment | None = Query(default=None, description="recorded at or after (ISO 8601)"),
     until: Moment | None = Query(default=None, description="recorded before (ISO 8601)"),
     q: str | None = Query(default=None, min_length=2, max_length=64, pattern=r"^[^\x00-\x1f]*$",
@@ -46,7 +48,7 @@ async def list_incidents(
     """Incidents, newest first: the open ones, or today's and earlier ones found by filters."""
     found = await service.list_incidents(
         session=session, status=status, severity=severity, zone_status=zone_status,
-        since=since, until=until, text=q, limit=limit, offset=offset)
+        sub_district_id=sub_district_id, since=since, until=until, text=q, limit=limit, offset=offset)
     return await service.incidents_out(session, found)
 
 

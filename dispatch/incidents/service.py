@@ -152,7 +152,8 @@ async def link_call(
 
 async def list_incidents(
     *, session: AsyncSession, status: Sequence[str] = (), severity: str | None = None,
-    zone_status: str | None = None, since: datetime | None = None, until: datetime | None = None,
+    zone_status: str | None = None, sub_district_id: str | None = None,
+    since: datetime | None = None, until: datetime | None = None,
     text: str | None = None, limit: int = 100, offset: int = 0,
 ) -> list[Incident]:
     """Incidents, newest first, filtered; `text` finds an incident number, a caller's number
@@ -166,6 +167,8 @@ async def list_incidents(
     if zone_status:
         query = query.where(or_(Incident.zone_status == "normal", Incident.zone_status.is_(None))
                             if zone_status == "normal" else Incident.zone_status == zone_status)
+    if sub_district_id:
+        query = query.where(Incident.sub_district_id == sub_district_id)
     if since:
         query = query.where(Incident.created_at >= since)
     if until:

@@ -96,6 +96,7 @@ async def console_config(
         "scenario": info.title if info else None,
         "tiles_url": rt.settings.map_tiles_url,
         "tiles_attribution": rt.settings.map_tiles_attribution,
+        "streets_url": rt.settings.map_streets_url,
         "answer_target_seconds": rt.settings.answer_target_seconds,
         "escalation_seconds": rt.settings.escalation_seconds,
         "handover_target_minutes": rt.settings.handover_target_minutes,

@@ -154,14 +154,15 @@ async def _add_point(
     if unit is None:
         unit = Unit(id=unit_id, status=UnitStatus.AVAILABLE, status_at=at, active=True,
                     infectious_load=False, crew=[])
-    unit.call_sign = f"临时医疗点 {zone.name} {k}"[:64]
+    unit.call_sign = f"临时医疗点 {zone.name_zh or zone.name} {k}"[:64]
     unit.kind = UnitKind.MEDICAL_POINT_TEAM.value
     unit.capabilities = [UnitCapability.HOME_VISIT.value]
     unit.lat, unit.lon, unit.position_at, unit.post_id = lat, lon, at, None
     session.add(unit)
     await places_service.apply_place(session, {
         "id": place_id, "kind": PlaceKind.TEMPORARY_MEDICAL_POINT.value,
-        "name": f"Temporary medical point {k}, {zone.name}", "name_zh": f"临时医疗点{k}（{zone.name}）",
+        "name": f"Temporary medical point {k}, {zone.name}",
+        "name_zh": f"临时医疗点{k}（{zone.name_zh or zone.name}）",
         "lat": lat, "lon": lon, "location_approximate": approximate, "hours": "24h",
         "services": [PlaceService.HOME_VISIT.value, PlaceService.LONG_PRESCRIPTION.value],
         "served_zone_id": zone.id, "population_served": result.people_per_point,

@@ -113,12 +113,15 @@ class PlaceView:
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """The place chosen for a patient, how far and which way, and why."""
+    """The place chosen for a patient, how far and which way, and why: what of the patient's
+    it serves (`zone z1`, `sub-district zhangba`; None: the nearest open one) and the closer
+    places passed over as closed or out of hours."""
 
     place: PlaceView
     distance_km: float
     bearing_deg: float
-    reason: str
+    serving: str | None
+    closed_closer: tuple[PlaceView, ...] = ()
 
 
 @dataclass
@@ -167,13 +170,10 @@ class PlaceSnapshot:
         if chosen is None:
             return None
         distance, place, serving = chosen
-        text = kind.replace("_", " ")
-        reason = f"{text} serving the patient's {serving}" if serving else f"nearest open {text}"
-        skipped = [p.name_zh or p.name for d, p in ranked if d < distance and not p.open_at(at)]
-        if skipped:
-            reason += "; closer but closed or out of hours: " + ", ".join(skipped[:3])
+        skipped = tuple(p for d, p in ranked if d < distance and not p.open_at(at))
         return Found(place=place, distance_km=round(distance, 2),
-                     bearing_deg=round(bearing(lat, lon, place.lat, place.lon), 1), reason=reason)
+                     bearing_deg=round(bearing(lat, lon, place.lat, place.lon), 1), serving=serving,
+                     closed_closer=skipped[:3])
 
 
 EMPTY = PlaceSnapshot.build(())

@@ -1,43 +1,46 @@
 """The chain of times of each incident, read from the records in a few set-based statements.
 
-Unit events carry no assignment: a status change belongs to the job its unit held then (a unit
-works one job at a time), that is to the assignment whose `confirmed_at .. ended_at` spans it.
+Each job keeps the first time its crew reported each step (recorded with the report, see
+fleet/assignments.py), so the chain needs the jobs only, not the units' status history.
 The steps of the chain come back as seconds since the epoch (one float per step, no datetime
-objects for a month of 100,000 incidents); the calls, for the answer figures, as datetimes.
+objects for a month of 100,000 incidents), and so do the calls' times.
+Supervisors' test calls are left out, and so are incidents recorded from test calls only.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
+from asyncio import TaskGroup
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, cast
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import CTE, Float, Select, and_, case, func, literal, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import CTE, Float, Select, and_, bindparam, exists, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from dispatch.calls.callbacks import SERVED
 from dispatch.calls.enums import CallbackStatus
 from dispatch.calls.models import Call, Callback
-from dispatch.calls.slo import CallTimes
-from dispatch.db import UTCDateTime, table
-from dispatch.fleet.enums import UnitStatus
-from dispatch.fleet.models import Assignment, UnitEvent
+from dispatch.db import table
+from dispatch.fleet.models import Assignment
 from dispatch.handovers.models import Handover
 from dispatch.incidents.models import Incident
 from dispatch.places import stats as places_stats
 from dispatch.routing.models import RoutingDecision
 
-OPEN_ENDED = datetime(9999, 12, 31, tzinfo=UTC)
-MILESTONES = {"en_route": UnitStatus.EN_ROUTE, "on_scene": UnitStatus.ON_SCENE,
-              "left_scene": UnitStatus.TRANSPORTING, "at_hospital": UnitStatus.AT_HOSPITAL}
-INCIDENTS, CALLS, JOBS, EVENTS, HANDOVERS, CALLBACKS, DECISIONS = (table(m).c for m in (
-    Incident, Call, Assignment, UnitEvent, Handover, Callback, RoutingDecision))
+CALLS_TOO = table(Call).alias("real_call")
+# Each step of the chain and the column of a job that holds it.
+STEP_COLUMNS = {"en_route": "en_route_at", "on_scene": "on_scene_at", "left_scene": "left_scene_at",
+                "at_hospital": "at_hospital_at"}
+INCIDENTS, CALLS, JOBS, HANDOVERS, CALLBACKS, DECISIONS = (table(m).c for m in (
+    Incident, Call, Assignment, Handover, Callback, RoutingDecision))
 
 
 class epoch(FunctionElement[float]):
@@ -63,7 +66,8 @@ def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
 Times = NDArray[np.float64]
 STEPS = ("created_at", "call_at", "answered_at", "dispatched_at", "en_route_at", "on_scene_at",
          "left_scene_at", "at_hospital_at", "handed_over_at")
-FROM_SQL = ("created_at", "dispatched_at", "en_route_at", "on_scene_at", "left_scene_at", "at_hospital_at")
+FROM_SQL = ("created_at", "call_at", "answered_at", "dispatched_at", "en_route_at", "on_scene_at",
+            "left_scene_at", "at_hospital_at", "handed_over_at")
 # An incident is recorded while its call is taken: its calls rang before it, within this.
 CALL_LEAD = timedelta(days=1)
 
@@ -87,22 +91,12 @@ class Chains:
     at: dict[str, Times]
 
     @classmethod
-    def of(cls, rows: Sequence[Sequence[Any]]) -> Chains:
-        """From the rows of chains_statement; the call, answer and handover come later."""
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 12
+    def of(cls, columns: Sequence[Sequence[Any]]) -> Chains:
+        """From the columns of chains_statement."""
         at = {step: times(columns[5 + n]) for n, step in enumerate(FROM_SQL)}
-        for step in STEPS:
-            at.setdefault(step, np.full(len(rows), np.nan))
         return cls(ids=list(columns[0]), status=list(columns[1]), severity=list(columns[2]),
                    zone_status=list(columns[3]), sub_district_id=list(columns[4]), jobs=list(columns[-1]),
                    at=at)
-
-    def first(self, step: str, found: dict[Any, float]) -> None:
-        """Set a step from the earliest time found per incident id."""
-        column = self.at[step]
-        for n, incident in enumerate(self.ids):
-            if incident in found:
-                column[n] = found[incident]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -118,22 +112,36 @@ class HandoverColumns:
     done_at: Times
 
     @classmethod
-    def of(cls, rows: Sequence[Sequence[Any]]) -> HandoverColumns:
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 5
+    def of(cls, columns: Sequence[Sequence[Any]]) -> HandoverColumns:
         return cls(status=list(columns[0]), crew_reason=list(columns[3]), arrived_at=times(columns[1]),
                    done_at=times(columns[2]))
 
 
-class CallRow(NamedTuple):
-    """A call's times (the SLO's CallTimes) from a plain row."""
+@dataclass(slots=True)
+class CallColumns:
+    """The window's calls column by column (epoch seconds, NaN where a step did not happen)."""
 
-    id: uuid.UUID
-    status: str
-    rung_at: datetime
-    answered_at: datetime | None
-    abandoned_at: datetime | None
-    ended_at: datetime | None
-    incident_id: uuid.UUID | None
+    status: list[str]
+    rung_at: Times
+    answered_at: Times
+    ended_at: Times
+    abandoned: NDArray[np.bool_]
+    called_back: NDArray[np.bool_]  # abandoned, and the caller was reached by a callback
+    incident_id: list[uuid.UUID | None]
+
+    @classmethod
+    def of(cls, columns: Sequence[Sequence[Any]]) -> CallColumns:
+        return cls(status=list(columns[0]), rung_at=times(columns[1]), answered_at=times(columns[2]),
+                   ended_at=times(columns[3]), abandoned=np.array(columns[4], dtype=bool),
+                   called_back=np.array(columns[5], dtype=bool), incident_id=list(columns[6]))
+
+    def waits(self) -> Times:
+        """Seconds from the first ring to the answer of each answered call (to the ms)."""
+        answered = ~np.isnan(self.answered_at)
+        return np.round(self.answered_at[answered] - self.rung_at[answered], 3)
+
+    def __len__(self) -> int:
+        return len(self.status)
 
 
 @dataclass(slots=True)
@@ -141,17 +149,22 @@ class Records:
     """What the indicators of one window are computed from."""
 
     chains: Chains
-    calls: list[CallTimes]
-    served: set[str]
+    calls: CallColumns
     resolved: dict[uuid.UUID, str]
     handovers: HandoverColumns
 
 
 def wanted_incidents(start: datetime, end: datetime, zone_id: str | None,
                      sub_district_id: str | None) -> CTE:
-    i = INCIDENTS
+    i, c = INCIDENTS, CALLS
+    # Drills: incidents recorded from a supervisor's test call and from no real call (test calls
+    # are few: the list is read once, not looked up for each incident).
+    real = CALLS_TOO.c
+    drills = select(c.incident_id).where(
+        c.test.is_(True), c.incident_id.is_not(None),
+        ~exists().where(real.incident_id == c.incident_id, real.test.is_(False)))
     query = select(i.id, i.created_at, i.status, i.severity, i.zone_status, i.sub_district_id).where(
-        i.created_at >= start, i.created_at < end)
+        i.created_at >= start, i.created_at < end, i.id.not_in(drills))
     if zone_id is not None:
         query = query.where(i.zone_id == zone_id)
     if sub_district_id is not None:
@@ -160,30 +173,48 @@ def wanted_incidents(start: datetime, end: datetime, zone_id: str | None,
 
 
 def chains_statement(wanted: CTE) -> Select[Any]:
-    """One row per incident: when it was recorded, its first dispatch and each step of its units
-    (its calls and handovers are read anyway, and joined in Python: cheaper than in SQL)."""
-    e, a = EVENTS, JOBS
-    steps = [func.min(case((e.to_status == status.value, e.at))).label(name)
-             for name, status in MILESTONES.items()]
-    # Both bounds in the index's range (an open job runs until further notice); only the steps.
-    spans = and_(e.unit_id == a.unit_id, e.type == "status", e.at >= a.confirmed_at,
-                 e.at <= func.coalesce(a.ended_at, literal(OPEN_ENDED, UTCDateTime())),
-                 e.to_status.in_([s.value for s in MILESTONES.values()]))
-    per_incident = (select(a.incident_id, func.count(a.id.distinct()).label("jobs"),
-                           func.min(a.confirmed_at).label("dispatched"), *steps)
-                    .join(wanted, wanted.c.id == a.incident_id).outerjoin(table(UnitEvent), spans)
+    """One row per incident: when it was recorded, its first dispatch and the first time any of
+    its units reported each step (kept on each job as the crew reports it; its calls and
+    handovers are read anyway, and joined in Python: cheaper than in SQL)."""
+    a = JOBS
+    per_incident = (select(a.incident_id, func.count(a.id).label("jobs"),
+                           func.min(a.confirmed_at).label("dispatched"),
+                           *(func.min(a[column]).label(name) for name, column in STEP_COLUMNS.items()))
+                    .join(wanted, wanted.c.id == a.incident_id)
                     .where(a.confirmed_at.is_not(None))
                     .group_by(a.incident_id).subquery("per_incident"))
+    c, h = CALLS, HANDOVERS
+    calls = (select(c.incident_id, func.min(c.rung_at).label("rung"),
+                    func.min(c.answered_at).label("answered"))
+             .join(wanted, wanted.c.id == c.incident_id)
+             .where(c.rung_at >= bindparam("calls_from"), c.rung_at < bindparam("calls_until"),
+                    c.test.is_(False))
+             .group_by(c.incident_id).subquery("first_call"))
+    handed = (select(h.incident_id, func.min(h.done_at).label("done"))
+              .join(wanted, wanted.c.id == h.incident_id)
+              .group_by(h.incident_id).subquery("first_handover"))
     w, j = wanted.c, per_incident.c
     return (select(w.id, w.status, w.severity, w.zone_status, w.sub_district_id, epoch(w.created_at),
-                   epoch(j.dispatched), *(epoch(j[name]) for name in MILESTONES),
+                   epoch(calls.c.rung), epoch(calls.c.answered), epoch(j.dispatched),
+                   *(epoch(j[name]) for name in STEP_COLUMNS), epoch(handed.c.done),
                    func.coalesce(j.jobs, 0))
-            .select_from(wanted).outerjoin(per_incident, j.incident_id == w.id))
+            .select_from(wanted).outerjoin(per_incident, j.incident_id == w.id)
+            .outerjoin(calls, calls.c.incident_id == w.id)
+            .outerjoin(handed, handed.c.incident_id == w.id))
 
 
-def earliest(found: dict[Any, float], key: Any, at: float) -> None:
-    if key not in found or at < found[key]:
-        found[key] = at
+async def columns_of(connection: AsyncConnection, statement: Select[Any],
+                     width: int) -> list[Sequence[Any]]:
+    """A statement's result column by column. On PostgreSQL each column comes back as one array
+    (array_agg over the statement): asyncpg decodes it into a list in one go, with no record
+    per row to build and transpose (about a third of the read for a month)."""
+    if connection.dialect.name != "postgresql":
+        rows = await rows_of(connection, statement)
+        return list(zip(*rows, strict=True)) if rows else [()] * width
+    every = statement.subquery("each_row")
+    aggregated = cast(Select[Any], select(*(func.array_agg(column) for column in every.c)))
+    (arrays,) = await rows_of(connection, aggregated)
+    return [array if array is not None else () for array in arrays]
 
 
 async def rows_of(connection: AsyncConnection, statement: Select[Any]) -> Sequence[Sequence[Any]]:
@@ -202,54 +233,71 @@ async def rows_of(connection: AsyncConnection, statement: Select[Any]) -> Sequen
     return rows
 
 
-async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id: str | None = None,
-               sub_district_id: str | None = None) -> Records:
-    """Read the incidents recorded in [start, end), their calls, jobs and handovers, and the
-    calls that rang in [start, end)."""
-    connection = await session.connection()
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        # A month's statement is estimated dear enough to be compiled by JIT (about 0.8 s spent
-        # compiling a query that runs in less) and sorts past the default work_mem.
+SNAPSHOT_ID = re.compile(r"^[0-9A-F]+(-[0-9A-F]+)+$")
+
+
+@asynccontextmanager
+async def one_snapshot(engine: AsyncEngine) -> AsyncIterator[tuple[AsyncConnection, AsyncConnection]]:
+    """Two PostgreSQL connections reading the same snapshot of the records, so that two
+    statements run side by side (one decoding its rows while the other still runs) and still
+    see one moment."""
+    async with engine.connect() as first, engine.connect() as second:
+        first = await first.execution_options(isolation_level="REPEATABLE READ")
+        second = await second.execution_options(isolation_level="REPEATABLE READ")
+        snapshot = str(await first.scalar(text("SELECT pg_export_snapshot()")))
+        if not SNAPSHOT_ID.match(snapshot):
+            raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+        await second.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        for connection in (first, second):
+            await tuned(connection)
+        yield first, second
+
+
+async def tuned(connection: AsyncConnection) -> None:
+    """A month's statement is estimated dear enough to be compiled by JIT (about 0.8 s spent
+    compiling a query that runs in less) and sorts past the default work_mem."""
+    if connection.dialect.name == "postgresql":
         await connection.execute(text("SET LOCAL jit = off"))
         await connection.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id: str | None = None,
+               sub_district_id: str | None = None) -> Records:
+    """Read the incidents recorded in [start, end) with the first time each step of their chain
+    happened, their handovers, and the calls that rang in [start, end) (only the filtered
+    incidents' calls when a zone or sub-district is asked for)."""
     wanted = wanted_incidents(start, end, zone_id, sub_district_id)
-    chains = Chains.of(await rows_of(connection, chains_statement(wanted)))
-    c = CALLS
-    rows = await rows_of(connection, select(
-        c.id, c.status, c.rung_at, c.answered_at, c.abandoned_at, c.ended_at, c.incident_id)
-        .where(c.rung_at >= start - CALL_LEAD, c.rung_at < end))
-    everyone = [CallRow(*r) for r in rows]
-    ours = set(chains.ids)
-    rung: dict[Any, float] = {}
-    answered: dict[Any, float] = {}
-    for call in everyone:
-        if call.incident_id in ours:
-            earliest(rung, call.incident_id, call.rung_at.timestamp())
-            if call.answered_at is not None:
-                earliest(answered, call.incident_id, call.answered_at.timestamp())
-    chains.first("call_at", rung)
-    chains.first("answered_at", answered)
-    filtered = zone_id is not None or sub_district_id is not None
-    calls = cast(list[CallTimes], [call for call in everyone if call.rung_at >= start
-                                   and (not filtered or call.incident_id in ours)])
-    h = HANDOVERS
-    handover_rows = await rows_of(connection, (
-        select(h.status, epoch(h.arrived_at), epoch(h.done_at), h.done_by_crew_reason, h.incident_id)
-        .join(wanted, wanted.c.id == h.incident_id)))
-    handovers = HandoverColumns.of(handover_rows)
-    done: dict[Any, float] = {}
-    for row in handover_rows:
-        if row[2] is not None:
-            earliest(done, row[4], row[2])
-    chains.first("handed_over_at", done)
-    b = CALLBACKS
-    served = {str(i) for i in (await connection.scalars(
-        select(b.call_id).join(table(Call), c.id == b.call_id)
-        .where(b.status == CallbackStatus.RESOLVED, b.outcome.in_(SERVED),
-               c.rung_at >= start, c.rung_at < end))).all()}
-    return Records(chains=chains, calls=calls, served=served,
-                   resolved=await resolutions(connection, wanted), handovers=handovers)
+    chained = chains_statement(wanted).params(calls_from=start - CALL_LEAD, calls_until=end)
+    c, b, h = CALLS, CALLBACKS, HANDOVERS
+    reached = (select(b.id).where(b.call_id == c.id, b.status == CallbackStatus.RESOLVED,
+                                  b.outcome.in_(SERVED)).exists())
+    abandoned = c.abandoned_at.is_not(None)
+    calls = select(c.status, epoch(c.rung_at), epoch(c.answered_at), epoch(c.ended_at), abandoned,
+                   and_(abandoned, reached), c.incident_id).where(c.rung_at >= start, c.rung_at < end,
+                                                                  c.test.is_(False))
+    if zone_id is not None or sub_district_id is not None:
+        calls = calls.where(c.incident_id.in_(select(wanted.c.id)))
+    handed = (select(h.status, epoch(h.arrived_at), epoch(h.done_at), h.done_by_crew_reason)
+              .join(wanted, wanted.c.id == h.incident_id))
+
+    async def the_rest(connection: AsyncConnection) -> Records:
+        return Records(chains=Chains.of([()] * 15),
+                       calls=CallColumns.of(await columns_of(connection, calls, 7)),
+                       handovers=HandoverColumns.of(await columns_of(connection, handed, 4)),
+                       resolved=await resolutions(connection, wanted))
+
+    engine = session.bind
+    if isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql":
+        async with one_snapshot(engine) as (first, second), TaskGroup() as group:
+            chain_columns = group.create_task(columns_of(first, chained, 15))
+            records = await the_rest(second)
+        records.chains = Chains.of(chain_columns.result())
+        return records
+    connection = await session.connection()  # SQLite, or a session inside a given transaction
+    await tuned(connection)
+    records = await the_rest(connection)
+    records.chains = Chains.of(await columns_of(connection, chained, 15))
+    return records
 
 
 async def resolutions(connection: Any, wanted: CTE) -> dict[uuid.UUID, str]:

@@ -55,7 +55,8 @@ async def coverage(*, session: AsyncSession, rt: Runtime) -> CoverageOut:
         covered = sum(1 for lat, lon in points
                       if any(haversine_km(lat, lon, ulat, ulon) <= radius for ulat, ulon in where))
         part = covered / len(points)
-        areas.append(AreaCover(sub_district_id=sd.id, name=sd.name_zh or sd.name, population=sd.population,
+        areas.append(AreaCover(sub_district_id=sd.id, name=sd.name_zh or sd.name, name_en=sd.name,
+                               population=sd.population,
                                radius_km=radius, covered_share=share(part), out_of_cover=part < 0.5))
     people = sum(a.population for a in areas)
     reached = round(sum(a.population * a.covered_share for a in areas))

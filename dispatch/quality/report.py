@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import erlang
 from dispatch.calls import slo
 from dispatch.places.hours import zone_info
 from dispatch.quality import chain as chains
@@ -63,14 +64,13 @@ async def build(*, session: AsyncSession, rt: Runtime, month: str) -> MonthRepor
     figures = service.figures(records, name=name, start=start, end=end,
                               answer_target_s=rt.settings.answer_target_seconds,
                               handover_target_minutes=rt.settings.handover_target_minutes)
-    handled = [(c.ended_at - c.answered_at).total_seconds() for c in records.calls
-               if c.ended_at and c.answered_at]
-    handling = sum(handled) / len(handled) if handled else slo.DEFAULT_HANDLING_SECONDS
+    handled = service.present(records.calls.ended_at - records.calls.answered_at)
+    handling = float(handled.mean()) if len(handled) else slo.DEFAULT_HANDLING_SECONDS
     days = max(1.0, (end - start).total_seconds() / 86400)
     local = zone_info(tz)
-    per_hour = Counter(c.rung_at.astimezone(local).hour for c in records.calls)
+    per_hour = Counter(datetime.fromtimestamp(at, local).hour for at in records.calls.rung_at.tolist())
     calls_per_hour = [round(per_hour[h] / days, 2) for h in range(24)]
-    advised = [slo.agents_needed(rate / 3600, handling, rt.settings.answer_target_seconds)
+    advised = [erlang.agents_needed(rate / 3600, handling, rt.settings.answer_target_seconds)
                for rate in calls_per_hour]
     return MonthReport(month=month, timezone=tz, figures=figures, records=records,
                        handling_s=round(handling, 1), calls_per_hour=calls_per_hour, advised=advised,
@@ -119,7 +119,7 @@ def timeline_csv(report: MonthReport) -> str:
 
 
 def distributions(report: MonthReport) -> tuple[list[float], list[float]]:
-    answers = [(c.answered_at - c.rung_at).total_seconds() for c in report.records.calls if c.answered_at]
+    answers = report.records.calls.waits().tolist()
     turnouts = service.present(service.gap(report.records.chains, "dispatched_at", "en_route_at"))
     return answers, turnouts.tolist()
 

@@ -87,7 +87,8 @@ class QualityOut(BaseModel):
 
 class AreaCover(BaseModel):
     sub_district_id: str
-    name: str
+    name: str = Field(description="the sub-district's Chinese name (its English one if none)")
+    name_en: str = Field(default="", description="its English name")
     population: int
     radius_km: float = Field(description="the service radius that applies: urban or rural")
     covered_share: float = Field(

@@ -13,7 +13,9 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import erlang
 from dispatch.calls import slo
+from dispatch.calls.models import CallStatus
 from dispatch.errors import InvalidInput
 from dispatch.handovers.enums import HandoverStatus
 from dispatch.incidents.enums import IncidentStatus
@@ -72,9 +74,10 @@ def span_of(*, window: str | None, month: str | None, now: datetime,
 
 
 def durations(values: Times) -> Durations:
-    ordered = np.sort(values).tolist()  # quantile sorts again: a sorted list costs it one pass
-    return Durations(count=len(ordered), p50_s=slo.quantile(ordered, 0.50),
-                     p90_s=slo.quantile(ordered, 0.90), p95_s=slo.quantile(ordered, 0.95))
+    ordered = np.sort(values)
+    return Durations(count=len(ordered), p50_s=erlang.quantile(ordered, 0.50, ordered=True),
+                     p90_s=erlang.quantile(ordered, 0.90, ordered=True),
+                     p95_s=erlang.quantile(ordered, 0.95, ordered=True))
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -110,33 +113,31 @@ def areas(chain: chains.Chains, turnout: Times, response: Times) -> list[AreaFig
     for area in sorted(set(names)):
         mine = labels == area
         turnouts = present(turnout, mine)
-        responses = np.sort(present(response, mine)).tolist()
+        responses = durations(present(response, mine))
         out.append(AreaFigures(
             sub_district_id=area or None, incidents=int(np.count_nonzero(mine)),
             turnout_share_within_target=ratio(within(turnouts, TURNOUT_TARGET_S), len(turnouts)),
-            response_p50_s=slo.quantile(responses, 0.50), response_p90_s=slo.quantile(responses, 0.90)))
+            response_p50_s=responses.p50_s, response_p90_s=responses.p90_s))
     return out
 
 
 def handover_figures(records: chains.Records, *, end: datetime, target_minutes: float) -> Handovers:
     h = records.handovers
+    cancelled, handed_over = HandoverStatus.CANCELLED.value, HandoverStatus.HANDED_OVER.value
     arrived = ~np.isnan(h.arrived_at)
-    refused = arrived & np.array([status == HandoverStatus.CANCELLED or reason in REFUSED_REASONS
+    refused = arrived & np.array([status == cancelled or reason in REFUSED_REASONS
                                   for status, reason in zip(h.status, h.crew_reason, strict=True)],
                                  dtype=bool)
     handed = arrived & ~refused & ~np.isnan(h.done_at) & np.array(
-        [status == HandoverStatus.HANDED_OVER for status in h.status], dtype=bool)
+        [status == handed_over for status in h.status], dtype=bool)
     minutes = np.round(h.done_at[handed] - h.arrived_at[handed], 3) / 60
     waiting = arrived & ~refused & ~handed
     late = int(np.count_nonzero((end.timestamp() - h.arrived_at[waiting]) / 60 > target_minutes))
     done_within = within(minutes, target_minutes)
     decided = len(minutes) + late
-    spread = minutes.tolist()
     return Handovers(arrived=int(np.count_nonzero(arrived)), decided=decided, within_target=done_within,
                      share_within_target=ratio(done_within, decided),
-                     refusals=int(np.count_nonzero(refused)),
-                     minutes=Durations(count=len(spread), p50_s=slo.quantile(spread, 0.5),
-                                       p90_s=slo.quantile(spread, 0.9), p95_s=slo.quantile(spread, 0.95)))
+                     refusals=int(np.count_nonzero(refused)), minutes=durations(minutes))
 
 
 def figures(records: chains.Records, *, name: str, start: datetime, end: datetime,
@@ -149,9 +150,16 @@ def figures(records: chains.Records, *, name: str, start: datetime, end: datetim
     turnouts = present(turnout)
     turned_out = within(turnouts, TURNOUT_TARGET_S)
     response = gap(chain, "call_at", "on_scene_at")
-    answer = slo.window_figures(name, records.calls, records.served, end, answer_target_s,
-                                records.resolved)
-    with_incident = sum(1 for c in records.calls if c.incident_id is not None)
+    calls = records.calls
+    ringing_now, normal = CallStatus.RINGING.value, ZoneStatus.NORMAL.value
+    ringing = np.array([status == ringing_now for status in calls.status], dtype=bool)
+    answer = slo.summary(
+        name, calls=len(calls), waits=calls.waits().tolist(),
+        abandoned=int(np.count_nonzero(calls.abandoned)),
+        called_back=int(np.count_nonzero(calls.called_back)),
+        ringing_past=int(np.count_nonzero(ringing & (end.timestamp() - calls.rung_at > answer_target_s))),
+        incident_ids=calls.incident_id, target_s=answer_target_s, resolved=records.resolved)
+    with_incident = sum(1 for i in calls.incident_id if i is not None)
     by_outcome = {k: n for k, n in answer.without_ambulance_by_outcome.items() if k in COMMUNITY_OUTCOMES}
     resolved = sum(by_outcome.values())
     handover = handover_figures(records, end=end, target_minutes=handover_target_minutes)
@@ -165,7 +173,7 @@ def figures(records: chains.Records, *, name: str, start: datetime, end: datetim
                         share_within_target=ratio(turned_out, len(turnouts)),
                         stood_down=int(np.count_nonzero(dispatched)) - len(turnouts)),
         response=durations(present(response)),
-        response_by_zone_status=grouped(response, [z or ZoneStatus.NORMAL.value for z in chain.zone_status]),
+        response_by_zone_status=grouped(response, [z or normal for z in chain.zone_status]),
         response_by_severity=grouped(response, chain.severity),
         on_scene=durations(present(gap(chain, "on_scene_at", "left_scene_at"))),
         transport=durations(present(gap(chain, "left_scene_at", "at_hospital_at"))),
@@ -193,7 +201,7 @@ def indicators(q: QualityOut, *, answer_target_s: float) -> list[Indicator]:
     a, h = q.answer, q.handover
     return [
         indicator("answered_within_10s", a.share_within_target, "ratio", a.decided,
-                  slo.TARGET_SHARE, ">="),
+                  erlang.TARGET_SHARE, ">="),
         indicator("answer_rate", a.answer_rate, "ratio", a.answered + a.abandoned, 1.0, ">="),
         indicator("answer_p90", a.answer_p90_s, "s", a.answered, answer_target_s, "<="),
         indicator("answer_to_dispatch_p90", q.answer_to_dispatch.p90_s, "s", q.answer_to_dispatch.count),

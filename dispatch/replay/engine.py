@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatch.calls.slo import agents_needed
+from dispatch.erlang import agents_needed
 from dispatch.replay import faults as fault_plan
 from dispatch.replay import verify
 from dispatch.replay.calltakers import CallTaker

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from redis.asyncio import Redis
 
 from dispatch.livestate import LIVE
-from dispatch.redis import Keys
+from dispatch.redis import Keys, create_redis
 from dispatch.replay.ownhub import processes
 from dispatch.replay.record import Recorder
 from dispatch.replay.servers import PostgresServer, RedisServer
@@ -107,7 +106,7 @@ def workers_of(pid: int) -> list[int]:
 
 
 async def _redis_call(url: str, method: str, *args: Any) -> Any:
-    client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    client = create_redis(url, pool_size=4)  # one server, a cluster or Sentinel's master
     try:
         return await getattr(client, method)(*args)
     finally:

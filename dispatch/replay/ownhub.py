@@ -35,17 +35,17 @@ def free_port() -> int:
 
 
 async def _recreate(database_url: str, redis_url: str) -> None:
-    from redis.asyncio import Redis
     from sqlalchemy.engine import make_url
 
     from dispatch.db import recreate_database
+    from dispatch.redis import create_redis
 
     url = make_url(database_url)
     if not url.database or "replay" not in url.database:
         raise HubStartError(f"--fresh drops the database: its name must contain 'replay' "
                             f"(got {url.database!r})")
     await recreate_database(database_url)
-    redis = Redis.from_url(redis_url)
+    redis = create_redis(redis_url, pool_size=4)
     try:
         await redis.flushdb()
     finally:

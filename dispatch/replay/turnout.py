@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from dispatch.calls.slo import quantile
+from dispatch.erlang import quantile
 from dispatch.replay.stream import CallStream
 
 TURNOUT_TARGET_S = 180.0

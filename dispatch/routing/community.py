@@ -15,6 +15,7 @@ from dispatch.fleet.enums import UnitCapability
 from dispatch.hospitals.snapshot import HospitalSnapshot
 from dispatch.incidents.enums import InfectionStatus
 from dispatch.places.snapshot import Found, PlaceSnapshot, compass
+from dispatch.routing import words
 from dispatch.routing.rules import OUTCOME_MODES, CompiledRule, Transport
 from dispatch.routing.schemas import MatchedRule, Outcome, PlaceChoice, TransportMode
 from dispatch.zones.enums import ZoneStatus
@@ -75,8 +76,30 @@ def missing(care: CareRule) -> str:
     return f"rule {care.rule.id}: no open {kinds}; the patient is routed as a transport instead"
 
 
+SERVING_ZH = {"zone": "区域", "sub-district": "街道"}
+
+
+def why_place(found: Found) -> words.Said:
+    """Why this place: it serves the patient's zone or sub-district, or it is the nearest open."""
+    kind = found.place.kind
+    zh_kind, en_kind = words.PLACE_KIND.get(kind, (kind, kind.replace("_", " ")))
+    if found.serving:
+        what, _, which = found.serving.partition(" ")
+        reason = words.english(f"服务患者所在{SERVING_ZH.get(what, what)}（{which}）的{zh_kind}",
+                               f"{en_kind} serving the patient's {found.serving}")
+    else:
+        reason = words.english(f"最近的开放{zh_kind}", f"nearest open {en_kind}")
+    if found.closed_closer:
+        names = words.joined(words.name(p.name_zh, p.name) for p in found.closed_closer)
+        reason += words.Said(f"；更近的{names.zh}已关闭或不在开放时间",
+                             f"; closer but closed or out of hours: {names.en}",
+                             f"; closer but closed or out of hours: {names.both}")
+    return reason
+
+
 def choice(found: Found) -> PlaceChoice:
     p = found.place
+    reason = why_place(found)
     direction = compass(found.bearing_deg)
     directions = f"{found.distance_km:.1f} km {direction}"
     if p.address:
@@ -89,7 +112,7 @@ def choice(found: Found) -> PlaceChoice:
         lat=p.lat, lon=p.lon, location_approximate=p.location_approximate,
         distance_km=found.distance_km, bearing_deg=found.bearing_deg, direction=direction,
         directions=directions, unit_id=p.unit_id, served_zone_id=p.served_zone_id,
-        reason=found.reason,
+        reason=reason.both, reason_zh=reason.zh, reason_en=reason.en,
     )
 
 
@@ -110,4 +133,5 @@ def matched(care: CareRule) -> MatchedRule:
     if then.notes:
         decided.append("notes")
     return MatchedRule.model_construct(id=care.rule.id, why=care.why, seed=care.rule.seed,
-                                       decided=decided)
+                                       decided=decided, description=care.rule.description,
+                                       description_zh=care.rule.description_zh)

@@ -133,6 +133,7 @@ def _facts(patient: PatientFacts, zone: ZoneMatch) -> dict[str, Any]:
 
 
 DECIDING = ("outcome", "destination", "transport", "closed_loop")
+FALLBACK = words.english("兜底：", "fallback: ")  # the rule set's fallback found it
 
 
 def _apply_rules(rules: CompiledRuleSet, facts: dict[str, Any], zone: ZoneMatch) -> _Parts:
@@ -174,7 +175,8 @@ def _apply_rules(rules: CompiledRuleSet, facts: dict[str, Any], zone: ZoneMatch)
                     if "notes" not in decided:
                         decided.append("notes")
         parts.matched.append(MatchedRule.model_construct(
-            id=rule.id, why=why, seed=rule.seed, decided=decided, description=rule.description))
+            id=rule.id, why=why, seed=rule.seed, decided=decided, description=rule.description,
+            description_zh=rule.description_zh))
         if rule.stop:
             break
     return parts
@@ -248,11 +250,12 @@ def _search(patient: PatientFacts, parts: _Parts, ctx: RoutingContext,
         search.walk(strategies[:1])
         if not search.found:
             outside = search.lacking > 0  # the set had open hospitals, none with the care
-            label = words.both(pathway.label_zh, pathway.label_en)
-            search.walk(pathway.pathway.destination, prefix=f"{label}: ")
+            label = words.said(pathway.label_zh, pathway.label_en)
+            search.walk(pathway.pathway.destination,
+                        prefix=label + words.Said("：", ": ", ": "))
         search.walk(strategies[1:])
         if not search.found:
-            search.walk(ctx.rules.doc.fallback, prefix="fallback: ")
+            search.walk(ctx.rules.doc.fallback, prefix=FALLBACK)
         if not search.found:
             search.take_nearest_open()
         if not search.found:  # no open hospital has the care: the rule decides as usual
@@ -265,7 +268,7 @@ def _search(patient: PatientFacts, parts: _Parts, ctx: RoutingContext,
         parts.warnings.append(f"rule {rule.id}: no open hospital among its destinations; "
                               "using the rule set's fallback")
     chosen_from = len(search.found) or None  # the destination comes from the rule if it can
-    search.walk(ctx.rules.doc.fallback, prefix="fallback: ")  # tops up the alternatives
+    search.walk(ctx.rules.doc.fallback, prefix=FALLBACK)  # tops up the alternatives
     return search, chosen_from, outside
 
 
@@ -284,11 +287,11 @@ def _capability_guard(parts: _Parts, search: Search, destination: HospitalChoice
         id="guard:pathway-capability", seed="003 2, 003 (就近转运至救治能力强的医疗机构)",
         why=f"{pathway.id} needs {en}; {destination.name_zh or destination.name} has none",
         decided=["destination"]))
+    reason = words.said(f"最近的具备{zh}的开放医院", f"nearest open hospital with {en}")
     return HospitalChoice.model_construct(
         hospital_id=better.id, name=better.name, name_zh=better.name_zh,
-        distance_km=round(search.km(better), 2),
-        reason=words.both(f"最近的具备{zh}的开放医院", f"nearest open hospital with {en}"),
-        full=False)
+        distance_km=round(search.km(better), 2), reason=reason.both, reason_zh=reason.zh,
+        reason_en=reason.en, full=False)
 
 
 def _capabilities_of(search: Search, hospital_id: str) -> frozenset[str]:
@@ -361,7 +364,7 @@ def evaluate(patient: PatientFacts, ctx: RoutingContext) -> Decision:
         paperwork=parts.paperwork,
         crew_notes=notes,
         pathway=ref,
-        zone=ZoneRef(id=zone.id, name=zone.name, status=zone.status),
+        zone=ZoneRef(id=zone.id, name=zone.name, name_zh=zone.name_zh, status=zone.status),
         matched_rules=parts.matched,
         warnings=parts.warnings,
         rule_set_version=ctx.rules.version,
@@ -374,7 +377,7 @@ def _nowhere(parts: _Parts, zone: ZoneMatch, ctx: RoutingContext) -> Decision:
     return Decision(
         outcome=Outcome.TRANSPORT, destination=None, transport_mode=TransportMode.AMBULANCE,
         required_unit_capabilities=[UnitCapability.AMBULANCE], closed_loop=False,
-        zone=ZoneRef(id=zone.id, name=zone.name, status=zone.status), matched_rules=[],
+        zone=ZoneRef(id=zone.id, name=zone.name, name_zh=zone.name_zh, status=zone.status), matched_rules=[],
         warnings=parts.warnings, rule_set_version=ctx.rules.version, at=ctx.at)
 
 
@@ -411,7 +414,7 @@ def _care(parts: _Parts, care: community.CareRule, patient: PatientFacts, zone: 
         closed_loop=bool(care.rule.then.closed_loop),
         paperwork=paperwork,
         crew_notes=notes,
-        zone=ZoneRef(id=zone.id, name=zone.name, status=zone.status),
+        zone=ZoneRef(id=zone.id, name=zone.name, name_zh=zone.name_zh, status=zone.status),
         matched_rules=matched,
         warnings=parts.warnings,
         rule_set_version=ctx.rules.version,

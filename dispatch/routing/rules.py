@@ -176,6 +176,7 @@ class Rule(Strict):
     id: str = Field(pattern=RULE_ID)
     seed: str = Field(min_length=1, max_length=200, description="Seed document and clause.")
     description: str | None = None
+    description_zh: str | None = Field(default=None, description="the description in Chinese")
     when: When = Field(default_factory=When)
     then: Then
     stop: bool = False
@@ -392,6 +393,7 @@ class CompiledRule:
     stop: bool
     when: CompiledWhen
     description: str | None = None
+    description_zh: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,7 +433,8 @@ def compile_rule_set(doc: RuleSetDoc, *, version: int, source_checksum: str = ""
     return CompiledRuleSet(
         version=version, name=doc.name, checksum=source_checksum, doc=doc,
         rules=tuple(CompiledRule(id=r.id, seed=r.seed, then=r.then, stop=r.stop,
-                                 when=compile_when(r.when), description=r.description)
+                                 when=compile_when(r.when), description=r.description,
+                                 description_zh=r.description_zh)
                     for r in doc.rules),
         pathways=tuple(CompiledPathway(
             id=p.id, seed=p.seed, label_zh=p.label_zh, label_en=p.label_en,

@@ -49,13 +49,16 @@ class HospitalChoice(BaseModel):
     name: str
     name_zh: str | None
     distance_km: float
-    reason: str
+    reason: str = Field(description="why this hospital: Chinese and English as crews read them")
+    reason_zh: str | None = Field(default=None, description="the reason in Chinese only")
+    reason_en: str | None = Field(default=None, description="the reason in English only")
     full: bool = False  # full for the patient's category (ranked last, never refused)
 
 
 class ZoneRef(BaseModel):
     id: str | None
     name: str | None
+    name_zh: str | None = None
     status: ZoneStatus
 
 
@@ -80,6 +83,8 @@ class PlaceChoice(BaseModel):
     unit_id: str | None = Field(default=None, description="the medical point team's unit (home visits)")
     served_zone_id: str | None = None
     reason: str
+    reason_zh: str | None = Field(default=None, description="the reason in Chinese only")
+    reason_en: str | None = Field(default=None, description="the reason in English only")
 
 
 class MatchedRule(BaseModel):
@@ -88,6 +93,7 @@ class MatchedRule(BaseModel):
     seed: str | None = None
     decided: list[str] = Field(default_factory=list)  # which parts of the decision it set
     description: str | None = Field(default=None, description="what the rule does, in plain words")
+    description_zh: str | None = Field(default=None, description="the same in Chinese")
 
 
 class PathwayRef(BaseModel):

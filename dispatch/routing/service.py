@@ -178,6 +178,7 @@ async def decide_for_incident(
     row = decision_row(decision, incident_id=incident.id, at=at, actor=actor)
     session.add(row)
     incident.zone_id, incident.zone_status = zone.id, zone.status.value
+    incident.sub_district_id = zones.sub_district(incident.lat, incident.lon, zone)
     incident.updated_at = at
     event = rt.bus.event("routing.decided", event_data(row, decision),
                          scope=Scope(console=True, area=incident.sub_district_id))

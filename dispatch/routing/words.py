@@ -7,8 +7,49 @@ read by call-takers and crews, so they never show a bare code such as `yellow_co
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from dispatch.hospitals.enums import Designation, HospitalCapability
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """One explanation in Chinese, in English, and `both` as the API's `reason` has always
+    read (bilingual pieces as `中文 (English)`, the rest in English)."""
+
+    zh: str
+    en: str
+    both: str
+
+    def __add__(self, other: Said | str) -> Said:
+        if isinstance(other, str):
+            return Said(self.zh + other, self.en + other, self.both + other)
+        return Said(self.zh + other.zh, self.en + other.en, self.both + other.both)
+
+    def __radd__(self, other: str) -> Said:
+        return Said(other + self.zh, other + self.en, other + self.both)
+
+
+def said(zh: str, en: str) -> Said:
+    """A text in both languages, written `中文 (English)` where both are shown."""
+    return Said(zh, en, f"{zh} ({en})")
+
+
+def english(zh: str, en: str) -> Said:
+    """A text the API has always given in English only (Chinese for the console)."""
+    return Said(zh, en, en)
+
+
+def name(name_zh: str | None, name: str) -> Said:
+    """A hospital's or place's name: the Chinese one where shown both ways."""
+    return Said(name_zh or name, name, name_zh or name)
+
+
+def joined(parts: Iterable[Said], zh: str = "、", en: str = ", ") -> Said:
+    """Parts joined by a separator of each language (`both` uses the English one)."""
+    items = list(parts)
+    return Said(zh.join(p.zh for p in items), en.join(p.en for p in items),
+                en.join(p.both for p in items))
 
 CAPABILITY: dict[str, tuple[str, str]] = {
     HospitalCapability.EMERGENCY: ("急诊", "emergency department"),
@@ -42,8 +83,23 @@ DESIGNATION: dict[str, tuple[str, str]] = {
     Designation.GUARANTEE: ("保障医院", "guarantee hospital"),
 }
 
-OWN = {"registered": "患者建档医院 (patient's registered hospital)",
-       "treating": "患者原治疗医院 (patient's treating hospital)"}
+OWN = {"registered": said("患者建档医院", "patient's registered hospital"),
+       "treating": said("患者原治疗医院", "patient's treating hospital")}
+
+CATEGORY: dict[str, str] = {
+    "ordinary": "普通患者", "pregnant": "孕产妇", "newborn": "新生儿/婴幼儿", "dialysis": "透析患者",
+    "cancer": "肿瘤患者", "chronic": "慢性病患者", "psychiatric": "精神病患者", "disabled": "残疾人",
+    "immobile_elderly": "行动不便老人",
+}
+
+PLACE_KIND: dict[str, tuple[str, str]] = {
+    "fever_clinic": ("发热门诊", "fever clinic"),
+    "community_health_centre": ("社区卫生服务中心", "community health centre"),
+    "night_clinic": ("夜门诊", "night clinic"),
+    "oxygen_station": ("氧疗站", "oxygen station"),
+    "family_doctor_team": ("家庭医生团队", "family doctor team"),
+    "temporary_medical_point": ("临时医疗点", "temporary medical point"),
+}
 
 
 def capabilities(codes: Iterable[str]) -> tuple[str, str]:
@@ -52,7 +108,7 @@ def capabilities(codes: Iterable[str]) -> tuple[str, str]:
     return "+".join(w[0] for w in words), " + ".join(w[1] for w in words)
 
 
-def nearest(caps: list[str], exclude: list[str]) -> str:
+def nearest(caps: list[str], exclude: list[str]) -> Said:
     """`最近的黄码医院 (nearest yellow-code hospital)`, `最近的具备卒中中心的医院 (…)`."""
     kind = [c for c in caps if c in KINDS]
     others = [c for c in caps if c not in KINDS]
@@ -65,7 +121,7 @@ def nearest(caps: list[str], exclude: list[str]) -> str:
         out = [CAPABILITY.get(c, (c, c)) for c in exclude]
         zh = f"{zh}（{'/'.join(w[0] for w in out)}除外）"
         en = f"{en} (except {' / '.join(w[1] for w in out)})"
-    return both(zh, en)
+    return said(zh, en)
 
 
 def both(zh: str, en: str) -> str:

@@ -77,6 +77,7 @@ async def create_incident(
             zone = zones.lookup(incident.lat, incident.lon, now)
             decided = evaluate(routing.patient_of(incident, zone), ctx)
             incident.zone_id, incident.zone_status = zone.id, zone.status.value
+            incident.sub_district_id = zones.sub_district(incident.lat, incident.lon, zone)
             decision = routing.decision_row(decided, incident_id=incident.id, at=now,
                                             actor=actor.name)
         except DispatchError as error:

@@ -12,6 +12,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict
 from shapely.geometry import shape
 
+from dispatch.travel import haversine_km
 from dispatch.zones.enums import ZONE_STRICTNESS, ZoneStatus
 
 
@@ -22,6 +23,7 @@ class ZoneMatch(BaseModel):
 
     id: str | None = None
     name: str | None = None
+    name_zh: str | None = None
     status: ZoneStatus = ZoneStatus.NORMAL
     sub_district: str | None = None
     community: str | None = None
@@ -42,6 +44,7 @@ class IndexedZone:
     valid_from: datetime
     valid_to: datetime | None
     geometry: dict[str, Any]
+    name_zh: str | None = None
 
     def in_force(self, at: datetime) -> bool:
         return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
@@ -51,11 +54,23 @@ class IndexedZone:
         return ZONE_STRICTNESS[self.status], -self.valid_from.timestamp(), self.id
 
 
-class ZoneIndex:
-    """Zones (in force or not) indexed by their bounding boxes."""
+@dataclass(frozen=True, slots=True)
+class SubDistrictDisc:
+    """A sub-district as the scenario gives it: a centre and a radius."""
 
-    def __init__(self, zones: Iterable[IndexedZone]) -> None:
+    id: str
+    lat: float
+    lon: float
+    radius_km: float
+
+
+class ZoneIndex:
+    """Zones (in force or not) indexed by their bounding boxes, and the sub-districts."""
+
+    def __init__(self, zones: Iterable[IndexedZone],
+                 sub_districts: Iterable[SubDistrictDisc] = ()) -> None:
         self.zones = list(zones)
+        self.sub_districts = list(sub_districts)
         self._geoms = np.array([shape(z.geometry) for z in self.zones], dtype=object)
         shapely.prepare(self._geoms)
         self._tree = shapely.STRtree(self._geoms)
@@ -77,6 +92,19 @@ class ZoneIndex:
         hits.sort(key=IndexedZone.order)
         top = hits[0]
         return ZoneMatch.model_construct(  # from validated zones: no need to validate again
-            id=top.id, name=top.name, status=top.status, sub_district=top.sub_district,
+            id=top.id, name=top.name, name_zh=top.name_zh, status=top.status,
+            sub_district=top.sub_district,
             community=top.community, overlapping=tuple(z.id for z in hits),
         )
+
+    def sub_district(self, lat: float, lon: float, zone: ZoneMatch = NO_ZONE) -> str | None:
+        """The sub-district of (lat, lon): the one its zone names, else the one whose disc holds
+        the point (the nearest centre when discs overlap); None outside every sub-district."""
+        if zone.sub_district is not None:
+            return zone.sub_district
+        best: tuple[float, str] | None = None
+        for area in self.sub_districts:
+            distance = haversine_km(lat, lon, area.lat, area.lon)
+            if distance <= area.radius_km and (best is None or (distance, area.id) < best):
+                best = (distance, area.id)
+        return None if best is None else best[1]

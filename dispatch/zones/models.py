@@ -22,6 +22,7 @@ class Zone(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str | None] = mapped_column(String(200))  # the Chinese name, when known
     status: Mapped[str] = mapped_column(String(16))
     sub_district_id: Mapped[str | None] = mapped_column(String(64))
     community: Mapped[str | None] = mapped_column(String(200))

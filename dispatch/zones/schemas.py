@@ -59,6 +59,8 @@ class ZoneIn(ZoneFields):
 
     id: str = Field(pattern=ZONE_ID_PATTERN)
     name: str = Field(min_length=1, max_length=200)
+    name_zh: str | None = Field(default=None, min_length=1, max_length=200,
+                                description="the zone's Chinese name (the console shows it in Chinese)")
     status: ZoneStatus
     sub_district: str | None = Field(default=None, max_length=64)
     community: str | None = Field(default=None, max_length=200)
@@ -83,6 +85,7 @@ class ZoneUpdate(ZoneFields):
                                                            "valid_from"))
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    name_zh: str | None = Field(default=None, min_length=1, max_length=200)
     status: ZoneStatus | None = None
     sub_district: str | None = Field(default=None, max_length=64)
     community: str | None = Field(default=None, max_length=200)
@@ -101,6 +104,7 @@ class ZoneUpdate(ZoneFields):
 class ZoneOut(BaseModel):
     id: str
     name: str
+    name_zh: str | None = None
     status: ZoneStatus
     sub_district: str | None
     community: str | None
@@ -129,6 +133,7 @@ ZONE_PROPERTIES: dict[str, Any] = {
     "properties": {
         "id": {"type": "string", "pattern": ZONE_ID_PATTERN},
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "name_zh": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
         "status": {"enum": [s.value for s in ZoneStatus]},
     },
 }

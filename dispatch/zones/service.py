@@ -28,7 +28,8 @@ from dispatch.zones.schemas import (
     ZoneUpdate,
 )
 
-IMPORTED = frozenset({"id", "name", "status", "sub_district", "community", "valid_from", "valid_to"})
+IMPORTED = frozenset({"id", "name", "name_zh", "status", "sub_district", "community", "valid_from",
+                      "valid_to"})
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -38,7 +39,7 @@ def _iso(at: datetime | None) -> str | None:
 def snapshot(zone: Zone) -> dict[str, Any]:
     """The zone as JSON, as kept in its revisions and the audit log."""
     return {
-        "id": zone.id, "name": zone.name, "status": zone.status,
+        "id": zone.id, "name": zone.name, "name_zh": zone.name_zh, "status": zone.status,
         "sub_district": zone.sub_district_id, "community": zone.community,
         "geometry": zone.geometry, "valid_from": _iso(zone.valid_from),
         "valid_to": _iso(zone.valid_to), "version": zone.version, "deleted": zone.deleted,
@@ -47,7 +48,7 @@ def snapshot(zone: Zone) -> dict[str, Any]:
 
 def zone_out(zone: Zone) -> ZoneOut:
     return ZoneOut(
-        id=zone.id, name=zone.name, status=ZoneStatus(zone.status),
+        id=zone.id, name=zone.name, name_zh=zone.name_zh, status=ZoneStatus(zone.status),
         sub_district=zone.sub_district_id, community=zone.community, geometry=zone.geometry,
         valid_from=zone.valid_from, valid_to=zone.valid_to, version=zone.version,
         updated_at=zone.updated_at, updated_by=zone.updated_by, deleted=zone.deleted,
@@ -56,7 +57,8 @@ def zone_out(zone: Zone) -> ZoneOut:
 
 def _values(zone: Zone) -> dict[str, Any]:
     return {
-        "name": zone.name, "status": zone.status, "sub_district": zone.sub_district_id,
+        "name": zone.name, "name_zh": zone.name_zh, "status": zone.status,
+        "sub_district": zone.sub_district_id,
         "community": zone.community, "geometry": zone.geometry,
         "valid_from": zone.valid_from, "valid_to": zone.valid_to,
     }
@@ -64,7 +66,8 @@ def _values(zone: Zone) -> dict[str, Any]:
 
 def _wanted(data: ZoneIn) -> dict[str, Any]:
     return {
-        "name": data.name, "status": data.status.value, "sub_district": data.sub_district,
+        "name": data.name, "name_zh": data.name_zh, "status": data.status.value,
+        "sub_district": data.sub_district,
         "community": data.community, "geometry": data.geometry,
         "valid_from": data.valid_from, "valid_to": data.valid_to,
     }
@@ -95,7 +98,7 @@ async def apply_zone(
     else:
         zone.version += 1
         action = action or ("zone.restored" if zone.deleted else "zone.updated")
-    zone.name, zone.status = data.name, data.status.value
+    zone.name, zone.name_zh, zone.status = data.name, data.name_zh, data.status.value
     zone.sub_district_id, zone.community = data.sub_district, data.community
     zone.geometry, zone.valid_from, zone.valid_to = data.geometry, data.valid_from, data.valid_to
     zone.deleted = False

@@ -48,7 +48,7 @@ const LABELS = {
     sealed: "封控区", controlled: "管控区", precaution: "防范区", normal: "一般区域",
     open: "开诊", suspended: "停诊", hospitals: "医院", posts: "急救站点", handovers: "交接计时",
     job: "当前任务", no_job: "暂无任务", ack: "确认接单", decline: "拒绝", ack_within: "请在此时间内确认",
-    share_position: "共享位置", position_shared: "位置共享中", queued: "待发送", any_status: "全部状态", any_severity: "全部病情", short_ambulance: "救护车", short_negative_pressure_ambulance: "负压车", short_closed_loop_vehicle: "闭环车", short_medical_point_team: "医疗点", short_monitoring_unit: "监护车", excl_declined: "已拒绝或未确认本事件", excl_not_in_service: "未在岗", excl_status: "当前状态", excl_lacks: "缺少", hub_offline_alert: "与调度中心失去连接", no_position_alert: "执行任务中但位置已过时", administration: "系统管理", accounts: "账号", devices: "设备", create_account: "新建账号", issue_token: "发放令牌",
+    share_position: "共享位置", position_shared: "位置共享中", queued: "待发送", any_status: "全部状态", any_severity: "全部病情", short_ambulance: "救护车", short_negative_pressure_ambulance: "负压车", short_closed_loop_vehicle: "闭环车", short_monitoring_unit: "监护车", excl_declined: "已拒绝或未确认本事件", excl_not_in_service: "未在岗", excl_status: "当前状态", excl_lacks: "缺少", hub_offline_alert: "与调度中心失去连接", no_position_alert: "执行任务中但位置已过时", administration: "系统管理", accounts: "账号", devices: "设备", create_account: "新建账号", issue_token: "发放令牌",
     unit_or_hospital: "绑定车辆或医院", device_name: "设备名称", scan_to_pair: "用平板扫描二维码完成配对（仅显示一次）",
     disable: "停用", disabled: "已停用", revoke: "吊销", revoked: "已吊销", device_crew: "车组平板",
     device_hospital: "医院终端", device_telephony: "电话接口", role_call_taker: "受理员", role_dispatcher: "调度员",
@@ -89,6 +89,31 @@ const LABELS = {
     q_by_sub_district: "按街道", q_incidents: "事件", q_stood_down: "出车前取消", q_called_back: "已回拨", q_arrivals: "送达医院",
     q_coverage: "当前覆盖", q_covered: "服务半径内人口", q_np_fleet: "负压车占比（车队）", q_np_available: "负压车占比（待命）",
     q_out_of_cover: "未覆盖街道",
+    // Codes the hub sends, in words (issue 21: both languages everywhere).
+    monitoring_unit: "监护型救护车", medical_point_team: "医疗点巡诊队", short_medical_point_team: "医疗点",
+    cap_ambulance: "救护车", cap_negative_pressure: "负压", cap_monitoring: "监护", cap_als: "高级生命支持",
+    cap_closed_loop: "闭环专车", cap_home_visit: "上门服务",
+    hcap_emergency: "急诊", hcap_obstetrics: "产科", hcap_neonatal: "新生儿救治", hcap_paediatrics: "儿科",
+    hcap_dialysis: "血液透析", hcap_oncology: "肿瘤科", hcap_psychiatry: "精神科", hcap_fever_clinic: "发热门诊",
+    hcap_designated_infectious: "新冠定点医院", hcap_yellow_code: "黄码医院", hcap_makeshift: "方舱医院",
+    hcap_icu: "重症监护", hcap_trauma: "创伤中心", hcap_stroke: "卒中中心", hcap_chest_pain: "胸痛中心",
+    hcap_poisoning: "中毒救治",
+    infant: "婴儿（1岁以下）", referred: "社区上转", rule_always: "无条件适用",
+    guard_critical_no_paperwork: "危急重症患者不等任何手续",
+    guard_critical_by_ambulance: "危急重症患者由120救护车转运",
+    guard_negative_pressure: "确诊、疑似、隔离人员及救护车转运的封控区患者需负压救护车",
+    guard_critical_unit: "危急重症患者需高级生命支持，感染者另需监护",
+    guard_critical_transport: "危急重症患者由120救护车转运，不分流至社区",
+    guard_no_referral_when_isolating: "封控区、隔离或感染患者不自行前往",
+    guard_pathway_capability: "救治路径所需能力：改送最近具备该能力的开放医院",
+    pathway_needs: "需要", callback_pending: "待回拨", callback_dialling: "回拨中", callback_resolved: "已处理",
+    min_short: "分钟", hours_short: "小时", test_call_pill: "测试", line_test: "测试", line_demo: "演示", w_15m: "15分钟", w_1h: "1小时", w_24h: "24小时",
+    coverage_warning: "{name}：仅{share}的人口在可用救护车{radius}公里服务半径内",
+    tl_call_received: "来电", tl_call_answer: "接听", tl_call_abandoned: "来电方挂断", tl_call_ended: "通话结束",
+    tl_call_transfer: "转接", tl_incident_create: "登记事件", tl_incident_update: "更新事件",
+    tl_incident_link_call: "关联来电", tl_incident_reopen: "重新打开", tl_incident_escalated: "社区处置超时，改为转运",
+    tl_assignment_dispatch: "派车", tl_assignment_reroute: "改送其他医院", tl_handover_done: "完成交接",
+    tl_handover_notice_acknowledged: "医院确认预通知", tl_unit: "车辆",
     waiting_for_job: "待命中，新任务会自动显示在这里", no_handovers: "暂无送院交接", rules_applied: "适用规则", assignment_proposed: "待车组确认", assignment_confirmed: "待车组确认", assignment_acknowledged: "车组已接单",
   },
   en: {
@@ -148,7 +173,7 @@ const LABELS = {
     precaution: "Precaution area", normal: "Normal", open: "Open", suspended: "Suspended",
     hospitals: "Hospitals", posts: "Posts", handovers: "Handover clocks", job: "Current job",
     no_job: "No job", ack: "Acknowledge", decline: "Decline", ack_within: "Acknowledge within",
-    share_position: "Share position", position_shared: "Sharing position", queued: "Queued", any_status: "Any status", any_severity: "Any severity", short_ambulance: "Ambulance", short_negative_pressure_ambulance: "Neg. pressure", short_closed_loop_vehicle: "Closed loop", short_medical_point_team: "Med. point", short_monitoring_unit: "Monitoring", excl_declined: "declined or did not acknowledge this incident", excl_not_in_service: "not in service", excl_status: "status", excl_lacks: "lacks", hub_offline_alert: "The hub is out of reach", no_position_alert: "on a job but its position is stale", administration: "Administration", accounts: "Accounts", devices: "Devices", create_account: "Create account", issue_token: "Issue token",
+    share_position: "Share position", position_shared: "Sharing position", queued: "Queued", any_status: "Any status", any_severity: "Any severity", short_ambulance: "Ambulance", short_negative_pressure_ambulance: "Neg. pressure", short_closed_loop_vehicle: "Closed loop", short_monitoring_unit: "Monitoring", excl_declined: "declined or did not acknowledge this incident", excl_not_in_service: "not in service", excl_status: "status", excl_lacks: "lacks", hub_offline_alert: "The hub is out of reach", no_position_alert: "on a job but its position is stale", administration: "Administration", accounts: "Accounts", devices: "Devices", create_account: "Create account", issue_token: "Issue token",
     unit_or_hospital: "Unit or hospital", device_name: "Device name", scan_to_pair: "Scan the QR code with the tablet to pair it (shown once)",
     disable: "Disable", disabled: "Disabled", revoke: "Revoke", revoked: "Revoked", device_crew: "Crew tablet",
     device_hospital: "Hospital terminal", device_telephony: "Telephony", role_call_taker: "Call-taker", role_dispatcher: "Dispatcher",
@@ -180,6 +205,33 @@ const LABELS = {
     incident_idle: "Answer a call to record its incident here",
     no_recommendations: "Units that can go appear once the patient's destination is decided",
     fleet_unavailable: "Unit dispatch is not enabled on this hub", dispatched: "Dispatched",
+    // Codes the hub sends, in words (issue 21: both languages everywhere).
+    monitoring_unit: "Monitoring ambulance", medical_point_team: "Medical point team", short_medical_point_team: "Med. point",
+    cap_ambulance: "Ambulance", cap_negative_pressure: "Negative pressure", cap_monitoring: "Monitoring",
+    cap_als: "Advanced life support", cap_closed_loop: "Closed-loop vehicle", cap_home_visit: "Home visit",
+    hcap_emergency: "emergency department", hcap_obstetrics: "obstetrics", hcap_neonatal: "neonatal care",
+    hcap_paediatrics: "paediatrics", hcap_dialysis: "dialysis", hcap_oncology: "oncology", hcap_psychiatry: "psychiatry",
+    hcap_fever_clinic: "fever clinic", hcap_designated_infectious: "designated infectious-disease hospital",
+    hcap_yellow_code: "yellow-code hospital", hcap_makeshift: "makeshift hospital", hcap_icu: "intensive care",
+    hcap_trauma: "trauma centre", hcap_stroke: "stroke centre", hcap_chest_pain: "chest-pain centre",
+    hcap_poisoning: "poisoning treatment",
+    infant: "Infant (under 1)", referred: "Referred by a community centre", rule_always: "always applies",
+    guard_critical_no_paperwork: "Critical patients never wait for paperwork",
+    guard_critical_by_ambulance: "Critical patients travel by 120 ambulance",
+    guard_negative_pressure: "Infected, suspected or isolated patients, and sealed-area patients carried by ambulance, need a negative-pressure unit",
+    guard_critical_unit: "Critical patients need advanced life support, and monitoring when infected",
+    guard_critical_transport: "Critical patients go by 120 ambulance, not to community care",
+    guard_no_referral_when_isolating: "Sealed-area, isolated or infected patients do not travel on their own",
+    guard_pathway_capability: "The pathway's care: the nearest open hospital that has it instead",
+    pathway_needs: "needs", callback_pending: "to call back", callback_dialling: "calling back", callback_resolved: "resolved",
+    min_short: "min", hours_short: "h", test_call_pill: "Test", line_test: "test", line_demo: "demo", w_15m: "15 min", w_1h: "1 h", w_24h: "24 h",
+    coverage_warning: "{name}: only {share} of people within {radius} km of an available ambulance",
+    tl_call_received: "Call rang", tl_call_answer: "Answered", tl_call_abandoned: "Caller hung up",
+    tl_call_ended: "Call ended", tl_call_transfer: "Transferred", tl_incident_create: "Incident recorded",
+    tl_incident_update: "Incident updated", tl_incident_link_call: "Call linked", tl_incident_reopen: "Reopened",
+    tl_incident_escalated: "Community care overdue: sent as a transport", tl_assignment_dispatch: "Unit dispatched",
+    tl_assignment_reroute: "Sent to another hospital", tl_handover_done: "Handed over",
+    tl_handover_notice_acknowledged: "Hospital acknowledged the notice", tl_unit: "Unit",
     waiting_for_job: "Standing by: a new job shows here by itself",
     no_handovers: "No patients on the way to or waiting at a hospital",
     rules_applied: "Rules that decided it",
@@ -208,6 +260,53 @@ let lang = localStorage.getItem("dispatch.lang") || "zh";
 
 export function t(key) {
   return LABELS[lang][key] ?? LABELS.en[key] ?? key;
+}
+
+/** Whether a label exists for `key` (the hub's codes are shown only through a label). */
+export function known(key) {
+  return key in LABELS.zh || key in LABELS.en;
+}
+
+/** A label with {placeholders} filled in. */
+export function tf(key, values) {
+  return t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+/** The name of a hospital, place, post, zone or sub-district in the screen's language. */
+export function named(thing) {
+  if (!thing) return "";
+  return lang === "zh" ? (thing.name_zh || thing.name || "") : (thing.name || thing.name_zh || "");
+}
+
+const CJK = /[\u3400-\u9fff]/;
+
+/** One language of a text written both ways, `中文 (English)` (crew notes, the hub's reasons);
+ *  a text not written so is shown as it is. */
+export function oneOf(text) {
+  if (!text || !text.endsWith(")")) return text || "";
+  let depth = 0;
+  for (let i = text.length - 1; i >= 0; i -= 1) {
+    if (text[i] === ")") depth += 1;
+    else if (text[i] === "(" && (depth -= 1) === 0) {
+      const zh = text.slice(0, i).trim();
+      const en = text.slice(i + 1, -1).trim();
+      if (!CJK.test(zh) || CJK.test(en) || !en) return text;
+      return lang === "zh" ? zh : en;
+    }
+  }
+  return text;
+}
+
+/** Why the hub chose a hospital or a place, in the screen's language. */
+export function reasonOf(choice) {
+  if (!choice) return "";
+  const one = lang === "zh" ? choice.reason_zh : choice.reason_en;
+  return one || oneOf(choice.reason || "");
+}
+
+/** A unit capability in words. */
+export function capability(code) {
+  return t(`cap_${code}`);
 }
 
 export function currentLang() {

@@ -9,13 +9,15 @@ const ROLES = ["call_taker", "dispatcher", "supervisor", "admin", "hospital", "c
 
 export class Admin {
   constructor() {
-    $("admin-user").roles.innerHTML = ROLES.map((r) => `<option value="${r}">${esc(t(`role_${r}`))}</option>`).join("");
     $("admin-user").onsubmit = (event) => { event.preventDefault(); this.createUser(); };
     $("admin-device").onsubmit = (event) => { event.preventDefault(); this.createDevice(); };
     $("admin-close").onclick = () => $("admin").close();
   }
 
   async open() {
+    // Labelled on each opening: the language may have changed since.
+    const chosen = new Set([...$("admin-user").roles.selectedOptions].map((o) => o.value));
+    $("admin-user").roles.innerHTML = ROLES.map((r) => `<option value="${r}" ${chosen.has(r) ? "selected" : ""}>${esc(t(`role_${r}`))}</option>`).join("");
     $("admin-pairing").hidden = true; // a token is shown once, not again on the next opening
     $("admin-pairing-qr").innerHTML = "";
     $("admin-pairing-link").textContent = "";

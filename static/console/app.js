@@ -2,7 +2,7 @@
 // decision and why, unit recommendations, the unit board, the map, the SLO, callbacks, alerts.
 
 import { ApiError, authToken, esc, get, post, setPersonToken, whenUnauthorized } from "/common/api.js";
-import { t, toggleLang, translate, setLang, currentLang } from "/common/i18n.js";
+import { t, tf, toggleLang, translate, setLang, currentLang, known, named } from "/common/i18n.js";
 import { HubSocket } from "/common/socket.js";
 import { tone } from "/common/tone.js";
 import { ConsoleMap } from "./map.js";
@@ -33,7 +33,7 @@ const state = {
 const socket = new HubSocket("/ws/console", {
   onEvent: (event) => handle(event),
   onStatus: (online) => showConnection(online),
-  onResync: () => { alert("info", t("resync")); reload(); },
+  onResync: () => { alert("info", () => t("resync")); reload(); },
   onDenied: () => signOut(),
 });
 window.dispatchConsole = { socket, state };
@@ -48,7 +48,7 @@ function showConnection(online) {
   // The hub out of reach for more than a few seconds is an alert of its own (sounded, kept).
   clearTimeout(offlineAlarm);
   if (online) resolveAlert("hub:offline");
-  else offlineAlarm = setTimeout(() => alert("critical", t("hub_offline_alert"), { key: "hub:offline" }), 5000);
+  else offlineAlarm = setTimeout(() => alert("critical", () => t("hub_offline_alert"), { key: "hub:offline" }), 5000);
   const pill = $("connection");
   pill.className = `pill ${online ? "online" : "offline"}`;
   pill.dataset.i18n = online ? "online" : "offline";
@@ -73,16 +73,25 @@ function titleCount() {
   document.title = `${open ? `(${open}) ` : ""}${ringing ? `☎${ringing} ` : ""}${t("console_title")} · 120`;
 }
 
-/** Show an alert. `actions` are [label, handler] buttons; `sticky` keeps it until acted on. */
+const said = (text) => (typeof text === "function" ? text() : text);
+
+/** Show an alert. `text` and the labels of `actions` ([label, handler] buttons) may be functions
+ *  that say them in the current language (an alert is said again when the language changes);
+ *  `sticky` keeps it until acted on. */
 function alert(level, text, { key = null, actions = [], sticky = level === "critical" } = {}) {
   key = key || `a${++alertSeq}`;
   resolveAlert(key);
   const box = document.createElement("div");
   box.className = `alert ${level}${sticky ? " sticky" : ""}`;
   box.dataset.key = key;
-  box.innerHTML = `<span>${esc(new Date().toLocaleTimeString())}</span><span class="text">${esc(text)}</span>
-    ${actions.map(([label], i) => `<button class="act" data-act="${i}">${esc(label)}</button>`).join("")}
+  box.innerHTML = `<span>${esc(new Date().toLocaleTimeString())}</span><span class="text">${esc(said(text))}</span>
+    ${actions.map(([label], i) => `<button class="act" data-act="${i}">${esc(said(label))}</button>`).join("")}
     <button class="dismiss" aria-label="${esc(t("acknowledge"))}" title="${esc(t("acknowledge"))}">×</button>`;
+  box.say = () => {
+    box.querySelector(".text").textContent = said(text);
+    for (const button of box.querySelectorAll("[data-act]")) button.textContent = said(actions[Number(button.dataset.act)][0]);
+    box.querySelector(".dismiss").title = t("acknowledge");
+  };
   box.querySelector(".dismiss").onclick = () => resolveAlert(key);
   for (const button of box.querySelectorAll("[data-act]")) {
     button.onclick = async () => {
@@ -92,7 +101,7 @@ function alert(level, text, { key = null, actions = [], sticky = level === "crit
         resolveAlert(key);
       } catch (error) {
         button.disabled = false;
-        box.querySelector(".text").textContent = `${text} — ${error.message}`;
+        box.querySelector(".text").textContent = `${said(text)} — ${error.message}`;
       }
     };
   }
@@ -115,19 +124,22 @@ function callSign(unitId) {
   return state.units.get(unitId)?.call_sign || unitId;
 }
 
+function hospitalName(id, fallback) {
+  return named(state.hospitals.find((h) => h.id === id)) || fallback || id;
+}
+
 /** A unit declined, did not acknowledge or went out of service: name the next unit to send. */
 function lostUnit(d) {
   if (!d.lost) return;
-  const why = t(`lost_${d.lost.ending}`);
   const inc = d.incident || {};
   const where = inc.address || (inc.lat != null ? `${inc.lat.toFixed(4)}, ${inc.lon.toFixed(4)}` : "");
-  const next = d.unit_id
-    ? `${t("next_unit")}: ${d.call_sign || callSign(d.unit_id)}${d.eta_seconds != null ? ` (${Math.round(d.eta_seconds / 60)} min)` : ""}`
-    : t("no_candidates");
-  const actions = d.unit_id ? [[`${t("assign")} ${d.call_sign || callSign(d.unit_id)}`, () =>
+  const next = () => (d.unit_id
+    ? `${t("next_unit")}: ${d.call_sign || callSign(d.unit_id)}${d.eta_seconds != null ? ` (${Math.round(d.eta_seconds / 60)} ${t("min_short")})` : ""}`
+    : t("no_candidates"));
+  const actions = d.unit_id ? [[() => `${t("assign")} ${d.call_sign || callSign(d.unit_id)}`, () =>
     post("/api/v1/assignments", { incident_id: d.incident_id, unit_id: d.unit_id })]] : [];
   alert(inc.severity === "critical" ? "critical" : "warning",
-    `${callSign(d.lost.unit_id)} ${why} · ${t(inc.severity || "")} ${where} · ${next}`,
+    () => `${callSign(d.lost.unit_id)} ${t(`lost_${d.lost.ending}`)} · ${t(inc.severity || "")} ${where} · ${next()}`,
     { key: `incident:${d.incident_id}`, actions, sticky: true });
 }
 
@@ -206,13 +218,13 @@ function handle(event) {
     case "call.escalated": {
       const call = state.calls.get(d.call_id);
       if (call) call.escalated_at = event.at;
-      alert("warning", `${t("escalated")}: ${call ? (call.caller_number || t("withheld")) : d.call_id}`,
+      alert("warning", () => `${t("escalated")}: ${call ? (call.caller_number || t("withheld")) : d.call_id}`,
         { key: `call:${d.call_id}`, sticky: true });
       renderCalls();
       break;
     }
     case "slo.breach":
-      alert("critical", `${t("breach")} (${d.ring_seconds}s)`, { key: `call:${d.call_id}` });
+      alert("critical", () => `${t("breach")} (${d.ring_seconds}s)`, { key: `call:${d.call_id}` });
       break;
     case "call.answered": {
       const call = state.calls.get(d.call_id);
@@ -266,13 +278,16 @@ function handle(event) {
       get("/api/v1/zones").then((rows) => { state.zones = rows; map.drawZones(rows); });
       break;
     case "coverage.warning":
-      alert("warning", d.message || `${t("posts")}: ${d.post_id}`);
+      alert("warning", () => (d.sub_district_id ? tf("coverage_warning", {
+        name: currentLang() === "zh" ? d.name : d.name_en || d.name,
+        share: pct(d.covered_share), radius: d.radius_km,
+      }) : `${t("posts")}: ${d.post_id}`));
       break;
     case "message.sent":
       alert("info", `${d.sender}: ${d.text}`);
       break;
     case "hub.resync":
-      alert("info", t("resync"));
+      alert("info", () => t("resync"));
       reload();
       break;
     case "assignment.proposed":
@@ -312,9 +327,10 @@ function renderCalls() {
   list.innerHTML = calls.map((c) => `
     <li data-call="${esc(c.id)}" class="${c.offered_to && c.offered_to === mine ? "mine" : ""}">
       <span><span class="timer">0.0s</span>
-        ${c.priority ? `<span class="pill">${esc(t("priority"))}</span>` : ""}</span>
+        ${c.priority ? `<span class="pill">${esc(t("priority"))}</span>` : ""}
+        ${c.test ? `<span class="pill test-call">${esc(t("test_call_pill"))}</span>` : ""}</span>
       <button class="answer primary" ${mine && socket.online ? "" : "disabled"}>${esc(t("answer"))}</button>
-      <span class="meta">${esc(t("line"))} ${esc(c.line)} · ${esc(c.caller_number || t("withheld"))}
+      <span class="meta">${esc(t("line"))} ${esc(known(`line_${c.line}`) ? t(`line_${c.line}`) : c.line)} · ${esc(c.caller_number || t("withheld"))}
         ${c.offered_to ? `· ${esc(t("offered_to"))} ${esc(c.offered_to)}` : ""}</span>
     </li>`).join("");
   for (const li of list.querySelectorAll("li[data-call]")) {
@@ -363,7 +379,7 @@ function renderCallbacks() {
   list.innerHTML = [...state.callbacks.values()].map((c) => `
     <li data-callback="${esc(c.id)}">
       <strong>${esc(c.caller_number || t("withheld"))}</strong>
-      <span class="muted">· ${esc(c.attempts || 0)} ${esc(t("attempts"))} · ${esc(c.status)}</span>
+      <span class="muted">· ${esc(c.attempts || 0)} ${esc(t("attempts"))} · ${esc(t(`callback_${c.status}`))}</span>
       ${c.status === "pending" && mine && c.caller_number ? `<button class="take">${esc(t("call_back"))}</button>` : ""}
       ${(c.status === "dialling" && c.taken_by === mine) || (c.status === "pending" && !c.caller_number)
         ? `<div class="outcomes">${OUTCOMES.map((o) => `<button data-outcome="${o}">${esc(t(o))}</button>`).join("")}</div>` : ""}
@@ -430,8 +446,7 @@ async function logout() {
 // --- unit board, SLO, handovers -------------------------------------------------------------
 
 function postName(id) {
-  const found = state.posts.find((p) => p.id === id);
-  return found ? (currentLang() === "zh" && found.name_zh ? found.name_zh : found.name) : (id || "");
+  return named(state.posts.find((p) => p.id === id)) || id || "";
 }
 
 const MOVING = ["en_route", "on_scene", "transporting"];
@@ -440,10 +455,12 @@ const MOVING = ["en_route", "on_scene", "transporting"];
 function watchPositions(rows) {
   const limit = (state.staleSeconds || 120) * 1000;
   for (const u of rows) {
-    if (u.position_at && socket.now() - Date.parse(u.position_at) > limit) u.position_stale = true;
+    // From the last fix's time on this screen's clock (corrected to the hub's), whatever a reply
+    // read a moment earlier said: an alert must not go and come back with each refresh.
+    if (u.position_at) u.position_stale = socket.now() - Date.parse(u.position_at) > limit;
     const key = `stale:${u.id}`;
     if (u.position_stale && MOVING.includes(u.status)) {
-      if (!alerts.has(key)) alert("warning", `${u.call_sign || u.id}: ${t("no_position_alert")}`, { key, sticky: true });
+      if (!alerts.has(key)) alert("warning", () => `${u.call_sign || u.id}: ${t("no_position_alert")}`, { key, sticky: true });
     } else {
       resolveAlert(key);
     }
@@ -479,7 +496,7 @@ async function openUnit(unitId) {
     event.preventDefault();
     const form = $("unit-message");
     post("/api/v1/messages", { unit_id: unitId, text: form.text.value, urgent: form.urgent.checked })
-      .then(() => { form.reset(); alert("info", `${unit.call_sign}: ${t("message_sent")}`); })
+      .then(() => { form.reset(); alert("info", () => `${unit.call_sign}: ${t("message_sent")}`); })
       .catch(fail);
   };
   $("unit-override").onsubmit = (event) => {
@@ -510,7 +527,8 @@ function renderSlo() {
     <span>${esc(t("within_target"))} <b class="${bad ? "bad" : ""}">${pct(quarter.share_within_target)}</b></span>
     <span>${esc(t("p95"))} <b>${seconds(quarter.answer_p95_s)}</b></span>
     <span>${esc(t("staffing"))} <b>${slo.staffing.needed}</b> / ${esc(t("ready_now"))} <b>${slo.staffing.ready}</b></span>`;
-  $("slo").innerHTML = `<table><thead><tr><th></th>${slo.windows.map((w) => `<th>${esc(w.window)}</th>`).join("")}</tr></thead>
+  $("slo-strip").title = $("slo-strip").textContent.replace(/\s+/g, " ").trim();
+  $("slo").innerHTML = `<table><thead><tr><th></th>${slo.windows.map((w) => `<th>${esc(t(`w_${w.window}`))}</th>`).join("")}</tr></thead>
     <tbody>
       <tr><td>${esc(t("within_target"))}</td>${slo.windows.map((w) => `<td>${pct(w.share_within_target)}</td>`).join("")}</tr>
       <tr><td>${esc(t("p95"))}</td>${slo.windows.map((w) => `<td>${seconds(w.answer_p95_s)}</td>`).join("")}</tr>
@@ -526,7 +544,7 @@ function handoverEvent(event) {
   loadHandovers();
   const key = `handover:${d.handover_id || d.id}`;
   if (event.type === "handover.overdue") {
-    alert("critical", `${t("handover_overdue")}: ${d.unit_call_sign || callSign(d.unit_id)} → ${d.hospital_name || d.hospital_id}`, { key });
+    alert("critical", () => `${t("handover_overdue")}: ${d.unit_call_sign || callSign(d.unit_id)} → ${hospitalName(d.hospital_id, d.hospital_name)}`, { key });
   }
   if (["handover.done", "handover.cancelled"].includes(event.type)) resolveAlert(key);
 }
@@ -543,7 +561,7 @@ function handoverStage(h) {
 function renderHandovers() {
   const rows = [...state.handovers.values()];
   $("handovers").innerHTML = rows.length ? rows.map((h) => `
-    <li data-handover="${esc(h.id)}"><span>${esc(h.unit_call_sign || callSign(h.unit_id))} → ${esc(h.hospital_name || h.hospital_id)}</span>
+    <li data-handover="${esc(h.id)}"><span>${esc(h.unit_call_sign || callSign(h.unit_id))} → ${esc(hospitalName(h.hospital_id, h.hospital_name))}</span>
       ${handoverStage(h)}</li>`).join("")
     : `<li class="muted">${esc(t("no_handovers"))}</li>`;
 }
@@ -578,8 +596,18 @@ function signIn() {
   });
 }
 
+/** Panels over the grid open under the header, however many lines it takes. */
+function followHeader() {
+  const bar = document.querySelector(".bar");
+  const place = () => document.documentElement.style.setProperty(
+    "--bar-bottom", `${Math.ceil(bar.getBoundingClientRect().bottom)}px`);
+  new ResizeObserver(place).observe(bar);
+  place();
+}
+
 async function start() {
   setLang(currentLang());
+  followHeader();
   if (!authToken()) await signIn();
   whenUnauthorized(() => { setPersonToken(null); location.reload(); });
   $("user-input").value = sessionStorage.getItem("dispatch.username") || "";
@@ -649,6 +677,7 @@ function showKeys() {
 
 function renderAll() {
   translate(document);
+  for (const box of alerts.values()) box.say();
   renderPositions();
   renderCalls();
   renderCallbacks();
@@ -657,6 +686,7 @@ function renderAll() {
   renderHandovers();
   incidents.render();
   desk.render();
+  map.relabel();
 }
 
 start().catch((error) => {

@@ -2,7 +2,7 @@
 // and the units that can go, with one-click assignment.
 
 import { ApiError, esc, get, newKey, patch, post } from "/common/api.js";
-import { currentLang, t } from "/common/i18n.js";
+import { capability, currentLang, named, oneOf, reasonOf, t } from "/common/i18n.js";
 
 // Assignment events after which the units that may go are not the same: read them again.
 const RANKING_CHANGES = ["assignment.confirmed", "assignment.declined", "assignment.timed_out",
@@ -28,24 +28,40 @@ function exclusion(reason) {
   if (reason === "declined or did not acknowledge this incident") return t("excl_declined");
   if (reason === "not in service") return t("excl_not_in_service");
   if (reason.startsWith("status ")) return `${t("excl_status")} ${t(reason.slice(7))}`;
-  if (reason.startsWith("lacks ")) return `${t("excl_lacks")} ${reason.slice(6).split(", ").map((c) => t(c)).join(currentLang() === "zh" ? "、" : ", ")}`;
+  if (reason.startsWith("lacks ")) return `${t("excl_lacks")} ${reason.slice(6).split(", ").map(capability).join(currentLang() === "zh" ? "、" : ", ")}`;
   return reason;
 }
+const list = (items) => items.join(currentLang() === "zh" ? "、" : ", ");
 const FACTS = { severity: "severity", category: "category", infection: "infection", zone_status: "zone",
   complaint: "protocol" };
 
-/** A rule's "why" (`severity=critical, zone_status=sealed (z1)`) in the console's words. */
-function plainWhy(why) {
+/** A rule's "why" (`severity=critical, zone_status=sealed (z1)`) in the console's words; the
+ *  zone is named. */
+function plainWhy(why, zone) {
+  if (why === "always") return t("rule_always");
   return why.split(", ").map((part) => {
-    const match = /^([a-z_]+)=([^ ]+)( \(.*\))?$/.exec(part);
+    const match = /^([a-z_]+)=([^ ]+)( \((.*)\))?$/.exec(part);
     if (!match) return part;
-    const [, fact, value, where] = match;
+    const [, fact, value, , zoneId] = match;
+    const where = zoneId ? ` (${zone?.id === zoneId && named(zone) ? named(zone) : zoneId})` : "";
     if (fact in FACTS) {
       const shown = fact === "complaint" ? t(`protocol_${value}`) : t(value);
-      return `${t(FACTS[fact])}: ${shown}${where || ""}`;
+      return `${t(FACTS[fact])}: ${shown}${where}`;
     }
     return value === "true" ? t(fact) : value === "false" ? `${t(fact)} ✗` : `${t(fact)}: ${value}`;
   }).join(" · ");
+}
+
+/** What a matched rule did and why, in the console's words. */
+function ruleWords(rule, decision) {
+  if (rule.id.startsWith("guard:")) return [t(`guard_${rule.id.slice(6).replaceAll("-", "_")}`), ""];
+  if (rule.id.startsWith("pathway:") && decision.pathway) {
+    const p = decision.pathway;
+    return [currentLang() === "zh" ? p.label_zh : p.label_en,
+      `${t("pathway_needs")} ${list(p.hospital_needs.map((c) => t(`hcap_${c}`)))}`];
+  }
+  const description = currentLang() === "zh" ? rule.description_zh || rule.description : rule.description;
+  return [description || rule.id, plainWhy(rule.why, decision.zone)];
 }
 
 export class IncidentDesk {
@@ -91,7 +107,7 @@ export class IncidentDesk {
   setHospitals(hospitals) {
     const open = hospitals.filter((h) => h.status !== "suspended");
     const html = `<option value="">—</option>` + open.map((h) =>
-      `<option value="${esc(h.id)}">${esc(h.name_zh || h.name)}</option>`).join("");
+      `<option value="${esc(h.id)}">${esc(named(h))}</option>`).join("");
     for (const name of ["registered_hospital_id", "treating_hospital_id"]) {
       const chosen = this.form[name].value;
       this.form[name].innerHTML = html;
@@ -175,6 +191,7 @@ export class IncidentDesk {
 
   clearErrors() {
     $("incident-error").textContent = "";
+    delete $("incident-error").dataset.i18n;
     $("incident-error").classList.remove("ok");
     for (const el of this.form.querySelectorAll(".invalid")) el.classList.remove("invalid");
     for (const el of this.form.querySelectorAll(".field-error")) el.remove();
@@ -229,11 +246,13 @@ export class IncidentDesk {
         ? await patch(`/api/v1/incidents/${this.incident.id}`, body)
         : await this.create(body);
       this.form.incident_id.value = this.incident.id;
+      $("incident-error").dataset.i18n = "saved"; // relabelled if the language changes
       $("incident-error").textContent = t("saved");
       $("incident-error").classList.add("ok");
       await this.loadRecommendations();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
+      delete $("incident-error").dataset.i18n;
       $("incident-error").textContent = error.message;
       for (const [name, message] of Object.entries(error.fieldErrors())) this.markError(name, message);
     }
@@ -369,19 +388,24 @@ export class IncidentDesk {
       <dl>
         ${care ? `<dt>${esc(t("outcome"))}</dt><dd class="outcome">${esc(t(decision.outcome))}</dd>` : ""}
         ${decision.referral ? this.referralHtml(decision.referral) : `<dt>${esc(t("destination"))}</dt>
-        <dd class="dest">${dest ? esc(dest.name_zh || dest.name) : "—"}
+        <dd class="dest">${dest ? esc(named(dest)) : "—"}
           ${dest?.distance_km != null ? `<span class="muted">${dest.distance_km.toFixed(1)} km</span>` : ""}</dd>
-        ${dest?.reason ? `<dt>${esc(t("why"))}</dt><dd>${esc(dest.reason)}</dd>` : ""}`}
+        ${dest?.reason ? `<dt>${esc(t("why"))}</dt><dd class="why">${esc(reasonOf(dest))}</dd>` : ""}`}
         <dt>${esc(t("transport"))}</dt><dd class="transport">${esc(t(decision.transport_mode))}</dd>
-        <dt>${esc(t("capabilities"))}</dt><dd>${esc((decision.required_unit_capabilities || []).map((c) => t(c === "closed_loop" ? "closed_loop_cap" : c)).join(", "))}</dd>
-        <dt>${esc(t("zone"))}</dt><dd>${decision.zone?.name ? `${esc(decision.zone.name)} · ` : ""}${esc(t(decision.zone?.status || "normal"))}</dd>
-        ${decision.paperwork?.length ? `<dt>${esc(t("paperwork"))}</dt><dd>${decision.paperwork.map((p) => esc(t(p))).join(", ")}</dd>` : ""}
+        <dt>${esc(t("capabilities"))}</dt><dd class="caps">${esc(list((decision.required_unit_capabilities || []).map(capability)))}</dd>
+        <dt>${esc(t("zone"))}</dt><dd class="zone">${named(decision.zone) ? `${esc(named(decision.zone))} · ` : ""}${esc(t(decision.zone?.status || "normal"))}</dd>
+        ${decision.paperwork?.length ? `<dt>${esc(t("paperwork"))}</dt><dd>${esc(list(decision.paperwork.map((p) => t(p))))}</dd>` : ""}
         ${decision.closed_loop ? `<dt></dt><dd>${esc(t("closed_loop"))}</dd>` : ""}
         ${decision.pathway ? this.pathwayHtml(decision.pathway) : ""}
-        ${decision.crew_notes?.length ? `<dt>${esc(t("crew_notes"))}</dt><dd>${decision.crew_notes.map(esc).join("<br>")}</dd>` : ""}
+        ${decision.crew_notes?.length ? `<dt>${esc(t("crew_notes"))}</dt><dd class="notes">${decision.crew_notes.map((n) => esc(oneOf(n))).join("<br>")}</dd>` : ""}
       </dl>
       <p class="muted rules">${esc(t("rules_applied"))}</p>
-      <ol>${(decision.matched_rules || []).filter((r) => r.decided?.length).map((r) => `<li><b>${esc(r.description || r.id)}</b> — <span title="${esc(r.why)}">${esc(plainWhy(r.why))}</span> <span class="muted">(${esc(r.id)}${r.seed ? ` · ${esc(r.seed)}` : ""})</span></li>`).join("")}</ol>
+      <ol>${(decision.matched_rules || []).filter((r) => r.decided?.length).map((r) => {
+        const [what, why] = ruleWords(r, decision);
+        // The rule file's rules by their id; the hub's own guards and pathways by their seed.
+        const ref = [r.id.includes(":") ? "" : r.id, r.seed || ""].filter(Boolean).join(" · ");
+        return `<li data-rule="${esc(r.id)}"><b>${esc(what)}</b>${why ? ` — <span class="rule-why" title="${esc(r.why)}">${esc(why)}</span>` : ""} <span class="muted" title="${esc(r.id)}">(${esc(ref)})</span></li>`;
+      }).join("")}</ol>
     </div>`;
   }
 
@@ -392,8 +416,10 @@ export class IncidentDesk {
     const onset = lkw == null ? "" : `<dt>${esc(t("onset"))}</dt><dd class="onset">${esc(t("last_known_well"))}
       ${esc(new Date(lkw).toLocaleString(currentLang() === "zh" ? "zh-CN" : "en-GB", { dateStyle: "short", timeStyle: "short" }))}
       · ${pathway.onset_minutes} ${esc(t("minutes_ago"))}</dd>`;
+    const needs = pathway.hospital_needs?.length ? list(pathway.hospital_needs.map((c) => t(`hcap_${c}`)))
+      : oneOf(pathway.hospital_needs_words);
     return `<dt>${esc(t("pathway"))}</dt><dd class="pathway"><b>${esc(label)}</b> · ${esc(t("hospital_needs"))}
-      ${esc(pathway.hospital_needs_words)}${pathway.outside_rule_set ? `<br><span class="muted">${esc(t("looked_outside"))}</span>` : ""}</dd>${onset}`;
+      ${esc(needs)}${pathway.outside_rule_set ? `<br><span class="muted">${esc(t("looked_outside"))}</span>` : ""}</dd>${onset}`;
   }
 
   /** The place the caller is sent to (or whose team comes): what to tell the caller. */
@@ -402,13 +428,13 @@ export class IncidentDesk {
     const phone = ref.phone ? `<a href="tel:${esc(ref.phone)}">${esc(ref.phone)}</a>` : esc(t("not_known"));
     const where = `${ref.distance_km.toFixed(1)} km ${t(`dir_${ref.direction}`)}${ref.location_approximate ? ` · ${t("approximate")}` : ""}`;
     return `<dt>${esc(t("place"))}</dt>
-      <dd class="dest referral">${esc(ref.name_zh || ref.name)} <span class="muted">${esc(t(ref.kind))}</span></dd>
+      <dd class="dest referral">${esc(named(ref))} <span class="muted">${esc(t(ref.kind))}</span></dd>
       <dt>${esc(t("phone"))}</dt><dd class="phone">${phone}</dd>
       <dt>${esc(t("hours"))}</dt><dd class="hours">${esc(hours)}</dd>
       <dt>${esc(t("distance"))}</dt><dd class="distance">${esc(where)}</dd>
       ${ref.address ? `<dt>${esc(t("address"))}</dt><dd>${esc(ref.address)}</dd>` : ""}
-      ${ref.unit_id ? `<dt>${esc(t("team"))}</dt><dd>${esc(ref.unit_id)}</dd>` : ""}
-      <dt>${esc(t("why"))}</dt><dd>${esc(ref.reason)}</dd>`;
+      ${ref.unit_id ? `<dt>${esc(t("team"))}</dt><dd>${esc(this.state.units.get(ref.unit_id)?.call_sign || ref.unit_id)}</dd>` : ""}
+      <dt>${esc(t("why"))}</dt><dd class="why">${esc(reasonOf(ref))}</dd>`;
   }
 
   renderRecommendations() {
@@ -429,7 +455,7 @@ export class IncidentDesk {
     const rows = rec.candidates.map((c, i) => `
       <tr class="${i === 0 ? "top" : ""}" data-unit="${esc(c.unit_id)}">
         <td><b>${esc(c.call_sign || c.unit_id)}</b> <span class="muted">${esc(t(c.kind))}</span></td>
-        <td class="eta">${c.eta_seconds == null ? "—" : `${Math.round(c.eta_seconds / 60)} min`}</td>
+        <td class="eta">${c.eta_seconds == null ? "—" : `${Math.round(c.eta_seconds / 60)} ${esc(t("min_short"))}`}</td>
         <td class="muted">${c.distance_km == null ? "" : `${c.distance_km.toFixed(1)} km`}</td>
         <td><button class="${i === 0 ? "primary" : ""}" data-assign="${esc(c.unit_id)}">${esc(t(i === 0 ? "assign" : "override"))}</button></td>
       </tr>`).join("");

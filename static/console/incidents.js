@@ -3,14 +3,15 @@
 // one incident and reopening it.
 
 import { ApiError, esc, get, post } from "/common/api.js";
-import { t } from "/common/i18n.js";
+import { known, named, t } from "/common/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const OPEN = ["open", "dispatched"];
 
 function age(iso, now) {
   const minutes = Math.max(0, Math.floor((now - Date.parse(iso)) / 60000));
-  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  const min = t("min_short");
+  return minutes < 60 ? `${minutes} ${min}` : `${Math.floor(minutes / 60)} ${t("hours_short")} ${minutes % 60} ${min}`;
 }
 
 export class IncidentList {
@@ -25,7 +26,7 @@ export class IncidentList {
     setInterval(() => this.render(), 30000); // ages move on
     $("incident-search").onsubmit = (event) => { event.preventDefault(); this.search(); };
     $("incident-search").onreset = () => { this.searching = false; setTimeout(() => this.load(), 0); };
-    $("incident-detail-close").onclick = () => $("incident-detail").close();
+    $("incident-detail-close").onclick = () => { this.detail = null; $("incident-detail").close(); };
   }
 
   /** GET /api/v1/incidents?status=open&status=dispatched (or the search's filters). */
@@ -62,6 +63,7 @@ export class IncidentList {
   }
 
   render() {
+    this.renderDetail();
     const units = this.state.units;
     const list = $("incident-list");
     if (!this.rows.length) {
@@ -78,7 +80,7 @@ export class IncidentList {
         <span class="pill sev">${esc(t(i.severity))}</span>
         <span class="zone">${esc(t(i.zone_status || "normal"))}</span>
         <span class="unit">${esc(unit)}</span>
-        <span class="dest" title="${esc(dest?.name_zh || dest?.name || "")}">${esc(dest?.name_zh || dest?.name || "—")}</span>
+        <span class="dest" title="${esc(named(dest))}">${esc(named(dest) || "—")}</span>
         <span class="st">${esc(t(`incident_${i.status}`))}</span>
       </li>`;
     }).join("");
@@ -87,15 +89,33 @@ export class IncidentList {
     }
   }
 
+  /** The open incident's timeline (again after a change of language). */
+  renderDetail() {
+    if (!this.detail) return;
+    const { incident, steps } = this.detail;
+    $("incident-detail").querySelector("h3").textContent = `${incident.number || ""} · ${t(`incident_${incident.status}`)}`;
+    $("incident-timeline").innerHTML = steps.map((s) => `<li><time>${esc(new Date(s.at).toLocaleTimeString())}</time>
+      <b>${esc(this.step(s))}</b> <span class="muted">${esc(s.who || "")}</span></li>`).join("");
+  }
+
+  /** A timeline step in words: `call.answer` → "Answered", `unit.on_scene` → "高新01 到达现场". */
+  step(s) {
+    if (s.what.startsWith("unit.")) {
+      const unit = s.target?.startsWith("unit ") ? s.target.slice(5) : "";
+      return `${this.state.units.get(unit)?.call_sign || unit || t("tl_unit")} · ${t(s.what.slice(5))}`;
+    }
+    const key = `tl_${s.what.replaceAll(".", "_")}`;
+    return known(key) ? t(key) : s.what;
+  }
+
   /** One incident: put it on the desk (to dispatch it) and show its timeline. */
   async open(id) {
     const incident = this.rows.find((i) => i.id === id) || await get(`/api/v1/incidents/${id}`);
     if (OPEN.includes(incident.status)) this.desk.showIncident(incident);
     const steps = await get(`/api/v1/incidents/${id}/timeline`);
     const dialog = $("incident-detail");
-    dialog.querySelector("h3").textContent = `${incident.number || ""} · ${t(`incident_${incident.status}`)}`;
-    $("incident-timeline").innerHTML = steps.map((s) => `<li><time>${esc(new Date(s.at).toLocaleTimeString())}</time>
-      <b>${esc(s.what)}</b> <span class="muted">${esc(s.who || "")}</span></li>`).join("");
+    this.detail = { incident, steps };
+    this.renderDetail();
     const closed = ["closed", "cancelled"].includes(incident.status);
     $("incident-reopen").hidden = !closed;
     $("incident-reopen").onsubmit = async (event) => {

@@ -3,7 +3,7 @@
 // and administrators only; the hub refuses the figures to anyone else.
 
 import { authToken, esc, get } from "/common/api.js";
-import { t, translate } from "/common/i18n.js";
+import { currentLang, t, translate } from "/common/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 30000;
@@ -46,6 +46,13 @@ function durationsRows(groups, label) {
     <td>${duration(d.p50_s)}</td><td>${duration(d.p90_s)}</td></tr>`).join("");
 }
 
+/** A sub-district's name in the panel's language (from the coverage figures), else its id. */
+function areaName(id) {
+  const area = cover?.areas?.find((a) => a.sub_district_id === id);
+  if (!area) return id ?? "—";
+  return currentLang() === "zh" ? area.name : area.name_en || area.name;
+}
+
 function query() {
   const params = new URLSearchParams();
   const win = $("quality-window").value;
@@ -74,7 +81,7 @@ function render() {
     <h3>${esc(t("q_by_sub_district"))}</h3>
     <table class="q-small" id="quality-areas"><thead><tr><th></th><th>${esc(t("q_incidents"))}</th>
       <th>${esc(t("q_turnout_within_3min"))}</th><th>${esc(t("q_response_p90"))}</th></tr></thead><tbody>
-      ${q.by_sub_district.map((a) => `<tr><td>${esc(a.sub_district_id ?? "—")}</td><td>${a.incidents}</td>
+      ${q.by_sub_district.map((a) => `<tr><td>${esc(areaName(a.sub_district_id))}</td><td>${a.incidents}</td>
         <td>${pct(a.turnout_share_within_target)}</td><td>${duration(a.response_p90_s)}</td></tr>`).join("")}
     </tbody></table>
     <p class="muted">${esc(t("q_incidents"))} ${q.incidents} · ${esc(t("dispatched"))} ${q.dispatched} ·
@@ -93,7 +100,7 @@ function coverBlock() {
       <tr><td>${esc(t("q_np_fleet"))} (≥ ${pct(cover.negative_pressure_target)})</td>
         <td class="num${low(cover.negative_pressure_share)}">${pct(cover.negative_pressure_share)}</td></tr>
       <tr><td>${esc(t("q_np_available"))}</td><td class="num${low(np)}">${pct(np)}</td></tr>
-      <tr><td>${esc(t("q_out_of_cover"))}</td><td>${esc(cover.out_of_cover.join(", ") || "—")}</td></tr>
+      <tr><td>${esc(t("q_out_of_cover"))}</td><td>${esc(cover.out_of_cover.map(areaName).join(", ") || "—")}</td></tr>
     </tbody></table>`;
 }
 
@@ -101,7 +108,10 @@ function fillAreas(ids) {
   const select = $("quality-area");
   const known = new Set([...select.options].map((o) => o.value));
   for (const id of ids) {
-    if (!known.has(id)) select.add(new Option(id, id));
+    if (!known.has(id)) select.add(new Option(areaName(id), id));
+  }
+  for (const option of select.options) {
+    if (option.value) option.textContent = areaName(option.value);
   }
 }
 

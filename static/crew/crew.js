@@ -5,7 +5,7 @@
 // "waiting to send".
 
 import { ApiError, authToken, esc, get, newKey, post, setDeviceToken, whenUnauthorized } from "/common/api.js";
-import { currentLang, setLang, t, toggleLang } from "/common/i18n.js";
+import { currentLang, named, oneOf, setLang, t, toggleLang } from "/common/i18n.js";
 import { HubSocket } from "/common/socket.js";
 import { triageRows } from "/common/triage.js";
 
@@ -255,14 +255,14 @@ function render() {
       <p class="job-title">${esc(inc.address || `${inc.lat?.toFixed(5)}, ${inc.lon?.toFixed(5)}`)}</p>
       <dl>
         <dt>${esc(t("patient"))}</dt><dd>${esc(t(inc.category))} · ${esc(t(inc.severity))}${inc.infection_status && inc.infection_status !== "none" ? ` · ${esc(t(inc.infection_status))}` : ""}</dd>
-        <dt>${esc(t("destination"))}</dt><dd class="dest">${esc(dest.name_zh || dest.name || "—")}</dd>
+        <dt>${esc(t("destination"))}</dt><dd class="dest">${esc(named(dest) || "—")}</dd>
         <dt>${esc(t("transport"))}</dt><dd>${esc(t(job.transport_mode || ""))}</dd>
         ${inc.complaint ? `<dt>${esc(t("complaint"))}</dt><dd>${esc(inc.complaint)}</dd>` : ""}
         ${triageRows(inc.triage)}
         ${handoverLine(job.handover)}
       </dl>
       ${job.closed_loop ? `<p class="note">${esc(t("closed_loop"))}</p>` : ""}
-      ${(job.crew_notes || []).map((n) => `<p class="note">${esc(n)}</p>`).join("")}
+      ${(job.crew_notes || []).map((n) => `<p class="note">${esc(oneOf(n))}</p>`).join("")}
       ${inc.notes ? `<p class="note">${esc(inc.notes)}</p>` : ""}
     </div>`;
   }

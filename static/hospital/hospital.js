@@ -3,7 +3,7 @@
 // whether it is suspended. Paired with a device token or signed in with a hospital account.
 
 import { ApiError, authToken, esc, get, post, put, setDeviceToken, setPersonToken, whenUnauthorized } from "/common/api.js";
-import { currentLang, setLang, t, toggleLang, translate } from "/common/i18n.js";
+import { currentLang, named, setLang, t, toggleLang, translate } from "/common/i18n.js";
 import { HubSocket } from "/common/socket.js";
 import { tone } from "/common/tone.js";
 import { triageRows } from "/common/triage.js";
@@ -50,7 +50,7 @@ function clock(h) {
 
 function render() {
   const hospital = state.hospital;
-  $("hospital-name").textContent = hospital ? (currentLang() === "zh" && hospital.name_zh ? hospital.name_zh : hospital.name) : "";
+  $("hospital-name").textContent = named(hospital);
   $("hospital-status").textContent = hospital ? t(hospital.status) : "";
   $("hospital-status").className = `pill ${hospital?.status || ""}`;
   $("hospital-status").title = hospital?.status_reason || "";
@@ -152,6 +152,7 @@ async function start() {
     onEvent: () => reload(),
     onStatus: (online) => {
       $("connection").className = `pill ${online ? "online" : "offline"}`;
+      $("connection").dataset.i18n = online ? "online" : "offline"; // kept when the language changes
       $("connection").textContent = t(online ? "online" : "offline");
       $("offline-banner").hidden = online;
       if (online) reload();

@@ -1,5 +1,5 @@
 -- Mark ringing calls that reached the escalation threshold or the answer target, once each.
--- ARGV: prefix, now (ms), escalate after (ms), breach after (ms).
+-- KEYS: the queue's (see lib.lua). ARGV: prefix, now (ms), escalate after (ms), breach after (ms).
 -- Returns {{escalated call ids}, {breached call ids}}.
 local now, esc_after, breach_after = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local function take(index, flag, older_than)

@@ -1,5 +1,10 @@
--- Shared by the ACD scripts (prepended at load time). Every key is built from the prefix in
--- ARGV[1], which ends in the {acd} hash tag, so all of them live in one Cluster slot.
+-- Shared by the ACD scripts (prepended at load time). Every key a script touches lives under
+-- the {acd} hash tag, so all of them are in one Cluster slot. The scripts declare in KEYS the
+-- queue's keys and the keys of the call or position they were asked about:
+--   KEYS[1..6]  RINGING, WAITING, ESCALATE_DUE, BREACH_DUE, READY, POSITIONS; then the
+--               script's own (see each script)
+-- Calls and positions a script finds by itself (the next call to offer, the position that
+-- held an offer) are named from the prefix in ARGV[1], which must carry the same hash tag.
 --
 -- Besides RINGING (every ringing call, by ring time) the scripts keep three indexes so that
 -- no step scans the whole queue, however long it grows in a surge:
@@ -7,14 +12,12 @@
 --                then the longest-ringing call first
 --   ESCALATE_DUE ringing calls not yet escalated, by ring time
 --   BREACH_DUE   ringing calls not yet past the answer target, by ring time
+local RINGING, WAITING, ESCALATE_DUE, BREACH_DUE, READY, POSITIONS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local P = ARGV[1]
-local RINGING = P .. 'ringing'
-local WAITING = P .. 'waiting'
-local ESCALATE_DUE = P .. 'escalate-due'
-local BREACH_DUE = P .. 'breach-due'
-local READY = P .. 'ready'
-local CALLBACKS = P .. 'callbacks'
-local POSITIONS = P .. 'positions'
+if string.match(P, '{[^}]+}') ~= string.match(RINGING, '{[^}]+}') then
+  return redis.error_reply('ERR the key prefix ' .. P .. ' is not under the hash tag of ' .. RINGING)
+end
 local ORDINARY_LINE = 1e13 -- added to the ring time (ms) of calls on ordinary lines
 local function call_key(id) return P .. 'call:' .. id end
 local function position_key(id) return P .. 'position:' .. id end

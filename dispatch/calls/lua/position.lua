@@ -1,7 +1,8 @@
--- A position changes state. ARGV: prefix, position id, new state, user, now (ms), call id or ''.
+-- A position changes state. KEYS: the queue's (see lib.lua), the position's hash.
+-- ARGV: prefix, position id, new state, user, now (ms), call id or ''.
 -- Returns {status, previous state, call, position, ...offers made}.
 local pos, new, user, now, call = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local pkey = position_key(pos)
+local pkey = KEYS[7]
 local old = redis.call('HGET', pkey, 'state') or 'logged_out'
 if old == new then return {'unchanged', old} end
 if new ~= 'logged_out' and old == 'logged_out' and new ~= 'ready' and new ~= 'not_ready' then

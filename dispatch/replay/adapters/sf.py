@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from dispatch.calls.pattern import hourly_weights
 from dispatch.incidents.enums import PatientCategory, Severity
 from dispatch.replay.stream import (
     CallRecord,
@@ -148,3 +149,15 @@ def read(path: Path) -> CallStream:
         notes="ambulance units only; severity from final priority and call type group",
     )
     return CallStream.of(header, calls)
+
+
+def medical_hour_weights(path: Path | None = None) -> tuple[float, ...] | None:
+    """The medical calls' hourly weights of the bundled SF week (the demo's callers follow them);
+    None if it is not there."""
+    try:
+        stream = read(path or default_path())
+    except StreamError:
+        return None
+    return hourly_weights((c.rung_at for c in stream.calls if c.medical),
+                          ZoneInfo(stream.header.timezone or "UTC"))
+
