@@ -13,13 +13,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.db import table
 from dispatch.errors import NotFound
 from dispatch.fleet.enums import AssignmentStatus
-from dispatch.fleet.enums import UnitStatus as S
 from dispatch.fleet.models import Assignment
 from dispatch.fleet.service import (
     unit_scope,
@@ -32,9 +31,6 @@ log = logging.getLogger(__name__)
 
 A = AssignmentStatus
 OPEN = (A.CONFIRMED, A.ACKNOWLEDGED)
-# The first report of each step of a job is kept on it (quality indicators: turnout, response).
-STEP_COLUMNS = {S.EN_ROUTE: "en_route_at", S.ON_SCENE: "on_scene_at", S.TRANSPORTING: "left_scene_at",
-                S.AT_HOSPITAL: "at_hospital_at"}
 
 
 
@@ -51,11 +47,6 @@ async def find(session: AsyncSession, assignment_id: uuid.UUID, *, lock: bool = 
 
 
 JOBS = table(Assignment).c
-RECORD_STEP = {
-    status: update(table(Assignment)).where(JOBS.id == bindparam("job"))
-    .values({column: func.coalesce(JOBS[column], bindparam("at", type_=JOBS[column].type))})
-    for status, column in STEP_COLUMNS.items()
-}
 INCIDENTS = table(Incident).c
 JOB_BY_ID = select(table(Assignment)).where(JOBS.id == bindparam("id"))
 END_JOB = (update(table(Assignment)).where(JOBS.id == bindparam("job_id"))

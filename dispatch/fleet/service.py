@@ -34,7 +34,7 @@ from dispatch.errors import Conflict, DispatchError, IllegalTransition, InvalidI
 from dispatch.fleet import states
 from dispatch.fleet.enums import UnitStatus as S
 from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units, rebuild_units
-from dispatch.fleet.models import Post, Unit, UnitEvent, UnitRef
+from dispatch.fleet.models import Assignment, Post, Unit, UnitEvent, UnitRef
 from dispatch.fleet.schemas import PostOut, UnitOut
 from dispatch.realtime.schemas import OutgoingEvent, Scope
 from dispatch.runtime import Runtime
@@ -162,7 +162,7 @@ AT = bindparam("at", type_=UTCDateTime())
 def _moving() -> Any:
     """The UPDATE of a unit's status, with the same SQL text whatever it changes: the job is
     kept unless `set_assignment`, the infectious load unless `infectious` is given."""
-    return (update(table(Unit)).where(UNITS.id == bindparam("unit_id"))
+    return (update(table(Unit)).where(UNITS.id == bindparam("the_unit"))
             .values(status=bindparam("to"), status_at=AT,
                     assignment_id=case((bindparam("set_assignment", type_=Boolean),
                                         bindparam("job_id", type_=Uuid)),
@@ -170,6 +170,22 @@ def _moving() -> Any:
                     infectious_load=func.coalesce(bindparam("infectious", type_=Boolean),
                                                   UNITS.infectious_load))
             .returning(UNITS.id, UNITS.call_sign, UNITS.lat, UNITS.lon))
+
+
+# The first report of each step of a job is kept on it (quality indicators: turnout, response).
+STEP_COLUMNS = {S.EN_ROUTE: "en_route_at", S.ON_SCENE: "on_scene_at", S.TRANSPORTING: "left_scene_at",
+                S.AT_HOSPITAL: "at_hospital_at"}
+
+
+def _stepping() -> Any:
+    """Keep the first time of the step `step` on the job `step_job` (none: NULL)."""
+    jobs = table(Assignment).c
+    step = bindparam("step", type_=String)
+    return (update(table(Assignment)).where(jobs.id == bindparam("step_job", type_=Uuid))
+            .values({column: case((step == literal_column(f"'{status.value}'"),
+                                   func.coalesce(jobs[column], AT)),
+                                  else_=jobs[column])
+                     for status, column in STEP_COLUMNS.items()}))
 
 
 def _status_statement() -> Any:
@@ -188,30 +204,34 @@ def _status_statement() -> Any:
                bindparam("action", type_=String), literal_column("'unit'"), moved.c.id,
                bindparam("source", type_=String), bindparam("before", type_=entries.before.type),
                bindparam("after", type_=entries.after.type)))
+    stepped = _stepping().where(select(moved.c.id).exists()).returning(literal_column("1"))
     return select(moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon).add_cte(
-        history.cte("event"), audited.cte("audited"))
+        history.cte("event"), audited.cte("audited"), stepped.cte("stepped"))
 
 
 STATUS_PG = _status_statement()
 MOVE_UNIT = _moving()
+RECORD_STEP = _stepping()
 INSERT_UNIT_EVENT = insert(table(UnitEvent))
 
 
 async def write_status(
     session: AsyncSession, *, unit_id: str, previous: str, to: str, at: datetime, actor: Actor,
     assignment_id: uuid.UUID | str | None = "keep", infectious: bool | None = None,
-    reason: str | None = None, action: str = "unit.status",
+    reason: str | None = None, action: str = "unit.status", step_job: uuid.UUID | None = None,
 ) -> UnitRef:
     """Record a status change in PostgreSQL: the unit row, its history and the audit log (the
-    UPDATE locks the row until the caller commits); one prebuilt statement on PostgreSQL."""
+    UPDATE locks the row until the caller commits); one prebuilt statement on PostgreSQL.
+    `step_job`: the job whose first report of this step (STEP_COLUMNS) is kept with it."""
     keep = assignment_id == "keep"
     data = {"reason": reason} if reason else {}
     entry = audit.row(actor=actor, action=action, target_type="unit", target_id=unit_id,
                       before={"status": previous}, after={"status": to, **data}, at=at)
     params: dict[str, Any] = {
-        "unit_id": unit_id, "to": to, "at": at, "set_assignment": not keep,
+        "the_unit": unit_id, "to": to, "at": at, "set_assignment": not keep,
         "job_id": None if keep or isinstance(assignment_id, str) else assignment_id,
-        "infectious": infectious}
+        "infectious": infectious, "step": to,
+        "step_job": step_job if to in STEP_COLUMNS else None}
     if session.get_bind().dialect.name == "postgresql":
         row = (await session.execute(STATUS_PG, {
             **params, "previous": previous, "actor": entry["actor"], "data": data,
@@ -224,6 +244,8 @@ async def write_status(
                 "unit_id": unit_id, "at": at, "type": "status", "from_status": previous,
                 "to_status": to, "actor": entry["actor"], "data": data})
             await session.execute(audit.INSERT_ENTRY, entry)
+            if params["step_job"] is not None:
+                await session.execute(RECORD_STEP, params)
     if row is None:
         raise NotFound(f"no unit {unit_id!r}")
     return UnitRef(id=row.id, call_sign=row.call_sign, lat=row.lat, lon=row.lon)

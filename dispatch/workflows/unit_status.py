@@ -23,7 +23,6 @@ from dispatch.fleet.assignments import (
     JOB_BY_ID,
     JOBS,
     OPEN,
-    RECORD_STEP,
     A,
     assignment_event,
     find,
@@ -236,16 +235,14 @@ async def report(
         raise refused(unit_id, to, moved)
     events: list[OutgoingEvent] = []
     repropose = False
-    step = RECORD_STEP.get(to) if current else None
-    if not needs_job and step is None:
-        await one_statement(session)  # the unit's row, history and audit entry: one statement
+    if not needs_job:
+        await one_statement(session)  # the unit's row, history, audit entry and job step: one statement
     try:
         unit = await write_status(session, unit_id=unit_id, previous=moved.previous, to=to, at=now,
                                   actor=actor, reason=reason,
                                   assignment_id=None if job_ends else "keep",
-                                  infectious=False if moved.previous == S.DISINFECTING else None)
-        if step is not None:
-            await session.execute(step, {"job": uuid.UUID(current), "at": now})
+                                  infectious=False if moved.previous == S.DISINFECTING else None,
+                                  step_job=uuid.UUID(current) if current else None)
         if assignment is not None:
             events += await _job_effects(session, rt, assignment, unit, to=to, at=now, actor=actor,
                                          reason=reason)
