@@ -33,9 +33,10 @@ LIVE_STATE_LOST = ("not_ringing", "position_logged_out")
 OLDEST_RING = timedelta(days=1)
 
 
+# What intake writes (receive_call's values, the same keys).
 CALL_FIELDS = [table(Call).c[name] for name in (
     "id", "telephony_id", "caller_number", "line", "priority", "rung_at", "received_at", "status",
-    "carrier_lat", "carrier_lon", "carrier_accuracy_m")]
+    "carrier_lat", "carrier_lon", "carrier_accuracy_m", "test")]
 
 
 @cache
@@ -184,7 +185,8 @@ async def receive_call(
     if postgres:
         await one_statement(session)  # the call and its audit entry: one statement
     inserted = await session.execute(insert_call(session), {
-        **{f"call_{k}": v for k, v in values.items()}, **audit.params(entry)} if postgres else values)
+        **{f"call_{c.name}": values[c.name] for c in CALL_FIELDS}, **audit.params(entry)}
+        if postgres else values)
     if inserted.first() is None:
         await session.rollback()
         existing = await find_call(session, body.telephony_call_id)
