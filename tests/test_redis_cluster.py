@@ -174,7 +174,9 @@ async def test_a_call_from_ring_to_handover_across_two_instances_on_a_cluster(
              for tag in ("acd", "fleet", "events")}
     assert all(len(found) == 1 for found in slots.values()), slots
     nodes = {redis.get_node_from_key(k).name for k in ours}  # type: ignore[attr-defined]
-    assert len(nodes) == 3, nodes
+    # {acd} and {fleet} hash to slots on two masters whatever the prefix; the keys without a tag
+    # (versions, markers, the intake counter) fall where the random prefix makes them.
+    assert len(nodes) >= 2, nodes
 
 
 async def test_call_distribution_matches_its_model_on_a_cluster(
