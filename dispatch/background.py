@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 
 from redis.exceptions import RedisError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 # What a loop waits out with a warning (a server restarting, a network dropping), as opposed to
 # a fault in the hub itself, which is logged as an error with its traceback.
 OUTAGES = (RedisError, OSError, TimeoutError, InterfaceError, OperationalError)
+
+
+def fault(log: logging.Logger, failed: str, paused: str) -> None:
+    """Log the error being handled by a loop's last resort. A database connection lost under a
+    statement (a server shutting down mid-commit comes as a generic DBAPIError, which SQLAlchemy
+    marks as a disconnect) is an outage, waited out with a warning; anything else is a fault in
+    the hub, logged with its traceback."""
+    error = sys.exc_info()[1]
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        log.warning("%s (%s: the database connection was lost)", paused, type(error).__name__)
+    else:
+        log.exception(failed)
 
 
 def raise_if_cancelled() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.background import OUTAGES, raise_if_cancelled
+from dispatch.background import OUTAGES, fault, raise_if_cancelled
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.realtime.service import EVERYONE, RESYNC_TYPE
 from dispatch.redis import Keys
@@ -85,4 +85,4 @@ async def watch(rt: Runtime, rebuilders: list[Rebuilder], *, interval: float = 1
         except OUTAGES as error:
             log.warning("live state check failed (%s)", type(error).__name__)
         except Exception:
-            log.exception("live state rebuild failed")
+            fault(log, "live state rebuild failed", "live state check failed")

@@ -44,3 +44,28 @@ async def test_a_timer_stops_when_its_cancellation_is_swallowed(
     assert done, "the loop went on after it was cancelled"
     assert task.cancelled()
     assert len(calls) == 1
+
+
+@pytest.mark.logs_errors
+def test_a_lost_database_connection_is_an_outage_and_a_bad_statement_a_fault(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server shutting down under a commit comes as a generic DBAPIError marked as a
+    disconnect: waited out with a warning. The same error not marked is a fault: an ERROR."""
+    import logging
+
+    from sqlalchemy.exc import DBAPIError
+
+    from dispatch.background import fault
+
+    log = logging.getLogger("dispatch.test_loop")
+    for invalidated, level in ((True, logging.WARNING), (False, logging.ERROR)):
+        caplog.clear()
+        try:
+            raise DBAPIError("COMMIT", None, Exception("terminating connection"),
+                             connection_invalidated=invalidated)
+        except DBAPIError:
+            with caplog.at_level(logging.WARNING, logger="dispatch.test_loop"):
+                fault(log, "loop failed", "loop paused")
+        assert [r.levelno for r in caplog.records] == [level]
+        assert caplog.records[0].getMessage().startswith("loop paused" if invalidated else "loop failed")

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from dispatch.audit.schemas import Actor
-from dispatch.background import OUTAGES, raise_if_cancelled
+from dispatch.background import OUTAGES, fault, raise_if_cancelled
 from dispatch.calls import pattern, service
 from dispatch.calls.enums import CallStatus
 from dispatch.calls.models import Call
@@ -130,7 +130,7 @@ async def run(rt: Runtime, *, rng: random.Random | None = None, hourly: Weights 
                 log.warning("demo call not rung (%s)", type(error).__name__)
                 continue
             except Exception:
-                log.exception("demo call generator failed; going on")
+                fault(log, "demo call generator failed; going on", "demo call not rung")
                 continue
             caller_gives_up(rt, call, rng, callers)
     finally:

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.background import OUTAGES, raise_if_cancelled
+from dispatch.background import OUTAGES, fault, raise_if_cancelled
 from dispatch.calls.enums import CallbackStatus, CallStatus, PositionState
 from dispatch.calls.models import Call, Callback, Position
 from dispatch.calls.schemas import SloOut
@@ -157,7 +157,7 @@ async def run(rt: Runtime) -> None:
         except OUTAGES as error:
             log.warning("call timer paused (%s)", type(error).__name__)
         except Exception:
-            log.exception("call timer failed")
+            fault(log, "call timer failed", "call timer paused")
 
 
 async def rebuild(rt: Runtime, session: AsyncSession) -> list[OutgoingEvent]:

@@ -18,7 +18,7 @@ from typing import Any, cast
 import orjson
 from redis.exceptions import ResponseError
 
-from dispatch.background import OUTAGES, raise_if_cancelled
+from dispatch.background import OUTAGES, fault, raise_if_cancelled
 from dispatch.db import insert_ignoring
 from dispatch.realtime.models import Event
 from dispatch.realtime.service import StreamEntries
@@ -119,5 +119,5 @@ async def run(rt: Runtime, *, linger_s: float = LINGER_S) -> None:
             log.warning("event archive paused (%s)", type(error).__name__)
             await asyncio.sleep(1.0)
         except Exception:
-            log.exception("event archive failed; retrying")
+            fault(log, "event archive failed; retrying", "event archive paused")
             await asyncio.sleep(1.0)
