@@ -166,6 +166,8 @@ async def test_the_console_speaks_each_language_in_every_view(
         assert ("超时升级: 13800000011" if lang == "zh" else "Escalated: 13800000011") in said
         assert (area.name if lang == "zh" else area.name_en) in said
         assert ("可用救护车" if lang == "zh" else "of an available ambulance") in said
+        positions = await page.locator("#position-select option").all_text_contents()
+        assert ("P01 · 受理席1" if lang == "zh" else "P01 · Call-taker 1") in positions, positions
         if lang == "zh":
             chinese(await decision.locator(".why").inner_text(), "the reason")
             chinese(await decision.locator(".caps").inner_text(), "the capabilities")

@@ -78,6 +78,7 @@ class Position(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    name_zh: Mapped[str | None] = mapped_column(String(100))
     supervisor: Mapped[bool] = mapped_column(default=False)
     state: Mapped[str] = mapped_column(String(16), default=PositionState.LOGGED_OUT)
     user: Mapped[str | None] = mapped_column(String(64))

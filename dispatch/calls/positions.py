@@ -79,7 +79,8 @@ async def change_state(
             *offer_events(rt, result.offers))
         await work.commit()
         position = Position(**{  # the row as now recorded
-            "id": position.id, "name": position.name, "supervisor": position.supervisor,
+            "id": position.id, "name": position.name, "name_zh": position.name_zh,
+            "supervisor": position.supervisor,
             "user": position.user, "call_id": position.call_id, **values})
         # The live state as the script just left it (no read back): the state since now, and
         # the call it offered this position at once, if any.
@@ -108,12 +109,13 @@ def position_out(p: Position, row: dict[str, str]) -> PositionOut:
     if row:
         since = datetime.fromtimestamp(int(row["since"]) / 1000, UTC) if row.get("since") else None
         return PositionOut(
-            id=p.id, name=p.name, supervisor=p.supervisor, state=row.get("state", p.state),
+            id=p.id, name=p.name, name_zh=p.name_zh, supervisor=p.supervisor,
+            state=row.get("state", p.state),
             user=row.get("user") or p.user, since=since, call_id=row.get("call") or None,
             offered_call_id=row.get("offered") or None,
         )
     return PositionOut(
-        id=p.id, name=p.name, supervisor=p.supervisor, state=p.state, user=p.user,
+        id=p.id, name=p.name, name_zh=p.name_zh, supervisor=p.supervisor, state=p.state, user=p.user,
         since=p.state_since, call_id=str(p.call_id) if p.call_id else None, offered_call_id=None,
     )
 

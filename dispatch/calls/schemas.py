@@ -81,6 +81,7 @@ class PositionStateIn(StrictIn):
 class PositionOut(BaseModel):
     id: str
     name: str
+    name_zh: str | None = None
     supervisor: bool
     state: str
     user: str | None

@@ -131,6 +131,7 @@ class MedicalPointsIn(Strict):
 class PositionIn(Strict):
     id: str = UnitId
     name: str = Field(min_length=1, max_length=100)
+    name_zh: str | None = Field(default=None, min_length=1, max_length=100)
     supervisor: bool = False
 
 

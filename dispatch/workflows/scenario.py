@@ -85,7 +85,8 @@ async def load_scenario(
         session.add(unit)
         units.append(unit)
     for pos in scenario.positions:
-        await session.merge(Position(id=pos.id, name=pos.name, supervisor=pos.supervisor))
+        await session.merge(Position(id=pos.id, name=pos.name, name_zh=pos.name_zh,
+                                     supervisor=pos.supervisor))
     who = Actor(name=actor, source=f"scenario:{scenario.name}"[:64])
     for z in scenario.zones:
         await zones_service.apply_zone(session, z, actor=who, at=now)

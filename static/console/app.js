@@ -401,7 +401,7 @@ function renderPositions() {
   const select = $("position-select");
   const chosen = select.value;
   select.innerHTML = [...state.positions.values()].map((p) =>
-    `<option value="${esc(p.id)}">${esc(p.id)} · ${esc(p.name)}</option>`).join("");
+    `<option value="${esc(p.id)}">${esc(p.id)} · ${esc(named(p))}</option>`).join("");
   if (chosen) select.value = chosen;
   const me = state.me && state.positions.get(state.me.position);
   $("login").hidden = Boolean(me && me.state !== "logged_out");
