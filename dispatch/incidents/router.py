@@ -74,8 +74,8 @@ async def link_call(
     incident_id: uuid.UUID, body: LinkCallIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
 ) -> IncidentOut:
     """Link a duplicate caller's call to this incident."""
-    return await service.link_call(session=session, rt=rt, incident_id=incident_id,
-                                   call_id=body.call_id, actor=actor)
+    return await incident_workflow.link_call(session=session, rt=rt, incident_id=incident_id,
+                                             call_id=body.call_id, actor=actor)
 
 
 @router.post("/incidents/{incident_id}/reopen", response_model=IncidentOut,

@@ -13,13 +13,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.audit import log as audit
 from dispatch.audit.models import AuditEntry
-from dispatch.audit.schemas import Actor
-from dispatch.calls.enums import CallStatus
 from dispatch.calls.models import Call
 from dispatch.db import dialect_insert, table
-from dispatch.errors import Conflict, InvalidInput, NotFound
+from dispatch.errors import InvalidInput, NotFound
 from dispatch.fleet.enums import AssignmentStatus
 from dispatch.fleet.models import Assignment, UnitEvent
 from dispatch.handovers.models import Handover
@@ -112,42 +109,6 @@ def triage_of(triage: Triage | None, now: datetime) -> dict[str, Any] | None:
     if triage.last_known_well is not None and triage.last_known_well > now + ONSET_SKEW:
         raise InvalidInput.field("body.triage.last_known_well", "is in the future")
     return triage.model_dump(mode="json", exclude_defaults=True)
-
-
-async def _answered_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
-    call = await session.get(Call, call_id)
-    if call is None:
-        raise InvalidInput.field("body.call_id", f"no call {call_id}")
-    if call.status not in (CallStatus.ANSWERED, CallStatus.ENDED):
-        raise Conflict(f"call is {call.status}: answer it before recording the incident",
-                       status_now=call.status)
-    return call
-
-
-
-
-async def link_call(
-    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, call_id: uuid.UUID,
-    actor: Actor,
-) -> IncidentOut:
-    """Link another caller's call to an incident (duplicate callers)."""
-    incident = await find_incident(session, incident_id)
-    call = await _answered_call(session, call_id)
-    if call.incident_id == incident.id:
-        return await incident_out(session, incident)
-    if call.incident_id is not None:
-        raise Conflict(f"call already belongs to incident {call.incident_id}",
-                       incident_id=str(call.incident_id))
-    now = rt.clock.now()
-    call.incident_id = incident.id
-    await audit.record(session, actor=actor.name, role=actor.role, source=actor.source,
-                       action="incident.link_call", target_type="incident",
-                       target_id=str(incident.id), before=None, after={"call_id": str(call.id)},
-                       at=now)
-    await session.commit()
-    out = await incident_out(session, incident)
-    await rt.bus.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
-    return out
 
 
 async def list_incidents(

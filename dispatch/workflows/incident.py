@@ -194,3 +194,24 @@ async def check_location(session: AsyncSession, rt: Runtime, location: Location 
                                                  lon=location.lon, field="body.location")
 
 
+async def link_call(
+    *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, call_id: uuid.UUID,
+    actor: Actor,
+) -> IncidentOut:
+    """Link another caller's call to an incident (duplicate callers)."""
+    incident = await incidents.find_incident(session, incident_id)
+    call = await calls.answered_call(session, call_id)
+    if call.incident_id == incident.id:
+        return await incidents.incident_out(session, incident)
+    if call.incident_id is not None:
+        raise Conflict(f"call already belongs to incident {call.incident_id}",
+                       incident_id=str(call.incident_id))
+    now = rt.clock.now()
+    work = Work(rt, session)
+    await calls.link_to_incident(session, call_id, incident.id)
+    work.audit(actor, "incident.link_call", "incident", str(incident.id), before=None,
+               after={"call_id": str(call_id)}, at=now)
+    out = await incidents.incident_out(session, incident)
+    work.publish(rt.bus.event("incident.updated", out.model_dump(mode="json"), at=now))
+    await work.commit()
+    return out
