@@ -159,7 +159,7 @@ export class IncidentDesk {
   async showIncident(incident) {
     if (this.callId) return; // the call in hand comes first
     this.incident = incident;
-    await this.loadRecommendations();
+    await this.loadRecommendations({ fresh: true });
     this.render();
     $("decision-panel").scrollIntoView({ block: "nearest" });
   }
@@ -249,7 +249,7 @@ export class IncidentDesk {
       $("incident-error").dataset.i18n = "saved"; // relabelled if the language changes
       $("incident-error").textContent = t("saved");
       $("incident-error").classList.add("ok");
-      await this.loadRecommendations();
+      await this.loadRecommendations({ fresh: true });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       delete $("incident-error").dataset.i18n;
@@ -302,7 +302,8 @@ export class IncidentDesk {
     } else {
       this.incident = await get(`/api/v1/incidents/${this.incident.id}`);
     }
-    if (this.incident.decision?.id !== decided || !this.recommendations) await this.loadRecommendations();
+    const changed = this.incident.decision?.id !== decided;
+    if (changed || !this.recommendations) await this.loadRecommendations({ fresh: changed });
     this.render();
   }
 
@@ -320,7 +321,7 @@ export class IncidentDesk {
     if (this.incident && d.incident_id === this.incident.id) {
       // Who may go changes when a unit is sent or freed; a proposal or an acknowledgement
       // changes nothing the recommendations show.
-      if (RANKING_CHANGES.includes(event.type)) await this.loadRecommendations();
+      if (RANKING_CHANGES.includes(event.type)) await this.loadRecommendations({ fresh: true });
       this.render();
     }
   }
@@ -329,8 +330,29 @@ export class IncidentDesk {
     if (this.recommendations?.candidates?.some((c) => c.unit_id === unit.id)) this.render();
   }
 
+  /** The recommendations, read once however many events ask at the same moment: a caller
+   *  arriving while a read is on its way shares it, and one that needs what changed since
+   *  (`fresh`) gets a single read after it, however many asked. */
+  async loadRecommendations({ fresh = false } = {}) {
+    if (this.recommending) {
+      this.readAgain ||= fresh;
+      return this.recommending;
+    }
+    this.recommending = (async () => {
+      do {
+        this.readAgain = false;
+        await this.readRecommendations();
+      } while (this.readAgain);
+    })();
+    try {
+      await this.recommending;
+    } finally {
+      this.recommending = null;
+    }
+  }
+
   /** GET /api/v1/incidents/{id}/recommendations, once the patient's destination is decided. */
-  async loadRecommendations() {
+  async readRecommendations() {
     if (!this.incident?.decision) {
       this.recommendations = null;
       return;
@@ -339,8 +361,10 @@ export class IncidentDesk {
       this.recommendations = { error: t("fleet_unavailable") };
       return;
     }
+    const incidentId = this.incident.id;
     try {
-      const rec = await get(`/api/v1/incidents/${this.incident.id}/recommendations`);
+      const rec = await get(`/api/v1/incidents/${incidentId}/recommendations`);
+      if (this.incident?.id !== incidentId) return; // another incident is on the desk now
       this.recommendations = Array.isArray(rec) ? { candidates: rec } : { candidates: [], ...rec };
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
@@ -357,7 +381,7 @@ export class IncidentDesk {
       this.assignments.set(id, { ...assignment, id, unit_id: assignment.unit_id || unitId,
         incident_id: incidentId, status: assignment.status || "proposed" });
       if (this.incident?.id !== incidentId) return;
-      await this.loadRecommendations();
+      await this.loadRecommendations({ fresh: true });
       this.render();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
