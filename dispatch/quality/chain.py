@@ -173,9 +173,9 @@ def wanted_incidents(start: datetime, end: datetime, zone_id: str | None,
 
 
 def chains_statement(wanted: CTE) -> Select[Any]:
-    """One row per incident: when it was recorded, its first dispatch and the first time any of
-    its units reported each step (kept on each job as the crew reports it; its calls and
-    handovers are read anyway, and joined in Python: cheaper than in SQL)."""
+    """One row per incident: when it was recorded, when its first call rang and was answered
+    (supervisors' test calls aside), its first dispatch, the first time any of its units
+    reported each step (kept on each job as the crew reports it) and its first handover."""
     a = JOBS
     per_incident = (select(a.incident_id, func.count(a.id).label("jobs"),
                            func.min(a.confirmed_at).label("dispatched"),
