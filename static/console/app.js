@@ -664,7 +664,9 @@ async function start() {
   socket.connect();
   setInterval(tickTimers, 200);
   setInterval(loadSlo, 5000);
-  setInterval(renderBoard, 10000); // positions go stale with time alone
+  setInterval(renderBoard, 10000); // positions go stale with time alone: the board's age column
+  // and the stale alert, looked at every second (the alert within a second of the fix going stale)
+  setInterval(() => watchPositions([...state.units.values()]), 1000);
   await startQuality();
   document.body.dataset.ready = "true";
 }
