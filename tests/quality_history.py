@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.calls.models import Call, Callback
+from dispatch.fleet.enums import STEP_COLUMNS
 from dispatch.fleet.models import Assignment, Unit, UnitEvent
 from dispatch.fleet.models import UnitStatus as S
-from dispatch.fleet.service import STEP_COLUMNS
 from dispatch.handovers.models import Handover
 from dispatch.hospitals.models import Hospital
 from dispatch.incidents.models import Incident

@@ -43,3 +43,9 @@ class AssignmentStatus(StrEnum):
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
+
+
+# The statuses whose first report on a job is kept on it, and the column that keeps it (the
+# quality indicators' turnout, response, on-scene and transport times are read from these).
+STEP_COLUMNS = {UnitStatus.EN_ROUTE: "en_route_at", UnitStatus.ON_SCENE: "on_scene_at",
+                UnitStatus.TRANSPORTING: "left_scene_at", UnitStatus.AT_HOSPITAL: "at_hospital_at"}

@@ -32,6 +32,7 @@ from dispatch.audit.schemas import Actor
 from dispatch.db import JSONType, UTCDateTime, table
 from dispatch.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound
 from dispatch.fleet import states
+from dispatch.fleet.enums import STEP_COLUMNS
 from dispatch.fleet.enums import UnitStatus as S
 from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units, rebuild_units
 from dispatch.fleet.models import Assignment, Post, Unit, UnitEvent, UnitRef
@@ -170,11 +171,6 @@ def _moving() -> Any:
                     infectious_load=func.coalesce(bindparam("infectious", type_=Boolean),
                                                   UNITS.infectious_load))
             .returning(UNITS.id, UNITS.call_sign, UNITS.lat, UNITS.lon))
-
-
-# The first report of each step of a job is kept on it (quality indicators: turnout, response).
-STEP_COLUMNS = {S.EN_ROUTE: "en_route_at", S.ON_SCENE: "on_scene_at", S.TRANSPORTING: "left_scene_at",
-                S.AT_HOSPITAL: "at_hospital_at"}
 
 
 def _stepping() -> Any:

@@ -29,6 +29,7 @@ from dispatch.calls.callbacks import SERVED
 from dispatch.calls.enums import CallbackStatus
 from dispatch.calls.models import Call, Callback
 from dispatch.db import table
+from dispatch.fleet.enums import STEP_COLUMNS
 from dispatch.fleet.models import Assignment
 from dispatch.handovers.models import Handover
 from dispatch.incidents.models import Incident
@@ -36,9 +37,6 @@ from dispatch.places import stats as places_stats
 from dispatch.routing.models import RoutingDecision
 
 CALLS_TOO = table(Call).alias("real_call")
-# Each step of the chain and the column of a job that holds it.
-STEP_COLUMNS = {"en_route": "en_route_at", "on_scene": "on_scene_at", "left_scene": "left_scene_at",
-                "at_hospital": "at_hospital_at"}
 INCIDENTS, CALLS, JOBS, HANDOVERS, CALLBACKS, DECISIONS = (table(m).c for m in (
     Incident, Call, Assignment, Handover, Callback, RoutingDecision))
 
@@ -179,7 +177,7 @@ def chains_statement(wanted: CTE) -> Select[Any]:
     a = JOBS
     per_incident = (select(a.incident_id, func.count(a.id).label("jobs"),
                            func.min(a.confirmed_at).label("dispatched"),
-                           *(func.min(a[column]).label(name) for name, column in STEP_COLUMNS.items()))
+                           *(func.min(a[column]).label(column) for column in STEP_COLUMNS.values()))
                     .join(wanted, wanted.c.id == a.incident_id)
                     .where(a.confirmed_at.is_not(None))
                     .group_by(a.incident_id).subquery("per_incident"))
@@ -196,7 +194,7 @@ def chains_statement(wanted: CTE) -> Select[Any]:
     w, j = wanted.c, per_incident.c
     return (select(w.id, w.status, w.severity, w.zone_status, w.sub_district_id, epoch(w.created_at),
                    epoch(calls.c.rung), epoch(calls.c.answered), epoch(j.dispatched),
-                   *(epoch(j[name]) for name in STEP_COLUMNS), epoch(handed.c.done),
+                   *(epoch(j[column]) for column in STEP_COLUMNS.values()), epoch(handed.c.done),
                    func.coalesce(j.jobs, 0))
             .select_from(wanted).outerjoin(per_incident, j.incident_id == w.id)
             .outerjoin(calls, calls.c.incident_id == w.id)
@@ -280,24 +278,25 @@ async def read(*, session: AsyncSession, start: datetime, end: datetime, zone_id
     handed = (select(h.status, epoch(h.arrived_at), epoch(h.done_at), h.done_by_crew_reason)
               .join(wanted, wanted.c.id == h.incident_id))
 
-    async def the_rest(connection: AsyncConnection) -> Records:
-        return Records(chains=Chains.of([()] * 15),
-                       calls=CallColumns.of(await columns_of(connection, calls, 7)),
-                       handovers=HandoverColumns.of(await columns_of(connection, handed, 4)),
-                       resolved=await resolutions(connection, wanted))
+    async def the_rest(connection: AsyncConnection) -> tuple[CallColumns, HandoverColumns,
+                                                             dict[uuid.UUID, str]]:
+        return (CallColumns.of(await columns_of(connection, calls, 7)),
+                HandoverColumns.of(await columns_of(connection, handed, 4)),
+                await resolutions(connection, wanted))
 
     engine = session.bind
     if isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql":
         async with one_snapshot(engine) as (first, second), TaskGroup() as group:
-            chain_columns = group.create_task(columns_of(first, chained, 15))
-            records = await the_rest(second)
-        records.chains = Chains.of(chain_columns.result())
-        return records
-    connection = await session.connection()  # SQLite, or a session inside a given transaction
-    await tuned(connection)
-    records = await the_rest(connection)
-    records.chains = Chains.of(await columns_of(connection, chained, 15))
-    return records
+            chain_read = group.create_task(columns_of(first, chained, 15))
+            rung, handovers, resolved = await the_rest(second)
+        chain_columns = chain_read.result()
+    else:
+        connection = await session.connection()  # SQLite, or a session inside a given transaction
+        await tuned(connection)
+        rung, handovers, resolved = await the_rest(connection)
+        chain_columns = await columns_of(connection, chained, 15)
+    return Records(chains=Chains.of(chain_columns), calls=rung, handovers=handovers,
+                   resolved=resolved)
 
 
 async def resolutions(connection: Any, wanted: CTE) -> dict[uuid.UUID, str]:
