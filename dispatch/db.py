@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from dispatch.prebuilt import HubSession
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -140,8 +142,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(bind: Any, **options: Any) -> async_sessionmaker[AsyncSession]:
+    """Sessions of the hub (prebuilt statements run on the driver, see dispatch/prebuilt.py)."""
+    return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False,
+                              class_=HubSession, **options)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

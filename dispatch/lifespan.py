@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisClusterException, RedisError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dispatch import migrate
 from dispatch.auth.rates import IntakeCounter
@@ -88,10 +88,7 @@ async def open_runtime(
         if database_bind is None:
             sessionmaker = create_sessionmaker(engine)
         else:
-            sessionmaker = async_sessionmaker(
-                bind=database_bind, expire_on_commit=False, autoflush=False,
-                join_transaction_mode="create_savepoint",
-            )
+            sessionmaker = create_sessionmaker(database_bind, join_transaction_mode="create_savepoint")
         yield Runtime(
             settings=settings, engine=engine, sessionmaker=sessionmaker,
             redis=redis, keys=keys, clock=clock, metrics=metrics, bus=bus, hub=hub,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
+from dispatch.prebuilt import HubSession
 from dispatch.realtime.schemas import CONSOLE, OutgoingEvent, Scope
 from dispatch.runtime import Runtime
 
@@ -90,7 +91,10 @@ async def one_statement(session: AsyncSession) -> None:
     bind = session.bind
     if (isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql"
             and not session.in_transaction()):
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        if isinstance(session, HubSession):  # a prebuilt statement: no transaction block
+            session.single_statement = True
+        else:
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 async def get_work(request: Request) -> AsyncIterator[Work]:

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.audit.models import AuditEntry
 from dispatch.audit.schemas import Actor
 from dispatch.db import table
+from dispatch.prebuilt import prebuilt
 
 ENTRIES = table(AuditEntry).c
 
 
-INSERT_ENTRY = insert(table(AuditEntry))
+INSERT_ENTRY = prebuilt(insert(table(AuditEntry)))
 
 
 async def record(

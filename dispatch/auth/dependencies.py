@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security, WebSocket
 from fastapi.params import Security as SecurityParam
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+from fastapi.security import HTTPBearer, SecurityScopes
 
 from dispatch.auth import service
 from dispatch.auth.schemas import Principal, Role
@@ -19,14 +19,6 @@ from dispatch.errors import Forbidden, Unauthorized
 from dispatch.runtime import Runtime
 
 SUBPROTOCOL = "dispatch.v1"
-# How the OpenAPI names the one way in: a bearer token (a person's signed token from
-# POST /api/v1/auth/login, or a device token `dvc_…`). Each operation lists, as this scheme's
-# scopes, the roles that may call it (OpenAPI 3.1 allows role names there).
-BEARER = HTTPBearer(
-    scheme_name="bearer", bearerFormat="JWT (people) or dvc_… (devices)", auto_error=False,
-    description="`Authorization: Bearer <token>`: a person's token from POST /api/v1/auth/login "
-                "(valid for a shift) or a device token issued by an administrator. The "
-                "operation's scopes are the roles that may call it.")
 BEARER_PROTOCOL = "bearer."
 
 
@@ -36,8 +28,15 @@ def bearer(header: str | None) -> str | None:
     return None
 
 
+PRINCIPAL = "dispatch.principal"  # where a request keeps its principal once authenticated
+
+
 async def authenticate(request: Request) -> Principal:
-    """The principal behind the request's bearer token (401 without a valid one)."""
+    """The principal behind the request's bearer token (401 without a valid one); worked out
+    once a request, by the route's own check (`allow`) before anything else asks."""
+    known: Principal | None = request.scope.get(PRINCIPAL)
+    if known is not None:
+        return known
     token = bearer(request.headers.get("authorization"))
     if token is None:
         raise Unauthorized("log in: this route needs a bearer token",
@@ -49,6 +48,7 @@ async def authenticate(request: Request) -> Principal:
                            errors=[{"field": "header.authorization", "message": "not accepted"}])
     principal, claims = accepted
     request.state.claims = claims
+    request.scope[PRINCIPAL] = principal
     return principal
 
 
@@ -75,18 +75,32 @@ async def authenticate_websocket(websocket: WebSocket) -> Principal | None:
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-async def authorize(
-    security_scopes: SecurityScopes, principal: CurrentPrincipal,
-    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-) -> Principal:
-    """Admit only principals holding one of the roles the route declares (its scopes)."""
-    if not principal.has(*(Role(r) for r in security_scopes.scopes)):
-        raise Forbidden(f"this route needs one of the roles: {', '.join(security_scopes.scopes)}",
-                        roles=security_scopes.scopes)
-    return principal
+class RoleCheck(HTTPBearer):
+    """The bearer scheme the OpenAPI names, and the check of the roles a route declares as the
+    scheme's scopes: one dependency a request (each dependency FastAPI solves costs CPU on
+    every request)."""
+
+    async def __call__(  # type: ignore[override]
+        self, request: Request, security_scopes: SecurityScopes,
+    ) -> Principal:
+        principal = await authenticate(request)
+        if not principal.has(*(Role(r) for r in security_scopes.scopes)):
+            raise Forbidden(f"this route needs one of the roles: {', '.join(security_scopes.scopes)}",
+                            roles=security_scopes.scopes)
+        return principal
+
+
+# How the OpenAPI names the one way in: a bearer token (a person's signed token from
+# POST /api/v1/auth/login, or a device token `dvc_…`). Each operation lists, as this scheme's
+# scopes, the roles that may call it (OpenAPI 3.1 allows role names there).
+BEARER = RoleCheck(
+    scheme_name="bearer", bearerFormat="JWT (people) or dvc_… (devices)", auto_error=False,
+    description="`Authorization: Bearer <token>`: a person's token from POST /api/v1/auth/login "
+                "(valid for a shift) or a device token issued by an administrator. The "
+                "operation's scopes are the roles that may call it.")
 
 
 def allow(*roles: Role) -> SecurityParam:
     """The one declaration of who may call a route: the roles, checked and put in the OpenAPI."""
     names = list(dict.fromkeys(r.value for r in roles))
-    return Security(authorize, scopes=names)  # type: ignore[no-any-return]
+    return Security(BEARER, scopes=names)  # type: ignore[no-any-return]

@@ -23,18 +23,19 @@ from dispatch.calls.service import (
 )
 from dispatch.db import table
 from dispatch.errors import Conflict
+from dispatch.prebuilt import prebuilt
 from dispatch.runtime import Runtime
 from dispatch.work import Work
 
 POSITIONS = table(Position).c
 # The same statement for every change: the user is set only when logging in or out, the call
 # is let go of unless the position goes on a call.
-SET_STATE = (update(table(Position)).where(POSITIONS.id == bindparam("position"))
-             .values(state=bindparam("to"), state_since=bindparam("at"),
-                     user=case((bindparam("set_user", type_=Boolean),
-                                bindparam("new_user", type_=String)), else_=POSITIONS.user),
-                     call_id=case((bindparam("clear_call", type_=Boolean), null()),
-                                  else_=POSITIONS.call_id)))
+SET_STATE = prebuilt(update(table(Position)).where(POSITIONS.id == bindparam("position"))
+                     .values(state=bindparam("to"), state_since=bindparam("at"),
+                             user=case((bindparam("set_user", type_=Boolean),
+                                        bindparam("new_user", type_=String)), else_=POSITIONS.user),
+                             call_id=case((bindparam("clear_call", type_=Boolean), null()),
+                                          else_=POSITIONS.call_id)))
 REFUSALS = {
     "not_logged_in": "log in first",
     "busy": "finish the call or callback first",

@@ -21,6 +21,7 @@ from dispatch.calls.models import Call, Callback, Position
 from dispatch.calls.schemas import CallIn
 from dispatch.db import insert_ignoring, table
 from dispatch.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.runtime import Runtime
 from dispatch.work import Work, one_statement
@@ -43,12 +44,12 @@ CALL_FIELDS = [table(Call).c[name] for name in (
 def _insert_call(dialect: str) -> Any:
     inserted = insert_ignoring(dialect, Call.__table__, ["telephony_id"]).returning(Call.__table__.c.id)
     if dialect != "postgresql":
-        return inserted
+        return prebuilt(inserted)
     # PostgreSQL: the call and its audit entry in one statement (nothing for a known call).
     new = (insert_ignoring(dialect, Call.__table__, ["telephony_id"])
            .values({c.name: bindparam(f"call_{c.name}", type_=c.type) for c in CALL_FIELDS})
            .returning(Call.__table__.c.id).cte("new"))
-    return select(new.c.id).add_cte(audit.along(new).cte("audited"))
+    return prebuilt(select(new.c.id).add_cte(audit.along(new).cte("audited")))
 
 
 def insert_call(session: AsyncSession) -> Any:
@@ -57,10 +58,10 @@ def insert_call(session: AsyncSession) -> Any:
 
 
 CALLS = table(Call).c
-CALL_FOR_INCIDENT = select(CALLS.id, CALLS.status, CALLS.incident_id).where(
-    CALLS.id == bindparam("call_id"))
-LINK_TO_INCIDENT = update(table(Call)).where(CALLS.id == bindparam("call_id")).values(
-    incident_id=bindparam("incident"))
+CALL_FOR_INCIDENT = prebuilt(select(CALLS.id, CALLS.status, CALLS.incident_id).where(
+    CALLS.id == bindparam("call_id")))
+LINK_TO_INCIDENT = prebuilt(update(table(Call)).where(CALLS.id == bindparam("call_id")).values(
+    incident_id=bindparam("incident")))
 
 
 async def answered_call(session: AsyncSession, call_id: uuid.UUID) -> Any:
@@ -111,10 +112,10 @@ def offer_events(rt: Runtime, offers: list[Offer]) -> list[OutgoingEvent]:
             for o in offers]
 
 
-CALL_BY_ID = select(table(Call)).where(CALLS.id == bindparam("ref"))
-CALL_BY_TELEPHONY_ID = select(table(Call)).where(CALLS.telephony_id == bindparam("ref"))
+CALL_BY_ID = prebuilt(select(table(Call)).where(CALLS.id == bindparam("ref")))
+CALL_BY_TELEPHONY_ID = prebuilt(select(table(Call)).where(CALLS.telephony_id == bindparam("ref")))
 POSITIONS = table(Position).c
-POSITION_BY_ID = select(table(Position)).where(POSITIONS.id == bindparam("position_id"))
+POSITION_BY_ID = prebuilt(select(table(Position)).where(POSITIONS.id == bindparam("position_id")))
 
 
 async def find_call(session: AsyncSession, ref: str) -> Call:
@@ -208,17 +209,17 @@ async def receive_call(
     return call, True
 
 
-ANSWER = (update(table(Call)).where(CALLS.id == bindparam("call"), CALLS.status == CallStatus.RINGING)
-          .values(status=CallStatus.ANSWERED, answered_at=bindparam("at"),
-                  answered_by=bindparam("position")).returning(CALLS.id))
-TAKE_CALL = (update(table(Position)).where(POSITIONS.id == bindparam("position"))
-             .values(state=PositionState.ON_CALL, state_since=bindparam("at"),
-                     call_id=bindparam("call")))
-END = (update(table(Call)).where(CALLS.id == bindparam("call"))
-       .values(status=CallStatus.ENDED, ended_at=bindparam("at")))
-WRAP_UP = (update(table(Position))
-           .where(POSITIONS.id == bindparam("position"), POSITIONS.call_id == bindparam("call"))
-           .values(state=PositionState.WRAP_UP, state_since=bindparam("since"), call_id=None))
+ANSWER = prebuilt(update(table(Call)).where(CALLS.id == bindparam("call"), CALLS.status == CallStatus.RINGING)
+                  .values(status=CallStatus.ANSWERED, answered_at=bindparam("at"),
+                          answered_by=bindparam("position")).returning(CALLS.id))
+TAKE_CALL = prebuilt(update(table(Position)).where(POSITIONS.id == bindparam("position"))
+                     .values(state=PositionState.ON_CALL, state_since=bindparam("at"),
+                             call_id=bindparam("call")))
+END = prebuilt(update(table(Call)).where(CALLS.id == bindparam("call"))
+               .values(status=CallStatus.ENDED, ended_at=bindparam("at")))
+WRAP_UP = prebuilt(update(table(Position))
+                   .where(POSITIONS.id == bindparam("position"), POSITIONS.call_id == bindparam("call"))
+                   .values(state=PositionState.WRAP_UP, state_since=bindparam("since"), call_id=None))
 
 
 def _answer_pg() -> Any:
@@ -235,8 +236,8 @@ def _end_pg() -> Any:
     return select(ended.c.id).add_cte(wrapped, audit.along(ended).cte("audited"))
 
 
-ANSWER_PG = _answer_pg()
-END_PG = _end_pg()
+ANSWER_PG = prebuilt(_answer_pg())
+END_PG = prebuilt(_end_pg())
 
 
 def check_holder(position: Position, holder: str, *, logging_in: bool, user: str | None) -> None:

@@ -24,6 +24,7 @@ from dispatch.fleet.service import (
     unit_scope,
 )
 from dispatch.incidents.models import Incident
+from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.runtime import Runtime
 
@@ -48,10 +49,10 @@ async def find(session: AsyncSession, assignment_id: uuid.UUID, *, lock: bool = 
 
 JOBS = table(Assignment).c
 INCIDENTS = table(Incident).c
-JOB_BY_ID = select(table(Assignment)).where(JOBS.id == bindparam("id"))
-END_JOB = (update(table(Assignment)).where(JOBS.id == bindparam("job_id"))
-           .values(status=bindparam("ending"), ended_at=bindparam("at"),
-                   end_reason=bindparam("reason")))
+JOB_BY_ID = prebuilt(select(table(Assignment)).where(JOBS.id == bindparam("id")))
+END_JOB = prebuilt(update(table(Assignment)).where(JOBS.id == bindparam("job_id"))
+                   .values(status=bindparam("ending"), ended_at=bindparam("at"),
+                           end_reason=bindparam("reason")))
 
 
 
@@ -74,7 +75,7 @@ def assignment_event(rt: Runtime, type_: str, a: Assignment, at: datetime, **ext
 
 
 
-INSERT_JOB = insert(table(Assignment))
+INSERT_JOB = prebuilt(insert(table(Assignment)))
 
 
 

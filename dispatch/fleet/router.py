@@ -6,10 +6,10 @@ import dataclasses
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from dispatch.audit.dependencies import ActorDep
-from dispatch.auth.dependencies import CurrentPrincipal
+from dispatch.auth.dependencies import CurrentPrincipal, authenticate
 from dispatch.auth.permissions import (
     dispatchers_only,
     own_job,
@@ -43,9 +43,9 @@ router = APIRouter(prefix="/api/v1", tags=["fleet"])
 UnitId = Annotated[str, Path(max_length=32)]
 
 
-async def own_unit(unit_id: UnitId, principal: CurrentPrincipal) -> None:
+async def own_unit(request: Request, unit_id: UnitId) -> None:
     """A crew acts for its own unit; dispatchers for any (checked before the body is read)."""
-    require_own_unit(principal, unit_id, doing="acting for a unit")
+    require_own_unit(await authenticate(request), unit_id, doing="acting for a unit")
 
 
 async def home_visit_team(incident_id: uuid.UUID, session: SessionDep,

@@ -37,6 +37,7 @@ from dispatch.fleet.enums import UnitStatus as S
 from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units, rebuild_units
 from dispatch.fleet.models import Assignment, Post, Unit, UnitEvent, UnitRef
 from dispatch.fleet.schemas import PostOut, UnitOut
+from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import OutgoingEvent, Scope
 from dispatch.runtime import Runtime
 from dispatch.travel import Osrm, StraightLine, TravelModel
@@ -205,10 +206,10 @@ def _status_statement() -> Any:
         history.cte("event"), audited.cte("audited"), stepped.cte("stepped"))
 
 
-STATUS_PG = _status_statement()
-MOVE_UNIT = _moving()
-RECORD_STEP = _stepping()
-INSERT_UNIT_EVENT = insert(table(UnitEvent))
+STATUS_PG = prebuilt(_status_statement())
+MOVE_UNIT = prebuilt(_moving())
+RECORD_STEP = prebuilt(_stepping())
+INSERT_UNIT_EVENT = prebuilt(insert(table(UnitEvent)))
 
 
 async def write_status(

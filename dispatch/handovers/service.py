@@ -26,6 +26,7 @@ from dispatch.hospitals.cache import snapshot_cache
 from dispatch.hospitals.models import Hospital
 from dispatch.hospitals.snapshot import HospitalView
 from dispatch.incidents.models import Incident
+from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import OutgoingEvent, Scope
 from dispatch.runtime import Runtime
 from dispatch.travel import Origin
@@ -129,22 +130,22 @@ def _notice(dialect: str) -> Any:
                ("unit_id", "hospital_id", "status", "notice_at", "eta_at", *COPIED)}
     cleared = dict.fromkeys(("notice_acknowledged_at", "notice_acknowledged_by", "arrived_at",
                              "done_at", "done_by", "done_by_crew_reason"))
-    return notice.on_conflict_do_update(
+    return prebuilt(notice.on_conflict_do_update(
         index_elements=["assignment_id"], set_={**renewed, **cleared, "overdue_level": 0},
         where=HANDOVERS.status == HandoverStatus.CANCELLED,
-    ).returning(*HANDOVERS)
+    ).returning(*HANDOVERS))
 
 
 def notice_statement(session: AsyncSession) -> Any:
     return _notice(session.get_bind().dialect.name)
 
 
-ARRIVE = (update(table(Handover))
-          .where(HANDOVERS.assignment_id == bindparam("job_id"),
-                 HANDOVERS.status == HandoverStatus.INCOMING)
-          .values(status=HandoverStatus.ARRIVED, arrived_at=bindparam("at")).returning(*HANDOVERS))
-OPEN_OF_JOB = select(HANDOVERS.id).where(HANDOVERS.assignment_id == bindparam("job_id"),
-                                         HANDOVERS.status.in_(ACTIVE))
+ARRIVE = prebuilt(update(table(Handover))
+                  .where(HANDOVERS.assignment_id == bindparam("job_id"),
+                         HANDOVERS.status == HandoverStatus.INCOMING)
+                  .values(status=HandoverStatus.ARRIVED, arrived_at=bindparam("at")).returning(*HANDOVERS))
+OPEN_OF_JOB = prebuilt(select(HANDOVERS.id).where(HANDOVERS.assignment_id == bindparam("job_id"),
+                                         HANDOVERS.status.in_(ACTIVE)))
 
 
 async def on_arrival(
@@ -174,8 +175,8 @@ def _finishing(where: Any) -> Any:
             .returning(*HANDOVERS))
 
 
-FINISH_JOB = _finishing(HANDOVERS.assignment_id == bindparam("job_id"))
-FINISH = _finishing(HANDOVERS.id == bindparam("handover_id"))
+FINISH_JOB = prebuilt(_finishing(HANDOVERS.assignment_id == bindparam("job_id")))
+FINISH = prebuilt(_finishing(HANDOVERS.id == bindparam("handover_id")))
 
 
 def finishing(*, at: datetime, by: Actor, crew_reason: str | None) -> dict[str, Any]:

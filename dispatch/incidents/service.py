@@ -25,6 +25,7 @@ from dispatch.incidents.enums import IncidentStatus
 from dispatch.incidents.models import Incident, IncidentSequence
 from dispatch.incidents.schemas import IncidentOut
 from dispatch.incidents.triage import Triage
+from dispatch.prebuilt import prebuilt
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
 
@@ -72,11 +73,11 @@ def local_day(rt: Runtime, at: datetime) -> str:
 def _draw(dialect: str) -> Any:
     sequences = table(IncidentSequence).c
     draw = dialect_insert(dialect, IncidentSequence).values(day=bindparam("day"), last=1)
-    return draw.on_conflict_do_update(index_elements=["day"], set_={"last": sequences.last + 1}
-                                      ).returning(sequences.last)
+    return prebuilt(draw.on_conflict_do_update(index_elements=["day"], set_={"last": sequences.last + 1}
+                                               ).returning(sequences.last))
 
 
-INSERT_INCIDENT = insert(table(Incident))
+INSERT_INCIDENT = prebuilt(insert(table(Incident)))
 INCIDENT_COLUMNS = tuple(c.name for c in table(Incident).columns)
 
 
@@ -212,21 +213,22 @@ async def timeline(*, session: AsyncSession, incident_id: uuid.UUID) -> list[dic
 INCIDENTS = table(Incident).c
 JOBS = table(Assignment).c
 OPEN_JOBS = (AssignmentStatus.CONFIRMED, AssignmentStatus.ACKNOWLEDGED)
-LOCK_INCIDENT = select(INCIDENTS.id).where(INCIDENTS.id == bindparam("incident_id")).with_for_update()
+LOCK_INCIDENT = prebuilt(select(INCIDENTS.id).where(INCIDENTS.id == bindparam("incident_id"))
+                         .with_for_update())
 
 
-AFTER_JOB = (update(table(Incident))
-             .where(INCIDENTS.id == bindparam("incident_id"),
-                    INCIDENTS.status == IncidentStatus.DISPATCHED,
-                    ~select(JOBS.id).where(JOBS.incident_id == bindparam("incident_id"),
-                                           JOBS.status.in_(OPEN_JOBS)).exists())
-             .values(status=bindparam("to")).returning(INCIDENTS.id))
+AFTER_JOB = prebuilt(update(table(Incident))
+                     .where(INCIDENTS.id == bindparam("incident_id"),
+                            INCIDENTS.status == IncidentStatus.DISPATCHED,
+                            ~select(JOBS.id).where(JOBS.incident_id == bindparam("incident_id"),
+                                                   JOBS.status.in_(OPEN_JOBS)).exists())
+                     .values(status=bindparam("to")).returning(INCIDENTS.id))
 
 
-MARK_DISPATCHED = (update(table(Incident))
-                   .where(INCIDENTS.id == bindparam("incident_id"),
-                          INCIDENTS.status == IncidentStatus.OPEN)
-                   .values(status=IncidentStatus.DISPATCHED))
+MARK_DISPATCHED = prebuilt(update(table(Incident))
+                           .where(INCIDENTS.id == bindparam("incident_id"),
+                                  INCIDENTS.status == IncidentStatus.OPEN)
+                           .values(status=IncidentStatus.DISPATCHED))
 
 
 async def mark_dispatched(session: AsyncSession, incident_id: uuid.UUID) -> None:

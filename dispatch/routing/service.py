@@ -22,6 +22,7 @@ from dispatch.incidents.triage import Triage
 from dispatch.places import cache as place_cache
 from dispatch.places.enums import PlaceKind
 from dispatch.places.snapshot import PLACES, PlaceSnapshot
+from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import Scope
 from dispatch.routing import rule_sets
 from dispatch.routing.engine import PatientFacts, RoutingContext, evaluate, outside_service_area
@@ -201,7 +202,7 @@ def decision_row(decision: Decision, *, incident_id: uuid.UUID, at: datetime,
     )
 
 
-INSERT_DECISION = insert(table(RoutingDecision))
+INSERT_DECISION = prebuilt(insert(table(RoutingDecision)))
 DECISION_COLUMNS = tuple(c.name for c in table(RoutingDecision).columns)
 
 

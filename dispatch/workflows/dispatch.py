@@ -31,9 +31,10 @@ from dispatch.fleet.service import live, ms, stale_ms, status_event, travel, und
 from dispatch.incidents import service as incidents
 from dispatch.incidents.enums import IncidentStatus, InfectionStatus
 from dispatch.incidents.models import Incident
+from dispatch.prebuilt import prebuilt
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
-from dispatch.work import Work
+from dispatch.work import Work, one_statement
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,14 @@ def _rank_inputs() -> Select[Any]:
             .where(Incident.id == bindparam("incident_id")))
 
 
-RANK_INPUTS = _rank_inputs()
+RANK_INPUTS = prebuilt(_rank_inputs())
 
 
 async def recommendations(
     *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, limit: int = 5
 ) -> Recommendation:
     """Units that may go to the incident, fastest first, and why the nearer others may not."""
+    await one_statement(session)  # a read of one row: no transaction block
     found = (await session.execute(RANK_INPUTS, {"incident_id": incident_id})).first()
     if found is None:
         raise NotFound(f"no incident {incident_id}")
@@ -106,7 +108,7 @@ def _dispatch_inputs() -> Select[Any]:
             .where(INCIDENTS.id == bindparam("incident_id")))
 
 
-DISPATCH_INPUTS = _dispatch_inputs()
+DISPATCH_INPUTS = prebuilt(_dispatch_inputs())
 
 
 async def dispatch_unit(

@@ -49,6 +49,7 @@ from dispatch.hospitals.models import Hospital
 from dispatch.incidents import service as incidents
 from dispatch.incidents.enums import IncidentStatus
 from dispatch.incidents.models import Incident
+from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
@@ -100,8 +101,8 @@ async def acknowledge(
     return assignment
 
 
-ACKNOWLEDGE_JOB = (update(table(Assignment)).where(JOBS.id == bindparam("job_id"))
-                   .values(status=A.ACKNOWLEDGED, acknowledged_at=bindparam("at")))
+ACKNOWLEDGE_JOB = prebuilt(update(table(Assignment)).where(JOBS.id == bindparam("job_id"))
+                           .values(status=A.ACKNOWLEDGED, acknowledged_at=bindparam("at")))
 
 
 async def release(
