@@ -221,9 +221,10 @@ class HubSession(AsyncSession):
 
     _driver: Driver | None = None
     _fast: bool | None = None  # None: not yet known for this session's bind
-    # The next statement is the whole unit of work: run it outside a transaction block
-    # (PostgreSQL commits it alone; BEGIN and COMMIT are two round trips fewer).
-    single_statement = False
+    # Each statement is atomic by itself (one write, perhaps after reads that only check):
+    # run them outside a transaction block, PostgreSQL commits each alone (BEGIN and COMMIT
+    # are two round trips fewer). See dispatch.work.statements_alone.
+    autocommit = False
 
     async def execute(self, statement: Any, params: Any = None, **kw: Any) -> Any:  # type: ignore[override]
         plan = PLANS.get(id(statement))
@@ -232,9 +233,8 @@ class HubSession(AsyncSession):
         driver = await self._driver_connection()
         if driver is None:
             return await super().execute(statement, params, **kw)
-        single, self.single_statement = self.single_statement, False
         try:
-            return await run(plan, driver, params, single=single)
+            return await run(plan, driver, params, autocommit=self.autocommit)
         except Unsupported:
             plan.supported = False
             return await super().execute(statement, params, **kw)
@@ -272,7 +272,7 @@ class HubSession(AsyncSession):
         return self._driver
 
 
-async def run(plan: Plan, driver: Driver, params: Any, *, single: bool = False) -> Result:
+async def run(plan: Plan, driver: Driver, params: Any, *, autocommit: bool = False) -> Result:
     dialect = driver.connection.dialect
     many = isinstance(params, Sequence) and not isinstance(params, Mapping)
     first = (params[0] if many else params) or _NO_PARAMS
@@ -280,7 +280,7 @@ async def run(plan: Plan, driver: Driver, params: Any, *, single: bool = False) 
     c = plan.compiled(dialect, keys)
     adapted = driver.adapted
     async with adapted._execute_mutex:
-        if adapted._transaction is None and not single:
+        if adapted._transaction is None and not autocommit:
             await adapted._start_transaction()
         try:
             if many:

@@ -84,17 +84,19 @@ class Work:
         await self.session.rollback()
 
 
-async def one_statement(session: AsyncSession) -> None:
-    """The unit of work is one statement, atomic by itself: on PostgreSQL it runs without BEGIN
-    and COMMIT (two round trips fewer). Call before the session's first statement; nothing
+def statements_alone(session: AsyncSession, alone: bool = True) -> None:
+    """Each statement of this unit of work is atomic by itself — one write, perhaps after reads
+    that only check, the write guarded against what may have changed since: on PostgreSQL they
+    run without BEGIN and COMMIT (two round trips fewer). Say so before the session's first
+    statement (`alone=False` takes it back before a unit that needs a transaction). Nothing
     changes when the session joins an outer transaction (the tests') or on SQLite."""
-    bind = session.bind
-    if (isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql"
-            and not session.in_transaction()):
-        if isinstance(session, HubSession):  # a prebuilt statement: no transaction block
-            session.single_statement = True
-        else:
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    if isinstance(session, HubSession):
+        bind = session.bind
+        session.autocommit = alone and isinstance(bind, AsyncEngine) \
+            and bind.dialect.name == "postgresql" and not session.in_transaction()
+
+
+one_statement = statements_alone  # the unit of work is a single statement
 
 
 async def get_work(request: Request) -> AsyncIterator[Work]:

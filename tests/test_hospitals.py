@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from dispatch.audit import service as audit_service
-from dispatch.auth.dependencies import authenticate
-from dispatch.auth.schemas import Principal, Role
+from tests.conftest import AUTH, token_for
 from tests.factories import add_incident
 
 NEW = {"id": "field-hospital", "name": "Field Hospital", "name_zh": "野战医院", "lat": 34.234,
@@ -130,8 +129,8 @@ async def test_delete_only_when_no_incident_refers_to_it(
 async def test_a_hospital_terminal_may_change_only_its_own_full_categories(
     client: httpx.AsyncClient, app: Any, xian: Any
 ) -> None:
-    app.dependency_overrides[authenticate] = lambda: Principal(
-        name="xidian-desk", roles=frozenset({Role.HOSPITAL}), hospital_id="xidian")
+    desk = token_for("hospital", hospital_id="xidian", name="xidian-desk")
+    client.headers["Authorization"] = f"Bearer {desk}"
     try:
         own = await client.patch("/api/v1/hospitals/xidian", json={"full_categories": ["dialysis"]})
         assert own.status_code == 200
@@ -140,6 +139,6 @@ async def test_a_hospital_terminal_may_change_only_its_own_full_categories(
         assert other.status_code == 403
         assert (await client.post("/api/v1/hospitals", json=NEW)).status_code == 403
     finally:
-        app.dependency_overrides.clear()
+        client.headers.update(AUTH)
     entries = await audit_of(app, "xidian")
     assert [(e.actor, e.actor_role) for e in entries] == [("xidian-desk", "hospital")]

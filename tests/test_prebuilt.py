@@ -119,7 +119,7 @@ async def test_one_statement_commits_alone_and_a_transaction_waits_for_commit(
 ) -> None:
     alone, held = incident_values("20261207-0001"), incident_values("20261207-0002")
     async with sessions() as session:
-        await one_statement(session)
+        one_statement(session)
         await session.execute(INSERT_INCIDENT, alone)  # no BEGIN: committed by itself
     async with sessions() as session:
         await session.execute(INSERT_INCIDENT, held)  # in a transaction never committed
@@ -152,7 +152,7 @@ async def test_on_the_embedded_sqlite_statements_take_sqlalchemys_path(tmp_path:
             await connection.run_sync(lambda c: Base.metadata.create_all(c, tables=[table(Position)]))
         maker = create_sessionmaker(engine)
         async with maker() as session:
-            await one_statement(session)
+            one_statement(session)
             await session.execute(INSERT_POSITION, {"id": "P1", "name": "Desk 1"})
             await session.commit()
             row = (await session.execute(POSITION_BY_ID, {"id": "P1"})).one()

@@ -9,9 +9,8 @@ import pytest
 import yaml
 
 from dispatch.audit import service as audit_service
-from dispatch.auth.dependencies import authenticate
-from dispatch.auth.schemas import Principal, Role
 from dispatch.routing.service import default_source
+from tests.conftest import AUTH, token_for
 
 YAML = {"content-type": "application/yaml"}
 SIMPLE = """
@@ -184,8 +183,7 @@ async def test_unknown_versions(client: httpx.AsyncClient) -> None:
 
 
 async def test_only_supervisors_change_rule_sets(client: httpx.AsyncClient, app: Any) -> None:
-    app.dependency_overrides[authenticate] = lambda: Principal(
-        name="d1", roles=frozenset({Role.DISPATCHER}))
+    client.headers["Authorization"] = "Bearer " + token_for("dispatcher", name="d1")
     try:
         assert (await client.post("/api/v1/routing/rule-sets", content=SIMPLE,
                                   headers=YAML)).status_code == 403
@@ -195,7 +193,7 @@ async def test_only_supervisors_change_rule_sets(client: httpx.AsyncClient, app:
                                       headers=YAML)
         assert validated.status_code == 200
     finally:
-        app.dependency_overrides.clear()
+        client.headers.update(AUTH)
 
 
 async def test_openapi_describes_the_routing_routes(client: httpx.AsyncClient) -> None:

@@ -11,10 +11,9 @@ from sqlalchemy import func, select
 
 from dispatch import versions
 from dispatch.audit import service as audit_service
-from dispatch.auth.dependencies import authenticate
-from dispatch.auth.schemas import Principal, Role
 from dispatch.routing.models import RuleSet
 from dispatch.zones.models import Zone, ZoneRevision
+from tests.conftest import AUTH, token_for
 
 SQUARE = [[108.95, 34.30], [108.97, 34.30], [108.97, 34.32], [108.95, 34.32], [108.95, 34.30]]
 INNER = [[108.955, 34.305], [108.96, 34.305], [108.96, 34.31], [108.955, 34.31], [108.955, 34.305]]
@@ -229,12 +228,11 @@ async def test_scenario_zones_go_through_the_zones_service(app: Any, xian: Any) 
 
 
 async def test_changing_zones_needs_a_supervisor(client: httpx.AsyncClient, app: Any) -> None:
-    app.dependency_overrides[authenticate] = lambda: Principal(
-        name="ct1", roles=frozenset({Role.CALL_TAKER}))
+    client.headers["Authorization"] = "Bearer " + token_for("call_taker", name="ct1")
     try:
         response = await client.post("/api/v1/zones", json=zone())
         assert response.status_code == 403
         assert response.json()["type"] == "/problems/forbidden"
         assert (await client.get("/api/v1/zones/lookup", params=INSIDE)).status_code == 200
     finally:
-        app.dependency_overrides.clear()
+        client.headers.update(AUTH)

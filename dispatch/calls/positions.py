@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import Boolean, String, bindparam, case, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import livestate
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls.enums import PositionState
 from dispatch.calls.models import Position
@@ -25,7 +27,7 @@ from dispatch.db import table
 from dispatch.errors import Conflict
 from dispatch.prebuilt import prebuilt
 from dispatch.runtime import Runtime
-from dispatch.work import Work
+from dispatch.work import Work, statements_alone
 
 POSITIONS = table(Position).c
 # The same statement for every change: the user is set only when logging in or out, the call
@@ -36,6 +38,15 @@ SET_STATE = prebuilt(update(table(Position)).where(POSITIONS.id == bindparam("po
                                         bindparam("new_user", type_=String)), else_=POSITIONS.user),
                              call_id=case((bindparam("clear_call", type_=Boolean), null()),
                                           else_=POSITIONS.call_id)))
+
+
+def _set_state_pg() -> Any:
+    """PostgreSQL: the change and its audit entry in one statement (no transaction block)."""
+    changed = SET_STATE.returning(POSITIONS.id).cte("changed")
+    return select(changed.c.id).add_cte(audit.along(changed).cte("audited"))
+
+
+SET_STATE_PG = prebuilt(_set_state_pg())
 REFUSALS = {
     "not_logged_in": "log in first",
     "busy": "finish the call or callback first",
@@ -51,6 +62,7 @@ async def change_state(
     `holder` is the signed-in call-taker, who acts only at a position they hold and logs in
     only under their own name; None for a supervisor, who acts for any position.
     """
+    statements_alone(session)  # a read that checks, then one statement changes and audits
     position = await find_position(session, position_id, "path.position_id")
     if holder is not None:
         check_holder(position, holder, logging_in=user is not None, user=user)
@@ -70,11 +82,16 @@ async def change_state(
         if state != PositionState.ON_CALL:
             values["call_id"] = None
         work = Work(rt, session)
-        await work.run(SET_STATE, {
-            "position": position_id, "to": state, "at": now, "set_user": "user" in values,
-            "new_user": user, "clear_call": state != PositionState.ON_CALL})
-        work.audit(actor, "position.state", "position", position_id, before=before,
-                   after={"state": state, "user": values.get("user")}, at=now)
+        change = {"position": position_id, "to": state, "at": now, "set_user": "user" in values,
+                  "new_user": user, "clear_call": state != PositionState.ON_CALL}
+        entry = audit.row(actor=actor, action="position.state", target_type="position",
+                          target_id=position_id, before=before,
+                          after={"state": state, "user": values.get("user")}, at=now)
+        if session.get_bind().dialect.name == "postgresql":
+            await work.run(SET_STATE_PG, {**change, **audit.params(entry)})
+        else:
+            await work.run(SET_STATE, change)
+            work.audit_rows.append(entry)
         work.publish(
             position_event(rt, position_id, state, result.previous, user=user or position.user),
             *offer_events(rt, result.offers))

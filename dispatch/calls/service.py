@@ -24,7 +24,7 @@ from dispatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.runtime import Runtime
-from dispatch.work import Work, one_statement
+from dispatch.work import Work, one_statement, statements_alone
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ async def receive_call(
         at=now)
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        await one_statement(session)  # the call and its audit entry: one statement
+        one_statement(session)  # the call and its audit entry: one statement
     inserted = await session.execute(insert_call(session), {
         **{f"call_{c.name}": values[c.name] for c in CALL_FIELDS}, **audit.params(entry)}
         if postgres else values)
@@ -260,6 +260,8 @@ async def answer_call(
 ) -> Call:
     """Answer a ringing call at a position; the first answer wins. `holder` is the signed-in
     call-taker, who answers only at their own position (None: a supervisor, at any)."""
+    # Two reads that check, then one guarded statement answers, takes the position and audits.
+    statements_alone(session)
     position = await find_position(session, position_id, "body.position_id")
     if holder is not None:
         check_holder(position, holder, logging_in=False, user=None)
@@ -420,8 +422,10 @@ async def end_call(
     *, session: AsyncSession, rt: Runtime, ref: str, at: datetime | None, actor: Actor
 ) -> Call:
     """An answered call is over; its position moves to wrap-up. A ringing call is abandoned."""
+    statements_alone(session)  # a read that checks, then one statement ends, wraps up and audits
     call = await find_call(session, ref)
     if call.status == CallStatus.RINGING:
+        statements_alone(session, False)  # abandoning writes several rows together
         abandoned, _ = await abandon_call(session=session, rt=rt, ref=ref, at=at, actor=actor)
         return abandoned
     if call.status == CallStatus.ENDED:

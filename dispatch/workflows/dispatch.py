@@ -79,7 +79,7 @@ async def recommendations(
     *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, limit: int = 5
 ) -> Recommendation:
     """Units that may go to the incident, fastest first, and why the nearer others may not."""
-    await one_statement(session)  # a read of one row: no transaction block
+    one_statement(session)  # a read of one row: no transaction block
     found = (await session.execute(RANK_INPUTS, {"incident_id": incident_id})).first()
     if found is None:
         raise NotFound(f"no incident {incident_id}")

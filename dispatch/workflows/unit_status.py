@@ -237,7 +237,7 @@ async def report(
     events: list[OutgoingEvent] = []
     repropose = False
     if not needs_job:
-        await one_statement(session)  # the unit's row, history, audit entry and job step: one statement
+        one_statement(session)  # the unit's row, history, audit entry and job step: one statement
     try:
         unit = await write_status(session, unit_id=unit_id, previous=moved.previous, to=to, at=now,
                                   actor=actor, reason=reason,
