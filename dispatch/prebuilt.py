@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn, TypeVar
 
@@ -36,7 +37,7 @@ S = TypeVar("S", bound=Executable)
 
 def prebuilt(statement: S) -> S:
     """Mark a statement built once at import as one the fast path may run."""
-    PLANS[id(statement)] = Plan(statement)
+    PLANS[id(statement)] = Plan(statement, sys._getframe(1).f_globals.get("__name__", ""))
     return statement
 
 
@@ -59,10 +60,11 @@ _MISSING = object()
 class Plan:
     """One prebuilt statement, compiled for PostgreSQL per set of parameter names."""
 
-    __slots__ = ("_compiled", "statement", "supported")
+    __slots__ = ("_compiled", "module", "statement", "supported")
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, module: str = "") -> None:
         self.statement: Any = statement
+        self.module = module  # where it is defined
         self._compiled: dict[frozenset[str], Compiled] = {}
         self.supported = True
 

@@ -4,6 +4,8 @@ statement the fast path cannot carry, or any other database, takes SQLAlchemy's 
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,9 +13,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.dialects.sqlite import Insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import Insert
 
+import dispatch
 from dispatch.calls.models import Position
 from dispatch.db import Base, create_engine, create_sessionmaker, table
 from dispatch.incidents.models import Incident
@@ -161,3 +167,23 @@ async def test_on_the_embedded_sqlite_statements_take_sqlalchemys_path(tmp_path:
         assert (row.name, row.state, row.supervisor) == ("Desk 1", "logged_out", False)
     finally:
         await engine.dispose()
+
+
+def test_every_prebuilt_statement_of_the_hub_runs_on_the_driver() -> None:
+    """A prebuilt statement the fast path cannot carry (an IN list, expanded at each execution)
+    would quietly take SQLAlchemy's slower path: none of the hub's may."""
+    for module in pkgutil.walk_packages(dispatch.__path__, "dispatch."):
+        importlib.import_module(module.name)
+    postgresql = asyncpg_dialect()
+    checked = []
+    for plan in [p for p in PLANS.values() if p.module.startswith("dispatch.")]:
+        statement = plan.statement
+        if isinstance(statement, sqlite_insert):  # SQLite's own form: never on the driver
+            continue
+        # An INSERT without VALUES is compiled for the columns it is given: give it them all.
+        keys = (frozenset(c.key for c in statement.table.columns)
+                if isinstance(statement, Insert) and not statement._values
+                and statement.select is None else frozenset())
+        plan._compile(postgresql, keys)  # raises Unsupported for what the driver cannot carry
+        checked.append(statement)
+    assert len(checked) >= 30

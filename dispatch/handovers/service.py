@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
-from dispatch.db import dialect_insert, table
+from dispatch.db import dialect_insert, one_of, table
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.fleet.models import Assignment, Unit, UnitRef
 from dispatch.handovers.enums import HandoverStatus
@@ -145,7 +145,7 @@ ARRIVE = prebuilt(update(table(Handover))
                          HANDOVERS.status == HandoverStatus.INCOMING)
                   .values(status=HandoverStatus.ARRIVED, arrived_at=bindparam("at")).returning(*HANDOVERS))
 OPEN_OF_JOB = prebuilt(select(HANDOVERS.id).where(HANDOVERS.assignment_id == bindparam("job_id"),
-                                         HANDOVERS.status.in_(ACTIVE)))
+                                                  one_of(HANDOVERS.status, ACTIVE)))
 
 
 async def on_arrival(
@@ -168,7 +168,7 @@ async def on_arrival(
 def _finishing(where: Any) -> Any:
     """Mark a handover that is still open done (a patient handed over at the door waited 0 min)."""
     at = bindparam("at", type_=HANDOVERS.done_at.type)
-    return (update(table(Handover)).where(where, HANDOVERS.status.in_(ACTIVE))
+    return (update(table(Handover)).where(where, one_of(HANDOVERS.status, ACTIVE))
             .values(status=HandoverStatus.HANDED_OVER, done_at=at, done_by=bindparam("by"),
                     done_by_crew_reason=bindparam("crew_reason"),
                     arrived_at=func.coalesce(HANDOVERS.arrived_at, at))

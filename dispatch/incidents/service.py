@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit.models import AuditEntry
 from dispatch.calls.models import Call
-from dispatch.db import dialect_insert, table
+from dispatch.db import dialect_insert, one_of, table
 from dispatch.errors import InvalidInput, NotFound
 from dispatch.fleet.enums import AssignmentStatus
 from dispatch.fleet.models import Assignment, UnitEvent
@@ -221,7 +221,7 @@ AFTER_JOB = prebuilt(update(table(Incident))
                      .where(INCIDENTS.id == bindparam("incident_id"),
                             INCIDENTS.status == IncidentStatus.DISPATCHED,
                             ~select(JOBS.id).where(JOBS.incident_id == bindparam("incident_id"),
-                                                   JOBS.status.in_(OPEN_JOBS)).exists())
+                                                   one_of(JOBS.status, OPEN_JOBS)).exists())
                      .values(status=bindparam("to")).returning(INCIDENTS.id))
 
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit.schemas import Actor
-from dispatch.db import table
+from dispatch.db import one_of, table
 from dispatch.errors import Conflict, DispatchError, NotFound
 from dispatch.fleet import states
 from dispatch.fleet.assignments import (
@@ -57,22 +58,26 @@ async def find_incident(session: AsyncSession, incident_id: uuid.UUID) -> Incide
     return incident
 
 
-def _rank_inputs() -> Select[Any]:
+@cache
+def _rank_inputs(dialect: str) -> Select[Any]:
     """The incident's place, its latest decision's capabilities and the units that turned it
-    down, in one statement built once (the hot path of the console)."""
+    down, in one statement built once per database (the hot path of the console)."""
+    # The separator written into the text (aggregate_strings sends it at every execution).
+    joined = func.string_agg if dialect == "postgresql" else func.group_concat
     latest_caps = (select(RoutingDecision.required_capabilities)
                    .where(RoutingDecision.incident_id == Incident.id)
                    .order_by(RoutingDecision.decided_at.desc(), RoutingDecision.id.desc())
                    .limit(1).scalar_subquery())
-    declined = (select(func.aggregate_strings(Assignment.unit_id, ","))
+    declined = (select(joined(Assignment.unit_id, literal_column("','")))
                 .where(Assignment.incident_id == Incident.id,
-                       Assignment.status.in_((A.DECLINED, A.TIMED_OUT)))
+                       one_of(Assignment.status, (A.DECLINED, A.TIMED_OUT)))
                 .scalar_subquery())
-    return (select(Incident.lat, Incident.lon, latest_caps, declined)
-            .where(Incident.id == bindparam("incident_id")))
+    return prebuilt(select(Incident.lat, Incident.lon, latest_caps, declined)
+                    .where(Incident.id == bindparam("incident_id")))
 
 
-RANK_INPUTS = prebuilt(_rank_inputs())
+def rank_inputs(session: AsyncSession) -> Select[Any]:
+    return _rank_inputs(session.get_bind().dialect.name)
 
 
 async def recommendations(
@@ -80,7 +85,7 @@ async def recommendations(
 ) -> Recommendation:
     """Units that may go to the incident, fastest first, and why the nearer others may not."""
     one_statement(session)  # a read of one row: no transaction block
-    found = (await session.execute(RANK_INPUTS, {"incident_id": incident_id})).first()
+    found = (await session.execute(rank_inputs(session), {"incident_id": incident_id})).first()
     if found is None:
         raise NotFound(f"no incident {incident_id}")
     lat, lon, caps, skip = found
