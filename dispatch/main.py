@@ -24,6 +24,7 @@ from dispatch.calls import router as calls_router
 from dispatch.calls import timers as call_timers
 from dispatch.clock import Clock
 from dispatch.config import Settings, load_settings
+from dispatch.db import CloseSessions
 from dispatch.errors import install_error_handlers, problem_openapi
 from dispatch.fleet import actions as fleet_actions
 from dispatch.fleet import router as fleet_router
@@ -84,9 +85,13 @@ def create_app(
         summary="Real-time dispatch of 120 emergency medical calls",
         lifespan=build_lifespan(settings, wiring(), clock, database_bind),
         docs_url=None, redoc_url=None,  # served from the hub's own copy below, not a CDN
+        # The hub's metrics are Prometheus's (/metrics); FastAPI's own OpenTelemetry spans and
+        # metrics, with no exporter configured, would only cost CPU on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(CloseSessions)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestMetrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -1,6 +1,6 @@
 """Hub CPU per request, for each request a call's life makes (where the overlay's CPU goes).
 
-    python -m loadtests.bench_requests [--calls 600] [--rounds 10] [--concurrency 8] [--profile FILE.svg]
+    python -m loadtests.bench_requests [--calls 600] [--concurrency 8] [--profile FILE.svg]
 
 Starts one hub process (one worker, background timers off, so only requests use its CPU) on
 real PostgreSQL and Redis with 60 ready call-taker positions and 60 units, and walks batches of
@@ -11,11 +11,11 @@ hub's CPU time (/proc) before and after and prints CPU milliseconds per request,
 wall time per request as seen by the client at the given concurrency.
 
 It runs the bare reference (`loadtests/bench_raw.py`: validate a body, one Lua script, one
-committed insert) the same way, in the same process tree, in turns with the hub: each round
-walks its share of the calls through the hub, then sends the bare app 15 requests a call, and
-gives the ratio of the hub's CPU for a call's life to 15 bare requests. The median of the
-rounds is the result (the budget: at most 2); this shared host's speed drifts too much for a
-ratio of measurements taken a minute apart.
+committed insert) the same way, in the same process tree, side by side with the hub: after
+each step of the life the bare app gets as many requests, so both are measured over the same
+seconds (this shared host's speed drifts by tens of per cent within a minute; measured a
+minute apart the ratio moved between 1.8 and 3.1). It prints the ratio of the hub's CPU for a
+call's life to 15 bare requests (the budget: at most 2).
 
 The overlay's bar (≥ 500 call events/s on 2 workers) leaves about 2 ms of hub CPU per call
 event on this 2-core machine once PostgreSQL, Redis and the load generator have theirs.
@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -174,7 +173,35 @@ LIFE: list[Step] = [healthz, ring, answer, incident, recommendations, assign, ac
                     *(status(s) for s in STATUSES[:-1]), unit, status("available"), end, ready]
 
 
-async def run(base: str, pid: int, calls: int, concurrency: int) -> dict[str, Any]:
+class Bare:
+    """The bare reference app, sent a chunk of requests between the hub's steps."""
+
+    def __init__(self, url: str, pid: int, concurrency: int) -> None:
+        self.pid = pid
+        self.http = Client(HttpPool(url, size=concurrency), {})
+        self.gate = asyncio.Semaphore(concurrency)
+        self.cpu = 0.0
+        self.requests = 0
+
+    async def _one(self) -> None:
+        async with self.gate:
+            reply = await self.http.send("POST", bench_raw.PATH, bench_raw.body())
+            if reply.status != 201:
+                raise StepFailed(f"bare request: {reply.status} {reply.body[:200]!r}")
+
+    async def chunk(self, requests: int, *, counted: bool = True) -> None:
+        before = cpu_seconds(self.pid) or 0.0
+        await asyncio.gather(*(self._one() for _ in range(requests)))
+        if counted:
+            self.cpu += (cpu_seconds(self.pid) or 0.0) - before
+            self.requests += requests
+
+
+async def run(base: str, pid: int, calls: int, concurrency: int,
+              bare: Bare | None = None) -> dict[str, Any]:
+    """Walk `calls` calls through their life; with `bare`, send the bare app as many requests
+    right after each step of the life (this shared host's speed drifts by tens of per cent
+    within seconds: hub and bare measured side by side, the drift cancels in the ratio)."""
     http = Client(HttpPool(base, size=concurrency), auth_headers())
     gate = asyncio.Semaphore(concurrency)
     cpu: dict[str, float] = {}
@@ -184,6 +211,8 @@ async def run(base: str, pid: int, calls: int, concurrency: int) -> dict[str, An
         for p in range(POSITIONS):
             position = f"P{p:03d}"
             await http.post(f"/api/v1/positions/{position}/login", {"user": taker(position), "ready": True})
+        if bare is not None:
+            await bare.chunk(200, counted=False)  # warm-up
         for _ in range(max(1, calls // BATCH)):
             walk = Walk(http, BATCH)
             walk.calls, walk.incidents, walk.assignments = [""] * BATCH, [""] * BATCH, [""] * BATCH
@@ -198,6 +227,8 @@ async def run(base: str, pid: int, calls: int, concurrency: int) -> dict[str, An
                 cpu[name] = cpu.get(name, 0.0) + used
                 wall[name] = wall.get(name, 0.0) + took
                 done[name] = done.get(name, 0) + BATCH
+                if bare is not None and step is not healthz:
+                    await bare.chunk(BATCH)
     finally:
         await http.pool.close()
     steps = [{"request": name, "count": done[name],
@@ -229,42 +260,19 @@ def profiled(pid: int, path: str | None) -> Iterator[None]:
         print(f"flame graph: {path}")
 
 
-async def rounds(hub: HubUrl, bare_url: str, bare_pid: int, *, calls: int, rounds: int,
-                 concurrency: int) -> dict[str, Any]:
-    """Hub and bare reference in turns: each round walks its share of the calls through the
-    hub, then sends 15 bare requests a call to the bare app. This host's speed drifts by tens
-    of per cent within a minute (it is shared): a ratio is only fair between measurements
-    taken side by side, so each round gives one and the median is the result."""
-    per_round = max(BATCH, calls // rounds // BATCH * BATCH)
-    requests = len(LIFE) - 1  # healthz is not part of a call's life
-    cpu: dict[str, float] = {}
-    done: dict[str, int] = {}
-    wall: dict[str, float] = {}
-    ratios, bare_ms = [], []
-    for _ in range(rounds):
-        result = await run(hub, hub.pid, per_round, concurrency)
-        life = 0.0
-        for row in result["steps"]:
-            name = row["request"]
-            cpu[name] = cpu.get(name, 0.0) + row["hub_cpu_ms"] * row["count"]
-            wall[name] = wall.get(name, 0.0) + row["wall_ms"] * row["count"]
-            done[name] = done.get(name, 0) + row["count"]
-            if name != "healthz":
-                life += row["hub_cpu_ms"]
-        raw = await bench_raw.measure(bare_url, bare_pid, requests=requests * per_round,
-                                      concurrency=concurrency)
-        bare_ms.append(raw["cpu_ms"])
-        ratios.append(life / (requests * raw["cpu_ms"]))
-    steps = [{"request": n, "count": done[n], "hub_cpu_ms": round(cpu[n] / done[n], 2),
-              "wall_ms": round(wall[n] / done[n], 2)} for n in done]
-    return {"steps": steps, "round_ratios": [round(r, 2) for r in ratios],
-            "round_bare_cpu_ms": bare_ms}
+async def side_by_side(hub: HubUrl, bare_url: str, bare_pid: int, *, calls: int,
+                       concurrency: int) -> dict[str, Any]:
+    bare = Bare(bare_url, bare_pid, concurrency)
+    try:
+        result = await run(hub, hub.pid, calls, concurrency, bare)
+    finally:
+        await bare.http.pool.close()
+    return {**result, "bare_cpu_ms": 1000 * bare.cpu / bare.requests}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=600)
-    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--profile", metavar="FILE.svg", help="write a py-spy flame graph of the hub")
     args = parser.parse_args()
@@ -272,28 +280,24 @@ def main() -> None:
     load_bench_scenario(positions=POSITIONS, units=BATCH)
     with (hubs(1, workers=1, DISPATCH_BACKGROUND_TASKS="false") as (base,),
           bench_raw.serve() as (bare_url, bare_pid), profiled(base.pid, args.profile)):
-        result = asyncio.run(rounds(base, bare_url, bare_pid, calls=args.calls, rounds=args.rounds,
-                                    concurrency=args.concurrency))
+        result = asyncio.run(side_by_side(base, bare_url, bare_pid, calls=args.calls,
+                                          concurrency=args.concurrency))
     total = 0.0
     print(f"{'request':<22} {'n':>5} {'hub CPU ms':>11} {'wall ms':>9}")
     for row in result["steps"]:
         if row["request"] != "healthz":
             total += row["hub_cpu_ms"]
         print(f"{row['request']:<22} {row['count']:>5} {row['hub_cpu_ms']:>11.2f} {row['wall_ms']:>9.2f}")
-    requests = len(LIFE) - 1
-    bare_cpu = statistics.mean(result["round_bare_cpu_ms"])
-    ratio = statistics.median(result["round_ratios"])
-    print(f"one call's life (without healthz): {total:.1f} ms of hub CPU (all rounds)")
-    print(f"bare reference: {bare_cpu:.3f} ms of CPU a request (all rounds); "
-          f"{requests} of them: {requests * bare_cpu:.1f} ms")
-    print(f"ratio, round by round (hub and bare side by side): "
-          f"{', '.join(f'{r:.2f}' for r in result['round_ratios'])}")
-    print(f"ratio: {ratio:.2f}× the bare stack, median of {len(result['round_ratios'])} rounds "
-          f"(budget: 2×)")
+    requests = len(LIFE) - 1  # healthz is not part of a call's life
+    bare = requests * result["bare_cpu_ms"]
+    print(f"one call's life (without healthz): {total:.1f} ms of hub CPU")
+    print(f"bare reference, measured between the hub's steps: {result['bare_cpu_ms']:.3f} ms of "
+          f"CPU a request; {requests} of them: {bare:.1f} ms")
+    print(f"ratio: {total / bare:.2f}× the bare stack (budget: 2×)")
     path = write_result("requests", {
         "concurrency": args.concurrency, "call_life_hub_cpu_ms": round(total, 1),
-        "bare_request_cpu_ms": round(bare_cpu, 3), "call_life_bare_cpu_ms": round(requests * bare_cpu, 2),
-        "ratio": round(ratio, 2), **result})
+        "bare_request_cpu_ms": round(result["bare_cpu_ms"], 3), "call_life_bare_cpu_ms": round(bare, 2),
+        "ratio": round(total / bare, 2), "steps": result["steps"]})
     print(f"results: {path}")
 
 
