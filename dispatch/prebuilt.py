@@ -25,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import ValuesBase
 
 # id(statement) -> its plan (the plan holds the statement, so the id is never reused).
 PLANS: dict[int, Plan] = {}
@@ -75,7 +76,11 @@ class Plan:
         return found
 
     def _compile(self, dialect: Dialect, keys: frozenset[str]) -> Compiled:
-        compiled = self.statement.compile(dialect=dialect, column_keys=sorted(keys))
+        # The parameters' names choose the columns of an INSERT or UPDATE given no VALUES; a
+        # SELECT (with data-modifying CTEs) is compiled as written: a parameter named like a
+        # column of one of its CTEs' tables must not add that column to the CTE's SET.
+        dml = isinstance(self.statement, ValuesBase)
+        compiled = self.statement.compile(dialect=dialect, column_keys=sorted(keys) if dml else None)
         assert isinstance(compiled, SQLCompiler)
         if "__[POSTCOMPILE" in compiled.string or compiled.positiontup is None:
             raise Unsupported("expanding or literal parameters")

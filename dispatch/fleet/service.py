@@ -32,7 +32,7 @@ from dispatch.audit.schemas import Actor
 from dispatch.db import JSONType, UTCDateTime, table
 from dispatch.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound
 from dispatch.fleet import states
-from dispatch.fleet.enums import STEP_COLUMNS
+from dispatch.fleet.enums import STEP_COLUMNS, AssignmentStatus
 from dispatch.fleet.enums import UnitStatus as S
 from dispatch.fleet.livestate import FleetLive, Moved, from_ms, read_units, rebuild_units
 from dispatch.fleet.models import Assignment, Post, Unit, UnitEvent, UnitRef
@@ -175,19 +175,26 @@ def _moving() -> Any:
 
 
 def _stepping() -> Any:
-    """Keep the first time of the step `step` on the job `step_job` (none: NULL)."""
+    """Keep the first time of the step `step` on the job `step_job` (none: NULL); the step
+    `acknowledged` is the crew taking a confirmed job (its status and time)."""
     jobs = table(Assignment).c
     step = bindparam("step", type_=String)
+    taken = (step == literal_column(f"'{S.ACKNOWLEDGED.value}'")) \
+        & (jobs.status == literal_column(f"'{AssignmentStatus.CONFIRMED.value}'"))
     return (update(table(Assignment)).where(jobs.id == bindparam("step_job", type_=Uuid))
-            .values({column: case((step == literal_column(f"'{status.value}'"),
-                                   func.coalesce(jobs[column], AT)),
-                                  else_=jobs[column])
-                     for status, column in STEP_COLUMNS.items()}))
+            .values({**{column: case((step == literal_column(f"'{status.value}'"),
+                                      func.coalesce(jobs[column], AT)),
+                                     else_=jobs[column])
+                        for status, column in STEP_COLUMNS.items()},
+                     "status": case((taken, literal_column(f"'{AssignmentStatus.ACKNOWLEDGED.value}'")),
+                                    else_=jobs.status),
+                     "acknowledged_at": case((taken, AT), else_=jobs.acknowledged_at)}))
 
 
-def _status_statement() -> Any:
+def status_statement(*along: Any) -> Any:
     """PostgreSQL: the unit's row, its history and the audit entry in one statement (the two
-    INSERTs ride along as data-modifying CTEs, and write nothing if the unit is unknown)."""
+    INSERTs ride along as data-modifying CTEs, and write nothing if the unit is unknown), with
+    what else a workflow writes in the same statement (`along`: CTEs)."""
     moved = _moving().cte("moved")
     history = insert(table(UnitEvent)).from_select(
         ["unit_id", "at", "type", "from_status", "to_status", "actor", "data"],
@@ -203,10 +210,11 @@ def _status_statement() -> Any:
                bindparam("after", type_=entries.after.type)))
     stepped = _stepping().where(select(moved.c.id).exists()).returning(literal_column("1"))
     return select(moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon).add_cte(
-        history.cte("event"), audited.cte("audited"), stepped.cte("stepped"))
+        history.cte("event"), audited.cte("audited"), stepped.cte("stepped"), *along)
 
 
-STATUS_PG = prebuilt(_status_statement())
+STATUS_PG = prebuilt(status_statement())
+MOVE_KEYS = ("the_unit", "to", "at", "set_assignment", "job_id", "infectious", "step", "step_job")
 MOVE_UNIT = prebuilt(_moving())
 RECORD_STEP = prebuilt(_stepping())
 INSERT_UNIT_EVENT = prebuilt(insert(table(UnitEvent)))
@@ -219,22 +227,16 @@ async def write_status(
 ) -> UnitRef:
     """Record a status change in PostgreSQL: the unit row, its history and the audit log (the
     UPDATE locks the row until the caller commits); one prebuilt statement on PostgreSQL.
-    `step_job`: the job whose first report of this step (STEP_COLUMNS) is kept with it."""
-    keep = assignment_id == "keep"
-    data = {"reason": reason} if reason else {}
-    entry = audit.row(actor=actor, action=action, target_type="unit", target_id=unit_id,
-                      before={"status": previous}, after={"status": to, **data}, at=at)
-    params: dict[str, Any] = {
-        "the_unit": unit_id, "to": to, "at": at, "set_assignment": not keep,
-        "job_id": None if keep or isinstance(assignment_id, str) else assignment_id,
-        "infectious": infectious, "step": to,
-        "step_job": step_job if to in STEP_COLUMNS else None}
+    `step_job`: the job whose first report of this step (STEP_COLUMNS) is kept with it, or
+    which the crew acknowledges (to=acknowledged: the confirmed job is taken)."""
+    params, entry, data = status_params(unit_id=unit_id, previous=previous, to=to, at=at,
+                                        actor=actor, assignment_id=assignment_id,
+                                        infectious=infectious, reason=reason, action=action,
+                                        step_job=step_job)
     if session.get_bind().dialect.name == "postgresql":
-        row = (await session.execute(STATUS_PG, {
-            **params, "previous": previous, "actor": entry["actor"], "data": data,
-            "actor_role": entry["actor_role"], "action": entry["action"], "source": entry["source"],
-            "before": entry["before"], "after": entry["after"]})).first()
+        row = (await session.execute(STATUS_PG, params)).first()
     else:
+        params = {k: params[k] for k in MOVE_KEYS}  # an UPDATE sets any column its keys name
         row = (await session.execute(MOVE_UNIT, params)).first()
         if row is not None:
             await session.execute(INSERT_UNIT_EVENT, {
@@ -246,6 +248,27 @@ async def write_status(
     if row is None:
         raise NotFound(f"no unit {unit_id!r}")
     return UnitRef(id=row.id, call_sign=row.call_sign, lat=row.lat, lon=row.lon)
+
+
+def status_params(
+    *, unit_id: str, previous: str, to: str, at: datetime, actor: Actor,
+    assignment_id: uuid.UUID | str | None = "keep", infectious: bool | None = None,
+    reason: str | None = None, action: str = "unit.status", step_job: uuid.UUID | None = None,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The parameters of `status_statement` (and the audit entry and history data)."""
+    keep = assignment_id == "keep"
+    data = {"reason": reason} if reason else {}
+    entry = audit.row(actor=actor, action=action, target_type="unit", target_id=unit_id,
+                      before={"status": previous}, after={"status": to, **data}, at=at)
+    params: dict[str, Any] = {
+        "the_unit": unit_id, "to": to, "at": at, "set_assignment": not keep,
+        "job_id": None if keep or isinstance(assignment_id, str) else assignment_id,
+        "infectious": infectious, "step": to,
+        "step_job": step_job if to in STEP_COLUMNS or to == S.ACKNOWLEDGED else None,
+        "previous": previous, "actor": entry["actor"], "data": data,
+        "actor_role": entry["actor_role"], "action": entry["action"], "source": entry["source"],
+        "before": entry["before"], "after": entry["after"]}
+    return params, entry, data
 
 
 def status_event(rt: Runtime, unit_id: str, previous: str, to: str, at: datetime,

@@ -9,10 +9,11 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, literal_column, select
+from sqlalchemy import Select, bindparam, func, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.db import one_of, table
 from dispatch.errors import Conflict, DispatchError, NotFound
@@ -28,14 +29,25 @@ from dispatch.fleet.assignments import (
 from dispatch.fleet.enums import UnitStatus as S
 from dispatch.fleet.models import Assignment
 from dispatch.fleet.recommend import Recommendation, recommend
-from dispatch.fleet.service import live, ms, stale_ms, status_event, travel, undo, unit_row, write_status
+from dispatch.fleet.service import (
+    live,
+    ms,
+    stale_ms,
+    status_event,
+    status_params,
+    status_statement,
+    travel,
+    undo,
+    unit_row,
+    write_status,
+)
 from dispatch.incidents import service as incidents
 from dispatch.incidents.enums import IncidentStatus, InfectionStatus
 from dispatch.incidents.models import Incident
 from dispatch.prebuilt import prebuilt
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
-from dispatch.work import Work, one_statement
+from dispatch.work import Work, one_statement, statements_alone
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +128,33 @@ def _dispatch_inputs() -> Select[Any]:
 DISPATCH_INPUTS = prebuilt(_dispatch_inputs())
 
 
+# What a new job is written with (the steps' times come with the crew's reports).
+NEW_JOB = ("id", "incident_id", "unit_id", "status", "decision_id", "destination_hospital_id",
+           "proposed_at", "proposed_by", "confirmed_at", "confirmed_by", "ack_deadline",
+           "acknowledged_at", "ended_at", "end_reason", "override_reason", "escalated_from_id")
+
+
+def _dispatch_pg() -> Any:
+    """PostgreSQL: the job, the unit's status (its row, history and audit entry), the job's
+    audit entry and the incident marked dispatched if it was open, in one statement."""
+    columns = table(Assignment).c
+    job = (insert(table(Assignment))
+           .values({k: bindparam(f"new_job_{k}", type_=columns[k].type) for k in NEW_JOB})
+           .returning(columns.id).cte("job"))
+    marked = incidents.MARK_DISPATCHED.returning(INCIDENTS.id).cte("marked")
+    return status_statement(job, audit.along(job).cte("dispatched"), marked)
+
+
+DISPATCH_PG = prebuilt(_dispatch_pg())
+
+
 async def dispatch_unit(
     *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, unit_id: str, actor: Actor,
     override_reason: str | None = None, escalated_from: uuid.UUID | None = None,
 ) -> Assignment:
     """Send a unit to an incident: reserve it, record the job and put it on the crew's tablet."""
     work = Work(rt, session)
+    statements_alone(session)  # a read that checks, then one statement writes (PostgreSQL)
     incident = await work.one(DISPATCH_INPUTS, {"incident_id": incident_id})
     if incident is None:
         raise NotFound(f"no incident {incident_id}")
@@ -161,18 +194,28 @@ async def dispatch_unit(
         "ended_at": None, "end_reason": None, "override_reason": override_reason or None,
         "escalated_from_id": escalated_from,
     }
+    entry = audit.row(actor=actor, action="assignment.dispatch", target_type="assignment",
+                      target_id=str(aid), before=None,
+                      after={"unit_id": unit_id, "incident_id": str(incident.id),
+                             "override_reason": override_reason,
+                             "escalated_from": escalated_from and str(escalated_from),
+                             "missing_capabilities": missing}, at=now)
+    status: dict[str, Any] = {"unit_id": unit_id, "previous": moved.previous, "to": S.ASSIGNED, "at": now,
+              "actor": actor, "assignment_id": aid, "infectious": infectious,
+              "reason": f"incident {incident.id}", "action": "unit.assigned"}
     try:
-        await work.run(INSERT_JOB, values)
-        await write_status(session, unit_id=unit_id, previous=moved.previous, to=S.ASSIGNED, at=now,
-                           actor=actor, assignment_id=aid, infectious=infectious,
-                           reason=f"incident {incident.id}", action="unit.assigned")
-        work.audit(actor, "assignment.dispatch", "assignment", str(aid), before=None,
-                   after={"unit_id": unit_id, "incident_id": str(incident.id),
-                          "override_reason": override_reason,
-                          "escalated_from": escalated_from and str(escalated_from),
-                          "missing_capabilities": missing}, at=now)
-        if incident.status == IncidentStatus.OPEN:
-            await incidents.mark_dispatched(session, incident.id)
+        if session.get_bind().dialect.name == "postgresql":
+            params, _, _ = status_params(**status)
+            if (await work.one(DISPATCH_PG, {
+                    **params, **{f"new_job_{k}": values[k] for k in NEW_JOB}, **audit.params(entry),
+                    "incident_id": incident.id})) is None:
+                raise NotFound(f"no unit {unit_id!r}")
+        else:
+            await work.run(INSERT_JOB, values)
+            await write_status(session, **status)
+            work.audit_rows.append(entry)
+            if incident.status == IncidentStatus.OPEN:
+                await incidents.mark_dispatched(session, incident.id)
         assignment = Assignment(**values)
         work.publish(
             assignment_event(rt, "assignment.confirmed", assignment, now,

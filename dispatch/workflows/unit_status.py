@@ -11,17 +11,14 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit.schemas import Actor
-from dispatch.db import table
 from dispatch.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound
 from dispatch.fleet import states
 from dispatch.fleet.assignments import (
     END_JOB,
     JOB_BY_ID,
-    JOBS,
     OPEN,
     A,
     assignment_event,
@@ -49,11 +46,10 @@ from dispatch.hospitals.models import Hospital
 from dispatch.incidents import service as incidents
 from dispatch.incidents.enums import IncidentStatus
 from dispatch.incidents.models import Incident
-from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
-from dispatch.work import one_statement
+from dispatch.work import one_statement, statements_alone
 from dispatch.workflows.dispatch import propose
 
 log = logging.getLogger(__name__)
@@ -66,6 +62,9 @@ async def acknowledge(
     unit_id: str | None = None, check: Callable[[str], None] | None = None,
 ) -> Assignment:
     """The crew has seen the job and takes it (`check` may refuse the job's unit)."""
+    # A read that checks, then one statement: the unit's status, history and audit entry and
+    # the job acknowledged (see fleet.service._stepping).
+    statements_alone(session)
     found = await session.execute(JOB_BY_ID, {"id": assignment_id})
     job = found.first()
     if job is None or (unit_id is not None and job.unit_id != unit_id):
@@ -85,9 +84,8 @@ async def acknowledge(
     if not moved.ok:
         raise refused(job.unit_id, S.ACKNOWLEDGED, moved)
     try:
-        await session.execute(ACKNOWLEDGE_JOB, {"job_id": job.id, "at": now})
         await write_status(session, unit_id=job.unit_id, previous=moved.previous,
-                           to=S.ACKNOWLEDGED, at=now, actor=actor)
+                           to=S.ACKNOWLEDGED, at=now, actor=actor, step_job=job.id)
         await session.commit()
     except Exception:
         await session.rollback()
@@ -100,9 +98,6 @@ async def acknowledge(
                      assignment_id=str(job.id)))
     return assignment
 
-
-ACKNOWLEDGE_JOB = prebuilt(update(table(Assignment)).where(JOBS.id == bindparam("job_id"))
-                           .values(status=A.ACKNOWLEDGED, acknowledged_at=bindparam("at")))
 
 
 async def release(
