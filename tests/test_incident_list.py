@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from dispatch.audit.models import AuditEntry
 from dispatch.clock import ManualClock
+from dispatch.incidents.models import IncidentSequence
 from tests import factories
 from tests.conftest import client_for, running, token_for
 from tests.test_calls import ready
@@ -41,6 +42,18 @@ async def test_incidents_are_numbered_by_the_centres_day(
     fourth = await record(client, clock)
     assert [first["number"], second["number"], third["number"], fourth["number"]] == [
         "20261207-0001", "20261207-0002", "20261207-0003", "20261208-0001"]
+
+
+async def test_the_ten_thousandth_incident_of_a_day_keeps_every_digit(
+    app: Any, client: httpx.AsyncClient, clock: ManualClock, scenario: Any
+) -> None:
+    clock.set(datetime(2026, 12, 7, 4, 0, tzinfo=UTC))
+    async with app.state.sessionmaker() as session:
+        await session.execute(insert(IncidentSequence).values(day="20261207", last=9998))
+        await session.commit()
+    await ready(client, "P1")
+    numbers = [(await record(client, clock))["number"] for _ in range(2)]
+    assert numbers == ["20261207-9999", "20261207-10000"]
 
 
 @pytest.mark.committed

@@ -5,30 +5,90 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
+from sqlalchemy import String, bindparam, case, cast, func, insert, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import versions
 from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.calls import service as calls
+from dispatch.calls.models import Call
+from dispatch.db import table
 from dispatch.errors import Conflict, DispatchError, InvalidInput
 from dispatch.hospitals import cache as hospital_cache
 from dispatch.hospitals.snapshot import HospitalSnapshot
 from dispatch.incidents import service as incidents
 from dispatch.incidents.enums import IncidentStatus
-from dispatch.incidents.models import Incident
+from dispatch.incidents.models import Incident, IncidentSequence
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, Location
 from dispatch.places import service as places
+from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import Scope
 from dispatch.routing import service as routing
 from dispatch.routing.engine import evaluate
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
-from dispatch.work import Work
+from dispatch.work import Work, statements_alone
 from dispatch.workflows import dispatch
 
 log = logging.getLogger(__name__)
+
+
+def _record_pg(routed: bool) -> Any:
+    """PostgreSQL: the day's next number drawn, the incident written with it, the call linked,
+    the routing decision (`routed`) and the audit entry, in one statement: no transaction
+    block, every part or none. The number is returned."""
+    sequences = table(IncidentSequence).c
+    drawn = (pg_insert(table(IncidentSequence)).values(day=bindparam("day", type_=String), last=1)
+             .on_conflict_do_update(index_elements=["day"], set_={"last": sequences.last + 1})
+             .returning(sequences.last).cte("drawn"))
+    last = cast(drawn.c.last, String)
+    number = (bindparam("day", type_=String) + literal_column("'-'")
+              + case((drawn.c.last < 10000, func.lpad(last, 4, literal_column("'0'"))), else_=last))
+    columns = table(Incident).c
+    written = [name for name in incidents.INCIDENT_COLUMNS if name != "number"]
+    new = (insert(table(Incident)).from_select([*written, "number"], select(
+        *(bindparam(f"incident_{name}", type_=columns[name].type) for name in written),
+        number.label("number")).select_from(drawn))
+        .returning(columns.id, columns.number).cte("new"))
+    linked = (update(table(Call)).where(table(Call).c.id == bindparam("call_id"),
+                                        select(new.c.id).exists())
+              .values(incident_id=bindparam("incident_id", type_=columns.id.type))
+              .returning(table(Call).c.id).cte("linked"))
+    along = [linked, audit.along(new).cte("audited")]
+    if routed:
+        decisions = table(RoutingDecision).c
+        along.append(insert(table(RoutingDecision)).from_select(
+            list(routing.DECISION_COLUMNS),
+            select(*(bindparam(f"decision_{name}", type_=decisions[name].type)
+                     for name in routing.DECISION_COLUMNS)).select_from(new)).cte("decided"))
+    return select(new.c.number).add_cte(*along)
+
+
+RECORD_PG = prebuilt(_record_pg(routed=False))
+RECORD_ROUTED_PG = prebuilt(_record_pg(routed=True))
+
+
+async def _record(session: AsyncSession, work: Work, incident: Incident, *, day: str,
+                  call_id: uuid.UUID, decision: RoutingDecision | None, entry: dict[str, Any]) -> None:
+    """Write the new incident with its number, link its call, and record its decision and
+    audit entry: one statement on PostgreSQL, several in the transaction elsewhere."""
+    if session.get_bind().dialect.name != "postgresql":
+        await incidents.insert_numbered(session, incident, day=day)
+        await calls.link_to_incident(session, call_id, incident.id)
+        work.audit_rows.append(entry)
+        if decision is not None:
+            await routing.record(session, decision)
+        return
+    params = {f"incident_{name}": getattr(incident, name) for name in incidents.INCIDENT_COLUMNS
+              if name != "number"}
+    params.update(day=day, call_id=call_id, incident_id=incident.id, **audit.params(entry))
+    if decision is not None:
+        params.update({f"decision_{name}": getattr(decision, name) for name in routing.DECISION_COLUMNS})
+    incident.number = await work.scalar(RECORD_PG if decision is None else RECORD_ROUTED_PG, params)
 
 
 async def create_incident(
@@ -39,6 +99,7 @@ async def create_incident(
 
     A routing failure never loses the incident: it is logged and the console can ask again."""
     work = Work(rt, session)
+    statements_alone(session)  # reads that check, then one statement writes (PostgreSQL)
     call = await calls.answered_call(session, body.call_id)
     if call.incident_id is not None:
         raise Conflict(f"call already belongs to incident {call.incident_id}",
@@ -82,12 +143,11 @@ async def create_incident(
                                             actor=actor.name)
         except DispatchError as error:
             log.warning("incident %s not routed: %s", incident.id, error.detail)
-    await incidents.insert_numbered(session, incident, day=incidents.local_day(rt, now))
-    await calls.link_to_incident(session, call.id, incident.id)
-    work.audit(actor, "incident.create", "incident", str(incident.id), before=None, after=created,
-               at=now)
+    entry = audit.row(actor=actor, action="incident.create", target_type="incident",
+                      target_id=str(incident.id), before=None, after=created, at=now)
+    await _record(session, work, incident, day=incidents.local_day(rt, now), call_id=call.id,
+                  decision=decision if decided is not None else None, entry=entry)
     if decision is not None and decided is not None:
-        await routing.record(session, decision)
         work.emit("routing.decided", routing.event_data(decision, decided),
                   scope=Scope(console=True, area=incident.sub_district_id), at=now)
     out = incidents.out_of(incident, [call.id], decision)
