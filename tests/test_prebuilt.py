@@ -51,6 +51,15 @@ def incident_values(number: str, **changes: Any) -> dict[str, Any]:
     return values
 
 
+async def recorded(sessions: async_sessionmaker[AsyncSession], number: str) -> dict[str, Any]:
+    """An incident written and committed through the fast path; its values."""
+    values = incident_values(number)
+    async with sessions() as session:
+        await session.execute(INSERT_INCIDENT, values)
+        await session.commit()
+    return values
+
+
 @pytest.fixture
 def sessions(committed: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """The hub's sessions on the real PostgreSQL, committing for real."""
@@ -60,10 +69,7 @@ def sessions(committed: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def test_a_prebuilt_read_gives_the_values_and_types_sqlalchemy_gives(
     sessions: async_sessionmaker[AsyncSession], committed: AsyncEngine,
 ) -> None:
-    values = incident_values("20261207-0001")
-    async with sessions() as session:
-        await session.execute(INSERT_INCIDENT, values)
-        await session.commit()
+    values = await recorded(sessions, "20261207-0001")
     async with sessions() as session:
         fast = (await session.execute(INCIDENT_BY_ID, {"id": values["id"]})).one()
         assert isinstance(session, HubSession)
@@ -106,10 +112,7 @@ async def test_rows_counted_updated_many_at_once_and_defaults_filled(
 async def test_a_refused_write_raises_sqlalchemys_error_and_rolls_back_with_the_session(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    values = incident_values("20261207-0001")
-    async with sessions() as session:
-        await session.execute(INSERT_INCIDENT, values)
-        await session.commit()
+    values = await recorded(sessions, "20261207-0001")
     async with sessions() as session:
         await session.execute(RENAME, {"incident_id": values["id"], "address": "changed, then undone"})
         with pytest.raises(IntegrityError):  # the same id again
