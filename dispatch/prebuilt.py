@@ -246,6 +246,14 @@ class HubSession(AsyncSession):
             plan.supported = False
             return await super().execute(statement, params, **kw)
 
+    async def commit(self) -> None:
+        self.autocommit = False  # a unit of work's statements alone: that unit only
+        await super().commit()
+
+    async def rollback(self) -> None:
+        self.autocommit = False
+        await super().rollback()
+
     def _holds_nothing(self) -> bool:
         sync = self.sync_session
         return not (sync.in_transaction() or sync.identity_map or sync.new or sync.deleted)

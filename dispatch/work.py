@@ -88,8 +88,9 @@ def statements_alone(session: AsyncSession, alone: bool = True) -> None:
     """Each statement of this unit of work is atomic by itself — one write, perhaps after reads
     that only check, the write guarded against what may have changed since: on PostgreSQL they
     run without BEGIN and COMMIT (two round trips fewer). Say so before the session's first
-    statement (`alone=False` takes it back before a unit that needs a transaction). Nothing
-    changes when the session joins an outer transaction (the tests') or on SQLite."""
+    statement (`alone=False` takes it back before a unit that needs a transaction); it holds
+    until the session commits or rolls back. Nothing changes when the session joins an outer
+    transaction (the tests') or on SQLite."""
     if isinstance(session, HubSession):
         bind = session.bind
         session.autocommit = alone and isinstance(bind, AsyncEngine) \

@@ -25,7 +25,7 @@ from dispatch.db import Base, create_engine, create_sessionmaker, table
 from dispatch.incidents.models import Incident
 from dispatch.incidents.service import INCIDENT_COLUMNS, INSERT_INCIDENT
 from dispatch.prebuilt import PLANS, HubSession, prebuilt
-from dispatch.work import one_statement
+from dispatch.work import one_statement, statements_alone
 
 INCIDENTS = table(Incident).c
 POSITIONS = table(Position).c
@@ -134,6 +134,22 @@ async def test_one_statement_commits_alone_and_a_transaction_waits_for_commit(
         await session.execute(INSERT_INCIDENT, held)  # in a transaction never committed
     async with sessions() as session:
         found = [(await session.execute(INCIDENT_BY_ID, {"id": v["id"]})).first() for v in (alone, held)]
+    assert found[0] is not None
+    assert found[1] is None
+
+
+async def test_statements_alone_hold_for_one_unit_of_work_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first, second = incident_values("20261207-0001"), incident_values("20261207-0002")
+    async with sessions() as session:
+        statements_alone(session)
+        await session.execute(INSERT_INCIDENT, first)
+        await session.commit()
+        await session.execute(INSERT_INCIDENT, second)  # the next unit: in a transaction again
+        await session.rollback()
+    async with sessions() as session:
+        found = [(await session.execute(INCIDENT_BY_ID, {"id": v["id"]})).first() for v in (first, second)]
     assert found[0] is not None
     assert found[1] is None
 
