@@ -51,7 +51,7 @@ def _record_pg(routed: bool) -> Any:
     columns = table(Incident).c
     written = [name for name in incidents.INCIDENT_COLUMNS if name != "number"]
     new = (insert(table(Incident)).from_select([*written, "number"], select(
-        *(bindparam(f"incident_{name}", type_=columns[name].type) for name in written),
+        *(bindparam(f"new_incident_{name}", type_=columns[name].type) for name in written),
         number.label("number")).select_from(drawn))
         .returning(columns.id, columns.number).cte("new"))
     linked = (update(table(Call)).where(table(Call).c.id == bindparam("call_id"),
@@ -83,7 +83,7 @@ async def _record(session: AsyncSession, work: Work, incident: Incident, *, day:
         if decision is not None:
             await routing.record(session, decision)
         return
-    params = {f"incident_{name}": getattr(incident, name) for name in incidents.INCIDENT_COLUMNS
+    params = {f"new_incident_{name}": getattr(incident, name) for name in incidents.INCIDENT_COLUMNS
               if name != "number"}
     params.update(day=day, call_id=call_id, incident_id=incident.id, **audit.params(entry))
     if decision is not None:
@@ -95,7 +95,8 @@ async def create_incident(
     *, session: AsyncSession, rt: Runtime, body: IncidentIn, actor: Actor
 ) -> IncidentOut:
     """Record the incident of an answered call, decide where the patient goes and propose the
-    unit to send, in one transaction; the events follow its commit.
+    unit to send, in one unit of work (its writes one statement on PostgreSQL); the events
+    follow its commit.
 
     A routing failure never loses the incident: it is logged and the console can ask again."""
     work = Work(rt, session)
