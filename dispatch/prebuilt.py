@@ -115,8 +115,9 @@ class Plan:
             process = type_._cached_result_processor(dialect, oid)
             if process is not None:
                 found.append((index, process))
-        self._compiled[keys] = c._replace(processors=tuple(found))
-        return tuple(found)
+        processors = tuple(found)
+        self._compiled[keys] = c._replace(processors=processors)
+        return processors
 
 
 def _row_class(names: list[str]) -> type[tuple[Any, ...]]:

@@ -97,8 +97,6 @@ def statements_alone(session: AsyncSession, alone: bool = True) -> None:
             and bind.dialect.name == "postgresql" and not session.in_transaction()
 
 
-one_statement = statements_alone  # the unit of work is a single statement
-
 
 async def get_work(request: Request) -> AsyncIterator[Work]:
     rt: Runtime = request.app.state.runtime

@@ -25,7 +25,7 @@ from dispatch.db import Base, create_engine, create_sessionmaker, table
 from dispatch.incidents.models import Incident
 from dispatch.incidents.service import INCIDENT_COLUMNS, INSERT_INCIDENT
 from dispatch.prebuilt import PLANS, HubSession, prebuilt
-from dispatch.work import one_statement, statements_alone
+from dispatch.work import statements_alone
 
 INCIDENTS = table(Incident).c
 POSITIONS = table(Position).c
@@ -58,6 +58,14 @@ async def recorded(sessions: async_sessionmaker[AsyncSession], number: str) -> d
         await session.execute(INSERT_INCIDENT, values)
         await session.commit()
     return values
+
+
+async def which_recorded(sessions: async_sessionmaker[AsyncSession],
+                         *incidents: dict[str, Any]) -> list[bool]:
+    """Whether each incident is in the database (committed)."""
+    async with sessions() as session:
+        return [(await session.execute(INCIDENT_BY_ID, {"id": v["id"]})).first() is not None
+                for v in incidents]
 
 
 @pytest.fixture
@@ -123,19 +131,16 @@ async def test_a_refused_write_raises_sqlalchemys_error_and_rolls_back_with_the_
     assert row.address is None
 
 
-async def test_one_statement_commits_alone_and_a_transaction_waits_for_commit(
+async def test_a_statement_alone_commits_by_itself_and_a_transaction_waits_for_commit(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     alone, held = incident_values("20261207-0001"), incident_values("20261207-0002")
     async with sessions() as session:
-        one_statement(session)
+        statements_alone(session)
         await session.execute(INSERT_INCIDENT, alone)  # no BEGIN: committed by itself
     async with sessions() as session:
         await session.execute(INSERT_INCIDENT, held)  # in a transaction never committed
-    async with sessions() as session:
-        found = [(await session.execute(INCIDENT_BY_ID, {"id": v["id"]})).first() for v in (alone, held)]
-    assert found[0] is not None
-    assert found[1] is None
+    assert await which_recorded(sessions, alone, held) == [True, False]
 
 
 async def test_statements_alone_hold_for_one_unit_of_work_only(
@@ -148,10 +153,7 @@ async def test_statements_alone_hold_for_one_unit_of_work_only(
         await session.commit()
         await session.execute(INSERT_INCIDENT, second)  # the next unit: in a transaction again
         await session.rollback()
-    async with sessions() as session:
-        found = [(await session.execute(INCIDENT_BY_ID, {"id": v["id"]})).first() for v in (first, second)]
-    assert found[0] is not None
-    assert found[1] is None
+    assert await which_recorded(sessions, first, second) == [True, False]
 
 
 async def test_inside_the_tests_outer_transaction_the_fast_path_joins_it(db: AsyncConnection) -> None:
@@ -177,7 +179,7 @@ async def test_on_the_embedded_sqlite_statements_take_sqlalchemys_path(tmp_path:
             await connection.run_sync(lambda c: Base.metadata.create_all(c, tables=[table(Position)]))
         maker = create_sessionmaker(engine)
         async with maker() as session:
-            one_statement(session)
+            statements_alone(session)
             await session.execute(INSERT_POSITION, {"id": "P1", "name": "Desk 1"})
             await session.commit()
             row = (await session.execute(POSITION_BY_ID, {"id": "P1"})).one()

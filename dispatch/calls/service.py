@@ -24,7 +24,7 @@ from dispatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.runtime import Runtime
-from dispatch.work import Work, one_statement, statements_alone
+from dispatch.work import Work, statements_alone
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ async def receive_call(
         at=now)
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        one_statement(session)  # the call and its audit entry: one statement
+        statements_alone(session)  # the call and its audit entry: one statement
     inserted = await session.execute(insert_call(session), {
         **{f"call_{c.name}": values[c.name] for c in CALL_FIELDS}, **audit.params(entry)}
         if postgres else values)

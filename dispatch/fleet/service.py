@@ -229,22 +229,21 @@ async def write_status(
     UPDATE locks the row until the caller commits); one prebuilt statement on PostgreSQL.
     `step_job`: the job whose first report of this step (STEP_COLUMNS) is kept with it, or
     which the crew acknowledges (to=acknowledged: the confirmed job is taken)."""
-    params, entry, data = status_params(unit_id=unit_id, previous=previous, to=to, at=at,
-                                        actor=actor, assignment_id=assignment_id,
-                                        infectious=infectious, reason=reason, action=action,
-                                        step_job=step_job)
+    params, entry = status_params(unit_id=unit_id, previous=previous, to=to, at=at, actor=actor,
+                                  assignment_id=assignment_id, infectious=infectious,
+                                  reason=reason, action=action, step_job=step_job)
     if session.get_bind().dialect.name == "postgresql":
         row = (await session.execute(STATUS_PG, params)).first()
     else:
-        params = {k: params[k] for k in MOVE_KEYS}  # an UPDATE sets any column its keys name
-        row = (await session.execute(MOVE_UNIT, params)).first()
+        moving = {k: params[k] for k in MOVE_KEYS}  # an UPDATE sets any column its keys name
+        row = (await session.execute(MOVE_UNIT, moving)).first()
         if row is not None:
             await session.execute(INSERT_UNIT_EVENT, {
                 "unit_id": unit_id, "at": at, "type": "status", "from_status": previous,
-                "to_status": to, "actor": entry["actor"], "data": data})
+                "to_status": to, "actor": entry["actor"], "data": params["data"]})
             await session.execute(audit.INSERT_ENTRY, entry)
-            if params["step_job"] is not None:
-                await session.execute(RECORD_STEP, params)
+            if moving["step_job"] is not None:
+                await session.execute(RECORD_STEP, moving)
     if row is None:
         raise NotFound(f"no unit {unit_id!r}")
     return UnitRef(id=row.id, call_sign=row.call_sign, lat=row.lat, lon=row.lon)
@@ -254,8 +253,8 @@ def status_params(
     *, unit_id: str, previous: str, to: str, at: datetime, actor: Actor,
     assignment_id: uuid.UUID | str | None = "keep", infectious: bool | None = None,
     reason: str | None = None, action: str = "unit.status", step_job: uuid.UUID | None = None,
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The parameters of `status_statement` (and the audit entry and history data)."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The parameters of `status_statement`, and the audit entry they carry."""
     keep = assignment_id == "keep"
     data = {"reason": reason} if reason else {}
     entry = audit.row(actor=actor, action=action, target_type="unit", target_id=unit_id,
@@ -268,7 +267,7 @@ def status_params(
         "previous": previous, "actor": entry["actor"], "data": data,
         "actor_role": entry["actor_role"], "action": entry["action"], "source": entry["source"],
         "before": entry["before"], "after": entry["after"]}
-    return params, entry, data
+    return params, entry
 
 
 def status_event(rt: Runtime, unit_id: str, previous: str, to: str, at: datetime,

@@ -26,6 +26,7 @@ from dispatch.fleet.assignments import (
     assignment_event,
     incident_summary,
 )
+from dispatch.fleet.enums import STEP_COLUMNS
 from dispatch.fleet.enums import UnitStatus as S
 from dispatch.fleet.models import Assignment
 from dispatch.fleet.recommend import Recommendation, recommend
@@ -47,7 +48,7 @@ from dispatch.incidents.models import Incident
 from dispatch.prebuilt import prebuilt
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
-from dispatch.work import Work, one_statement, statements_alone
+from dispatch.work import Work, statements_alone
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ async def recommendations(
     *, session: AsyncSession, rt: Runtime, incident_id: uuid.UUID, limit: int = 5
 ) -> Recommendation:
     """Units that may go to the incident, fastest first, and why the nearer others may not."""
-    one_statement(session)  # a read of one row: no transaction block
+    statements_alone(session)  # a read of one row: no transaction block
     found = (await session.execute(rank_inputs(session), {"incident_id": incident_id})).first()
     if found is None:
         raise NotFound(f"no incident {incident_id}")
@@ -128,10 +129,8 @@ def _dispatch_inputs() -> Select[Any]:
 DISPATCH_INPUTS = prebuilt(_dispatch_inputs())
 
 
-# What a new job is written with (the steps' times come with the crew's reports).
-NEW_JOB = ("id", "incident_id", "unit_id", "status", "decision_id", "destination_hospital_id",
-           "proposed_at", "proposed_by", "confirmed_at", "confirmed_by", "ack_deadline",
-           "acknowledged_at", "ended_at", "end_reason", "override_reason", "escalated_from_id")
+# What a new job is written with: every column but the steps' times (the crew's reports).
+NEW_JOB = tuple(c.key for c in table(Assignment).columns if c.key not in STEP_COLUMNS.values())
 
 
 def _dispatch_pg() -> Any:
@@ -200,12 +199,13 @@ async def dispatch_unit(
                              "override_reason": override_reason,
                              "escalated_from": escalated_from and str(escalated_from),
                              "missing_capabilities": missing}, at=now)
-    status: dict[str, Any] = {"unit_id": unit_id, "previous": moved.previous, "to": S.ASSIGNED, "at": now,
-              "actor": actor, "assignment_id": aid, "infectious": infectious,
-              "reason": f"incident {incident.id}", "action": "unit.assigned"}
+    status: dict[str, Any] = {
+        "unit_id": unit_id, "previous": moved.previous, "to": S.ASSIGNED, "at": now, "actor": actor,
+        "assignment_id": aid, "infectious": infectious, "reason": f"incident {incident.id}",
+        "action": "unit.assigned"}
     try:
         if session.get_bind().dialect.name == "postgresql":
-            params, _, _ = status_params(**status)
+            params, _ = status_params(**status)
             if (await work.one(DISPATCH_PG, {
                     **params, **{f"new_job_{k}": values[k] for k in NEW_JOB}, **audit.params(entry),
                     "incident_id": incident.id})) is None:

@@ -49,7 +49,7 @@ from dispatch.incidents.models import Incident
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
-from dispatch.work import one_statement, statements_alone
+from dispatch.work import statements_alone
 from dispatch.workflows.dispatch import propose
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ async def report(
     events: list[OutgoingEvent] = []
     repropose = False
     if not needs_job:
-        one_statement(session)  # the unit's row, history, audit entry and job step: one statement
+        statements_alone(session)  # the unit's row, history, audit entry and job step: one statement
     try:
         unit = await write_status(session, unit_id=unit_id, previous=moved.previous, to=to, at=now,
                                   actor=actor, reason=reason,
