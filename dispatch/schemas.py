@@ -70,11 +70,22 @@ class StrictIn(BaseModel):
     @classmethod
     def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
         if info.field_name is not None:
-            problem = mismatch(value, cls.model_fields[info.field_name].annotation)
+            problem = _field_checker(cls, info.field_name)(value)
             if problem:
                 kind = "control_characters" if problem == _CONTROL else "json_type"
                 raise PydanticCustomError(kind, problem)
         return value
+
+
+_CHECKERS: dict[tuple[type, str], Callable[[Any], str | None]] = {}
+
+
+def _field_checker(model: type[BaseModel], name: str) -> Callable[[Any], str | None]:
+    """The check of a field's JSON type, worked out from its annotation once a field."""
+    checker = _CHECKERS.get((model, name))
+    if checker is None:
+        checker = _CHECKERS[(model, name)] = checker_of(model.model_fields[name].annotation)
+    return checker
 
 
 def never_null(*names: str) -> Callable[[dict[str, Any]], None]:
@@ -95,26 +106,49 @@ def never_null(*names: str) -> Callable[[dict[str, Any]], None]:
 
 def mismatch(value: Any, annotation: Any) -> str | None:
     """Why `value` (parsed JSON, or an object built in code) does not fit `annotation`."""
+    return checker_of(annotation)(value)
+
+
+def _fits(value: Any) -> str | None:
+    return None
+
+
+def checker_of(annotation: Any) -> Callable[[Any], str | None]:
+    """A function telling why a value does not fit `annotation` (None: it fits), with the
+    annotation's structure worked out once instead of at every value."""
     origin = get_origin(annotation)
     if origin is Annotated:
-        return mismatch(value, get_args(annotation)[0])
+        return checker_of(get_args(annotation)[0])
     if origin in (Union, types.UnionType):
-        problems = [mismatch(value, a) for a in get_args(annotation)]
-        return None if None in problems else next(p for p in problems if p)
+        branches = [checker_of(a) for a in get_args(annotation)]
+        nullable = type(None) in get_args(annotation)
+
+        def any_branch(value: Any) -> str | None:
+            if value is None and nullable:
+                return None
+            problems = [check(value) for check in branches]
+            return None if None in problems else next(p for p in problems if p)
+
+        return any_branch
     if annotation is Any or origin is Literal:
-        return None  # Literal values are matched exactly by pydantic
+        return _fits  # Literal values are matched exactly by pydantic
     if annotation is type(None):
-        return None if value is None else "Input should be null"
+        return lambda value: None if value is None else "Input should be null"
     if origin in (list, tuple, set, frozenset):
-        if not isinstance(value, list | tuple | set | frozenset):
-            return "Input should be a valid array"
-        item = get_args(annotation)[0] if get_args(annotation) else Any
-        return next((p for v in value if (p := mismatch(v, item))), None)
+        item = checker_of(get_args(annotation)[0] if get_args(annotation) else Any)
+
+        def every_item(value: Any) -> str | None:
+            if not isinstance(value, list | tuple | set | frozenset):
+                return "Input should be a valid array"
+            return next((p for v in value if (p := item(v))), None)
+
+        return every_item
     if origin is dict or annotation is dict:
-        return _deep_text_mismatch(value) if isinstance(value, dict) else "Input should be a valid object"
+        return lambda value: _deep_text_mismatch(value) if isinstance(value, dict) \
+            else "Input should be a valid object"
     if isinstance(annotation, type):
-        return _scalar_mismatch(value, annotation)
-    return None
+        return functools.partial(_scalar_mismatch, annotation=annotation)
+    return _fits
 
 
 def _scalar_mismatch(value: Any, annotation: type) -> str | None:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy import select
 
 from dispatch.audit.models import AuditEntry
 from dispatch.auth.dependencies import allow
 from dispatch.auth.permissions import CONFIGURERS
 from dispatch.db import SessionDep
+from dispatch.routers import DomainRouter
 from dispatch.schemas import Moment
 
-router = APIRouter(prefix="/api/v1", tags=["audit"],
+router = DomainRouter(prefix="/api/v1", tags=["audit"],
                    dependencies=[allow(*CONFIGURERS)])
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import segno
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, Field
 
 from dispatch.audit.dependencies import ActorDep
@@ -15,10 +15,11 @@ from dispatch.auth.dependencies import CurrentPrincipal
 from dispatch.auth.permissions import admins_only, signed_in
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 from dispatch.schemas import StrictIn
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = DomainRouter(prefix="/api/v1", tags=["accounts"])
 
 
 class LoginIn(StrictIn):

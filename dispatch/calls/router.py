@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from dispatch.audit import service as audit
 from dispatch.audit.dependencies import ActorDep
@@ -38,9 +38,10 @@ from dispatch.calls.schemas import (
     TransferIn,
 )
 from dispatch.db import SessionDep
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["calls"])
+router = DomainRouter(prefix="/api/v1", tags=["calls"])
 
 CallRef = Annotated[str, Path(max_length=128, description="the hub's call id or the telephony call id")]
 PositionId = Annotated[str, Path(max_length=32)]

@@ -6,7 +6,7 @@ import dataclasses
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, authenticate
@@ -36,10 +36,11 @@ from dispatch.fleet.schemas import (
     StatusIn,
     UnitOut,
 )
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 from dispatch.workflows import dispatch, escalation, unit_status
 
-router = APIRouter(prefix="/api/v1", tags=["fleet"])
+router = DomainRouter(prefix="/api/v1", tags=["fleet"])
 UnitId = Annotated[str, Path(max_length=32)]
 
 

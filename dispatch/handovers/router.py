@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
@@ -35,11 +35,12 @@ from dispatch.hospitals import capacity
 from dispatch.hospitals import service as hospitals_service
 from dispatch.hospitals.enums import CapacityCategory, HospitalStatus
 from dispatch.hospitals.schemas import HospitalOut
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 from dispatch.workflows import handover as handover_workflow
 from dispatch.workflows import suspension
 
-router = APIRouter(prefix="/api/v1", tags=["hospital side"])
+router = DomainRouter(prefix="/api/v1", tags=["hospital side"])
 
 HospitalId = Annotated[str, Path(max_length=64)]
 HandoverId = Annotated[str, Path(max_length=40)]

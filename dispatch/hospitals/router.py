@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
@@ -12,9 +12,10 @@ from dispatch.db import SessionDep
 from dispatch.errors import Forbidden
 from dispatch.hospitals import service
 from dispatch.hospitals.schemas import OWN_FIELDS, HospitalCreate, HospitalOut, HospitalUpdate
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["hospitals"])
+router = DomainRouter(prefix="/api/v1", tags=["hospitals"])
 
 
 @router.get("/hospitals", response_model=list[HospitalOut], dependencies=[readers_only])

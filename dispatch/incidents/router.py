@@ -5,18 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.permissions import console_only, dispatchers_only
 from dispatch.db import SessionDep
 from dispatch.incidents import service
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, LinkCallIn, ReopenIn
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 from dispatch.schemas import Moment
 from dispatch.workflows import incident as incident_workflow
 
-router = APIRouter(prefix="/api/v1", tags=["incidents"])
+router = DomainRouter(prefix="/api/v1", tags=["incidents"])
 
 
 @router.post("/incidents", response_model=IncidentOut, status_code=201, dependencies=[console_only])

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.permissions import dispatchers_only
 from dispatch.db import SessionDep
 from dispatch.messages import service
 from dispatch.messages.schemas import MessageIn, MessageOut
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["messages"], dependencies=[dispatchers_only])
+router = DomainRouter(prefix="/api/v1", tags=["messages"], dependencies=[dispatchers_only])
 
 
 @router.post("/messages", response_model=MessageOut, status_code=201)

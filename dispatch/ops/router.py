@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -16,10 +16,11 @@ from dispatch.auth.permissions import SUPERVISORS, readers_only
 from dispatch.db import SessionDep
 from dispatch.errors import NotFound, problem_response
 from dispatch.livestate import rebuild
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 from dispatch.scenarios import service as scenario_service
 
-router = APIRouter(tags=["operations"])
+router = DomainRouter(tags=["operations"])
 
 
 @router.get("/healthz")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
@@ -18,9 +18,10 @@ from dispatch.places.schemas import (
     PlaceOut,
     PlaceStatusChange,
 )
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1/places", tags=["places"])
+router = DomainRouter(prefix="/api/v1/places", tags=["places"])
 
 
 @router.get("", response_model=list[PlaceOut], dependencies=[readers_only])

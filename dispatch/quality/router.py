@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from dispatch.auth.permissions import supervisors_only
 from dispatch.db import SessionDep
 from dispatch.quality import coverage, report, service
 from dispatch.quality.schemas import CoverageOut, QualityOut
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api/v1/quality", tags=["quality"])
+router = DomainRouter(prefix="/api/v1/quality", tags=["quality"])
 
 Month = Annotated[str | None, Query(max_length=7, description="a month of the centre's calendar, YYYY-MM")]
 Window = Annotated[Literal["15m", "1h", "24h"] | None, Query(description="a rolling window ending now")]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.websockets import WebSocketState
 
@@ -24,10 +24,11 @@ from dispatch.realtime.direct import DirectWriter
 from dispatch.realtime.hub import Subscription
 from dispatch.realtime.schemas import ClientMessage, Ping, StreamEvent, Subscribe, parse_stream_id
 from dispatch.realtime.service import read_after, stream_has
+from dispatch.routers import DomainRouter
 from dispatch.runtime import Runtime, websocket_runtime
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = DomainRouter()
 
 MAX_MESSAGE_BYTES = 64 * 1024
 REPLAY_BATCH = 500

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import Path, status
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
@@ -18,6 +18,7 @@ from dispatch.auth.permissions import (
 from dispatch.auth.schemas import Role
 from dispatch.db import SessionDep
 from dispatch.fleet import assignments
+from dispatch.routers import DomainRouter
 from dispatch.routing import rule_sets, rules, service
 from dispatch.routing.dependencies import RULE_SET_BODY, RuleSetSource
 from dispatch.routing.models import RuleSet
@@ -34,7 +35,7 @@ from dispatch.runtime import RuntimeDep
 
 Version = Annotated[int, Path(ge=1, le=2_147_483_647, description="rule-set version")]
 
-router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
+router = DomainRouter(prefix="/api/v1/routing", tags=["routing"])
 
 DECIDERS = (Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 from fastapi.responses import JSONResponse
 
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, allow
 from dispatch.auth.permissions import CONFIGURERS, readers_only
 from dispatch.db import SessionDep
+from dispatch.routers import DomainRouter
 from dispatch.runtime import RuntimeDep
 from dispatch.schemas import Moment
 from dispatch.zones import service
@@ -24,7 +25,7 @@ from dispatch.zones.schemas import (
     ZoneUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/zones", tags=["zones"])
+router = DomainRouter(prefix="/api/v1/zones", tags=["zones"])
 
 At = Annotated[Moment | None, Query(description="Time in force (default: now)")]
 
