@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -191,11 +193,20 @@ def _stepping() -> Any:
                      "acknowledged_at": case((taken, AT), else_=jobs.acknowledged_at)}))
 
 
-def status_statement(*along: Any) -> Any:
+def status_statement(*along: Any, then: Callable[[Any], tuple[Any, ...]] | None = None) -> Any:
     """PostgreSQL: the unit's row, its history and the audit entry in one statement (the two
     INSERTs ride along as data-modifying CTEs, and write nothing if the unit is unknown), with
-    what else a workflow writes in the same statement (`along`: CTEs)."""
+    what else a workflow writes in the same statement (`along`: CTEs). `then`, given the CTE of
+    the unit's change, gives CTEs that write only if the unit moved; the first one's row comes
+    back beside the unit's (its columns named `<its name>_<column>`, NULL if it wrote nothing)."""
     moved = _moving().cte("moved")
+    unit = (moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon)
+    query = select(*unit)
+    if then is not None:
+        joined, *more = then(moved)
+        query = (select(*unit, *(c.label(f"{joined.name}_{c.key}") for c in joined.c))
+                 .select_from(moved.outerjoin(joined, true())))
+        along = (*along, *more)
     history = insert(table(UnitEvent)).from_select(
         ["unit_id", "at", "type", "from_status", "to_status", "actor", "data"],
         select(moved.c.id, AT, literal_column("'status'"), bindparam("previous", type_=String),
@@ -209,8 +220,8 @@ def status_statement(*along: Any) -> Any:
                bindparam("source", type_=String), bindparam("before", type_=entries.before.type),
                bindparam("after", type_=entries.after.type)))
     stepped = _stepping().where(select(moved.c.id).exists()).returning(literal_column("1"))
-    return select(moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon).add_cte(
-        history.cte("event"), audited.cte("audited"), stepped.cte("stepped"), *along)
+    return query.add_cte(history.cte("event"), audited.cte("audited"), stepped.cte("stepped"),
+                         *along)
 
 
 STATUS_PG = prebuilt(status_statement())

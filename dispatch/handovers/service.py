@@ -89,15 +89,9 @@ async def on_transporting(
     hospital = await hospital_of(session, rt, assignment.destination_hospital_id)
     if hospital is None:
         return []
-    eta = None
-    if unit.lat is not None and unit.lon is not None:  # the fleet's travel model (settings, OSRM)
-        ride = await rt.travel.estimate([Origin(unit.id, "ambulance", unit.lat, unit.lon)],
-                                     hospital.lat, hospital.lon)
-        eta = at + timedelta(seconds=ride.by_unit[unit.id].seconds)
-    written = (await session.execute(notice_statement(session), {
-        "id": uuid.uuid4(), "assignment_id": assignment.id, "unit_id": unit.id,
-        "hospital_id": hospital.id, "notice_at": at, "eta_at": eta,
-        "incident_id": assignment.incident_id})).first()
+    eta = await eta_of(rt, unit, hospital, at)
+    written = (await session.execute(notice_statement(session), notice_params(
+        assignment, unit_id=unit.id, hospital_id=hospital.id, at=at, eta=eta))).first()
     if written is None:  # the job has its notice already
         return []
     return [rt.bus.event("handover.notice", handover_data(written, hospital, unit),
@@ -109,8 +103,13 @@ COPIED = ("category", "severity", "infection_status", "triage")
 
 @cache
 def _notice(dialect: str) -> Any:
+    return prebuilt(notice_insert(dialect))
+
+
+def notice_insert(dialect: str, *guards: Any) -> Any:
     """The notice with the incident's facts (INSERT … SELECT), written again only over a
-    withdrawn one; nothing for an incident or hospital that no longer exists."""
+    withdrawn one; nothing for an incident or hospital that no longer exists (or where one of
+    `guards` is false)."""
     given = {"id": bindparam("id", type_=HANDOVERS.id.type),
              "assignment_id": bindparam("assignment_id", type_=HANDOVERS.assignment_id.type),
              "unit_id": bindparam("unit_id", type_=HANDOVERS.unit_id.type),
@@ -123,27 +122,65 @@ def _notice(dialect: str) -> Any:
         *(value.label(name) for name, value in given.items()),
         INCIDENTS.id.label("incident_id"), *(INCIDENTS[name] for name in COPIED),
     ).where(INCIDENTS.id == bindparam("incident_id"),
-            select(HOSPITALS.id).where(HOSPITALS.id == bindparam("hospital_id")).exists())
+            select(HOSPITALS.id).where(HOSPITALS.id == bindparam("hospital_id")).exists(),
+            *guards)
     notice = dialect_insert(dialect, table(Handover)).from_select(
         [*given, "incident_id", *COPIED], source)
     renewed = {name: notice.excluded[name] for name in
                ("unit_id", "hospital_id", "status", "notice_at", "eta_at", *COPIED)}
     cleared = dict.fromkeys(("notice_acknowledged_at", "notice_acknowledged_by", "arrived_at",
                              "done_at", "done_by", "done_by_crew_reason"))
-    return prebuilt(notice.on_conflict_do_update(
+    return notice.on_conflict_do_update(
         index_elements=["assignment_id"], set_={**renewed, **cleared, "overdue_level": 0},
         where=HANDOVERS.status == HandoverStatus.CANCELLED,
-    ).returning(*HANDOVERS))
+    ).returning(*HANDOVERS)
 
 
 def notice_statement(session: AsyncSession) -> Any:
     return _notice(session.get_bind().dialect.name)
 
 
-ARRIVE = prebuilt(update(table(Handover))
-                  .where(HANDOVERS.assignment_id == bindparam("job_id"),
-                         HANDOVERS.status == HandoverStatus.INCOMING)
-                  .values(status=HandoverStatus.ARRIVED, arrived_at=bindparam("at")).returning(*HANDOVERS))
+def _arriving(*guards: Any) -> Any:
+    """The handover clock starts: the job's notice marked arrived (where `guards` hold)."""
+    return (update(table(Handover))
+            .where(HANDOVERS.assignment_id == bindparam("handover_job"),
+                   HANDOVERS.status == HandoverStatus.INCOMING, *guards)
+            .values(status=HandoverStatus.ARRIVED,
+                    arrived_at=bindparam("handover_at", type_=HANDOVERS.arrived_at.type))
+            .returning(*HANDOVERS))
+
+
+ARRIVE = prebuilt(_arriving())
+
+
+def noticing(unit_moved: Any) -> tuple[Any, ...]:
+    """PostgreSQL: the notice (`notice_insert`'s parameters) as a CTE of the statement that
+    moves the unit (see fleet.service.status_statement), written only if the unit moved."""
+    return (notice_insert("postgresql", select(unit_moved.c.id).exists()).cte("handover"),)
+
+
+def arriving(unit_moved: Any) -> tuple[Any, ...]:
+    """PostgreSQL: the arrival (parameters `handover_job`, `handover_at`) as a CTE of the
+    statement that moves the unit, written only if the unit moved."""
+    return (_arriving(select(unit_moved.c.id).exists()).cte("handover"),)
+
+
+def notice_params(assignment: Any, *, unit_id: str, hospital_id: str, at: datetime,
+                  eta: datetime | None) -> dict[str, Any]:
+    """The parameters of the notice statement."""
+    return {"id": uuid.uuid4(), "assignment_id": assignment.id, "unit_id": unit_id,
+            "hospital_id": hospital_id, "notice_at": at, "eta_at": eta,
+            "incident_id": assignment.incident_id}
+
+
+async def eta_of(rt: Runtime, unit: Any, hospital: Any, at: datetime) -> datetime | None:
+    """When the unit will be at the hospital's door, by the fleet's travel model (settings,
+    OSRM); None for a unit whose position is not known."""
+    if unit.lat is None or unit.lon is None:
+        return None
+    ride = await rt.travel.estimate([Origin(unit.id, "ambulance", unit.lat, unit.lon)],
+                                    hospital.lat, hospital.lon)
+    return at + timedelta(seconds=ride.by_unit[unit.id].seconds)
 OPEN_OF_JOB = prebuilt(select(HANDOVERS.id).where(HANDOVERS.assignment_id == bindparam("job_id"),
                                                   one_of(HANDOVERS.status, ACTIVE)))
 
@@ -152,7 +189,7 @@ async def on_arrival(
     *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: UnitRef, at: datetime
 ) -> list[OutgoingEvent]:
     """The crew marks arrival: the handover clock starts."""
-    arrival = {"job_id": assignment.id, "at": at}
+    arrival = {"handover_job": assignment.id, "handover_at": at}
     events: list[OutgoingEvent] = []
     handover = (await session.execute(ARRIVE, arrival)).first()
     if handover is None:  # no notice went out (no transport status): send it with the arrival

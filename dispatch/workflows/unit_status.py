@@ -36,6 +36,8 @@ from dispatch.fleet.service import (
     refused,
     stale_ms,
     status_event,
+    status_params,
+    status_statement,
     undo,
     unit_out,
     unit_row,
@@ -46,6 +48,7 @@ from dispatch.hospitals.models import Hospital
 from dispatch.incidents import service as incidents
 from dispatch.incidents.enums import IncidentStatus
 from dispatch.incidents.models import Incident
+from dispatch.prebuilt import prebuilt
 from dispatch.realtime.schemas import OutgoingEvent
 from dispatch.routing.models import RoutingDecision
 from dispatch.runtime import Runtime
@@ -214,6 +217,10 @@ async def report(
     current = row.get("assignment") or ""
     # Going en route or on scene changes nothing about the job itself: no need to read it.
     needs_job = bool(current) and to not in (S.EN_ROUTE, S.ON_SCENE)
+    # The hospital's notice or arrival rides in the statement that moves the unit (PostgreSQL).
+    at_the_door = to in WITH_HANDOVER and session.get_bind().dialect.name == "postgresql"
+    if not needs_job or at_the_door:
+        statements_alone(session)  # reads that check, then one statement writes
     assignment: Any = (await session.execute(JOB_BY_ID, {"id": uuid.UUID(current)})).first() \
         if needs_job else None
     if assignment is not None and assignment.status not in OPEN:
@@ -231,15 +238,20 @@ async def report(
         raise refused(unit_id, to, moved)
     events: list[OutgoingEvent] = []
     repropose = False
-    if not needs_job:
-        statements_alone(session)  # the unit's row, history, audit entry and job step: one statement
+    written = False  # the unit's change is committed: a later failure leaves Redis as it is
+    status: dict[str, Any] = {
+        "unit_id": unit_id, "previous": moved.previous, "to": to, "at": now, "actor": actor,
+        "reason": reason, "assignment_id": None if job_ends else "keep",
+        "infectious": False if moved.previous == S.DISINFECTING else None,
+        "step_job": uuid.UUID(current) if current else None}
     try:
-        unit = await write_status(session, unit_id=unit_id, previous=moved.previous, to=to, at=now,
-                                  actor=actor, reason=reason,
-                                  assignment_id=None if job_ends else "keep",
-                                  infectious=False if moved.previous == S.DISINFECTING else None,
-                                  step_job=uuid.UUID(current) if current else None)
-        if assignment is not None:
+        if at_the_door and assignment is not None:
+            unit, handover = await _at_the_door(session, rt, assignment, moved.row, status)
+            written = True
+            events += await _door_news(session, rt, assignment, unit, handover, to=to, at=now)
+        else:
+            unit = await write_status(session, **status)
+        if assignment is not None and not at_the_door:
             events += await _job_effects(session, rt, assignment, unit, to=to, at=now, actor=actor,
                                          reason=reason)
             if job_ends:
@@ -260,7 +272,8 @@ async def report(
         await session.commit()
     except Exception:
         await session.rollback()
-        await undo(rt, unit_id, back_to=moved.previous, now_to=to, row=row)
+        if not written:
+            await undo(rt, unit_id, back_to=moved.previous, now_to=to, row=row)
         raise
     await rt.bus.publish(*events, status_event(rt, unit_id, moved.previous, to, now,
                                                assignment_id=current or None))
@@ -283,6 +296,59 @@ async def handed_over(rt: Runtime, *, unit_id: str, assignment_id: uuid.UUID, ac
             log.info("unit %s not moved on after the handover: %s", unit_id, error.detail)
             return False
     return True
+
+
+WITH_HANDOVER = {S.TRANSPORTING: prebuilt(status_statement(then=handovers.noticing)),
+                 S.AT_HOSPITAL: prebuilt(status_statement(then=handovers.arriving))}
+
+
+async def _at_the_door(
+    session: AsyncSession, rt: Runtime, job: Any, live_row: dict[str, str], status: dict[str, Any],
+) -> tuple[UnitRef, SimpleNamespace | None]:
+    """PostgreSQL: the unit's status and the hospital's notice (transporting) or the arrival
+    (at hospital) in one statement; the handover it wrote, if any."""
+    params, _ = status_params(**status)
+    to, at = status["to"], status["at"]
+    if to == S.AT_HOSPITAL:
+        params |= {"handover_job": job.id, "handover_at": at}
+        statement = WITH_HANDOVER[S.AT_HOSPITAL]
+    else:
+        hospital = (await handovers.hospital_of(session, rt, job.destination_hospital_id)
+                    if job.destination_hospital_id else None)
+        if hospital is None:  # no destination: nobody to tell
+            return await write_status(session, **status), None
+        lat, lon = live_row.get("lat"), live_row.get("lon")
+        here = UnitRef(id=status["unit_id"], call_sign="", lat=float(lat) if lat else None,
+                       lon=float(lon) if lon else None)
+        params |= handovers.notice_params(job, unit_id=here.id, hospital_id=hospital.id, at=at,
+                                          eta=await handovers.eta_of(rt, here, hospital, at))
+        statement = WITH_HANDOVER[S.TRANSPORTING]
+    row = (await session.execute(statement, params)).first()
+    if row is None:
+        raise NotFound(f"no unit {status['unit_id']!r}")
+    unit = UnitRef(id=row.id, call_sign=row.call_sign, lat=row.lat, lon=row.lon)
+    if row.handover_id is None:
+        return unit, None
+    return unit, SimpleNamespace(**{k[len("handover_"):]: v for k, v in row._mapping.items()
+                                    if k.startswith("handover_")})
+
+
+async def _door_news(
+    session: AsyncSession, rt: Runtime, job: Any, unit: UnitRef, handover: SimpleNamespace | None,
+    *, to: S, at: datetime,
+) -> list[OutgoingEvent]:
+    """What the hospital hears of a notice or an arrival written with the unit's status. A unit
+    at the door whose notice never went out (no transport reported) sends it with the arrival,
+    in a transaction of their own after the status."""
+    if handover is None:
+        if to != S.AT_HOSPITAL:
+            return []
+        statements_alone(session, alone=False)
+        return await handovers.on_arrival(session=session, rt=rt, assignment=job, unit=unit, at=at)
+    hospital = await handovers.hospital_of(session, rt, handover.hospital_id)
+    kind = "handover.notice" if to == S.TRANSPORTING else "handover.arrived"
+    return [rt.bus.event(kind, handovers.handover_data(handover, hospital, unit),
+                         scope=handovers.scope_of(handover), at=at)]
 
 
 async def _job_effects(
