@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.audit.schemas import Actor
 from dispatch.fleet.enums import AssignmentStatus
+from dispatch.fleet.enums import UnitStatus as S
 from dispatch.fleet.models import Assignment
 from dispatch.incidents import service as incidents
 from dispatch.incidents.enums import IncidentStatus
 from dispatch.incidents.models import Incident
 from dispatch.travel import Origin, Osrm, StraightLine
 from dispatch.workflows import dispatch as fleet
+from dispatch.workflows import unit_status
 from tests import factories
 from tests.conftest import AUTH, running, token_for
 from tests.realtime_helpers import events, next_frame, open_socket
@@ -76,6 +78,65 @@ async def test_the_last_two_jobs_ending_at_once_close_the_incident(
             incident = await session.get(Incident, incident_id)
             assert incident is not None
             assert incident.status == IncidentStatus.CLOSED
+
+
+async def test_two_crews_handing_over_at_once_close_the_incident_once(
+    make_app: Any, committed: AsyncEngine
+) -> None:
+    """The last two jobs of an incident end by their crews' handover-done reports at the same
+    moment: each report reads its job under the incident's row lock, so the second sees the
+    first job ended and closes the incident (one statement each on PostgreSQL)."""
+    hub = make_app(database_pool_size=6)
+    async with running(hub):
+        await factories.load(hub, factories.small_scenario())
+        rt = hub.state.runtime
+        incident_id = await factories.add_incident(hub, lat=34.25, lon=108.85, severity="urgent",
+                                                   category="ordinary", infection_status="none")
+        crews = ("A1", "B1")
+        for unit_id in crews:
+            async with rt.sessionmaker() as session:
+                await fleet.dispatch_unit(session=session, rt=rt, incident_id=incident_id,
+                                          unit_id=unit_id, actor=DISPATCHER)
+            for to in (S.ACKNOWLEDGED, S.EN_ROUTE, S.ON_SCENE, S.TRANSPORTING, S.AT_HOSPITAL):
+                async with rt.sessionmaker() as session:
+                    await unit_status.change_status(session=session, rt=rt, unit_id=unit_id, to=to,
+                                                    actor=crew(unit_id))
+
+        async def hand_over(unit_id: str, *, after: float, slow_commit: bool) -> None:
+            await asyncio.sleep(after)
+            async with rt.sessionmaker() as session:
+                if slow_commit:  # the first report holds its transaction open a while
+                    commit = session.commit
+
+                    async def later_commit() -> None:
+                        await asyncio.sleep(0.3)
+                        await commit()
+
+                    session.commit = later_commit  # type: ignore[method-assign]
+                await unit_status.change_status(session=session, rt=rt, unit_id=unit_id,
+                                                to=S.HANDOVER_DONE, actor=crew(unit_id),
+                                                reason="handed_over_in_person")
+
+        # The second report comes while the first's transaction is open: it waits for the lock.
+        await asyncio.gather(hand_over("A1", after=0, slow_commit=True),
+                             hand_over("B1", after=0.1, slow_commit=False))
+        async with rt.sessionmaker() as session:
+            incident = await session.get(Incident, incident_id)
+            assert incident is not None
+            assert incident.status == IncidentStatus.CLOSED
+            ended = (await session.scalars(select(Assignment.status).where(
+                Assignment.incident_id == incident_id))).all()
+            assert ended == [AssignmentStatus.COMPLETED] * 2
+        stream = [json.loads(f["e"]) for _, f in await rt.redis.xrange(rt.keys.events)]
+        closed = [e["data"]["incident_id"] for e in stream if e["type"] == "incident.closed"]
+        assert closed == [str(incident_id)]
+
+
+DISPATCHER = Actor(name="dispatcher-1", role="dispatcher", source="test")
+
+
+def crew(unit_id: str) -> Actor:
+    return Actor(name=f"crew-{unit_id}", role="crew", source="test")
 
 
 async def test_a_thousand_concurrent_attempts_from_two_instances_never_double_assign(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.db import table
+from dispatch.db import one_of, table
 from dispatch.errors import NotFound
 from dispatch.fleet.enums import AssignmentStatus
 from dispatch.fleet.models import Assignment
@@ -53,6 +53,19 @@ JOB_BY_ID = prebuilt(select(table(Assignment)).where(JOBS.id == bindparam("id"))
 END_JOB = prebuilt(update(table(Assignment)).where(JOBS.id == bindparam("job_id"))
                    .values(status=bindparam("ending"), ended_at=bindparam("at"),
                            end_reason=bindparam("reason")))
+
+
+def ending_along(unit_moved: Any) -> Any:
+    """PostgreSQL: the job ended (parameters `end_job`, `ending`, `job_ended_at`,
+    `end_reason`) as a CTE of the statement that moves the unit, written only if the unit
+    moved and the job is still open; it returns the job's id."""
+    return (update(table(Assignment))
+            .where(JOBS.id == bindparam("end_job"), one_of(JOBS.status, OPEN),
+                   select(unit_moved.c.id).exists())
+            .values(status=bindparam("ending"),
+                    ended_at=bindparam("job_ended_at", type_=JOBS.ended_at.type),
+                    end_reason=bindparam("end_reason"))
+            .returning(JOBS.id).cte("job"))
 
 
 

@@ -197,16 +197,20 @@ def status_statement(*along: Any, then: Callable[[Any], tuple[Any, ...]] | None 
     """PostgreSQL: the unit's row, its history and the audit entry in one statement (the two
     INSERTs ride along as data-modifying CTEs, and write nothing if the unit is unknown), with
     what else a workflow writes in the same statement (`along`: CTEs). `then`, given the CTE of
-    the unit's change, gives CTEs that write only if the unit moved; the first one's row comes
-    back beside the unit's (its columns named `<its name>_<column>`, NULL if it wrote nothing)."""
+    the unit's change, gives CTEs that write only if the unit moved; the row of each one that
+    returns one (at most one) comes back beside the unit's, its columns named
+    `<its name>_<column>` (NULL if it wrote nothing)."""
     moved = _moving().cte("moved")
-    unit = (moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon)
-    query = select(*unit)
+    query = select(moved.c.id, moved.c.call_sign, moved.c.lat, moved.c.lon)
     if then is not None:
-        joined, *more = then(moved)
-        query = (select(*unit, *(c.label(f"{joined.name}_{c.key}") for c in joined.c))
-                 .select_from(moved.outerjoin(joined, true())))
-        along = (*along, *more)
+        written = then(moved)
+        returned = [cte for cte in written if len(cte.c)]
+        joined = moved
+        for cte in returned:
+            joined = joined.outerjoin(cte, true())
+        query = query.add_columns(*(c.label(f"{cte.name}_{c.key}") for cte in returned
+                                    for c in cte.c)).select_from(joined)
+        along = (*along, *(cte for cte in written if not len(cte.c)))
     history = insert(table(UnitEvent)).from_select(
         ["unit_id", "at", "type", "from_status", "to_status", "actor", "data"],
         select(moved.c.id, AT, literal_column("'status'"), bindparam("previous", type_=String),

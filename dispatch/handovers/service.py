@@ -202,10 +202,10 @@ async def on_arrival(
                                   scope=scope_of(handover), at=at)]
 
 
-def _finishing(where: Any) -> Any:
+def _finishing(*where: Any, at: Any = None) -> Any:
     """Mark a handover that is still open done (a patient handed over at the door waited 0 min)."""
-    at = bindparam("at", type_=HANDOVERS.done_at.type)
-    return (update(table(Handover)).where(where, one_of(HANDOVERS.status, ACTIVE))
+    at = bindparam("at", type_=HANDOVERS.done_at.type) if at is None else at
+    return (update(table(Handover)).where(*where, one_of(HANDOVERS.status, ACTIVE))
             .values(status=HandoverStatus.HANDED_OVER, done_at=at, done_by=bindparam("by"),
                     done_by_crew_reason=bindparam("crew_reason"),
                     arrived_at=func.coalesce(HANDOVERS.arrived_at, at))
@@ -221,6 +221,13 @@ def finishing(*, at: datetime, by: Actor, crew_reason: str | None) -> dict[str, 
     return {"at": at, "by": by.name[:64], "crew_reason": crew_reason}
 
 
+def unexplained() -> InvalidInput:
+    """A crew closing a handover the hospital has not confirmed gives a reason."""
+    return InvalidInput.field(
+        "body.reason", "the hospital has not confirmed the handover: say why it is closed "
+        f"without them ({', '.join(CREW_REASONS)})")
+
+
 async def on_handover_done(
     *, session: AsyncSession, rt: Runtime, assignment: Assignment, unit: UnitRef, at: datetime,
     actor: Actor, reason: str | None,
@@ -229,9 +236,7 @@ async def on_handover_done(
     if not reason:
         if (await session.execute(OPEN_OF_JOB, {"job_id": assignment.id})).first() is None:
             return []  # the hospital confirmed it (or there is none): nothing to explain
-        raise InvalidInput.field(
-            "body.reason", "the hospital has not confirmed the handover: say why it is closed "
-            f"without them ({', '.join(CREW_REASONS)})")
+        raise unexplained()
     handover = (await session.execute(FINISH_JOB, {
         "job_id": assignment.id, **finishing(at=at, by=actor, crew_reason=reason)})).first()
     if handover is None:
@@ -242,17 +247,40 @@ async def on_handover_done(
 async def _handed_over(session: AsyncSession, rt: Runtime, handover: Any, *, at: datetime,
                        by: Actor, crew_reason: str | None) -> list[OutgoingEvent]:
     """What follows a handover written as done: its time, the audit row and the news."""
+    await session.execute(audit.INSERT_ENTRY, done_entry(
+        by, handover.id, arrived_at=handover.arrived_at, at=at, crew_reason=crew_reason))
+    return [await done_news(session, rt, handover, at=at)]
+
+
+def done_entry(by: Actor, handover_id: uuid.UUID, *, arrived_at: datetime | None, at: datetime,
+               crew_reason: str | None) -> dict[str, Any]:
+    """The audit entry of a handover done (a patient handed over at the door waited 0 min)."""
+    minutes = round((at - (arrived_at or at)).total_seconds() / 60, 2)
+    return audit.row(actor=by, action="handover.done", target_type="handover",
+                     target_id=str(handover_id), before={"status": "arrived"},
+                     after={"status": "handed_over", "crew_reason": crew_reason,
+                            "minutes": minutes}, at=at)
+
+
+async def done_news(session: AsyncSession, rt: Runtime, handover: Any, *,
+                    at: datetime) -> OutgoingEvent:
+    """A handover written as done: its time measured, and the news of it."""
     seconds = (at - handover.arrived_at).total_seconds()
     rt.metrics.handover_seconds.labels(handover.hospital_id).observe(max(seconds, 0.0))
     hospital = await hospital_of(session, rt, handover.hospital_id)
-    await audit.record(session, actor=by.name, role=by.role, source=by.source,
-                       action="handover.done", target_type="handover", target_id=str(handover.id),
-                       before={"status": "arrived"},
-                       after={"status": "handed_over", "crew_reason": crew_reason,
-                              "minutes": round(seconds / 60, 2)}, at=at)
-    return [rt.bus.event("handover.done", {**handover_data(handover, hospital),
-                                           "minutes": round(seconds / 60, 2)},
-                         scope=scope_of(handover), at=at)]
+    return rt.bus.event("handover.done", {**handover_data(handover, hospital),
+                                          "minutes": round(seconds / 60, 2)},
+                        scope=scope_of(handover), at=at)
+
+
+def finishing_along(unit_moved: Any) -> tuple[Any, ...]:
+    """PostgreSQL: the job's open handover marked done (parameters `handover_job`,
+    `handover_at`, `by`, `crew_reason`) and its audit entry (`audit.params` of `done_entry`),
+    as CTEs of the statement that moves the unit, written only if the unit moved."""
+    finished = _finishing(HANDOVERS.assignment_id == bindparam("handover_job"),
+                          select(unit_moved.c.id).exists(),
+                          at=bindparam("handover_at", type_=HANDOVERS.done_at.type)).cte("handover")
+    return finished, audit.along(finished).cte("handover_audited")
 
 
 async def of_assignment(session: AsyncSession, assignment_id: uuid.UUID) -> dict[str, Any] | None:

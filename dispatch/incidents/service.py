@@ -225,6 +225,21 @@ AFTER_JOB = prebuilt(update(table(Incident))
                      .values(status=bindparam("to")).returning(INCIDENTS.id))
 
 
+def closing_along(job_ended: Any) -> Any:
+    """PostgreSQL: the incident closed (parameter `closing_incident`) as a CTE of the statement
+    that ends one of its jobs (`job_ended`, a CTE returning that job's id), if that job ended
+    and no other is open. The caller holds the incident's row lock since before the statement
+    began, so it sees every other job that ended before it (see `after_job`)."""
+    others = select(JOBS.id).where(JOBS.incident_id == bindparam("closing_incident"),
+                                   one_of(JOBS.status, OPEN_JOBS),
+                                   JOBS.id.not_in(select(job_ended.c.id)))
+    return (update(table(Incident))
+            .where(INCIDENTS.id == bindparam("closing_incident"),
+                   INCIDENTS.status == IncidentStatus.DISPATCHED,
+                   select(job_ended.c.id).exists(), ~others.exists())
+            .values(status=IncidentStatus.CLOSED).returning(INCIDENTS.id).cte("incident"))
+
+
 MARK_DISPATCHED = prebuilt(update(table(Incident))
                            .where(INCIDENTS.id == bindparam("incident_id"),
                                   INCIDENTS.status == IncidentStatus.OPEN)

@@ -11,9 +11,12 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
+from dispatch.db import one_of, table
 from dispatch.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound
 from dispatch.fleet import states
 from dispatch.fleet.assignments import (
@@ -22,6 +25,7 @@ from dispatch.fleet.assignments import (
     OPEN,
     A,
     assignment_event,
+    ending_along,
     find,
     incident_summary,
 )
@@ -217,14 +221,20 @@ async def report(
     current = row.get("assignment") or ""
     # Going en route or on scene changes nothing about the job itself: no need to read it.
     needs_job = bool(current) and to not in (S.EN_ROUTE, S.ON_SCENE)
-    # The hospital's notice or arrival rides in the statement that moves the unit (PostgreSQL).
-    at_the_door = to in WITH_HANDOVER and session.get_bind().dialect.name == "postgresql"
+    # PostgreSQL: what the hospital must hear rides in the statement that moves the unit (the
+    # notice, the arrival); the handover done ends the job and perhaps the incident with it.
+    postgres = session.get_bind().dialect.name == "postgresql"
+    at_the_door = postgres and to in WITH_HANDOVER
+    handing_over = postgres and needs_job and to == S.HANDOVER_DONE
     if not needs_job or at_the_door:
         statements_alone(session)  # reads that check, then one statement writes
-    assignment: Any = (await session.execute(JOB_BY_ID, {"id": uuid.UUID(current)})).first() \
+    reading = JOB_AT_HANDOVER if handing_over else JOB_BY_ID
+    assignment: Any = (await session.execute(reading, {"id": uuid.UUID(current)})).first() \
         if needs_job else None
     if assignment is not None and assignment.status not in OPEN:
         assignment = None
+    if handing_over and assignment is not None and not reason and assignment.handover_id:
+        raise handovers.unexplained()
     job_ends = assignment is not None and (
         to in (S.HANDOVER_DONE, S.OUT_OF_SERVICE)
         or (to in (S.AVAILABLE, S.DISINFECTING) and row["status"] == S.ON_SCENE))
@@ -249,9 +259,11 @@ async def report(
             unit, handover = await _at_the_door(session, rt, assignment, moved.row, status)
             written = True
             events += await _door_news(session, rt, assignment, unit, handover, to=to, at=now)
+        elif handing_over and assignment is not None:
+            events += await _handing_over(session, rt, assignment, status)
         else:
             unit = await write_status(session, **status)
-        if assignment is not None and not at_the_door:
+        if assignment is not None and not (at_the_door or handing_over):
             events += await _job_effects(session, rt, assignment, unit, to=to, at=now, actor=actor,
                                          reason=reason)
             if job_ends:
@@ -331,6 +343,61 @@ async def _at_the_door(
         return unit, None
     return unit, SimpleNamespace(**{k[len("handover_"):]: v for k, v in row._mapping.items()
                                     if k.startswith("handover_")})
+
+
+def _handover_done_along(unit_moved: Any) -> tuple[Any, ...]:
+    job = ending_along(unit_moved)
+    return (*handovers.finishing_along(unit_moved), job, incidents.closing_along(job))
+
+
+JOBS = table(Assignment).c
+HANDOVERS = handovers.HANDOVERS
+INCIDENT_ROWS = table(Incident).c
+# PostgreSQL: the handover done in one statement — the unit's status, the handover marked done
+# with its audit entry, the job ended, the incident closed if that was its last open job.
+HANDOVER_DONE = prebuilt(status_statement(then=_handover_done_along))
+# The job, its open handover, and the incident's row lock (held until the commit: a second job
+# of the incident ending at once waits, then sees this one ended; see incidents.after_job).
+_OPEN_HANDOVER = (select(HANDOVERS.id, HANDOVERS.arrived_at)
+                  .where(HANDOVERS.assignment_id == JOBS.id, one_of(HANDOVERS.status, handovers.ACTIVE))
+                  .lateral("open_handover"))
+JOB_AT_HANDOVER = prebuilt(
+    select(*table(Assignment).c, _OPEN_HANDOVER.c.id.label("handover_id"),
+           _OPEN_HANDOVER.c.arrived_at.label("handover_arrived_at"))
+    .select_from(table(Assignment).join(table(Incident), INCIDENT_ROWS.id == JOBS.incident_id)
+                 .outerjoin(_OPEN_HANDOVER, true()))
+    .where(JOBS.id == bindparam("id")).with_for_update(of=table(Incident)))
+
+
+async def _handing_over(
+    session: AsyncSession, rt: Runtime, job: Any, status: dict[str, Any],
+) -> list[OutgoingEvent]:
+    """PostgreSQL: a crew's handover done, in one statement (HANDOVER_DONE) after the read that
+    locked the incident (JOB_AT_HANDOVER); the news of it."""
+    at, actor, reason = status["at"], status["actor"], status["reason"]
+    params, _ = status_params(**status)
+    entry = handovers.done_entry(actor, job.handover_id or job.id, arrived_at=job.handover_arrived_at,
+                                 at=at, crew_reason=reason)  # written only with the handover
+    row = (await session.execute(HANDOVER_DONE, {
+        **params, "handover_job": job.id, "handover_at": at,
+        **handovers.finishing(at=at, by=actor, crew_reason=reason), **audit.params(entry),
+        "end_job": job.id, "ending": A.COMPLETED, "job_ended_at": at, "end_reason": "handed over",
+        "closing_incident": job.incident_id})).first()
+    if row is None:
+        raise NotFound(f"no unit {status['unit_id']!r}")
+    events: list[OutgoingEvent] = []
+    if row.handover_id is not None:
+        handover = SimpleNamespace(**{k[len("handover_"):]: v for k, v in row._mapping.items()
+                                      if k.startswith("handover_")})
+        events.append(await handovers.done_news(session, rt, handover, at=at))
+    if row.job_id is not None:
+        ended: Any = SimpleNamespace(**{**{c.key: getattr(job, c.key) for c in table(Assignment).c},
+                                   "status": A.COMPLETED, "ended_at": at,
+                                   "end_reason": "handed over"})
+        events.append(assignment_event(rt, "assignment.completed", ended, at))
+    if row.incident_id is not None:
+        events.append(rt.bus.event("incident.closed", {"incident_id": str(job.incident_id)}, at=at))
+    return events
 
 
 async def _door_news(
