@@ -381,6 +381,7 @@ async def test_a_crew_mid_job_just_after_redis_lost_live_state_carries_on(
     await rt.redis.flushdb()  # before the watch loop has noticed: the crew is not told "no unit"
     ack = await client.post(f"/api/v1/assignments/{job['id']}/acknowledge")
     assert ack.status_code == 200, ack.text
+    await rt.redis.flushdb()  # and again before a report that reads nothing before its move
     moved = await client.post("/api/v1/units/A1/status", json={"status": "en_route"})
     assert moved.status_code == 200, moved.text
     assert moved.json()["assignment_id"] == job["id"]
@@ -495,3 +496,22 @@ async def test_assignment_rows_match_live_state(app: Any, client: httpx.AsyncCli
     assert unit is not None
     assert unit.assignment_id == row.id
     assert unit.status == "assigned"
+
+
+@pytest.mark.parametrize("to", ["en_route", "available"])
+async def test_a_report_the_database_refuses_leaves_live_state_as_it_was(
+    app: Any, client: httpx.AsyncClient, scenario: Any, to: str
+) -> None:
+    """A unit Redis knows and PostgreSQL does not (a drifted record): the move made in Redis
+    first is undone — status, its time, job and load as they were — and the crew is told."""
+    rt = runtime(app)
+    unit = rt.keys.unit("GHOST")
+    before = {"id": "GHOST", "call_sign": "Ghost 1", "kind": "ambulance", "caps": "ambulance",
+              "status": "acknowledged" if to == "en_route" else "disinfecting",
+              "status_at": "1700000000000",
+              "assignment": "", "incident": "", "infectious": "0", "active": "1"}
+    await rt.redis.hset(unit, mapping=before)  # type: ignore[misc]
+    reply = await client.post("/api/v1/units/GHOST/status", json={"status": to})
+    assert reply.status_code == 404, reply.text
+    after = await live(rt).unit("GHOST")
+    assert {k: after[k] for k in before} == before

@@ -8,7 +8,7 @@ restores this state from it after a restart or a flush.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -47,6 +47,9 @@ class Moved:
     previous: str
     assignment: str
     row: dict[str, str]  # the unit's live state after an ok move (empty otherwise)
+    # What an undo puts back besides the status (ok moves): status_at, assignment, incident,
+    # infectious — the unit's live state before, as far as a move changes it.
+    before: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -96,8 +99,13 @@ class FleetLive:
             keys=[k.unit(unit_id), k.available_geo, k.ack_deadlines],
             args=[unit_id, to, now_ms, ",".join(sorted(allowed)), expect, assignment, incident,
                   deadline, infectious, int(needs_clean)])
-        flat = [str(item) for item in out[3:]]
-        return Moved(str(out[0]), str(out[1]), str(out[2]), dict(zip(flat[::2], flat[1::2], strict=True)))
+        if out[0] != "ok":
+            return Moved(str(out[0]), str(out[1]), str(out[2]), {})
+        flat = [str(item) for item in out[6:]]
+        before = {"status_at": str(out[3]), "assignment": str(out[2]), "incident": str(out[4]),
+                  "infectious": str(out[5])}
+        return Moved("ok", str(out[1]), str(out[2]), dict(zip(flat[::2], flat[1::2], strict=True)),
+                     before)
 
     async def report_position(
         self, unit_id: str, lat: float, lon: float, *, at_ms: int, publish_every_ms: int

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import livestate
 from dispatch.audit import log as audit
 from dispatch.audit.schemas import Actor
 from dispatch.db import one_of, table
@@ -30,7 +31,7 @@ from dispatch.fleet.assignments import (
     incident_summary,
 )
 from dispatch.fleet.enums import UnitStatus as S
-from dispatch.fleet.livestate import from_ms
+from dispatch.fleet.livestate import Moved, from_ms
 from dispatch.fleet.models import Assignment, UnitRef
 from dispatch.fleet.schemas import UnitOut
 from dispatch.fleet.service import (
@@ -84,10 +85,14 @@ async def acknowledge(
     if job.status != A.CONFIRMED:
         raise Conflict(f"the assignment is {job.status}", status_now=job.status)
     now = rt.clock.now()
-    row = await unit_row(rt, job.unit_id)
     moved = await live(rt).move(job.unit_id, S.ACKNOWLEDGED, now_ms=ms(now),
                                 allowed=states.allowed_from(S.ACKNOWLEDGED),
                                 expect=str(job.id), deadline="")
+    if moved.result == "unknown":  # Redis may have just lost live state: look again once
+        await livestate.ensure(rt)
+        moved = await live(rt).move(job.unit_id, S.ACKNOWLEDGED, now_ms=ms(now),
+                                    allowed=states.allowed_from(S.ACKNOWLEDGED),
+                                    expect=str(job.id), deadline="")
     if not moved.ok:
         raise refused(job.unit_id, S.ACKNOWLEDGED, moved)
     try:
@@ -96,7 +101,7 @@ async def acknowledge(
         await session.commit()
     except Exception:
         await session.rollback()
-        await undo(rt, job.unit_id, back_to=moved.previous, now_to=S.ACKNOWLEDGED, row=row)
+        await undo(rt, job.unit_id, back_to=moved.previous, now_to=S.ACKNOWLEDGED, row=moved.before)
         raise
     assignment = Assignment(**{**job._asdict(), "status": A.ACKNOWLEDGED, "acknowledged_at": now})
     await rt.bus.publish(
@@ -215,37 +220,45 @@ async def report(
 ) -> dict[str, str]:
     """Apply a crew's status report and what it means for the unit's job; return the unit's
     live state after it."""
-    row = await unit_row(rt, unit_id)
-    if not row:
-        raise NotFound(f"no unit {unit_id!r}")
-    current = row.get("assignment") or ""
-    # Going en route or on scene changes nothing about the job itself: no need to read it.
-    needs_job = bool(current) and to not in (S.EN_ROUTE, S.ON_SCENE)
-    # PostgreSQL: what the hospital must hear rides in the statement that moves the unit (the
-    # notice, the arrival); the handover done ends the job and perhaps the incident with it.
-    postgres = session.get_bind().dialect.name == "postgresql"
-    at_the_door = postgres and to in WITH_HANDOVER
-    handing_over = postgres and needs_job and to == S.HANDOVER_DONE
-    if not needs_job or at_the_door:
-        statements_alone(session)  # reads that check, then one statement writes
-    reading = JOB_AT_HANDOVER if handing_over else JOB_BY_ID
-    assignment: Any = (await session.execute(reading, {"id": uuid.UUID(current)})).first() \
-        if needs_job else None
-    if assignment is not None and assignment.status not in OPEN:
-        assignment = None
-    if handing_over and assignment is not None and not reason and assignment.handover_id:
-        raise handovers.unexplained()
-    job_ends = assignment is not None and (
-        to in (S.HANDOVER_DONE, S.OUT_OF_SERVICE)
-        or (to in (S.AVAILABLE, S.DISINFECTING) and row["status"] == S.ON_SCENE))
-    now = when_tapped(tapped_at, rt.clock.now(), row)
-    moved = await live(rt).move(unit_id, to, now_ms=ms(now), allowed=states.allowed_from(to),
-                                expect=current, assignment="" if job_ends else "*",
-                                incident="" if job_ends else "*",
-                                deadline="" if to == S.OUT_OF_SERVICE else "*",
-                                needs_clean=to == S.AVAILABLE)
-    if not moved.ok:
-        raise refused(unit_id, to, moved)
+    now = rt.clock.now()
+    moved = await _jobless_move(rt, unit_id, to, now) if tapped_at is None else None
+    if moved is not None:  # nothing about a job changes: no read before the move
+        current, needs_job, at_the_door, handing_over = moved.assignment, False, False, False
+        assignment: Any = None
+        job_ends = False
+        statements_alone(session)  # the unit's row, history, audit entry and job step
+    else:
+        row = await unit_row(rt, unit_id)
+        if not row:
+            raise NotFound(f"no unit {unit_id!r}")
+        current = row.get("assignment") or ""
+        # Going en route or on scene changes nothing about the job itself: no need to read it.
+        needs_job = bool(current) and to not in (S.EN_ROUTE, S.ON_SCENE)
+        # PostgreSQL: what the hospital must hear rides in the statement that moves the unit
+        # (the notice, the arrival); the handover done ends the job and perhaps the incident.
+        postgres = session.get_bind().dialect.name == "postgresql"
+        at_the_door = postgres and to in WITH_HANDOVER
+        handing_over = postgres and needs_job and to == S.HANDOVER_DONE
+        if not needs_job or at_the_door:
+            statements_alone(session)  # reads that check, then one statement writes
+        reading = JOB_AT_HANDOVER if handing_over else JOB_BY_ID
+        assignment = (await session.execute(reading, {"id": uuid.UUID(current)})).first() \
+            if needs_job else None
+        if assignment is not None and assignment.status not in OPEN:
+            assignment = None
+        if handing_over and assignment is not None and not reason and assignment.handover_id:
+            raise handovers.unexplained()
+        job_ends = assignment is not None and (
+            to in (S.HANDOVER_DONE, S.OUT_OF_SERVICE)
+            or (to in (S.AVAILABLE, S.DISINFECTING) and row["status"] == S.ON_SCENE))
+        now = when_tapped(tapped_at, now, row)
+        moved = await live(rt).move(unit_id, to, now_ms=ms(now), allowed=states.allowed_from(to),
+                                    expect=current, assignment="" if job_ends else "*",
+                                    incident="" if job_ends else "*",
+                                    deadline="" if to == S.OUT_OF_SERVICE else "*",
+                                    needs_clean=to == S.AVAILABLE)
+        if not moved.ok:
+            raise refused(unit_id, to, moved)
     events: list[OutgoingEvent] = []
     repropose = False
     written = False  # the unit's change is committed: a later failure leaves Redis as it is
@@ -285,7 +298,7 @@ async def report(
     except Exception:
         await session.rollback()
         if not written:
-            await undo(rt, unit_id, back_to=moved.previous, now_to=to, row=row)
+            await undo(rt, unit_id, back_to=moved.previous, now_to=to, row=moved.before)
         raise
     await rt.bus.publish(*events, status_event(rt, unit_id, moved.previous, to, now,
                                                assignment_id=current or None))
@@ -293,6 +306,26 @@ async def report(
         await propose(rt, assignment.incident_id, reason=f"unit {unit_id} went out of service",
                       lost=(unit_id, A.CANCELLED))
     return moved.row
+
+
+async def _jobless_move(rt: Runtime, unit_id: str, to: S, now: datetime) -> Moved | None:
+    """Move a unit whose report changes nothing about a job — en route, on scene (whatever its
+    job), available without one — in one script, without reading it first; None when the
+    report must take the longer way (a unit with a job going available)."""
+    if to not in (S.EN_ROUTE, S.ON_SCENE, S.AVAILABLE):
+        return None
+    for attempt in range(2):
+        moved = await live(rt).move(unit_id, to, now_ms=ms(now), allowed=states.allowed_from(to),
+                                    expect="*" if to != S.AVAILABLE else "",
+                                    needs_clean=to == S.AVAILABLE)
+        if moved.result != "unknown" or attempt:
+            break
+        await livestate.ensure(rt)  # Redis may have just lost live state: look again once
+    if moved.result == "mismatch":
+        return None
+    if not moved.ok:
+        raise refused(unit_id, to, moved)
+    return moved
 
 
 async def handed_over(rt: Runtime, *, unit_id: str, assignment_id: uuid.UUID, actor: Actor) -> bool:

@@ -5,15 +5,17 @@
 --       incident to set (same), ack deadline ms ('*' keep, '' clear, ms),
 --       infectious load ('*' keep, '0', '1'), needs a clean unit ('1' or '0')
 -- Returns {result, previous status, current assignment}; result is ok, unknown, illegal,
--- mismatch or infectious. Nothing changes unless result is ok; then the unit's hash as it
--- now is follows (field, value, ...), so the caller need not read it again.
+-- mismatch or infectious. Nothing changes unless result is ok; then follow what an undo needs
+-- of the unit before (status time, incident, infectious load) and the unit's hash as it now
+-- is (field, value, ...), so the caller need not read it before or after.
 local unit, geo, deadlines = KEYS[1], KEYS[2], KEYS[3]
 local id, to, now = ARGV[1], ARGV[2], ARGV[3]
 local allowed, expect = ARGV[4], ARGV[5]
 local set_assignment, set_incident, deadline = ARGV[6], ARGV[7], ARGV[8]
 local infectious, needs_clean = ARGV[9], ARGV[10]
 
-local cur = redis.call('HMGET', unit, 'status', 'assignment', 'infectious', 'lat', 'lon', 'active')
+local cur = redis.call('HMGET', unit, 'status', 'assignment', 'infectious', 'lat', 'lon', 'active',
+                       'status_at', 'incident')
 local status, assignment = cur[1], cur[2] or ''
 if not status then return {'unknown', '', ''} end
 if string.find(',' .. allowed .. ',', ',' .. status .. ',', 1, true) == nil then
@@ -38,6 +40,6 @@ if to == 'available' and cur[6] == '1' and cur[4] and cur[4] ~= '' and cur[5] an
 else
   redis.call('ZREM', geo, id)
 end
-local out = {'ok', status, assignment}
+local out = {'ok', status, assignment, cur[7] or '', cur[8] or '', cur[3] or '0'}
 for _, item in ipairs(redis.call('HGETALL', unit)) do out[#out + 1] = item end
 return out
