@@ -7,14 +7,18 @@ send `Authorization: Bearer <token>`. Tokens are never taken from URLs, which en
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security, WebSocket
 from fastapi.params import Security as SecurityParam
 from fastapi.security import HTTPBearer, SecurityScopes
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.audit.schemas import Actor
 from dispatch.auth import service
 from dispatch.auth.schemas import Principal, Role
+from dispatch.db import open_session
 from dispatch.errors import Forbidden, Unauthorized
 from dispatch.runtime import Runtime
 
@@ -75,32 +79,73 @@ async def authenticate_websocket(websocket: WebSocket) -> Principal | None:
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
+# The role written to the audit log when a principal holds several.
+ROLE_PRECEDENCE = (Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER, Role.CALL_TAKER, Role.HOSPITAL,
+                   Role.CREW, Role.TELEPHONY)
+
+
+def actor_of(request: Request, principal: Principal) -> Actor:
+    """The acting person the audit log names for a request's principal."""
+    role = next((r.value for r in ROLE_PRECEDENCE if r in principal.roles), None)
+    return Actor(name=principal.name, role=role, source=request.client.host if request.client else None)
+
+
+class RequestContext:
+    """Who calls and what the request works with, from the route's one role check: the
+    principal, the acting person for the audit log, the hub's runtime, and the request's
+    database session (opened when first used, closed by CloseSessions). Each dependency
+    FastAPI solves costs CPU on every request; the routes of a call's life take this one."""
+
+    __slots__ = ("_session", "actor", "principal", "request", "rt")
+
+    def __init__(self, request: Request, principal: Principal) -> None:
+        self.request, self.principal = request, principal
+        self.actor = actor_of(request, principal)
+        self.rt: Runtime = request.app.state.runtime
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = open_session(self.request)
+        return self._session
+
+
 class RoleCheck(HTTPBearer):
     """The bearer scheme the OpenAPI names, and the check of the roles a route declares as the
-    scheme's scopes: one dependency a request (each dependency FastAPI solves costs CPU on
-    every request)."""
+    scheme's scopes (then `also`, given the principal and the request: a check of whose
+    record it is)."""
+
+    def __init__(self, *, also: Callable[[Principal, Request], None] | None = None,
+                 **scheme: Any) -> None:
+        super().__init__(**scheme)
+        self.also = also
 
     async def __call__(  # type: ignore[override]
         self, request: Request, security_scopes: SecurityScopes,
-    ) -> Principal:
+    ) -> RequestContext:
         principal = await authenticate(request)
         if not principal.has(*(Role(r) for r in security_scopes.scopes)):
             raise Forbidden(f"this route needs one of the roles: {', '.join(security_scopes.scopes)}",
                             roles=security_scopes.scopes)
-        return principal
+        if self.also is not None:
+            self.also(principal, request)
+        return RequestContext(request, principal)
 
 
 # How the OpenAPI names the one way in: a bearer token (a person's signed token from
 # POST /api/v1/auth/login, or a device token `dvc_…`). Each operation lists, as this scheme's
 # scopes, the roles that may call it (OpenAPI 3.1 allows role names there).
-BEARER = RoleCheck(
-    scheme_name="bearer", bearerFormat="JWT (people) or dvc_… (devices)", auto_error=False,
-    description="`Authorization: Bearer <token>`: a person's token from POST /api/v1/auth/login "
-                "(valid for a shift) or a device token issued by an administrator. The "
-                "operation's scopes are the roles that may call it.")
+SCHEME: dict[str, Any] = {
+    "scheme_name": "bearer", "bearerFormat": "JWT (people) or dvc_… (devices)", "auto_error": False,
+    "description": "`Authorization: Bearer <token>`: a person's token from POST /api/v1/auth/login "
+                   "(valid for a shift) or a device token issued by an administrator. The "
+                   "operation's scopes are the roles that may call it."}
+BEARER = RoleCheck(**SCHEME)
 
 
-def allow(*roles: Role) -> SecurityParam:
-    """The one declaration of who may call a route: the roles, checked and put in the OpenAPI."""
+def allow(*roles: Role, scheme: RoleCheck = BEARER) -> SecurityParam:
+    """The one declaration of who may call a route: the roles, checked and put in the OpenAPI
+    (a route taking the check as a RequestContext parameter gets who calls and the rest)."""
     names = list(dict.fromkeys(r.value for r in roles))
-    return Security(BEARER, scopes=names)  # type: ignore[no-any-return]
+    return Security(scheme, scopes=names)  # type: ignore[no-any-return]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import parse_qsl
 
 import orjson
-from fastapi import Depends
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dispatch.auth.dependencies import CurrentPrincipal
 from dispatch.auth.schemas import Principal
 from dispatch.errors import RateLimited, problem_response
-from dispatch.runtime import RuntimeDep
+from dispatch.runtime import Runtime
 from dispatch.schemas import CONTROL
 
 
@@ -109,13 +106,9 @@ def valid_unicode(body: bytes) -> bool:
     return True
 
 
-async def intake_rate(rt: RuntimeDep, principal: CurrentPrincipal) -> Principal:
+def limit_intake(rt: Runtime, principal: Principal) -> None:
     """At most DISPATCH_INTAKE_RATE_PER_SECOND calls a second from one telephony client
     (counted without a round trip: see rates.py)."""
     if rt.intake.count(principal.name) > rt.settings.intake_rate_per_second:
         raise RateLimited(f"more than {rt.settings.intake_rate_per_second} calls a second from "
                           f"{principal.name}; retry in a second")
-    return principal
-
-
-IntakeRate = Annotated[Principal, Depends(intake_rate)]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Annotated, Protocol
 
-from dispatch.auth.dependencies import allow
+from fastapi import Request
+
+from dispatch.auth.dependencies import SCHEME, RequestContext, RoleCheck, allow
 from dispatch.auth.schemas import Principal, Role
 from dispatch.errors import Forbidden
 
@@ -37,6 +39,22 @@ admins_only = allow(Role.ADMIN)
 unit_actors_only = allow(*UNIT_ACTORS)
 hospital_actors_only = allow(*HOSPITAL_ACTORS)
 signed_in = allow(*SIGNED_IN)
+
+
+def _for_own_unit(principal: Principal, request: Request) -> None:
+    require_own_unit(principal, request.path_params["unit_id"], doing="acting for a unit")
+
+
+# Routes under /units/{unit_id}: the unit's own crew, or dispatchers for any.
+own_unit_actors = allow(*UNIT_ACTORS, scheme=RoleCheck(also=_for_own_unit, **SCHEME))
+
+# What the routes of a call's life take: the role check and what the request works with.
+ConsoleRequest = Annotated[RequestContext, console_only]
+DispatcherRequest = Annotated[RequestContext, dispatchers_only]
+TelephonyRequest = Annotated[RequestContext, telephony_only]
+ReaderRequest = Annotated[RequestContext, readers_only]
+UnitActorRequest = Annotated[RequestContext, unit_actors_only]
+OwnUnitRequest = Annotated[RequestContext, own_unit_actors]
 # The quality figures and monthly reports a supervisor answers for.
 supervisors_only = allow(*CONFIGURERS)
 

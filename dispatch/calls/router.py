@@ -9,12 +9,14 @@ from fastapi import Path, Query, Response
 
 from dispatch.audit import service as audit
 from dispatch.audit.dependencies import ActorDep
-from dispatch.auth.dependencies import CurrentPrincipal, allow
-from dispatch.auth.limits import IntakeRate
+from dispatch.auth.dependencies import CurrentPrincipal, RequestContext, allow
+from dispatch.auth.limits import limit_intake
 from dispatch.auth.permissions import (
     CONFIGURERS,
     CONSOLE,
     TELEPHONY,
+    ConsoleRequest,
+    TelephonyRequest,
     console_only,
     position_holder,
     telephony_only,
@@ -54,14 +56,12 @@ def call_out(call: Call, offered_to: str | None = None) -> CallOut:
 
 
 @router.post("/calls", response_model=CallOut, status_code=201,
-             responses={200: {"description": "this telephony call id was already reported"}},
-             dependencies=[telephony_only])
-async def receive_call(
-    body: CallIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep, response: Response,
-    _rate: IntakeRate,
-) -> CallOut:
+             responses={200: {"description": "this telephony call id was already reported"}})
+async def receive_call(body: CallIn, ctx: TelephonyRequest, response: Response) -> CallOut:
     """Report a ringing call (telephony). It is stored before the hub answers."""
-    call, created = await service.receive_call(session=session, rt=rt, body=body, actor=actor)
+    limit_intake(ctx.rt, ctx.principal)
+    call, created = await service.receive_call(session=ctx.session, rt=ctx.rt, body=body,
+                                               actor=ctx.actor)
     if not created:
         response.status_code = 200
     return call_out(call)
@@ -103,15 +103,12 @@ async def call_timeline(ref: CallRef, session: SessionDep, actor: ActorDep) -> l
              "before": e.before, "after": e.after} for e in entries]
 
 
-@router.post("/calls/{ref}/answer", response_model=CallOut, dependencies=[console_only])
-async def answer_call(
-    ref: CallRef, body: AnswerIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep,
-    principal: CurrentPrincipal,
-) -> CallOut:
+@router.post("/calls/{ref}/answer", response_model=CallOut)
+async def answer_call(ref: CallRef, body: AnswerIn, ctx: ConsoleRequest) -> CallOut:
     """Answer a ringing call at one's own position; the first answer wins (409 for the others)."""
     return call_out(await service.answer_call(
-        session=session, rt=rt, ref=ref, position_id=body.position_id, actor=actor,
-        holder=position_holder(principal)))
+        session=ctx.session, rt=ctx.rt, ref=ref, position_id=body.position_id, actor=ctx.actor,
+        holder=position_holder(ctx.principal)))
 
 
 @router.post("/calls/{ref}/abandoned", response_model=CallOut, dependencies=[telephony_only])
@@ -124,14 +121,14 @@ async def call_abandoned(
     return call_out(call)
 
 
-@router.post("/calls/{ref}/ended", response_model=CallOut,
-             dependencies=[allow(*TELEPHONY, *CONSOLE)])
+@router.post("/calls/{ref}/ended", response_model=CallOut)
 async def call_ended(
-    ref: CallRef, session: SessionDep, rt: RuntimeDep, actor: ActorDep, body: TimeIn | None = None
+    ref: CallRef, ctx: Annotated[RequestContext, allow(*TELEPHONY, *CONSOLE)],
+    body: TimeIn | None = None,
 ) -> CallOut:
     """The call is over (telephony); its position goes to wrap-up."""
-    return call_out(await service.end_call(session=session, rt=rt, ref=ref,
-                                           at=body.at if body else None, actor=actor))
+    return call_out(await service.end_call(session=ctx.session, rt=ctx.rt, ref=ref,
+                                           at=body.at if body else None, actor=ctx.actor))
 
 
 @router.post("/calls/{ref}/transfer", response_model=CallOut, dependencies=[console_only])
@@ -175,16 +172,13 @@ async def logout(
         holder=position_holder(principal))
 
 
-@router.put("/positions/{position_id}/state", response_model=PositionOut, tags=["positions"],
-            dependencies=[console_only])
-async def set_state(
-    position_id: PositionId, body: PositionStateIn, session: SessionDep, rt: RuntimeDep,
-    actor: ActorDep, principal: CurrentPrincipal,
-) -> PositionOut:
+@router.put("/positions/{position_id}/state", response_model=PositionOut, tags=["positions"])
+async def set_state(position_id: PositionId, body: PositionStateIn,
+                    ctx: ConsoleRequest) -> PositionOut:
     """Ready, not ready or wrap-up, at the caller's own position (a supervisor's: any)."""
     return await position_service.change_state(
-        session=session, rt=rt, position_id=position_id, state=body.state, actor=actor,
-        holder=position_holder(principal))
+        session=ctx.session, rt=ctx.rt, position_id=position_id, state=body.state,
+        actor=ctx.actor, holder=position_holder(ctx.principal))
 
 
 @router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],

@@ -11,6 +11,10 @@ from fastapi import Depends, Path, Query, Request
 from dispatch.audit.dependencies import ActorDep
 from dispatch.auth.dependencies import CurrentPrincipal, authenticate
 from dispatch.auth.permissions import (
+    DispatcherRequest,
+    OwnUnitRequest,
+    ReaderRequest,
+    UnitActorRequest,
     dispatchers_only,
     own_job,
     readers_only,
@@ -67,10 +71,10 @@ async def list_units(rt: RuntimeDep) -> list[UnitOut]:
     return await service.list_units(rt=rt)
 
 
-@router.get("/units/{unit_id}", response_model=UnitOut, dependencies=[readers_only])
-async def get_unit(unit_id: UnitId, rt: RuntimeDep) -> UnitOut:
+@router.get("/units/{unit_id}", response_model=UnitOut)
+async def get_unit(unit_id: UnitId, ctx: ReaderRequest) -> UnitOut:
     """One unit's live state and the statuses its crew may report next."""
-    return await service.get_unit(rt=rt, unit_id=unit_id)
+    return await service.get_unit(rt=ctx.rt, unit_id=unit_id)
 
 
 @router.get("/units/{unit_id}/job", response_model=JobOut, dependencies=[unit_actors_only, for_own_unit])
@@ -86,13 +90,12 @@ async def unit_history(unit_id: UnitId, session: SessionDep,
     return await service.history(session=session, unit_id=unit_id, limit=limit)
 
 
-@router.post("/units/{unit_id}/status", response_model=UnitOut,
-             dependencies=[unit_actors_only, for_own_unit])
-async def change_status(unit_id: UnitId, body: StatusIn, session: SessionDep, rt: RuntimeDep,
-                        actor: ActorDep) -> UnitOut:
+@router.post("/units/{unit_id}/status", response_model=UnitOut)
+async def change_status(unit_id: UnitId, body: StatusIn, ctx: OwnUnitRequest) -> UnitOut:
     """Report the unit's new status; an illegal move is refused and changes nothing."""
-    return await unit_status.change_status(session=session, rt=rt, unit_id=unit_id, to=body.status,
-                                       actor=actor, reason=body.reason, at=body.at)
+    return await unit_status.change_status(session=ctx.session, rt=ctx.rt, unit_id=unit_id,
+                                           to=body.status, actor=ctx.actor, reason=body.reason,
+                                           at=body.at)
 
 
 @router.post("/units/{unit_id}/position", response_model=PositionAck,
@@ -115,24 +118,21 @@ async def get_coverage(session: SessionDep, rt: RuntimeDep) -> CoverageOut:
     return await coverage.coverage(session=session, rt=rt)
 
 
-@router.get("/incidents/{incident_id}/recommendations", response_model=RecommendationOut,
-            dependencies=[dispatchers_only])
-async def recommend(incident_id: uuid.UUID, session: SessionDep, rt: RuntimeDep,
+@router.get("/incidents/{incident_id}/recommendations", response_model=RecommendationOut)
+async def recommend(incident_id: uuid.UUID, ctx: DispatcherRequest,
                     limit: int = Query(default=5, ge=1, le=50)) -> RecommendationOut:
     """Units that may go, fastest first with their ETA, and why the others may not."""
-    rec = await dispatch.recommendations(session=session, rt=rt, incident_id=incident_id,
-                                            limit=limit)
+    rec = await dispatch.recommendations(session=ctx.session, rt=ctx.rt, incident_id=incident_id,
+                                         limit=limit)
     return RecommendationOut(incident_id=incident_id, **dataclasses.asdict(rec))
 
 
-@router.post("/assignments", response_model=AssignmentOut, status_code=201,
-             dependencies=[dispatchers_only])
-async def dispatch_unit(body: AssignmentIn, session: SessionDep, rt: RuntimeDep,
-                        actor: ActorDep) -> AssignmentOut:
+@router.post("/assignments", response_model=AssignmentOut, status_code=201)
+async def dispatch_unit(body: AssignmentIn, ctx: DispatcherRequest) -> AssignmentOut:
     """Send a unit: it is reserved at once, or the request fails if someone else took it."""
     assignment = await dispatch.dispatch_unit(
-        session=session, rt=rt, incident_id=body.incident_id, unit_id=body.unit_id, actor=actor,
-        override_reason=body.override_reason)
+        session=ctx.session, rt=ctx.rt, incident_id=body.incident_id, unit_id=body.unit_id,
+        actor=ctx.actor, override_reason=body.override_reason)
     return AssignmentOut.model_validate(assignment)
 
 
@@ -155,16 +155,14 @@ async def get_assignment(assignment_id: uuid.UUID, session: SessionDep,
     return AssignmentOut.model_validate(assignment)
 
 
-@router.post("/assignments/{assignment_id}/acknowledge", response_model=AssignmentOut,
-             dependencies=[unit_actors_only])
-async def acknowledge(assignment_id: uuid.UUID, session: SessionDep, rt: RuntimeDep,
-                      actor: ActorDep, principal: CurrentPrincipal) -> AssignmentOut:
+@router.post("/assignments/{assignment_id}/acknowledge", response_model=AssignmentOut)
+async def acknowledge(assignment_id: uuid.UUID, ctx: UnitActorRequest) -> AssignmentOut:
     """The crew takes the job (before the acknowledgement deadline)."""
     def own(unit_id: str) -> None:
-        require_own_unit(principal, unit_id, doing="acknowledging a job")
+        require_own_unit(ctx.principal, unit_id, doing="acknowledging a job")
 
     return AssignmentOut.model_validate(await unit_status.acknowledge(
-        session=session, rt=rt, assignment_id=assignment_id, actor=actor, check=own))
+        session=ctx.session, rt=ctx.rt, assignment_id=assignment_id, actor=ctx.actor, check=own))
 
 
 @router.post("/assignments/{assignment_id}/decline", response_model=AssignmentOut,

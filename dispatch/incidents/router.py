@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import Query
 
 from dispatch.audit.dependencies import ActorDep
-from dispatch.auth.permissions import console_only, dispatchers_only
+from dispatch.auth.permissions import ConsoleRequest, console_only, dispatchers_only
 from dispatch.db import SessionDep
 from dispatch.incidents import service
 from dispatch.incidents.schemas import IncidentIn, IncidentOut, IncidentUpdate, LinkCallIn, ReopenIn
@@ -20,12 +20,11 @@ from dispatch.workflows import incident as incident_workflow
 router = DomainRouter(prefix="/api/v1", tags=["incidents"])
 
 
-@router.post("/incidents", response_model=IncidentOut, status_code=201, dependencies=[console_only])
-async def create_incident(
-    body: IncidentIn, session: SessionDep, rt: RuntimeDep, actor: ActorDep
-) -> IncidentOut:
+@router.post("/incidents", response_model=IncidentOut, status_code=201)
+async def create_incident(body: IncidentIn, ctx: ConsoleRequest) -> IncidentOut:
     """Record the incident for an answered call."""
-    return await incident_workflow.create_incident(session=session, rt=rt, body=body, actor=actor)
+    return await incident_workflow.create_incident(session=ctx.session, rt=ctx.rt, body=body,
+                                                   actor=ctx.actor)
 
 
 Status = Literal["open", "dispatched", "closed", "cancelled"]
