@@ -17,7 +17,7 @@ from dispatch.routers import DomainRouter, literal_start
 
 def sample_path(path: str) -> str:
     """A path the route's pattern matches: each parameter filled in."""
-    return re.sub(r"\{[^}]+\}", "X1", path)
+    return re.sub(r"\{[^}:]+(:int)?\}", lambda m: "1" if m.group(1) else "X1", path)
 
 
 def scope_of(method: str, path: str) -> dict:
@@ -85,3 +85,18 @@ async def test_wrong_method_unknown_path_and_routes_added_later() -> None:
             return {"later": True}
 
         assert (await client.get("/b/later")).json() == {"later": True}
+
+
+async def test_no_hub_route_is_shadowed_by_one_before_it() -> None:
+    """Each route's own path reaches that route (routes of a call's life are listed first)."""
+    app = create_app(Settings())
+    reached = []
+    for router in [r.original_router for r in app.router.routes if hasattr(r, "original_router")]:
+        for route in router.routes:
+            for method in sorted(getattr(route, "methods", None) or {"GET"}):
+                path = sample_path(route.path)
+                first = next(r for r in router.routes if r.path_regex.fullmatch(path)
+                             and method in (getattr(r, "methods", None) or {"GET"}))
+                reached.append((route.path, method, first is route))
+    assert len(reached) > 100
+    assert [r for r in reached if not r[2]] == []

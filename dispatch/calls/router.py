@@ -55,6 +55,7 @@ def call_out(call: Call, offered_to: str | None = None) -> CallOut:
     return out
 
 
+# The routes of a call's life first: a request is matched against them in this order.
 @router.post("/calls", response_model=CallOut, status_code=201,
              responses={200: {"description": "this telephony call id was already reported"}})
 async def receive_call(body: CallIn, ctx: TelephonyRequest, response: Response) -> CallOut:
@@ -65,6 +66,33 @@ async def receive_call(body: CallIn, ctx: TelephonyRequest, response: Response) 
     if not created:
         response.status_code = 200
     return call_out(call)
+
+
+@router.post("/calls/{ref}/answer", response_model=CallOut)
+async def answer_call(ref: CallRef, body: AnswerIn, ctx: ConsoleRequest) -> CallOut:
+    """Answer a ringing call at one's own position; the first answer wins (409 for the others)."""
+    return call_out(await service.answer_call(
+        session=ctx.session, rt=ctx.rt, ref=ref, position_id=body.position_id, actor=ctx.actor,
+        holder=position_holder(ctx.principal)))
+
+
+@router.post("/calls/{ref}/ended", response_model=CallOut)
+async def call_ended(
+    ref: CallRef, ctx: Annotated[RequestContext, allow(*TELEPHONY, *CONSOLE)],
+    body: TimeIn | None = None,
+) -> CallOut:
+    """The call is over (telephony); its position goes to wrap-up."""
+    return call_out(await service.end_call(session=ctx.session, rt=ctx.rt, ref=ref,
+                                           at=body.at if body else None, actor=ctx.actor))
+
+
+@router.put("/positions/{position_id}/state", response_model=PositionOut, tags=["positions"])
+async def set_state(position_id: PositionId, body: PositionStateIn,
+                    ctx: ConsoleRequest) -> PositionOut:
+    """Ready, not ready or wrap-up, at the caller's own position (a supervisor's: any)."""
+    return await position_service.change_state(
+        session=ctx.session, rt=ctx.rt, position_id=position_id, state=body.state,
+        actor=ctx.actor, holder=position_holder(ctx.principal))
 
 
 @router.post("/calls/test", response_model=CallOut, status_code=201,
@@ -103,14 +131,6 @@ async def call_timeline(ref: CallRef, session: SessionDep, actor: ActorDep) -> l
              "before": e.before, "after": e.after} for e in entries]
 
 
-@router.post("/calls/{ref}/answer", response_model=CallOut)
-async def answer_call(ref: CallRef, body: AnswerIn, ctx: ConsoleRequest) -> CallOut:
-    """Answer a ringing call at one's own position; the first answer wins (409 for the others)."""
-    return call_out(await service.answer_call(
-        session=ctx.session, rt=ctx.rt, ref=ref, position_id=body.position_id, actor=ctx.actor,
-        holder=position_holder(ctx.principal)))
-
-
 @router.post("/calls/{ref}/abandoned", response_model=CallOut, dependencies=[telephony_only])
 async def call_abandoned(
     ref: CallRef, session: SessionDep, rt: RuntimeDep, actor: ActorDep, body: TimeIn | None = None
@@ -119,16 +139,6 @@ async def call_abandoned(
     call, _ = await service.abandon_call(session=session, rt=rt, ref=ref,
                                          at=body.at if body else None, actor=actor)
     return call_out(call)
-
-
-@router.post("/calls/{ref}/ended", response_model=CallOut)
-async def call_ended(
-    ref: CallRef, ctx: Annotated[RequestContext, allow(*TELEPHONY, *CONSOLE)],
-    body: TimeIn | None = None,
-) -> CallOut:
-    """The call is over (telephony); its position goes to wrap-up."""
-    return call_out(await service.end_call(session=ctx.session, rt=ctx.rt, ref=ref,
-                                           at=body.at if body else None, actor=ctx.actor))
 
 
 @router.post("/calls/{ref}/transfer", response_model=CallOut, dependencies=[console_only])
@@ -170,15 +180,6 @@ async def logout(
     return await position_service.change_state(
         session=session, rt=rt, position_id=position_id, state="logged_out", actor=actor,
         holder=position_holder(principal))
-
-
-@router.put("/positions/{position_id}/state", response_model=PositionOut, tags=["positions"])
-async def set_state(position_id: PositionId, body: PositionStateIn,
-                    ctx: ConsoleRequest) -> PositionOut:
-    """Ready, not ready or wrap-up, at the caller's own position (a supervisor's: any)."""
-    return await position_service.change_state(
-        session=ctx.session, rt=ctx.rt, position_id=position_id, state=body.state,
-        actor=ctx.actor, holder=position_holder(ctx.principal))
 
 
 @router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],

@@ -65,16 +65,53 @@ async def home_visit_team(incident_id: uuid.UUID, session: SessionDep,
 for_own_unit = Depends(own_unit)
 
 
-@router.get("/units", response_model=list[UnitOut], dependencies=[readers_only])
-async def list_units(rt: RuntimeDep) -> list[UnitOut]:
-    """List units with their live status and position (stale positions flagged)."""
-    return await service.list_units(rt=rt)
+# The routes of a call's life first: a request is matched against them in this order.
+@router.post("/units/{unit_id}/status", response_model=UnitOut)
+async def change_status(unit_id: UnitId, body: StatusIn, ctx: OwnUnitRequest) -> UnitOut:
+    """Report the unit's new status; an illegal move is refused and changes nothing."""
+    return await unit_status.change_status(session=ctx.session, rt=ctx.rt, unit_id=unit_id,
+                                           to=body.status, actor=ctx.actor, reason=body.reason,
+                                           at=body.at)
+
+
+@router.post("/assignments/{assignment_id}/acknowledge", response_model=AssignmentOut)
+async def acknowledge(assignment_id: uuid.UUID, ctx: UnitActorRequest) -> AssignmentOut:
+    """The crew takes the job (before the acknowledgement deadline)."""
+    def own(unit_id: str) -> None:
+        require_own_unit(ctx.principal, unit_id, doing="acknowledging a job")
+
+    return AssignmentOut.model_validate(await unit_status.acknowledge(
+        session=ctx.session, rt=ctx.rt, assignment_id=assignment_id, actor=ctx.actor, check=own))
+
+
+@router.post("/assignments", response_model=AssignmentOut, status_code=201)
+async def dispatch_unit(body: AssignmentIn, ctx: DispatcherRequest) -> AssignmentOut:
+    """Send a unit: it is reserved at once, or the request fails if someone else took it."""
+    assignment = await dispatch.dispatch_unit(
+        session=ctx.session, rt=ctx.rt, incident_id=body.incident_id, unit_id=body.unit_id,
+        actor=ctx.actor, override_reason=body.override_reason)
+    return AssignmentOut.model_validate(assignment)
+
+
+@router.get("/incidents/{incident_id}/recommendations", response_model=RecommendationOut)
+async def recommend(incident_id: uuid.UUID, ctx: DispatcherRequest,
+                    limit: int = Query(default=5, ge=1, le=50)) -> RecommendationOut:
+    """Units that may go, fastest first with their ETA, and why the others may not."""
+    rec = await dispatch.recommendations(session=ctx.session, rt=ctx.rt, incident_id=incident_id,
+                                         limit=limit)
+    return RecommendationOut(incident_id=incident_id, **dataclasses.asdict(rec))
 
 
 @router.get("/units/{unit_id}", response_model=UnitOut)
 async def get_unit(unit_id: UnitId, ctx: ReaderRequest) -> UnitOut:
     """One unit's live state and the statuses its crew may report next."""
     return await service.get_unit(rt=ctx.rt, unit_id=unit_id)
+
+
+@router.get("/units", response_model=list[UnitOut], dependencies=[readers_only])
+async def list_units(rt: RuntimeDep) -> list[UnitOut]:
+    """List units with their live status and position (stale positions flagged)."""
+    return await service.list_units(rt=rt)
 
 
 @router.get("/units/{unit_id}/job", response_model=JobOut, dependencies=[unit_actors_only, for_own_unit])
@@ -88,14 +125,6 @@ async def unit_history(unit_id: UnitId, session: SessionDep,
                        limit: int = Query(default=100, ge=1, le=1000)) -> list[dict[str, Any]]:
     """The unit's status changes and position reports, newest first."""
     return await service.history(session=session, unit_id=unit_id, limit=limit)
-
-
-@router.post("/units/{unit_id}/status", response_model=UnitOut)
-async def change_status(unit_id: UnitId, body: StatusIn, ctx: OwnUnitRequest) -> UnitOut:
-    """Report the unit's new status; an illegal move is refused and changes nothing."""
-    return await unit_status.change_status(session=ctx.session, rt=ctx.rt, unit_id=unit_id,
-                                           to=body.status, actor=ctx.actor, reason=body.reason,
-                                           at=body.at)
 
 
 @router.post("/units/{unit_id}/position", response_model=PositionAck,
@@ -118,24 +147,6 @@ async def get_coverage(session: SessionDep, rt: RuntimeDep) -> CoverageOut:
     return await coverage.coverage(session=session, rt=rt)
 
 
-@router.get("/incidents/{incident_id}/recommendations", response_model=RecommendationOut)
-async def recommend(incident_id: uuid.UUID, ctx: DispatcherRequest,
-                    limit: int = Query(default=5, ge=1, le=50)) -> RecommendationOut:
-    """Units that may go, fastest first with their ETA, and why the others may not."""
-    rec = await dispatch.recommendations(session=ctx.session, rt=ctx.rt, incident_id=incident_id,
-                                         limit=limit)
-    return RecommendationOut(incident_id=incident_id, **dataclasses.asdict(rec))
-
-
-@router.post("/assignments", response_model=AssignmentOut, status_code=201)
-async def dispatch_unit(body: AssignmentIn, ctx: DispatcherRequest) -> AssignmentOut:
-    """Send a unit: it is reserved at once, or the request fails if someone else took it."""
-    assignment = await dispatch.dispatch_unit(
-        session=ctx.session, rt=ctx.rt, incident_id=body.incident_id, unit_id=body.unit_id,
-        actor=ctx.actor, override_reason=body.override_reason)
-    return AssignmentOut.model_validate(assignment)
-
-
 @router.get("/assignments", response_model=list[AssignmentOut], dependencies=[readers_only])
 async def list_assignments(session: SessionDep, incident_id: uuid.UUID,
                            principal: CurrentPrincipal) -> list[AssignmentOut]:
@@ -153,16 +164,6 @@ async def get_assignment(assignment_id: uuid.UUID, session: SessionDep,
     assignment = await assignments.find(session, assignment_id)
     require_own_job(principal, [assignment], doing="reading an assignment")
     return AssignmentOut.model_validate(assignment)
-
-
-@router.post("/assignments/{assignment_id}/acknowledge", response_model=AssignmentOut)
-async def acknowledge(assignment_id: uuid.UUID, ctx: UnitActorRequest) -> AssignmentOut:
-    """The crew takes the job (before the acknowledgement deadline)."""
-    def own(unit_id: str) -> None:
-        require_own_unit(ctx.principal, unit_id, doing="acknowledging a job")
-
-    return AssignmentOut.model_validate(await unit_status.acknowledge(
-        session=ctx.session, rt=ctx.rt, assignment_id=assignment_id, actor=ctx.actor, check=own))
 
 
 @router.post("/assignments/{assignment_id}/decline", response_model=AssignmentOut,
