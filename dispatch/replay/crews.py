@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -92,6 +93,8 @@ class Crews:
         self.expected_tablet: set[str] = set()
         self.tablet_seen: dict[str, float] = {}  # assignment id -> arrival on the tablet
         self.tasks: set[asyncio.Task[None]] = set()
+        # Jobs waiting for a unit to come free, oldest first (see _free_unit).
+        self.waiting: deque[asyncio.Future[None]] = deque()
 
     async def start(self, ws_base: str) -> None:
         for unit in self.unit_ids:
@@ -125,6 +128,16 @@ class Crews:
         sent = self.status_sent.pop(key, None)
         if sent is not None:
             self.recorder.latency("status_to_console", at - sent, at)
+        if key[1] == "available":
+            self._wake_one()
+
+    def _wake_one(self) -> None:
+        """A unit came free: the job waiting longest looks at the recommendations again."""
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     def serve(self, call: CallRecord, incident_id: str, created_at: float) -> None:
         """Send the stream's units to the incident, each on its own timeline."""
@@ -141,12 +154,7 @@ class Crews:
     async def _job(self, call: CallRecord, times: UnitTimes, incident_id: str, anchor: float) -> None:
         dispatched = times.dispatched_s or 0.0
         await asyncio.sleep(self._wall(dispatched - (call.entered_s or 0.0)))
-        unit = await self._choose(incident_id)
-        for _ in range(30):  # every unit busy: a dispatcher waits for one to come free
-            if unit is not None:
-                break
-            await asyncio.sleep(1.0)
-            unit = await self._choose(incident_id)
+        unit = await self._free_unit(incident_id)
         if unit is None:
             self.recorder.error("assign: no recommended unit free")
             return
@@ -190,6 +198,7 @@ class Crews:
                     return
         finally:
             self.busy.discard(unit)
+            self._wake_one()
 
     @staticmethod
     def milestones(times: UnitTimes) -> list[tuple[str, float]]:
@@ -205,6 +214,30 @@ class Crews:
         last = steps[-1][1] if steps else (times.dispatched_s or 0.0)
         steps.append(("available", times.available_s if times.available_s is not None else last + 60))
         return steps
+
+    async def _free_unit(self, incident_id: str, *, patience: float = 30.0) -> str | None:
+        """A unit to send, as a dispatcher finds one: from the recommendations, or — every unit
+        busy — waiting up to `patience` seconds for the board to show one come free, the
+        oldest waiting job first. Asking the hub again every second for every waiting job
+        would make an overloaded hub answer thousands of recommendations a second that no
+        call event counts."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        unit = await self._choose(incident_id)
+        first = False  # a job woken and still without a unit keeps its place at the front
+        while unit is None and (left := deadline - loop.time()) > 0:
+            waiter: asyncio.Future[None] = loop.create_future()
+            if first:
+                self.waiting.appendleft(waiter)
+            else:
+                self.waiting.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, left)
+            except TimeoutError:
+                return await self._choose(incident_id)
+            unit = await self._choose(incident_id)
+            first = True
+        return unit
 
     async def _choose(self, incident_id: str) -> str | None:
         response = await self.client.request(
