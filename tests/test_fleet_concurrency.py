@@ -34,6 +34,11 @@ from tests.realtime_helpers import events, next_frame, open_socket
 UNITS = 50
 INCIDENTS = 100
 ATTEMPTS = 1000
+DISPATCHER = Actor(name="dispatcher-1", role="dispatcher", source="test")
+
+
+def crew(unit_id: str) -> Actor:
+    return Actor(name=f"crew-{unit_id}", role="crew", source="test")
 
 
 def fifty_units() -> dict[str, Any]:
@@ -43,6 +48,20 @@ def fifty_units() -> dict[str, Any]:
     return factories.small_scenario(units=units)
 
 
+async def two_jobs_on_one_incident(hub: Any) -> tuple[Any, list[Any]]:
+    """A new incident with units A1 and B1 sent to it: its id and the jobs' ids."""
+    await factories.load(hub, factories.small_scenario())
+    rt = hub.state.runtime
+    incident_id = await factories.add_incident(hub, lat=34.25, lon=108.85, severity="urgent",
+                                               category="ordinary", infection_status="none")
+    jobs = []
+    for unit_id in ("A1", "B1"):
+        async with rt.sessionmaker() as session:
+            jobs.append((await fleet.dispatch_unit(session=session, rt=rt, incident_id=incident_id,
+                                                   unit_id=unit_id, actor=DISPATCHER)).id)
+    return incident_id, jobs
+
+
 async def test_the_last_two_jobs_ending_at_once_close_the_incident(
     make_app: Any, committed: AsyncEngine
 ) -> None:
@@ -50,16 +69,8 @@ async def test_the_last_two_jobs_ending_at_once_close_the_incident(
     for the first to commit, sees no open job left and closes the incident."""
     hub = make_app(database_pool_size=4)
     async with running(hub):
-        await factories.load(hub, factories.small_scenario())
         rt = hub.state.runtime
-        incident_id = await factories.add_incident(hub, lat=34.25, lon=108.85, severity="urgent",
-                                                   category="ordinary", infection_status="none")
-        jobs = []
-        for unit_id in ("A1", "B1"):
-            async with rt.sessionmaker() as session:
-                jobs.append((await fleet.dispatch_unit(
-                    session=session, rt=rt, incident_id=incident_id, unit_id=unit_id,
-                    actor=Actor(name="dispatcher-1", role="dispatcher", source="test"))).id)
+        incident_id, jobs = await two_jobs_on_one_incident(hub)
 
         async def end(session: Any, job_id: Any) -> str | None:
             job = await session.get(Assignment, job_id)
@@ -88,15 +99,10 @@ async def test_two_crews_handing_over_at_once_close_the_incident_once(
     first job ended and closes the incident (one statement each on PostgreSQL)."""
     hub = make_app(database_pool_size=6)
     async with running(hub):
-        await factories.load(hub, factories.small_scenario())
         rt = hub.state.runtime
-        incident_id = await factories.add_incident(hub, lat=34.25, lon=108.85, severity="urgent",
-                                                   category="ordinary", infection_status="none")
+        incident_id, _ = await two_jobs_on_one_incident(hub)
         crews = ("A1", "B1")
         for unit_id in crews:
-            async with rt.sessionmaker() as session:
-                await fleet.dispatch_unit(session=session, rt=rt, incident_id=incident_id,
-                                          unit_id=unit_id, actor=DISPATCHER)
             for to in (S.ACKNOWLEDGED, S.EN_ROUTE, S.ON_SCENE, S.TRANSPORTING, S.AT_HOSPITAL):
                 async with rt.sessionmaker() as session:
                     await unit_status.change_status(session=session, rt=rt, unit_id=unit_id, to=to,
@@ -130,13 +136,6 @@ async def test_two_crews_handing_over_at_once_close_the_incident_once(
         stream = [json.loads(f["e"]) for _, f in await rt.redis.xrange(rt.keys.events)]
         closed = [e["data"]["incident_id"] for e in stream if e["type"] == "incident.closed"]
         assert closed == [str(incident_id)]
-
-
-DISPATCHER = Actor(name="dispatcher-1", role="dispatcher", source="test")
-
-
-def crew(unit_id: str) -> Actor:
-    return Actor(name=f"crew-{unit_id}", role="crew", source="test")
 
 
 async def test_a_thousand_concurrent_attempts_from_two_instances_never_double_assign(
