@@ -181,6 +181,8 @@ async def eta_of(rt: Runtime, unit: Any, hospital: Any, at: datetime) -> datetim
     ride = await rt.travel.estimate([Origin(unit.id, "ambulance", unit.lat, unit.lon)],
                                     hospital.lat, hospital.lon)
     return at + timedelta(seconds=ride.by_unit[unit.id].seconds)
+
+
 OPEN_OF_JOB = prebuilt(select(HANDOVERS.id).where(HANDOVERS.assignment_id == bindparam("job_id"),
                                                   one_of(HANDOVERS.status, ACTIVE)))
 

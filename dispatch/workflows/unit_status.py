@@ -372,10 +372,17 @@ async def _at_the_door(
     if row is None:
         raise NotFound(f"no unit {status['unit_id']!r}")
     unit = UnitRef(id=row.id, call_sign=row.call_sign, lat=row.lat, lon=row.lon)
-    if row.handover_id is None:
-        return unit, None
-    return unit, SimpleNamespace(**{k[len("handover_"):]: v for k, v in row._mapping.items()
-                                    if k.startswith("handover_")})
+    return unit, written(row, "handover")
+
+
+def written(row: Any, name: str) -> SimpleNamespace | None:
+    """The row a CTE `name` of a status statement wrote, from the columns it returned beside
+    the unit's (see fleet.service.status_statement); None if it wrote nothing."""
+    prefix = f"{name}_"
+    if row._mapping[f"{prefix}id"] is None:
+        return None
+    return SimpleNamespace(**{k[len(prefix):]: v for k, v in row._mapping.items()
+                              if k.startswith(prefix)})
 
 
 def _handover_done_along(unit_moved: Any) -> tuple[Any, ...]:
@@ -419,9 +426,7 @@ async def _handing_over(
     if row is None:
         raise NotFound(f"no unit {status['unit_id']!r}")
     events: list[OutgoingEvent] = []
-    if row.handover_id is not None:
-        handover = SimpleNamespace(**{k[len("handover_"):]: v for k, v in row._mapping.items()
-                                      if k.startswith("handover_")})
+    if (handover := written(row, "handover")) is not None:
         events.append(await handovers.done_news(session, rt, handover, at=at))
     if row.job_id is not None:
         ended: Any = SimpleNamespace(**{**{c.key: getattr(job, c.key) for c in table(Assignment).c},
