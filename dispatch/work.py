@@ -97,7 +97,6 @@ def statements_alone(session: AsyncSession, alone: bool = True) -> None:
             and bind.dialect.name == "postgresql" and not session.in_transaction()
 
 
-
 async def get_work(request: Request) -> AsyncIterator[Work]:
     rt: Runtime = request.app.state.runtime
     async with rt.sessionmaker() as session:

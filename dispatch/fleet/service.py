@@ -259,6 +259,11 @@ async def write_status(
             await session.execute(audit.INSERT_ENTRY, entry)
             if moving["step_job"] is not None:
                 await session.execute(RECORD_STEP, moving)
+    return moved_unit(row, unit_id)
+
+
+def moved_unit(row: Any, unit_id: str) -> UnitRef:
+    """The unit a status statement moved, from the row it returned (none: no such unit)."""
     if row is None:
         raise NotFound(f"no unit {unit_id!r}")
     return UnitRef(id=row.id, call_sign=row.call_sign, lat=row.lat, lon=row.lon)

@@ -217,11 +217,16 @@ LOCK_INCIDENT = prebuilt(select(INCIDENTS.id).where(INCIDENTS.id == bindparam("i
                          .with_for_update())
 
 
+def _another_open_job(incident: Any, *besides: Any) -> Any:
+    """Whether the incident still has an open job (other than `besides` say)."""
+    return select(JOBS.id).where(JOBS.incident_id == incident, one_of(JOBS.status, OPEN_JOBS),
+                                 *besides).exists()
+
+
 AFTER_JOB = prebuilt(update(table(Incident))
                      .where(INCIDENTS.id == bindparam("incident_id"),
                             INCIDENTS.status == IncidentStatus.DISPATCHED,
-                            ~select(JOBS.id).where(JOBS.incident_id == bindparam("incident_id"),
-                                                   one_of(JOBS.status, OPEN_JOBS)).exists())
+                            ~_another_open_job(bindparam("incident_id")))
                      .values(status=bindparam("to")).returning(INCIDENTS.id))
 
 
@@ -230,13 +235,11 @@ def closing_along(job_ended: Any) -> Any:
     that ends one of its jobs (`job_ended`, a CTE returning that job's id), if that job ended
     and no other is open. The caller holds the incident's row lock since before the statement
     began, so it sees every other job that ended before it (see `after_job`)."""
-    others = select(JOBS.id).where(JOBS.incident_id == bindparam("closing_incident"),
-                                   one_of(JOBS.status, OPEN_JOBS),
-                                   JOBS.id.not_in(select(job_ended.c.id)))
+    incident: Any = bindparam("closing_incident")
     return (update(table(Incident))
-            .where(INCIDENTS.id == bindparam("closing_incident"),
-                   INCIDENTS.status == IncidentStatus.DISPATCHED,
-                   select(job_ended.c.id).exists(), ~others.exists())
+            .where(INCIDENTS.id == incident, INCIDENTS.status == IncidentStatus.DISPATCHED,
+                   select(job_ended.c.id).exists(),
+                   ~_another_open_job(incident, JOBS.id.not_in(select(job_ended.c.id))))
             .values(status=IncidentStatus.CLOSED).returning(INCIDENTS.id).cte("incident"))
 
 

@@ -37,6 +37,7 @@ from dispatch.fleet.schemas import UnitOut
 from dispatch.fleet.service import (
     get_unit,
     live,
+    moved_unit,
     ms,
     refused,
     stale_ms,
@@ -281,12 +282,10 @@ async def report(
                                          reason=reason)
             if job_ends:
                 ending = A.CANCELLED if to == S.OUT_OF_SERVICE else A.COMPLETED
-                end_reason = {S.HANDOVER_DONE: "handed over",
-                              S.OUT_OF_SERVICE: "unit out of service"}.get(to, "not transported")
+                end_reason = END_REASONS.get(to, "not transported")
                 await session.execute(END_JOB, {"job_id": assignment.id, "ending": ending, "at": now,
                                                 "reason": end_reason})
-                assignment = SimpleNamespace(**{**assignment._asdict(), "status": ending,
-                                                "ended_at": now, "end_reason": end_reason})
+                assignment = as_ended(assignment, ending, now, end_reason)
                 closed = await incidents.after_job(session, assignment.incident_id,
                                                    completed=ending == A.COMPLETED)
                 events.append(assignment_event(rt, f"assignment.{ending.value}", assignment, now))
@@ -306,6 +305,16 @@ async def report(
         await propose(rt, assignment.incident_id, reason=f"unit {unit_id} went out of service",
                       lost=(unit_id, A.CANCELLED))
     return moved.row
+
+
+# Why a job ends with its unit's report (any other report that ends one: not transported).
+END_REASONS = {S.HANDOVER_DONE: "handed over", S.OUT_OF_SERVICE: "unit out of service"}
+
+
+def as_ended(job: Any, ending: A, at: datetime, reason: str) -> Any:
+    """A job row (JOB_BY_ID, JOB_AT_HANDOVER) as its ending left it, for the news of it."""
+    return SimpleNamespace(**{**job._asdict(), "status": ending, "ended_at": at,
+                              "end_reason": reason})
 
 
 async def _jobless_move(rt: Runtime, unit_id: str, to: S, now: datetime) -> Moved | None:
@@ -369,10 +378,7 @@ async def _at_the_door(
                                           eta=await handovers.eta_of(rt, here, hospital, at))
         statement = WITH_HANDOVER[S.TRANSPORTING]
     row = (await session.execute(statement, params)).first()
-    if row is None:
-        raise NotFound(f"no unit {status['unit_id']!r}")
-    unit = UnitRef(id=row.id, call_sign=row.call_sign, lat=row.lat, lon=row.lon)
-    return unit, written(row, "handover")
+    return moved_unit(row, status["unit_id"]), written(row, "handover")
 
 
 def written(row: Any, name: str) -> SimpleNamespace | None:
@@ -418,20 +424,17 @@ async def _handing_over(
     params, _ = status_params(**status)
     entry = handovers.done_entry(actor, job.handover_id or job.id, arrived_at=job.handover_arrived_at,
                                  at=at, crew_reason=reason)  # written only with the handover
-    row = (await session.execute(HANDOVER_DONE, {
+    row: Any = (await session.execute(HANDOVER_DONE, {
         **params, "handover_job": job.id, "handover_at": at,
         **handovers.finishing(at=at, by=actor, crew_reason=reason), **audit.params(entry),
-        "end_job": job.id, "ending": A.COMPLETED, "job_ended_at": at, "end_reason": "handed over",
-        "closing_incident": job.incident_id})).first()
-    if row is None:
-        raise NotFound(f"no unit {status['unit_id']!r}")
+        "end_job": job.id, "ending": A.COMPLETED, "job_ended_at": at,
+        "end_reason": END_REASONS[S.HANDOVER_DONE], "closing_incident": job.incident_id})).first()
+    moved_unit(row, status["unit_id"])
     events: list[OutgoingEvent] = []
     if (handover := written(row, "handover")) is not None:
         events.append(await handovers.done_news(session, rt, handover, at=at))
     if row.job_id is not None:
-        ended: Any = SimpleNamespace(**{**{c.key: getattr(job, c.key) for c in table(Assignment).c},
-                                   "status": A.COMPLETED, "ended_at": at,
-                                   "end_reason": "handed over"})
+        ended = as_ended(job, A.COMPLETED, at, END_REASONS[S.HANDOVER_DONE])
         events.append(assignment_event(rt, "assignment.completed", ended, at))
     if row.incident_id is not None:
         events.append(rt.bus.event("incident.closed", {"incident_id": str(job.incident_id)}, at=at))
