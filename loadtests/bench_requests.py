@@ -173,32 +173,8 @@ LIFE: list[Step] = [healthz, ring, answer, incident, recommendations, assign, ac
                     *(status(s) for s in STATUSES[:-1]), unit, status("available"), end, ready]
 
 
-class Bare:
-    """The bare reference app, sent a chunk of requests between the hub's steps."""
-
-    def __init__(self, url: str, pid: int, concurrency: int) -> None:
-        self.pid = pid
-        self.http = Client(HttpPool(url, size=concurrency), {})
-        self.gate = asyncio.Semaphore(concurrency)
-        self.cpu = 0.0
-        self.requests = 0
-
-    async def _one(self) -> None:
-        async with self.gate:
-            reply = await self.http.send("POST", bench_raw.PATH, bench_raw.body())
-            if reply.status != 201:
-                raise StepFailed(f"bare request: {reply.status} {reply.body[:200]!r}")
-
-    async def chunk(self, requests: int, *, counted: bool = True) -> None:
-        before = cpu_seconds(self.pid) or 0.0
-        await asyncio.gather(*(self._one() for _ in range(requests)))
-        if counted:
-            self.cpu += (cpu_seconds(self.pid) or 0.0) - before
-            self.requests += requests
-
-
 async def run(base: str, pid: int, calls: int, concurrency: int,
-              bare: Bare | None = None) -> dict[str, Any]:
+              bare: bench_raw.Bare | None = None) -> dict[str, Any]:
     """Walk `calls` calls through their life; with `bare`, send the bare app as many requests
     right after each step of the life (this shared host's speed drifts by tens of per cent
     within seconds: hub and bare measured side by side, the drift cancels in the ratio)."""
@@ -262,12 +238,12 @@ def profiled(pid: int, path: str | None) -> Iterator[None]:
 
 async def side_by_side(hub: HubUrl, bare_url: str, bare_pid: int, *, calls: int,
                        concurrency: int) -> dict[str, Any]:
-    bare = Bare(bare_url, bare_pid, concurrency)
+    bare = bench_raw.Bare(bare_url, bare_pid, concurrency)
     try:
         result = await run(hub, hub.pid, calls, concurrency, bare)
     finally:
-        await bare.http.pool.close()
-    return {**result, "bare_cpu_ms": 1000 * bare.cpu / bare.requests}
+        await bare.close()
+    return {**result, "bare_cpu_ms": bare.cpu_ms}
 
 
 def main() -> None:
